@@ -1,0 +1,80 @@
+"""Tidemill's error tree. Every error a user can meet derives from TidemillError.
+
+    TidemillError
+     ├── UsageError            bad input from the user: wrong args, unknown path, bad file
+     │    ├── NotFound          an item or job that does not exist
+     │    ├── ArgumentError     job arguments that do not fit the script's schema
+     │    └── ScriptSyntaxError a script that cannot be parsed
+     ├── DatabaseError         the database cannot be reached or refused a statement
+     │    └── EmbeddedPostgresError  the bundled server could not be prepared or started
+     ├── RuntimeSetupError     a script's environment could not be built (e.g. uv failed)
+     └── DaemonError           daemon life cycle problems (already running, not running)
+
+Each class's docstring is its default message, so ``raise NotFound()`` still says something.
+Adapters translate driver errors (psycopg, httpx, subprocess) into these at the boundary.
+"""
+
+from __future__ import annotations
+
+
+class TidemillError(Exception):
+    """Tidemill failed."""
+
+    #: HTTP status the API answers with for this error.
+    http_status = 500
+
+    def __init__(self, message: str | None = None, *, hint: str | None = None) -> None:
+        self.message = message or (self.__doc__ or self.__class__.__name__).strip()
+        self.hint = hint
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class UsageError(TidemillError):
+    """The request is not valid."""
+
+    http_status = 400
+
+
+class NotFound(UsageError):
+    """Not found."""
+
+    http_status = 404
+
+
+class ArgumentError(UsageError):
+    """The arguments do not fit the script's signature."""
+
+    def __init__(self, message: str | None = None, *, field: str | None = None,
+                 hint: str | None = None) -> None:
+        self.field = field
+        super().__init__(message, hint=hint)
+
+
+class ScriptSyntaxError(UsageError):
+    """The script cannot be parsed."""
+
+    def __init__(self, message: str | None = None, *, line: int | None = None,
+                 hint: str | None = None) -> None:
+        self.line = line
+        super().__init__(message, hint=hint)
+
+
+class DatabaseError(TidemillError):
+    """The database is unavailable."""
+
+    http_status = 503
+
+
+class EmbeddedPostgresError(DatabaseError):
+    """The embedded PostgreSQL server could not be started."""
+
+
+class RuntimeSetupError(TidemillError):
+    """The script's runtime environment could not be prepared."""
+
+
+class DaemonError(TidemillError):
+    """The daemon is in a state that does not allow this."""
