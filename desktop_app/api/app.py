@@ -1,0 +1,95 @@
+"""The FastAPI application: Windmill's paths under /api, plus error translation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import desktop_app
+from desktop_app.api import routes_jobs, routes_scripts
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.state import ApiState
+from desktop_app.core.errors import ArgumentError, ScriptSyntaxError, TidemillError
+
+
+def create_app(state: ApiState) -> FastAPI:
+    app = FastAPI(
+        title="Tidemill",
+        version=desktop_app.__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.tidemill = state
+
+    @app.exception_handler(TidemillError)
+    async def tidemill_error(_request: Request, exc: TidemillError) -> JSONResponse:
+        # Windmill answers errors as text; we add a JSON body with the details a client
+        # (the CLI, the GUI) shows: which field or line is wrong and what to do.
+        body: dict[str, Any] = {"error": {"name": type(exc).__name__, "message": exc.message}}
+        if exc.hint:
+            body["error"]["hint"] = exc.hint
+        if isinstance(exc, ArgumentError) and exc.field:
+            body["error"]["field"] = exc.field
+        if isinstance(exc, ScriptSyntaxError) and exc.line:
+            body["error"]["line"] = exc.line
+        return JSONResponse(body, status_code=exc.http_status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such endpoint: {request.method} {request.url.path}"
+        return JSONResponse({"error": {"name": "HttpError", "message": message}},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+        return JSONResponse({"error": {"name": "BadRequest", "message": problems}}, status_code=400)
+
+    @app.get("/api/version", response_class=PlainTextResponse, tags=["meta"])
+    async def version() -> str:
+        return f"Tidemill v{desktop_app.__version__}"
+
+    @app.get("/api/users/whoami", tags=["meta"])
+    async def whoami(who: Identity = Depends(authenticate)) -> dict[str, Any]:
+        return {"username": who.username, "email": f"{who.username}@tidemill.local",
+                "is_admin": who.scope == "admin", "scope": who.scope,
+                "is_super_admin": who.scope == "admin"}
+
+    @app.post("/api/users/tokens/create", status_code=201, response_class=PlainTextResponse,
+              tags=["meta"])
+    async def create_token(request: Request, who: Identity = Depends(authenticate)) -> str:
+        """A new token. `scope`: "admin", or "run:<glob>,<glob>" (may only run those paths)."""
+        from desktop_app.core.tokens import hash_token, new_user_token
+
+        who.require_admin("create tokens")
+        if who.scope == "job":
+            raise StarletteHTTPException(403, "a job token cannot create tokens")
+        body = await request.json()
+        scope = str(body.get("scope") or "admin")
+        globs = None
+        if scope.startswith("run:"):
+            globs = [g.strip() for g in scope[4:].split(",") if g.strip()]
+            scope = "run"
+        if scope not in ("admin", "run") or (scope == "run" and not globs):
+            raise StarletteHTTPException(
+                400, "scope must be 'admin' or 'run:<path glob>[,<glob>]', e.g. run:f/hooks/*")
+        token = new_user_token()
+        async with state.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO tokens (token_hash, label, owner, scope, path_globs, expires_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (hash_token(token), body.get("label") or "", who.username, scope, globs,
+                 body.get("expiration")))
+        return token
+
+    app.include_router(routes_scripts.router)
+    app.include_router(routes_jobs.router)
+    return app

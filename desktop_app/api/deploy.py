@@ -1,0 +1,89 @@
+"""Deploying a script version: parse its signature, resolve its requirements, store it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from desktop_app.core.errors import UsageError
+from desktop_app.core.ids import script_hash
+from desktop_app.db import scripts as script_store
+from desktop_app.parsing import script_metadata
+from desktop_app.runtimes import python_env
+
+log = logging.getLogger(__name__)
+
+# Fields of Windmill's NewScript body that we keep in `extra` so nothing is lost.
+_KNOWN = {"path", "content", "language", "summary", "description", "schema", "lock",
+          "parent_hash", "kind", "tag", "timeout", "is_template", "draft_only"}
+
+
+async def resolve_python_lock(code: str, cache_dir: Path) -> tuple[str | None, str | None]:
+    """(lock, error): uv's message is kept so every job of this version can show it."""
+    from desktop_app.parsing.python_requirements import infer_requirements
+
+    requirements = infer_requirements(code)
+    try:
+        lock = await asyncio.to_thread(python_env.resolve_lock, requirements, cache_dir=cache_dir)
+        return lock, None
+    except Exception as exc:  # uv failed: the version is stored, its jobs fail with this text
+        return None, str(exc)
+
+
+async def deploy_script(
+    conn: AsyncConnection[Any], workspace: str, body: dict[str, Any], created_by: str, home: Path
+) -> script_store.ScriptVersion:
+    path = body.get("path")
+    content = body.get("content")
+    language = body.get("language")
+    if not isinstance(path, str) or not path.strip("/"):
+        raise UsageError("'path' is required (e.g. f/folder/name or u/user/name)")
+    if not isinstance(content, str):
+        raise UsageError("'content' (the script's code) is required")
+    if language not in ("python3", "bash"):
+        raise UsageError(f"language {language!r} is not supported yet",
+                         hint="supported: python3, bash")
+    _check_path(path)
+    meta = script_metadata(content, language)  # raises ScriptSyntaxError naming the line
+    schema = body.get("schema") or meta["schema"]
+    lock = body.get("lock") or None
+    lock_error = None
+    if language == "python3" and lock is None:
+        lock, lock_error = await resolve_python_lock(content, home / "cache")
+    version = script_store.ScriptVersion(
+        path=path,
+        hash=script_hash(workspace, path, language, content, json.dumps(schema, sort_keys=True),
+                         body.get("summary") or "", body.get("description") or "", lock or ""),
+        language=language,
+        content=content,
+        created_by=created_by,
+        schema=schema,
+        summary=body.get("summary") or "",
+        description=body.get("description") or "",
+        lock=lock,
+        lock_error=lock_error,
+        kind=body.get("kind") or "script",
+        tag=body.get("tag"),
+        timeout_s=body.get("timeout"),
+        has_preprocessor=bool(meta.get("has_preprocessor")),
+        no_main_func=bool(meta.get("no_main_func")),
+        parent_hash=body.get("parent_hash"),
+        workspace_id=workspace,
+        extra={k: v for k, v in body.items() if k not in _KNOWN},
+    )
+    await script_store.insert_version(conn, version)
+    return version
+
+
+def _check_path(path: str) -> None:
+    parts = path.split("/")
+    if parts[0] not in ("u", "f", "g") or len(parts) < 3 or any(p in ("", ".", "..") for p in parts):
+        raise UsageError(
+            f"invalid path {path!r}: a path is u/<user>/<name> or f/<folder>/<name>",
+            hint="for example f/examples/hello",
+        )

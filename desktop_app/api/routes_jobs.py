@@ -1,0 +1,239 @@
+"""/api/w/{workspace}/jobs/… and /jobs_u/…: run, wait, inspect and cancel jobs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.job_json import job_json
+from desktop_app.api.run_request import request_args
+from desktop_app.api.submit import get_job_row, job_options, new_script_job, push_and_wait, push_job
+from desktop_app.core.jobs import JobKind, default_tag
+from desktop_app.db import jobs as job_reads
+from desktop_app.db import scripts as script_store
+from desktop_app.queue import queue
+from desktop_app.queue.logs import read_logs
+from desktop_app.queue.model import NewJob
+
+router = APIRouter(prefix="/api/w/{workspace}", tags=["jobs"])
+
+
+async def _script_at(request: Request, workspace: str, path: str | None = None,
+                     hash_: str | None = None) -> script_store.ScriptVersion:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        if hash_ is not None:
+            return await script_store.by_hash(conn, workspace, hash_)
+        assert path is not None
+        return await script_store.latest(conn, workspace, path)
+
+
+def _job_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise HTTPException(400, f"{text!r} is not a job id (a UUID)") from exc
+
+
+@router.post("/jobs/run/p/{path:path}", status_code=201, response_class=PlainTextResponse)
+async def run_by_path(workspace: str, path: str, request: Request,
+                      who: Identity = Depends(authenticate)) -> str:
+    """Queue a run of the newest version at `path`; returns the job id."""
+    who.require_run(path)
+    args = await request_args(request)
+    script = await _script_at(request, workspace, path=path)
+    job = new_script_job(script, args, who, job_options(request), trigger_kind="webhook")
+    return str(await push_job(request.app.state.tidemill, job))
+
+
+@router.post("/jobs/run/h/{hash_}", status_code=201, response_class=PlainTextResponse)
+async def run_by_hash(workspace: str, hash_: str, request: Request,
+                      who: Identity = Depends(authenticate)) -> str:
+    args = await request_args(request)
+    script = await _script_at(request, workspace, hash_=hash_)
+    who.require_run(script.path)
+    job = new_script_job(script, args, who, job_options(request), trigger_kind="webhook")
+    return str(await push_job(request.app.state.tidemill, job))
+
+
+@router.post("/jobs/run/preview", status_code=201, response_class=PlainTextResponse)
+async def run_preview(workspace: str, request: Request,
+                      who: Identity = Depends(authenticate)) -> str:
+    """Run code that is not deployed (the editor's Test run)."""
+    who.require_admin("run unsaved code")
+    job = await _preview_job(workspace, request, who)
+    return str(await push_job(request.app.state.tidemill, job))
+
+
+@router.post("/jobs/run_wait_result/preview")
+async def run_wait_preview(workspace: str, request: Request,
+                           who: Identity = Depends(authenticate)) -> Response:
+    who.require_admin("run unsaved code")
+    job = await _preview_job(workspace, request, who)
+    return _sync_response(await push_and_wait(request.app.state.tidemill, job), job.id)
+
+
+async def _preview_job(workspace: str, request: Request, who: Identity) -> NewJob:
+    from desktop_app.parsing import script_metadata
+
+    body = await request.json()
+    content, language = body.get("content"), body.get("language")
+    if not isinstance(content, str) or language not in ("python3", "bash"):
+        raise HTTPException(400, "a preview needs 'content' and a 'language' (python3 or bash)")
+    schema = script_metadata(content, language)["schema"]
+    return NewJob(
+        kind=JobKind.PREVIEW, tag=body.get("tag") or default_tag(language),
+        created_by=who.username, permissioned_as=who.permissioned_as,
+        args=body.get("args") or {}, workspace_id=workspace, script_path=body.get("path"),
+        language=language, raw_code=content, raw_lock=body.get("lock"),
+        extra={"schema": schema}, **job_options(request),
+    )
+
+
+@router.post("/jobs/run_wait_result/p/{path:path}")
+async def run_wait_by_path(workspace: str, path: str, request: Request,
+                           who: Identity = Depends(authenticate)) -> Response:
+    """Run and answer with the result (Windmill's synchronous webhook)."""
+    return await _run_wait(workspace, path, request, who, None)
+
+
+@router.get("/jobs/run_wait_result/p/{path:path}")
+async def run_wait_by_path_get(workspace: str, path: str, request: Request,
+                               payload: str | None = None,
+                               who: Identity = Depends(authenticate)) -> Response:
+    return await _run_wait(workspace, path, request, who, payload or "e30")
+
+
+@router.post("/jobs/run_wait_result/h/{hash_}")
+async def run_wait_by_hash(workspace: str, hash_: str, request: Request,
+                           who: Identity = Depends(authenticate)) -> Response:
+    script = await _script_at(request, workspace, hash_=hash_)
+    return await _run_wait(workspace, script.path, request, who, None, script)
+
+
+async def _run_wait(workspace: str, path: str, request: Request, who: Identity,
+                    payload: str | None, script: script_store.ScriptVersion | None = None) -> Response:
+    who.require_run(path)
+    args = await request_args(request, payload)
+    script = script or await _script_at(request, workspace, path=path)
+    job = new_script_job(script, args, who, job_options(request), trigger_kind="webhook")
+    return _sync_response(await push_and_wait(request.app.state.tidemill, job), job.id)
+
+
+def _sync_response(done: dict[str, Any], job_id: uuid.UUID) -> Response:
+    response = _shape_result(done)
+    # Windmill answers a failed run with 200 and {"error": …}; these headers let our own
+    # clients tell success from failure without a second request.
+    response.headers["x-tidemill-job-id"] = str(job_id)
+    response.headers["x-tidemill-job-status"] = done["status"]
+    return response
+
+
+def _shape_result(done: dict[str, Any]) -> Response:
+    """Windmill's result conventions: windmill_status_code / _content_type / _headers
+    shape the HTTP answer; wm_failure marks a successful run as failed."""
+    result = done["result"]
+    if isinstance(result, dict) and ("windmill_status_code" in result
+                                     or "windmill_content_type" in result
+                                     or "windmill_headers" in result):
+        status = int(result.get("windmill_status_code") or 200)
+        headers = {str(k): str(v) for k, v in (result.get("windmill_headers") or {}).items()}
+        body = result.get("result", {k: v for k, v in result.items()
+                                     if not k.startswith("windmill_")})
+        ctype = result.get("windmill_content_type")
+        if ctype and isinstance(body, str):
+            return Response(body, status_code=status, media_type=ctype, headers=headers)
+        return JSONResponse(body, status_code=status, headers=headers)
+    if isinstance(result, dict) and isinstance(result.get("wm_failure"), str):
+        return JSONResponse({"error": {"name": "ManualFailure", "message": result["wm_failure"]}})
+    return JSONResponse(result)
+
+
+@router.get("/jobs/list")
+async def list_jobs(
+    workspace: str, request: Request,
+    script_path_exact: str | None = None, script_path_start: str | None = None,
+    parent_job: str | None = None, running: bool | None = None, success: bool | None = None,
+    status: str | None = None, job_kinds: str | None = None, created_after: datetime | None = None,
+    created_before: datetime | None = None, trigger_kind: str | None = None,
+    created_by: str | None = None, per_page: int = 30, page: int = 1,
+    who: Identity = Depends(authenticate),
+) -> list[dict[str, Any]]:
+    f = job_reads.JobFilter(
+        script_path_exact=script_path_exact, script_path_start=script_path_start,
+        parent_job=_job_id(parent_job) if parent_job else None, running=running, success=success,
+        status=status, job_kinds=job_kinds.split(",") if job_kinds else None,
+        created_after=created_after, created_before=created_before, trigger_kind=trigger_kind,
+        created_by=created_by, per_page=per_page, page=page,
+    )
+    async with request.app.state.tidemill.pool.connection() as conn:
+        rows = await job_reads.list_jobs(conn, workspace, f)
+    return [job_json(r) for r in rows]
+
+
+@router.get("/jobs_u/get/{job_id}")
+async def get_job(workspace: str, job_id: str, request: Request, no_logs: bool = False,
+                  who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    state = request.app.state.tidemill
+    jid = _job_id(job_id)
+    row = await get_job_row(state, workspace, jid)
+    logs = None
+    if not no_logs:
+        async with state.pool.connection() as conn:
+            logs = await read_logs(conn, jid)
+    return job_json(row, logs)
+
+
+@router.get("/jobs_u/get_logs/{job_id}", response_class=PlainTextResponse)
+async def get_logs(workspace: str, job_id: str, request: Request,
+                   who: Identity = Depends(authenticate)) -> str:
+    state = request.app.state.tidemill
+    jid = _job_id(job_id)
+    await get_job_row(state, workspace, jid)  # 404 for an unknown job
+    async with state.pool.connection() as conn:
+        return await read_logs(conn, jid)
+
+
+@router.get("/jobs_u/completed/get_result/{job_id}")
+async def get_result(workspace: str, job_id: str, request: Request,
+                     who: Identity = Depends(authenticate)) -> Any:
+    row = await get_job_row(request.app.state.tidemill, workspace, _job_id(job_id))
+    if not row["completed"]:
+        raise HTTPException(404, f"job {job_id} has not completed yet")
+    return row["result"]
+
+
+@router.get("/jobs_u/completed/get_result_maybe/{job_id}")
+async def get_result_maybe(workspace: str, job_id: str, request: Request,
+                           get_started: bool = False,
+                           who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    row = await get_job_row(request.app.state.tidemill, workspace, _job_id(job_id))
+    if row["completed"]:
+        return {"completed": True, "result": row["result"],
+                "success": row["status"] == "success", "started": True}
+    return {"completed": False, "result": None, "success": None,
+            "started": row["started_at"] is not None}
+
+
+@router.post("/jobs_u/queue/cancel/{job_id}", response_class=PlainTextResponse)
+async def cancel_job(workspace: str, job_id: str, request: Request,
+                     who: Identity = Depends(authenticate)) -> str:
+    jid = _job_id(job_id)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = {}
+    reason = body.get("reason") if isinstance(body, dict) else None
+    state = request.app.state.tidemill
+    row = await get_job_row(state, workspace, jid)
+    if row["completed"]:
+        raise HTTPException(400, f"job {job_id} has already completed ({row['status']})")
+    async with state.pool.connection() as conn, conn.transaction():
+        outcome = await queue.request_cancel(conn, jid, who.username, reason)
+    if outcome is None:
+        raise HTTPException(400, f"job {job_id} completed before it could be canceled")
+    return f"{job_id} canceled" if outcome == "queued" else f"{job_id} is being canceled"

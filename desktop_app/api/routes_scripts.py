@@ -1,0 +1,94 @@
+"""/api/w/{workspace}/scripts/…"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.deploy import deploy_script
+from desktop_app.db import scripts as script_store
+
+router = APIRouter(prefix="/api/w/{workspace}/scripts", tags=["scripts"])
+
+
+def script_json(s: script_store.ScriptVersion) -> dict[str, Any]:
+    return {
+        "workspace_id": s.workspace_id, "hash": s.hash, "path": s.path, "language": s.language,
+        "content": s.content, "schema": s.schema, "summary": s.summary,
+        "description": s.description, "lock": s.lock, "lock_error_logs": s.lock_error,
+        "kind": s.kind, "tag": s.tag, "timeout": s.timeout_s,
+        "has_preprocessor": s.has_preprocessor, "no_main_func": s.no_main_func,
+        "parent_hashes": [s.parent_hash] if s.parent_hash else [], "archived": s.archived,
+        "created_by": s.created_by,
+        "created_at": s.created_at.isoformat().replace("+00:00", "Z") if s.created_at else None,
+        "extra_perms": {}, "starred": False, "deleted": False, **s.extra,
+    }
+
+
+@router.post("/create", status_code=201, response_class=PlainTextResponse)
+async def create_script(workspace: str, request: Request,
+                        who: Identity = Depends(authenticate)) -> str:
+    """Deploy a new version of a script; returns its hash."""
+    who.require_admin("deploy scripts")
+    body = await request.json()
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn, conn.transaction():
+        version = await deploy_script(conn, workspace, body, who.username, state.home)
+    return version.hash
+
+
+@router.get("/get/p/{path:path}")
+async def get_script(workspace: str, path: str, request: Request,
+                     who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        return script_json(await script_store.latest(conn, workspace, path))
+
+
+@router.get("/get/h/{hash_}")
+async def get_script_by_hash(workspace: str, hash_: str, request: Request,
+                             who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        return script_json(await script_store.by_hash(conn, workspace, hash_))
+
+
+@router.get("/exists/p/{path:path}")
+async def script_exists(workspace: str, path: str, request: Request,
+                        who: Identity = Depends(authenticate)) -> bool:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        try:
+            await script_store.latest(conn, workspace, path)
+            return True
+        except Exception:
+            return False
+
+
+@router.get("/list")
+async def list_scripts(workspace: str, request: Request, path_start: str | None = None,
+                       show_archived: bool = False,
+                       who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        versions = await script_store.list_latest(conn, workspace, include_archived=show_archived,
+                                                  path_start=path_start)
+    return [{k: v for k, v in script_json(s).items() if k not in ("content", "lock")}
+            for s in versions]
+
+
+@router.get("/history/p/{path:path}")
+async def script_history(workspace: str, path: str, request: Request,
+                         who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        versions = await script_store.history(conn, workspace, path)
+    return [{"script_hash": s.hash, "deployment_msg": s.summary,
+             "created_at": s.created_at.isoformat() if s.created_at else None} for s in versions]
+
+
+@router.post("/archive/p/{path:path}", response_class=PlainTextResponse)
+async def archive_script(workspace: str, path: str, request: Request,
+                         who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("archive scripts")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await script_store.archive(conn, workspace, path)
+    return f"archived {path}"

@@ -1,0 +1,138 @@
+"""Queue a run of a script version, and wait for a job's result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from desktop_app.api.auth import Identity
+from desktop_app.api.state import ApiState
+from desktop_app.core.args import validate_args
+from desktop_app.core.jobs import JobKind, default_tag
+from desktop_app.db import jobs as job_reads
+from desktop_app.db.scripts import ScriptVersion
+from desktop_app.queue import queue
+from desktop_app.queue.model import NewJob
+
+
+def job_options(request: Request) -> dict[str, Any]:
+    """Query options every run endpoint accepts."""
+    q = request.query_params
+    opts: dict[str, Any] = {}
+    if "scheduled_in_secs" in q:
+        try:
+            secs = float(q["scheduled_in_secs"])
+        except ValueError as exc:
+            raise HTTPException(400, "'scheduled_in_secs' must be a number of seconds") from exc
+        opts["scheduled_for"] = datetime.now(UTC) + timedelta(seconds=secs)
+    if "scheduled_for" in q:
+        try:
+            opts["scheduled_for"] = datetime.fromisoformat(q["scheduled_for"].replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise HTTPException(400, "'scheduled_for' must be an ISO 8601 date-time") from exc
+    if "job_id" in q:
+        try:
+            opts["id"] = uuid.UUID(q["job_id"])
+        except ValueError as exc:
+            raise HTTPException(400, "'job_id' must be a UUID") from exc
+    for name in ("parent_job", "root_job"):
+        if q.get(name):
+            try:
+                opts[name] = uuid.UUID(q[name])
+            except ValueError as exc:
+                raise HTTPException(400, f"'{name}' must be a UUID") from exc
+    if q.get("tag"):
+        opts["tag"] = q["tag"]
+    if q.get("retry"):
+        try:
+            retry = json.loads(q["retry"])
+            opts["max_retries"] = int((retry.get("constant") or retry).get("attempts", 0))
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise HTTPException(400, "'retry' must be a JSON retry object") from exc
+    return opts
+
+
+def new_script_job(script: ScriptVersion, args: dict[str, Any], who: Identity,
+                   opts: dict[str, Any], trigger_kind: str | None = None) -> NewJob:
+    validate_args(script.schema or {}, args)  # ArgumentError → 400 naming the field
+    job = NewJob(
+        kind=JobKind.SCRIPT,
+        tag=opts.pop("tag", None) or script.tag or default_tag(script.language),
+        created_by=who.username,
+        permissioned_as=who.permissioned_as,
+        args=args,
+        workspace_id=script.workspace_id,
+        script_path=script.path,
+        script_hash=script.hash,
+        language=script.language,
+        timeout_s=script.timeout_s,
+        trigger_kind=trigger_kind,
+        **opts,
+    )
+    return job
+
+
+async def push_job(state: ApiState, job: NewJob) -> uuid.UUID:
+    async with state.pool.connection() as conn, conn.transaction():
+        try:
+            await queue.push(conn, job)
+        except Exception as exc:
+            if "duplicate key" in str(exc):
+                raise HTTPException(400, f"a job with id {job.id} already exists") from exc
+            raise
+    return job.id
+
+
+async def push_and_wait(state: ApiState, job: NewJob) -> dict[str, Any]:
+    """Push, then wait for completion. The waiter is registered before the push so a
+    job that finishes at once still wakes us."""
+    fut = state.waiter.register(job.id)
+    try:
+        await push_job(state, job)
+    except BaseException:
+        state.waiter.unregister(job.id, fut)
+        raise
+    return await wait_completed(state, job.workspace_id, job.id, fut)
+
+
+async def wait_completed(state: ApiState, workspace: str, job_id: uuid.UUID,
+                         fut: asyncio.Future[None] | None = None) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + state.sync_timeout_s
+    fut = fut or state.waiter.register(job_id)
+    try:
+        while True:
+            # A 1 s poll backs up a NOTIFY lost while the listener reconnected.
+            await state.waiter.wait(fut, min(1.0, max(deadline - loop.time(), 0.01)))
+            row = await _completed_row(state, workspace, job_id)
+            if row is not None:
+                return row
+            if loop.time() >= deadline:
+                raise HTTPException(
+                    504, f"job {job_id} did not finish within {state.sync_timeout_s:g} s and keeps"
+                         f" running; fetch its result later with"
+                         f" jobs_u/completed/get_result_maybe/{job_id}")
+            if fut.done():  # woken for another job (a batch completion): wait again
+                state.waiter.unregister(job_id, fut)
+                fut = state.waiter.register(job_id)
+    finally:
+        state.waiter.unregister(job_id, fut)
+
+
+async def _completed_row(state: ApiState, workspace: str, job_id: uuid.UUID) -> dict[str, Any] | None:
+    async with state.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT status, result FROM job_completed WHERE id = %s AND workspace_id = %s",
+            (job_id, workspace))
+        row = await cur.fetchone()
+    return {"status": row[0], "result": row[1]} if row else None
+
+
+async def get_job_row(state: ApiState, workspace: str, job_id: uuid.UUID) -> dict[str, Any]:
+    async with state.pool.connection() as conn:
+        return await job_reads.get_job(conn, workspace, job_id)

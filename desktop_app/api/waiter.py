@@ -1,0 +1,87 @@
+"""Wake the requests that wait for a job (run_wait_result) the moment it completes.
+
+One LISTEN connection per daemon receives every completion; waiters register a
+future before the job is pushed, so a job finishing instantly is never missed. A
+slow poll backs up NOTIFY, which can be lost while the connection reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+
+from desktop_app.queue.notify import DONE_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+class CompletionWaiter:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._waiting: dict[uuid.UUID, list[asyncio.Future[None]]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def register(self, job_id: uuid.UUID) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(job_id, []).append(fut)
+        return fut
+
+    def unregister(self, job_id: uuid.UUID, fut: asyncio.Future[None]) -> None:
+        futs = self._waiting.get(job_id)
+        if futs and fut in futs:
+            futs.remove(fut)
+            if not futs:
+                del self._waiting[job_id]
+
+    def _wake(self, job_id: uuid.UUID | None) -> None:
+        targets = list(self._waiting.values()) if job_id is None else [self._waiting.get(job_id, [])]
+        for futs in targets:
+            for fut in futs:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def wake_all(self) -> None:
+        self._wake(None)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                conn = await AsyncConnection.connect(self.database_url, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {DONE_CHANNEL}")
+                    self.connected.set()
+                    self.wake_all()  # re-check anything that finished while we were away
+                    async for note in conn.notifies():
+                        if note.payload == "*":
+                            self.wake_all()
+                            continue
+                        with contextlib.suppress(ValueError):
+                            self._wake(uuid.UUID(note.payload))
+            except psycopg.OperationalError as exc:
+                self.connected.clear()
+                log.warning("completion listener lost the database: %s", exc)
+                await asyncio.sleep(0.5)
+
+    async def wait(self, fut: asyncio.Future[Any], timeout: float) -> bool:
+        """Wait for a wake-up; False on timeout (the caller then checks the database)."""
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+            return True
+        except TimeoutError:
+            return False

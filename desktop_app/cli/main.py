@@ -1,0 +1,257 @@
+"""`tidemill`: the command line. It reaches the engine only through the HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from desktop_app.cli import daemon_control
+from desktop_app.cli.files import read_script
+from desktop_app.cli.output import fail, fail_client, print_json
+from desktop_app.client.http import ClientError, TidemillClient, connection_from_env
+
+app = typer.Typer(no_args_is_help=False, add_completion=False,
+                  help="Tidemill: scripts become forms, endpoints, jobs and schedules.")
+daemon_app = typer.Typer(help="Run the daemon (foreground), or start/stop/status a background one.",
+                         invoke_without_command=True)
+token_app = typer.Typer(help="API tokens.")
+app.add_typer(daemon_app, name="daemon")
+app.add_typer(token_app, name="token")
+
+HomeOpt = Annotated[Path | None, typer.Option("--home", help="state folder ($TIDEMILL_HOME)")]
+
+
+def _home(home: Path | None) -> Path:
+    from desktop_app.daemon.home import default_home
+
+    return (home or default_home()).expanduser().resolve()
+
+
+def _client(home: Path | None = None) -> TidemillClient:
+    return TidemillClient(connection_from_env(_home(home)))
+
+
+def _call(coro_fn: Any) -> Any:
+    async def runner() -> Any:
+        async with _client() as c:
+            return await coro_fn(c)
+    try:
+        return asyncio.run(runner())
+    except ClientError as exc:
+        fail_client(exc)
+
+
+@app.callback(invoke_without_command=True)
+def root(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+@daemon_app.callback()
+def daemon(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    port: Annotated[int, typer.Option(help="API port")] = 8765,
+    host: Annotated[str, typer.Option(help="listen address (127.0.0.1 unless you mean it)")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option(help="worker processes")] = 2,
+    database_url: Annotated[str | None, typer.Option(envvar="TIDEMILL_DATABASE_URL",
+                                                     help="external PostgreSQL")] = None,
+    heartbeat: Annotated[float, typer.Option(help="seconds between job heartbeats")] = 2.0,
+) -> None:
+    """Run the daemon in the foreground (Ctrl-C drains and stops)."""
+    ctx.obj = {"home": _home(home), "port": port, "host": host, "workers": workers,
+               "database_url": database_url, "heartbeat": heartbeat}
+    if ctx.invoked_subcommand is not None:
+        return
+    from desktop_app.core.errors import TidemillError
+    from desktop_app.daemon.daemon import DaemonConfig, run_daemon
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: listening on {host}: other machines can reach this API", err=True)
+    try:
+        run_daemon(DaemonConfig(home=_home(home), host=host, port=port, workers=workers,
+                                database_url=database_url, heartbeat_s=heartbeat))
+    except TidemillError as exc:
+        fail(exc.message, exc.hint, code=1)
+    except KeyboardInterrupt:
+        pass
+
+
+@daemon_app.command("start")
+def daemon_start(ctx: typer.Context) -> None:
+    """Start the daemon in the background and wait until it answers."""
+    daemon_control.start(**ctx.obj)
+
+
+@daemon_app.command("stop")
+def daemon_stop(ctx: typer.Context) -> None:
+    """Stop the background daemon (its workers finish their jobs first)."""
+    daemon_control.stop(ctx.obj["home"])
+
+
+@daemon_app.command("status")
+def daemon_status(ctx: typer.Context) -> None:
+    """Say whether a daemon runs for this home, where, and with how many workers."""
+    daemon_control.status(ctx.obj["home"])
+
+
+@app.command()
+def worker(
+    database_url: Annotated[str, typer.Option(envvar="TIDEMILL_DATABASE_URL")],
+    home: HomeOpt = None,
+    base_url: Annotated[str | None, typer.Option(help="API URL jobs should call")] = None,
+    tags: Annotated[str, typer.Option(help="comma-separated tags")] = "python3,bash",
+    name: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Run one extra worker against a shared database (e.g. on another machine)."""
+    from desktop_app.worker.__main__ import main as worker_main
+
+    args = ["--database-url", database_url, "--home", str(_home(home)), "--tags", tags]
+    if base_url:
+        args += ["--base-url", base_url]
+    if name:
+        args += ["--name", name]
+    worker_main(args)
+
+
+@app.command()
+def schema(
+    file: Path,
+    language: Annotated[str | None, typer.Option("--language", "-l")] = None,
+) -> None:
+    """Print the JSON Schema of a script's main (the form Windmill would show)."""
+    from desktop_app.core.errors import TidemillError
+    from desktop_app.parsing import script_schema
+
+    content, lang = read_script(file, language)
+    try:
+        print_json(script_schema(content, lang))
+    except TidemillError as exc:
+        fail(f"{file}: {exc.message}", exc.hint)
+
+
+@app.command()
+def deploy(
+    file: Path,
+    path: Annotated[str, typer.Option("--path", help="where it lives, e.g. f/folder/name")],
+    summary: Annotated[str, typer.Option()] = "",
+    description: Annotated[str, typer.Option()] = "",
+    language: Annotated[str | None, typer.Option("--language", "-l")] = None,
+) -> None:
+    """Create or update a script at PATH from FILE."""
+    content, lang = read_script(file, language)
+
+    async def go(c: TidemillClient) -> tuple[str, dict[str, Any]]:
+        h = await c.deploy_script(path, content, lang, summary=summary, description=description)
+        return h, await c.get_script(path)
+
+    h, script = _call(go)
+    typer.echo(f"deployed {path} (version {h})", err=True)
+    if script.get("lock_error_logs"):
+        typer.echo(f"warning: its requirements could not be resolved; runs will fail until "
+                   f"fixed:\n{script['lock_error_logs']}", err=True)
+
+
+def _parse_args(args_json: str | None, kv: list[str], schema: dict[str, Any] | None) -> dict[str, Any]:
+    from desktop_app.core.args import coerce_cli_value
+    from desktop_app.core.errors import ArgumentError
+
+    out: dict[str, Any] = {}
+    if args_json:
+        try:
+            loaded = json.loads(args_json)
+        except ValueError as exc:
+            fail(f"--args is not valid JSON: {exc}")
+        if not isinstance(loaded, dict):
+            fail("--args must be a JSON object, e.g. '{\"x\": 1}'")
+        out.update(loaded)
+    props = (schema or {}).get("properties") or {}
+    for item in kv:
+        if "=" not in item:
+            fail(f"-a takes key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        try:
+            out[key] = coerce_cli_value(props.get(key), raw)
+        except ArgumentError as exc:
+            fail(exc.message, exc.hint)
+    return out
+
+
+@app.command()
+def run(
+    path: str,
+    arg: Annotated[list[str] | None, typer.Option("-a", "--arg", help="key=value")] = None,
+    args: Annotated[str | None, typer.Option("--args", help="JSON object of arguments")] = None,
+    run_async: Annotated[bool, typer.Option("--async", help="print the job id and return")] = False,
+) -> None:
+    """Run the script at PATH; print its result as JSON (exit 1 on failure)."""
+
+    async def go(c: TidemillClient) -> Any:
+        script = await c.get_script(path) if arg else None
+        job_args = _parse_args(args, arg or [], script.get("schema") if script else None)
+        if run_async:
+            return await c.run_async(path, job_args)
+        return await c.run_wait(path, job_args)
+
+    outcome = _call(go)
+    if run_async:
+        print(outcome)
+        return
+    print_json(outcome.result)
+    if not outcome.success:
+        raise SystemExit(1)
+
+
+@app.command()
+def jobs(
+    path: Annotated[str | None, typer.Option("--path")] = None,
+    running: Annotated[bool, typer.Option("--running")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List recent jobs, newest first."""
+    rows = _call(lambda c: c.list_jobs(script_path_exact=path, running=True if running else None,
+                                       per_page=limit))
+    if as_json:
+        print_json(rows)
+        return
+    for j in rows:
+        state = j.get("status") or ("running" if j.get("running") else "queued")
+        took = f"{j['duration_ms']} ms" if j.get("duration_ms") is not None else ""
+        typer.echo(f"{j['id']}  {state:<9} {j.get('script_path') or '(preview)':<30} "
+                   f"{j['created_at'][:19]}  {took}")
+
+
+@app.command()
+def logs(job_id: str) -> None:
+    """Print a job's logs (so far, if it still runs)."""
+    typer.echo(_call(lambda c: c.get_logs(job_id)), nl=False)
+
+
+@app.command()
+def cancel(job_id: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
+    """Cancel a queued or running job (a running one's processes are killed)."""
+    typer.echo(_call(lambda c: c.cancel(job_id, reason)))
+
+
+@token_app.command("create")
+def token_create(
+    label: Annotated[str, typer.Option()] = "",
+    scope: Annotated[str, typer.Option(help="admin, or run:<glob>[,<glob>] for webhooks")] = "admin",
+) -> None:
+    """Print a new API token."""
+    typer.echo(_call(lambda c: c.create_token(label, scope)))
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:platformdirs")
+    app()
+
+
+if __name__ == "__main__":
+    main()

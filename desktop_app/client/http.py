@@ -1,0 +1,173 @@
+"""The one HTTP client that the CLI and the GUI use to reach a daemon.
+
+Async (httpx): the CLI drives it with asyncio.run, the GUI inside Qt's loop with
+qasync. Errors come back as ClientError carrying the server's message and hint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+
+
+class ClientError(Exception):
+    """The daemon refused a request or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None,
+                 field: str | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.hint = hint
+        self.field = field
+        self.body = body
+
+
+@dataclass
+class Connection:
+    url: str
+    token: str | None
+    workspace: str = "main"
+
+
+def connection_from_env(home: Path | None = None) -> Connection:
+    """TIDEMILL_URL / TIDEMILL_TOKEN win; else what the local daemon wrote in its home."""
+    from desktop_app.daemon.home import HomeLayout, default_home
+
+    layout = HomeLayout(home or default_home())
+    url = os.environ.get("TIDEMILL_URL")
+    if not url:
+        try:
+            url = json.loads(layout.daemon_info.read_text())["url"]
+        except (OSError, ValueError, KeyError):
+            url = DEFAULT_URL
+    token = os.environ.get("TIDEMILL_TOKEN")
+    if not token:
+        try:
+            token = layout.admin_token.read_text().strip() or None
+        except OSError:
+            token = None
+    return Connection(url=url.rstrip("/"), token=token,
+                      workspace=os.environ.get("TIDEMILL_WORKSPACE", "main"))
+
+
+@dataclass
+class RunOutcome:
+    job_id: str
+    success: bool
+    result: Any
+
+
+class TidemillClient:
+    def __init__(self, conn: Connection, *, timeout: float = 900.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.conn = conn
+        headers = {"Authorization": f"Bearer {conn.token}"} if conn.token else {}
+        self._http = httpx.AsyncClient(base_url=conn.url, headers=headers, timeout=timeout,
+                                       transport=transport)
+
+    async def __aenter__(self) -> TidemillClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _w(self, rest: str) -> str:
+        return f"/api/w/{self.conn.workspace}/{rest}"
+
+    async def _request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        try:
+            resp = await self._http.request(method, url, **kw)
+        except httpx.ConnectError as exc:
+            raise ClientError(
+                f"cannot reach the Tidemill daemon at {self.conn.url}",
+                hint="start it with `tidemill daemon start` (or set TIDEMILL_URL)") from exc
+        except httpx.TimeoutException as exc:
+            raise ClientError(f"the daemon at {self.conn.url} did not answer in time") from exc
+        if resp.status_code >= 400:
+            raise _error_from(resp)
+        return resp
+
+    # -- meta ------------------------------------------------------------------------
+    async def version(self) -> str:
+        return (await self._request("GET", "/api/version")).text
+
+    async def whoami(self) -> dict[str, Any]:
+        return (await self._request("GET", "/api/users/whoami")).json()
+
+    async def create_token(self, label: str = "", scope: str = "admin") -> str:
+        return (await self._request("POST", "/api/users/tokens/create",
+                                    json={"label": label, "scope": scope})).text
+
+    # -- scripts ---------------------------------------------------------------------
+    async def deploy_script(self, path: str, content: str, language: str, *,
+                            summary: str = "", description: str = "",
+                            **fields: Any) -> str:
+        body = {"path": path, "content": content, "language": language, "summary": summary,
+                "description": description, **fields}
+        return (await self._request("POST", self._w("scripts/create"), json=body)).text
+
+    async def get_script(self, path: str) -> dict[str, Any]:
+        return (await self._request("GET", self._w(f"scripts/get/p/{quote(path)}"))).json()
+
+    async def list_scripts(self) -> list[dict[str, Any]]:
+        return (await self._request("GET", self._w("scripts/list"))).json()
+
+    # -- jobs ------------------------------------------------------------------------
+    async def run_async(self, path: str, args: dict[str, Any]) -> str:
+        return (await self._request("POST", self._w(f"jobs/run/p/{quote(path)}"), json=args)).text
+
+    async def run_wait(self, path: str, args: dict[str, Any]) -> RunOutcome:
+        resp = await self._request("POST", self._w(f"jobs/run_wait_result/p/{quote(path)}"),
+                                   json=args)
+        return RunOutcome(resp.headers.get("x-tidemill-job-id", ""),
+                          resp.headers.get("x-tidemill-job-status", "success") == "success",
+                          resp.json())
+
+    async def run_preview(self, content: str, language: str, args: dict[str, Any]) -> RunOutcome:
+        body = {"content": content, "language": language, "args": args}
+        resp = await self._request("POST", self._w("jobs/run_wait_result/preview"), json=body)
+        return RunOutcome(resp.headers.get("x-tidemill-job-id", ""),
+                          resp.headers.get("x-tidemill-job-status", "success") == "success",
+                          resp.json())
+
+    async def list_jobs(self, **filters: Any) -> list[dict[str, Any]]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return (await self._request("GET", self._w("jobs/list"), params=params)).json()
+
+    async def get_job(self, job_id: str) -> dict[str, Any]:
+        return (await self._request("GET", self._w(f"jobs_u/get/{job_id}"))).json()
+
+    async def get_logs(self, job_id: str) -> str:
+        return (await self._request("GET", self._w(f"jobs_u/get_logs/{job_id}"))).text
+
+    async def result_maybe(self, job_id: str) -> dict[str, Any]:
+        return (await self._request(
+            "GET", self._w(f"jobs_u/completed/get_result_maybe/{job_id}"))).json()
+
+    async def cancel(self, job_id: str, reason: str | None = None) -> str:
+        return (await self._request("POST", self._w(f"jobs_u/queue/cancel/{job_id}"),
+                                    json={"reason": reason})).text
+
+
+def _error_from(resp: httpx.Response) -> ClientError:
+    try:
+        body = resp.json()
+    except ValueError:
+        return ClientError(resp.text or f"HTTP {resp.status_code}", status=resp.status_code)
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        return ClientError(str(err.get("message")), status=resp.status_code, hint=err.get("hint"),
+                           field=err.get("field"), body=body)
+    return ClientError(str(body), status=resp.status_code, body=body)

@@ -1,0 +1,47 @@
+"""Job states and the shapes of job results, shared by every part of the engine."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class JobStatus(enum.StrEnum):
+    """Final status of a completed job (Windmill's `status`)."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELED = "canceled"
+    SKIPPED = "skipped"
+
+
+class JobKind(enum.StrEnum):
+    SCRIPT = "script"
+    PREVIEW = "preview"
+    FLOW = "flow"
+    IDENTITY = "identity"
+
+
+def error_result(name: str, message: str, stack: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The result object of a failed job, as Windmill writes it."""
+    err: dict[str, Any] = {"name": name, "message": message}
+    if stack is not None:
+        err["stack"] = stack
+    if extra:
+        err.update(extra)
+    return {"error": err}
+
+
+#: Default tag (worker group) per language, as in Windmill.
+LANGUAGE_TAGS: dict[str, str] = {
+    "python3": "python3",
+    "bash": "bash",
+    "deno": "deno",
+    "bun": "bun",
+    "go": "go",
+    "postgresql": "postgresql",
+}
+
+
+def default_tag(language: str | None) -> str:
+    return LANGUAGE_TAGS.get(language or "", language or "other")

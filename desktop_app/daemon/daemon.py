@@ -1,0 +1,213 @@
+"""The daemon: database, migrations, API server, reaper and the worker pool, wired
+together with one life cycle. SIGTERM or Ctrl-C drains the workers and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import uvicorn
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from desktop_app.api.app import create_app
+from desktop_app.api.state import ApiState
+from desktop_app.api.waiter import CompletionWaiter
+from desktop_app.core.errors import DaemonError, DatabaseError
+from desktop_app.core.tokens import hash_token, new_user_token
+from desktop_app.daemon.home import HomeLayout
+from desktop_app.daemon.instance_lock import InstanceLock
+from desktop_app.daemon.supervisor import WorkerSupervisor
+from desktop_app.db.migrate import migrate
+from desktop_app.db.settings import BASE_URL, JOB_TOKEN_KEY, ensure_secret_setting, set_setting
+from desktop_app.queue.reaper import reap
+
+log = logging.getLogger("tidemill.daemon")
+
+
+@dataclass
+class DaemonConfig:
+    home: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    workers: int = 2
+    database_url: str | None = None
+    heartbeat_s: float = 2.0
+    drain_s: float = 30.0
+
+    @property
+    def stale_after_s(self) -> float:
+        # A job whose worker missed five heartbeats in a row is considered lost.
+        return max(self.heartbeat_s * 5, 2.0)
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise DaemonError(f"cannot listen on {host}:{port}: {exc.strerror}",
+                          hint="another program uses this port; pick one with --port") from exc
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock
+
+
+async def ensure_admin_token(conn: AsyncConnection[Any], layout: HomeLayout) -> str:
+    """The local admin credential: a file only the owner can read, its hash in the DB."""
+    token = None
+    if layout.admin_token.exists():
+        token = layout.admin_token.read_text().strip() or None
+    if token is None:
+        token = new_user_token()
+        fd = os.open(layout.admin_token, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+    os.chmod(layout.admin_token, 0o600)
+    await conn.execute(
+        "INSERT INTO tokens (token_hash, label, owner, scope) VALUES (%s, 'local admin', 'admin',"
+        " 'admin') ON CONFLICT (token_hash) DO NOTHING", (hash_token(token),))
+    return token
+
+
+class Daemon:
+    def __init__(self, config: DaemonConfig) -> None:
+        self.config = config
+        self.layout = HomeLayout(config.home)
+        self.embedded: Any = None
+        self.stop_event = asyncio.Event()
+
+    async def run(self) -> None:
+        cfg, layout = self.config, self.layout
+        layout.ensure()
+        lock = InstanceLock(layout.lock_file, layout.daemon_info)
+        lock.acquire()
+        try:
+            await self._run_locked()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                layout.daemon_info.unlink()
+            lock.release()
+
+    async def _run_locked(self) -> None:
+        cfg, layout = self.config, self.layout
+        sock = _bind(cfg.host, cfg.port)
+        port = sock.getsockname()[1]
+        base_url = f"http://{'127.0.0.1' if cfg.host in ('0.0.0.0', '::') else cfg.host}:{port}"
+        database_url = await self._start_database()
+        try:
+            await asyncio.to_thread(migrate, database_url)
+            async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
+                token_key = await ensure_secret_setting(conn, JOB_TOKEN_KEY)
+                await set_setting(conn, BASE_URL, base_url)
+                await ensure_admin_token(conn, layout)
+            pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+                database_url, min_size=2, max_size=20, open=False,
+                kwargs={"autocommit": True}, check=AsyncConnectionPool.check_connection,
+            )
+            await pool.open()
+            waiter = CompletionWaiter(database_url)
+            waiter.start()
+            state = ApiState(pool=pool, database_url=database_url, home=cfg.home,
+                             token_key=token_key, waiter=waiter)
+            server = _QuietServer(uvicorn.Config(create_app(state), log_level="warning",
+                                                 lifespan="off", access_log=False))
+            supervisor = WorkerSupervisor(
+                cfg.workers, database_url=database_url, home=cfg.home, base_url=base_url,
+                name_prefix=f"{socket.gethostname()}-{os.getpid()}", heartbeat_s=cfg.heartbeat_s,
+                log_dir=layout.logs)
+            supervisor.start()
+            tasks = [asyncio.create_task(server.serve(sockets=[sock])),
+                     asyncio.create_task(supervisor.watch()),
+                     asyncio.create_task(self._reaper(database_url))]
+            self._write_info(base_url, supervisor)
+            log.info("Tidemill daemon ready at %s (home %s, %d workers)", base_url, cfg.home,
+                     cfg.workers)
+            print(f"Tidemill daemon listening on {base_url}", flush=True)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop_event.set)
+            await self.stop_event.wait()
+            log.info("stopping: draining workers")
+            await supervisor.stop(cfg.drain_s)
+            server.should_exit = True
+            for t in tasks[1:]:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await waiter.stop()
+            await pool.close()
+        finally:
+            sock.close()
+            if self.embedded is not None:
+                await asyncio.to_thread(self.embedded.stop)
+
+    async def _start_database(self) -> str:
+        if self.config.database_url:
+            url: str = self.config.database_url
+            try:
+                async with await AsyncConnection.connect(url, connect_timeout=10):
+                    pass
+            except psycopg.OperationalError as exc:
+                raise DatabaseError(
+                    f"cannot connect to the database at {_redact(url)}: {str(exc).strip()}",
+                    hint="check TIDEMILL_DATABASE_URL / --database-url, or leave it unset to use"
+                         " the embedded database") from exc
+            return url
+        from desktop_app.db.embedded import EmbeddedPostgres
+
+        self.embedded = EmbeddedPostgres(self.config.home)
+        print("Starting the embedded PostgreSQL (first start initialises it, ~1 s)...",
+              file=sys.stderr, flush=True)
+        url = await asyncio.to_thread(self.embedded.start)
+        return url
+
+    async def _reaper(self, database_url: str) -> None:
+        interval = max(self.config.heartbeat_s, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
+                    while True:
+                        await reap(conn, self.config.stale_after_s)
+                        await asyncio.sleep(interval)
+            except psycopg.OperationalError as exc:
+                log.warning("reaper lost the database: %s", str(exc).strip())
+
+    def _write_info(self, base_url: str, supervisor: WorkerSupervisor) -> None:
+        info = {"pid": os.getpid(), "url": base_url, "home": str(self.config.home),
+                "workers": self.config.workers, "worker_pids": supervisor.pids(),
+                "database": "external" if self.config.database_url else "embedded"}
+        tmp = self.layout.daemon_info.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2))
+        tmp.replace(self.layout.daemon_info)
+
+
+def _redact(url: str) -> str:
+    import re
+
+    return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", url)
+
+
+def run_daemon(config: DaemonConfig) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(Daemon(config).run())

@@ -1,0 +1,43 @@
+"""Where a Tidemill installation keeps its local state ($TIDEMILL_HOME)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def default_home() -> Path:
+    env = os.environ.get("TIDEMILL_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "tidemill"
+
+
+@dataclass(frozen=True)
+class HomeLayout:
+    root: Path
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "daemon.lock"
+
+    @property
+    def daemon_info(self) -> Path:
+        """JSON written by a running daemon: pid, API URL. Clients read it."""
+        return self.root / "daemon.json"
+
+    @property
+    def admin_token(self) -> Path:
+        """The local admin credential, readable by the owner only."""
+        return self.root / "admin.token"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def ensure(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)  # the home holds a credential and the job scratch space
+        self.logs.mkdir(exist_ok=True)

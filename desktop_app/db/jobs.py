@@ -1,0 +1,105 @@
+"""Reading jobs: one by id (queued, running or completed) and filtered lists."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+from desktop_app.core.errors import NotFound
+
+_COMMON = (
+    "id, workspace_id, kind, script_path, script_hash, language, args, tag, priority,"
+    " created_by, permissioned_as, created_at, scheduled_for, running, started_at, worker,"
+    " last_ping, canceled, canceled_by, canceled_reason, timeout_s, attempt, max_retries,"
+    " parent_job, root_job, trigger_kind, trigger_path, schedule_path, flow_status, extra"
+)
+_QUEUED = f"SELECT {_COMMON}, false AS completed, NULL::timestamptz AS completed_at," \
+          " NULL::bigint AS duration_ms, NULL::text AS status, NULL::jsonb AS result FROM job_queue"
+_DONE = f"SELECT {_COMMON}, true AS completed, completed_at, duration_ms, status, result" \
+        " FROM job_completed"
+
+
+async def get_job(conn: AsyncConnection[Any], workspace: str, job_id: uuid.UUID) -> dict[str, Any]:
+    cur = conn.cursor(row_factory=dict_row)
+    # Completed first: a job that finishes between the two reads is then still found.
+    for sql in (_QUEUED, _DONE, _QUEUED):
+        await cur.execute(f"{sql} WHERE id = %s AND workspace_id = %s", (job_id, workspace))
+        row = await cur.fetchone()
+        if row is not None:
+            return row
+    raise NotFound(f"job {job_id} not found in workspace {workspace!r}")
+
+
+@dataclass
+class JobFilter:
+    script_path_exact: str | None = None
+    script_path_start: str | None = None
+    parent_job: uuid.UUID | None = None
+    running: bool | None = None
+    success: bool | None = None
+    status: str | None = None
+    job_kinds: list[str] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    trigger_kind: str | None = None
+    created_by: str | None = None
+    per_page: int = 30
+    page: int = 1
+
+
+def _where(f: JobFilter, completed: bool) -> tuple[str, list[Any]]:
+    clauses, params = ["workspace_id = %s"], []
+    def add(sql: str, value: Any) -> None:
+        clauses.append(sql)
+        params.append(value)
+    if f.script_path_exact is not None:
+        add("script_path = %s", f.script_path_exact)
+    if f.script_path_start is not None:
+        add("script_path LIKE %s", f.script_path_start + "%")
+    if f.parent_job is not None:
+        add("parent_job = %s", f.parent_job)
+    if f.job_kinds:
+        add("kind = ANY(%s)", f.job_kinds)
+    if f.created_after is not None:
+        add("created_at > %s", f.created_after)
+    if f.created_before is not None:
+        add("created_at < %s", f.created_before)
+    if f.trigger_kind is not None:
+        add("trigger_kind = %s", f.trigger_kind)
+    if f.created_by is not None:
+        add("created_by = %s", f.created_by)
+    if completed:
+        if f.success is not None:
+            clauses.append("status = 'success'" if f.success else "status <> 'success'")
+        if f.status is not None:
+            add("status = %s", f.status)
+    elif f.running is not None:
+        clauses.append("running" if f.running else "NOT running")
+    return " AND ".join(clauses), params
+
+
+async def list_jobs(conn: AsyncConnection[Any], workspace: str, f: JobFilter) -> list[dict[str, Any]]:
+    """Newest first. Queued/running jobs are included unless the filter asks only for
+    completed ones (success/status), completed ones unless it asks for running ones."""
+    parts: list[str] = []
+    params: list[Any] = []
+    if f.success is None and f.status is None:
+        where, p = _where(f, completed=False)
+        parts.append(f"{_QUEUED} WHERE {where}")
+        params += [workspace, *p]
+    if not f.running:
+        where, p = _where(f, completed=True)
+        parts.append(f"{_DONE} WHERE {where}")
+        params += [workspace, *p]
+    per_page = max(1, min(f.per_page, 1000))
+    offset = (max(f.page, 1) - 1) * per_page
+    sql = " UNION ALL ".join(f"({p})" for p in parts) + " ORDER BY created_at DESC, id DESC"
+    sql += f" LIMIT {per_page} OFFSET {offset}"
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute(sql, params)
+    return await cur.fetchall()

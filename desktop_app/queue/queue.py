@@ -1,0 +1,220 @@
+"""The job queue on PostgreSQL: push, claim, heartbeat, complete, cancel.
+
+The hot statements are hand-written SQL. Every state change is one transaction,
+so a process killed at any moment leaves each job either queued, running (and
+then reaped when its heartbeat stops) or completed — never half-recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from desktop_app.core.jobs import JobStatus
+from desktop_app.queue.model import ClaimedJob, NewJob
+from desktop_app.queue.notify import CANCEL_CHANNEL, DONE_CHANNEL, QUEUE_CHANNEL
+
+_PUSH_COLUMNS = (
+    "id", "workspace_id", "kind", "script_path", "script_hash", "language", "raw_code",
+    "raw_lock", "args", "tag", "priority", "created_by", "permissioned_as", "scheduled_for",
+    "timeout_s", "max_retries", "parent_job", "root_job", "trigger_kind", "trigger_path",
+    "schedule_path", "flow_status", "extra",
+)
+
+# Columns shared by job_queue and job_completed (same order in both tables).
+_MOVE_COLUMNS = (
+    "id, workspace_id, kind, script_path, script_hash, language, raw_code, raw_lock, args, tag,"
+    " priority, created_by, permissioned_as, created_at, scheduled_for, running, started_at,"
+    " worker, last_ping, canceled, canceled_by, canceled_reason, timeout_s, max_retries, attempt,"
+    " parent_job, root_job, trigger_kind, trigger_path, schedule_path, flow_status, extra"
+)
+
+
+def _push_row(job: NewJob) -> tuple[Any, ...]:
+    return (
+        job.id, job.workspace_id, job.kind, job.script_path, job.script_hash, job.language,
+        job.raw_code, job.raw_lock, Jsonb(job.args), job.tag, job.priority, job.created_by,
+        job.permissioned_as or job.created_by, job.scheduled_for, job.timeout_s, job.max_retries,
+        job.parent_job, job.root_job, job.trigger_kind, job.trigger_path, job.schedule_path,
+        Jsonb(job.flow_status) if job.flow_status is not None else None, Jsonb(job.extra),
+    )
+
+
+_INSERT = (
+    f"INSERT INTO job_queue ({', '.join(_PUSH_COLUMNS)}) VALUES"
+    f" ({', '.join(['%s'] * (len(_PUSH_COLUMNS) - 10))}, COALESCE(%s, now()),"
+    f" {', '.join(['%s'] * 9)})"
+)
+
+
+async def push(conn: AsyncConnection[Any], job: NewJob) -> uuid.UUID:
+    """Queue one job and wake a worker, in the caller's transaction."""
+    async with conn.cursor() as cur:
+        await cur.execute(_INSERT, _push_row(job))
+        await cur.execute("SELECT pg_notify(%s, %s)", (QUEUE_CHANNEL, job.tag))
+    return job.id
+
+
+async def push_many(conn: AsyncConnection[Any], jobs: Sequence[NewJob]) -> list[uuid.UUID]:
+    """Queue many jobs with one COPY (the fastest bulk insert) and one wake-up per tag."""
+    if not jobs:
+        return []
+    async with conn.cursor() as cur:
+        copy_sql = f"COPY job_queue ({', '.join(_PUSH_COLUMNS)}) FROM STDIN"
+        async with cur.copy(copy_sql) as copy:
+            for job in jobs:
+                row = list(_push_row(job))
+                # COPY has no COALESCE: fill the default time here.
+                if row[13] is None:
+                    row[13] = "now"
+                await copy.write_row(row)
+        for tag in sorted({j.tag for j in jobs}):
+            await cur.execute("SELECT pg_notify(%s, %s)", (QUEUE_CHANNEL, tag))
+    return [j.id for j in jobs]
+
+
+_CLAIM = f"""
+UPDATE job_queue q
+   SET running = true, started_at = now(), last_ping = now(), worker = %(worker)s
+ WHERE q.id IN (
+        SELECT id FROM job_queue
+         WHERE NOT running AND tag = ANY(%(tags)s) AND scheduled_for <= now()
+         ORDER BY priority DESC, scheduled_for, id
+         LIMIT %(limit)s
+           FOR UPDATE SKIP LOCKED)
+RETURNING {ClaimedJob.FIELDS}
+"""
+
+
+async def claim(
+    conn: AsyncConnection[Any], worker: str, tags: Sequence[str], limit: int = 1
+) -> list[ClaimedJob]:
+    """Take up to `limit` due jobs for these tags; other workers skip the rows we lock."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_CLAIM, {"worker": worker, "tags": list(tags), "limit": limit})
+        rows = await cur.fetchall()
+    # The UPDATE … RETURNING order is not the ORDER BY of the subquery.
+    rows.sort(key=lambda r: r["id"])
+    return [ClaimedJob(**r) for r in rows]
+
+
+async def heartbeat(conn: AsyncConnection[Any], job_id: uuid.UUID) -> bool:
+    """Mark the job alive. Returns True when someone asked to cancel it."""
+    async with conn.cursor() as cur:
+        await cur.execute(
+            "UPDATE job_queue SET last_ping = now() WHERE id = %s RETURNING canceled", (job_id,)
+        )
+        row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+_COMPLETE = f"""
+WITH moved AS (DELETE FROM job_queue WHERE id = %(id)s RETURNING *)
+INSERT INTO job_completed ({_MOVE_COLUMNS}, completed_at, duration_ms, status, result)
+SELECT {_MOVE_COLUMNS}, now(),
+       (extract(epoch FROM now() - COALESCE(started_at, now())) * 1000)::bigint,
+       %(status)s, %(result)s
+  FROM moved
+RETURNING id
+"""
+
+
+async def complete(
+    conn: AsyncConnection[Any],
+    job_id: uuid.UUID,
+    status: JobStatus,
+    result: Any,
+    *,
+    result_json: str | None = None,
+) -> bool:
+    """Record the final state, move the job to history and wake waiters (one transaction).
+
+    Returns False when the job was no longer in the queue (already completed elsewhere,
+    e.g. by the reaper), so the caller records nothing twice.
+    """
+    payload = _jsonb(result, result_json)
+    async with conn.cursor() as cur:
+        await cur.execute(_COMPLETE, {"id": job_id, "status": str(status), "result": payload})
+        moved = await cur.fetchone()
+        if moved:
+            await cur.execute("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, str(job_id)))
+            await cur.execute("DELETE FROM job_progress WHERE job_id = %s", (job_id,))
+    return moved is not None
+
+
+async def complete_many(
+    conn: AsyncConnection[Any], outcomes: Iterable[tuple[uuid.UUID, JobStatus, Any]]
+) -> int:
+    """Complete a batch of jobs in one statement (used by bulk paths and benchmarks)."""
+    items = list(outcomes)
+    if not items:
+        return 0
+    sql = f"""
+    WITH outcome AS (
+        SELECT * FROM unnest(%(ids)s::uuid[], %(statuses)s::text[], %(results)s::jsonb[])
+                 AS o(id, status, result)),
+    moved AS (DELETE FROM job_queue q USING outcome o WHERE q.id = o.id RETURNING q.*)
+    INSERT INTO job_completed ({_MOVE_COLUMNS}, completed_at, duration_ms, status, result)
+    SELECT {', '.join('m.' + c.strip() for c in _MOVE_COLUMNS.split(','))}, now(),
+           (extract(epoch FROM now() - COALESCE(m.started_at, now())) * 1000)::bigint,
+           o.status, o.result
+      FROM moved m JOIN outcome o USING (id)
+    """
+    async with conn.cursor() as cur:
+        await cur.execute(
+            sql,
+            {
+                "ids": [i for i, _, _ in items],
+                "statuses": [str(s) for _, s, _ in items],
+                "results": [json.dumps(r) for _, _, r in items],
+            },
+        )
+        count = cur.rowcount
+        await cur.execute("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, "*"))
+    return count
+
+
+async def request_cancel(
+    conn: AsyncConnection[Any], job_id: uuid.UUID, by: str, reason: str | None
+) -> str | None:
+    """Cancel a job. A queued one completes as canceled now; a running one is flagged
+    and its worker is told to kill its process tree. Returns 'queued', 'running' or None."""
+    async with conn.cursor() as cur:
+        await cur.execute(
+            "UPDATE job_queue SET canceled = true, canceled_by = %s, canceled_reason = %s"
+            " WHERE id = %s RETURNING running",
+            (by, reason, job_id),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return None
+        if row[0]:
+            await cur.execute("SELECT pg_notify(%s, %s)", (CANCEL_CHANNEL, str(job_id)))
+            return "running"
+    await complete(conn, job_id, JobStatus.CANCELED, canceled_result(by, reason))
+    return "queued"
+
+
+def canceled_result(by: str, reason: str | None) -> dict[str, Any]:
+    message = f"Job canceled by {by}" + (f": {reason}" if reason else "")
+    return {"error": {"name": "Canceled", "message": message, "canceled_by": by}}
+
+
+def _jsonb(result: Any, result_json: str | None) -> Any:
+    if result_json is not None:
+        # Already serialised (and size-checked) by the runtime: pass the text through.
+        return _RawJson(result_json)
+    return Jsonb(result)
+
+
+class _RawJson(Jsonb):
+    """Jsonb whose text is already JSON, so it is not serialised a second time."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(None, dumps=lambda _obj: text)

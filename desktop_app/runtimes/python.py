@@ -1,0 +1,88 @@
+"""Python scripts: `main(**args)` in a venv built from the script's lock.
+
+The lock (pinned requirements) is resolved at deploy time and stored with the
+script version; a job without one (a preview, or a version whose resolution was
+deferred) resolves it here. The venv is keyed by the lock's hash and shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from desktop_app.runtimes import python_env
+from desktop_app.runtimes.base import JobContext, Launch, Outcome, read_result_file, tail_text
+
+WRAPPER = Path(__file__).with_name("python_wrapper.py")
+
+# Schema shapes whose JSON value main() receives as a Python object.
+_CONVERT_FORMATS = {"date-time": "datetime", "date": "date"}
+
+
+def conversions(schema: dict[str, Any] | None) -> dict[str, str]:
+    """Which args the wrapper must decode: base64 → bytes, ISO text → datetime/date."""
+    out: dict[str, str] = {}
+    for name, prop in ((schema or {}).get("properties") or {}).items():
+        if not isinstance(prop, dict) or prop.get("type") != "string":
+            continue
+        if prop.get("contentEncoding") == "base64":
+            out[name] = "bytes"
+        elif prop.get("format") in _CONVERT_FORMATS:
+            out[name] = _CONVERT_FORMATS[prop["format"]]
+    return out
+
+
+class PythonRuntime:
+    language = "python3"
+
+    def __init__(self) -> None:
+        # lock text → interpreter path; venvs never change once built.
+        self._pythons: dict[str, Path] = {}
+
+    async def python_for(self, ctx: JobContext) -> Path:
+        lock = ctx.lock
+        cache_dir = ctx.state_dir / "cache"
+        if lock is None:
+            from desktop_app.parsing.python_requirements import infer_requirements
+
+            requirements = infer_requirements(ctx.code)
+            ctx.log_lines.append(f"resolving requirements: {', '.join(requirements) or '(none)'}")
+            lock = await asyncio.to_thread(
+                python_env.resolve_lock, requirements, cache_dir=cache_dir
+            )
+            ctx.lock = lock
+        cached = self._pythons.get(lock)
+        if cached is not None:
+            return cached
+        python = await asyncio.to_thread(
+            python_env.ensure_venv, lock, envs_dir=ctx.state_dir / "envs", cache_dir=cache_dir
+        )
+        self._pythons[lock] = python
+        return python
+
+    async def prepare(self, ctx: JobContext) -> Launch:
+        python = await self.python_for(ctx)
+        (ctx.workdir / "main.py").write_text(ctx.code, encoding="utf-8")
+        spec = {"args": ctx.args, "convert": conversions(ctx.schema)}
+        (ctx.workdir / "args.json").write_text(json.dumps(spec), encoding="utf-8")
+        env = dict(ctx.env)
+        env["PYTHONUNBUFFERED"] = "1"
+        env["TIDEMILL_MAX_RESULT_BYTES"] = str(ctx.max_result_bytes)
+        return Launch([str(python), "-X", "frozen_modules=on", str(WRAPPER), str(ctx.workdir)],
+                      ctx.workdir, env)
+
+    def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
+        error_file = ctx.workdir / "error.json"
+        if error_file.exists():
+            return Outcome(False, json.dumps({"error": json.loads(error_file.read_text())}))
+        result = read_result_file(ctx.workdir / "result.json", ctx.max_result_bytes)
+        if result is not None:
+            return result
+        return Outcome.failure(
+            "ExecutionErr",
+            f"python exited with code {exit_code} before returning a result"
+            + (f"; last output:\n{tail_text(output_tail)}" if output_tail else ""),
+            exit_code=exit_code,
+        )

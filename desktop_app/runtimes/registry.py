@@ -1,0 +1,22 @@
+"""Which runtime runs which language."""
+
+from __future__ import annotations
+
+from desktop_app.core.errors import UsageError
+from desktop_app.runtimes.base import Runtime
+from desktop_app.runtimes.bash import BashRuntime
+from desktop_app.runtimes.python import PythonRuntime
+
+
+def make_runtimes() -> dict[str, Runtime]:
+    return {"python3": PythonRuntime(), "bash": BashRuntime()}
+
+
+def runtime_for(runtimes: dict[str, Runtime], language: str | None) -> Runtime:
+    runtime = runtimes.get(language or "")
+    if runtime is None:
+        raise UsageError(
+            f"no runtime for language {language!r} on this worker",
+            hint=f"supported here: {', '.join(sorted(runtimes))}",
+        )
+    return runtime

@@ -1,0 +1,111 @@
+"""Starting a job's process, streaming its output, and killing its whole tree."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import ctypes
+import os
+import signal
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from desktop_app.runtimes.base import Launch
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # If the worker is killed -9, its script must not run on as an orphan.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class ScriptProcess:
+    """One running script: output goes to `on_output`, the tail is kept for errors."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, on_output: Callable[[str], None]) -> None:
+        self.proc = proc
+        self._on_output = on_output
+        self.tail: deque[str] = deque(maxlen=50)
+        self._partial = ""
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def start(cls, launch: Launch, on_output: Callable[[str], None]) -> ScriptProcess:
+        proc = await asyncio.create_subprocess_exec(
+            *launch.argv,
+            cwd=launch.cwd,
+            env=launch.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so we can kill the whole tree
+            preexec_fn=_die_with_parent if os.name == "posix" else None,
+        )
+        return cls(proc, on_output)
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while True:
+            data = await self.proc.stdout.read(65536)
+            if not data:
+                text = decoder.decode(b"", final=True)
+                if text:
+                    self._feed(text)
+                break
+            self._feed(decoder.decode(data))
+        if self._partial:
+            self.tail.append(self._partial)
+            self._partial = ""
+
+    def _feed(self, text: str) -> None:
+        self._on_output(text)
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        self.tail.extend(lines)
+
+    async def wait(self, cancel: asyncio.Event, timeout_s: float | None) -> str | None:
+        """Wait for exit. Returns None on a normal exit, or 'canceled' / 'timeout' after
+        killing the process tree."""
+        waiter = asyncio.create_task(self.proc.wait())
+        canceller = asyncio.create_task(cancel.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {waiter, canceller}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            canceller.cancel()
+        reason = None if waiter in done else ("canceled" if canceller in done else "timeout")
+        if reason is not None:
+            self.kill_tree()
+            await waiter
+        await self._reader
+        return reason
+
+    def kill_tree(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    @property
+    def returncode(self) -> int:
+        return self.proc.returncode if self.proc.returncode is not None else -1
+
+
+async def run_and_stream(
+    launch: Launch,
+    on_output: Callable[[str], None],
+    cancel: asyncio.Event,
+    timeout_s: float | None,
+    started: Callable[[ScriptProcess], Awaitable[None]] | None = None,
+) -> tuple[ScriptProcess, str | None]:
+    proc = await ScriptProcess.start(launch, on_output)
+    if started is not None:
+        await started(proc)
+    reason = await proc.wait(cancel, timeout_s)
+    return proc, reason

@@ -1,0 +1,316 @@
+"""The worker loop: claim a job, run it in its own process, record the outcome.
+
+One worker runs one job at a time. It wakes on NOTIFY (falling back to a short
+poll), heartbeats the running job, streams its logs into the database, and
+completes it in one transaction. When the database goes away it keeps the
+running job's result and retries until the database is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+
+from desktop_app.core.errors import TidemillError
+from desktop_app.core.jobs import JobStatus
+from desktop_app.db import scripts as script_store
+from desktop_app.db.settings import BASE_URL, JOB_TOKEN_KEY, ensure_secret_setting, get_setting
+from desktop_app.queue import queue
+from desktop_app.queue.logs import append_log, next_log_seq
+from desktop_app.queue.model import ClaimedJob
+from desktop_app.queue.notify import CANCEL_CHANNEL, QUEUE_CHANNEL
+from desktop_app.runtimes.base import JobContext, Outcome
+from desktop_app.runtimes.registry import make_runtimes, runtime_for
+from desktop_app.worker.environment import job_environment
+from desktop_app.worker.process import run_and_stream
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TAGS = ("python3", "bash")
+
+
+class LogBuffer:
+    """Output not yet written to the database, and the next chunk number."""
+
+    def __init__(self, seq: int = 0) -> None:
+        self.parts: list[str] = []
+        self.seq = seq
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+
+    async def flush(self, conn: AsyncConnection[Any], job_id: uuid.UUID) -> None:
+        # Output may arrive while the insert awaits: only drop what was written.
+        n = len(self.parts)
+        if n == 0:
+            return
+        await append_log(conn, job_id, self.seq, "".join(self.parts[:n]))
+        del self.parts[:n]
+        self.seq += 1
+
+    def snapshot(self) -> tuple[list[str], int]:
+        return list(self.parts), self.seq
+
+    def restore(self, state: tuple[list[str], int]) -> None:
+        self.parts, self.seq = list(state[0]), state[1]
+
+
+class Worker:
+    def __init__(
+        self,
+        database_url: str,
+        home: Path,
+        *,
+        name: str | None = None,
+        tags: tuple[str, ...] = DEFAULT_TAGS,
+        base_url: str | None = None,
+        heartbeat_s: float = 2.0,
+        log_flush_s: float = 0.5,
+        poll_s: float = 1.0,
+        default_timeout_s: int = 3600,
+        max_result_bytes: int = 8 * 1024 * 1024,
+    ) -> None:
+        self.database_url = database_url
+        self.home = home
+        self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+        self.tags = tags
+        self.base_url = base_url
+        self.heartbeat_s = heartbeat_s
+        self.log_flush_s = log_flush_s
+        self.poll_s = poll_s
+        self.default_timeout_s = default_timeout_s
+        self.max_result_bytes = max_result_bytes
+        self.runtimes = make_runtimes()
+        self.conn: AsyncConnection[Any] | None = None
+        self._wake = asyncio.Event()
+        self._cancel: dict[uuid.UUID, asyncio.Event] = {}
+        self._scripts: dict[tuple[str, str], script_store.ScriptVersion] = {}
+        self._token_key = ""
+        self.jobs_done = 0
+
+    # -- life cycle ---------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set; the job in progress is finished first (drain)."""
+        listener = asyncio.create_task(self._listen(stop))
+        backoff = 0.2
+        try:
+            while not stop.is_set():
+                try:
+                    await self._connect()
+                    backoff = 0.2
+                    await self._loop(stop)
+                except psycopg.OperationalError as exc:
+                    log.warning("worker %s lost the database (%s); reconnecting in %.1fs",
+                                self.name, str(exc).strip().splitlines()[0], backoff)
+                    await self._close()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await self._close()
+
+    async def _connect(self) -> None:
+        if self.conn is not None and not self.conn.closed:
+            return
+        self.conn = await AsyncConnection.connect(self.database_url, autocommit=True)
+        self._token_key = await ensure_secret_setting(self.conn, JOB_TOKEN_KEY)
+        await self.conn.execute(
+            "INSERT INTO workers (name, hostname, pid, tags) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET pid = excluded.pid, last_ping = now()",
+            (self.name, socket.gethostname(), os.getpid(), list(self.tags)))
+        if self.base_url is None:
+            self.base_url = await get_setting(self.conn, BASE_URL) or "http://127.0.0.1:8765"
+
+    async def _close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                await self.conn.close()
+        self.conn = None
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        assert self.conn is not None
+        while not stop.is_set():
+            self._wake.clear()  # before claiming, so a push during the claim is not missed
+            jobs = await queue.claim(self.conn, self.name, self.tags, 1)
+            if not jobs:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                continue
+            await self.execute(jobs[0])
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Wake-ups and cancel requests arrive on their own connection (psycopg must not
+        run queries on a connection while it iterates notifies)."""
+        while not stop.is_set():
+            try:
+                async with await AsyncConnection.connect(self.database_url, autocommit=True) as c:
+                    await c.execute(f"LISTEN {QUEUE_CHANNEL}")
+                    await c.execute(f"LISTEN {CANCEL_CHANNEL}")
+                    self._wake.set()  # we may have missed pushes while not listening
+                    async for note in c.notifies():
+                        if note.channel == QUEUE_CHANNEL:
+                            if note.payload in self.tags:
+                                self._wake.set()
+                        else:
+                            with contextlib.suppress(ValueError):
+                                event = self._cancel.get(uuid.UUID(note.payload))
+                                if event is not None:
+                                    event.set()
+            except psycopg.OperationalError:
+                await asyncio.sleep(0.5)
+
+    # -- one job ------------------------------------------------------------------
+
+    async def execute(self, job: ClaimedJob) -> None:
+        cancel = asyncio.Event()
+        self._cancel[job.id] = cancel
+        workdir = self.home / "jobs" / str(job.id)
+        try:
+            assert self.conn is not None
+            logs = LogBuffer(await next_log_seq(self.conn, job.id) if job.attempt else 0)
+            outcome, status, fresh_lock = await self._run_job(job, workdir, logs, cancel)
+            await self._complete(job, logs, status, outcome, fresh_lock)
+            self.jobs_done += 1
+        finally:
+            self._cancel.pop(job.id, None)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _run_job(
+        self, job: ClaimedJob, workdir: Path, logs: LogBuffer, cancel: asyncio.Event
+    ) -> tuple[Outcome, JobStatus, str | None]:
+        try:
+            ctx, stored_lock = await self._context(job, workdir)
+        except TidemillError as exc:
+            logs.add(f"[tidemill] {exc}\n")
+            return Outcome.failure(type(exc).__name__, str(exc)), JobStatus.FAILURE, None
+        heartbeat = asyncio.create_task(self._heartbeat(job.id, logs, cancel))
+        try:
+            try:
+                runtime = runtime_for(self.runtimes, ctx.language)
+                launch = await runtime.prepare(ctx)
+            except TidemillError as exc:
+                for line in ctx.log_lines:
+                    logs.add(f"[tidemill] {line}\n")
+                logs.add(f"[tidemill] {exc}\n")
+                return Outcome.failure(type(exc).__name__, str(exc)), JobStatus.FAILURE, None
+            for line in ctx.log_lines:
+                logs.add(f"[tidemill] {line}\n")
+            timeout = job.timeout_s or self.default_timeout_s
+            proc, reason = await run_and_stream(launch, logs.add, cancel, timeout)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        fresh_lock = ctx.lock if ctx.lock != stored_lock else None
+        if reason == "canceled":
+            by, why = await self._cancel_info(job.id)
+            return Outcome(False, json.dumps(queue.canceled_result(by, why))), JobStatus.CANCELED, fresh_lock
+        if reason == "timeout":
+            message = f"job exceeded its timeout of {timeout} s and was killed"
+            logs.add(f"\n[tidemill] {message}\n")
+            return Outcome.failure("Timeout", message), JobStatus.FAILURE, fresh_lock
+        outcome = runtime.outcome(ctx, proc.returncode, list(proc.tail))
+        return outcome, JobStatus.SUCCESS if outcome.success else JobStatus.FAILURE, fresh_lock
+
+    async def _context(self, job: ClaimedJob, workdir: Path) -> tuple[JobContext, str | None]:
+        assert self.conn is not None and self.base_url is not None
+        schema: dict[str, Any] | None
+        if job.raw_code is not None:
+            code, lock, language = job.raw_code, job.raw_lock, job.language or "python3"
+            schema = job.extra.get("schema") if isinstance(job.extra.get("schema"), dict) else None
+        else:
+            if not job.script_hash:
+                raise TidemillError(f"job {job.id} names no script version")
+            script = await self._script(job.workspace_id, job.script_hash)
+            if script.lock_error:
+                raise TidemillError(
+                    f"the requirements of {script.path} could not be resolved:\n{script.lock_error}",
+                    hint="fix the requirements and deploy again",
+                )
+            code, lock, language, schema = script.content, script.lock, script.language, script.schema
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = job_environment(job, base_url=self.base_url, token_key=self._token_key, worker=self.name)
+        ctx = JobContext(
+            job_id=str(job.id), language=language, code=code, args=dict(job.args), schema=schema,
+            lock=lock, workdir=workdir, env=env, state_dir=self.home,
+            max_result_bytes=self.max_result_bytes,
+        )
+        return ctx, lock
+
+    async def _script(self, workspace: str, hash_: str) -> script_store.ScriptVersion:
+        key = (workspace, hash_)
+        script = self._scripts.get(key)
+        if script is None or script.lock is None:
+            assert self.conn is not None
+            script = await script_store.by_hash(self.conn, workspace, hash_)
+            self._scripts[key] = script
+        return script
+
+    async def _heartbeat(self, job_id: uuid.UUID, logs: LogBuffer, cancel: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        next_ping = loop.time() + self.heartbeat_s
+        while True:
+            await asyncio.sleep(self.log_flush_s)
+            try:
+                assert self.conn is not None
+                await logs.flush(self.conn, job_id)
+                if loop.time() >= next_ping:
+                    next_ping = loop.time() + self.heartbeat_s
+                    if await queue.heartbeat(self.conn, job_id):
+                        cancel.set()
+            except (psycopg.Error, AssertionError) as exc:
+                # The job keeps running; its logs stay buffered until the database is back.
+                log.warning("heartbeat for %s failed: %s", job_id, exc)
+                with contextlib.suppress(Exception):
+                    await self._reconnect_quietly()
+
+    async def _reconnect_quietly(self) -> None:
+        if self.conn is None or self.conn.closed or self.conn.broken:
+            self.conn = await AsyncConnection.connect(self.database_url, autocommit=True)
+
+    async def _cancel_info(self, job_id: uuid.UUID) -> tuple[str, str | None]:
+        assert self.conn is not None
+        cur = await self.conn.execute(
+            "SELECT canceled_by, canceled_reason FROM job_queue WHERE id = %s", (job_id,))
+        row = await cur.fetchone()
+        return (row[0] or "unknown", row[1]) if row else ("unknown", None)
+
+    async def _complete(self, job: ClaimedJob, logs: LogBuffer, status: JobStatus,
+                        outcome: Outcome, fresh_lock: str | None) -> None:
+        """Record the outcome in one transaction, retrying until the database answers:
+        a finished job's result is never dropped because Postgres restarted."""
+        delay = 0.2
+        saved = logs.snapshot()
+        while True:
+            logs.restore(saved)  # a rolled-back attempt must not lose or skip log chunks
+            try:
+                await self._reconnect_quietly()
+                assert self.conn is not None
+                async with self.conn.transaction():
+                    await logs.flush(self.conn, job.id)
+                    if fresh_lock is not None and job.script_hash and job.raw_code is None:
+                        await script_store.set_lock(self.conn, job.workspace_id, job.script_hash,
+                                                    fresh_lock, None)
+                    await queue.complete(self.conn, job.id, status, None,
+                                         result_json=outcome.result_json)
+                return
+            except psycopg.OperationalError as exc:
+                log.warning("completing %s failed (%s); retrying in %.1fs", job.id, exc, delay)
+                await self._close()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
