@@ -33,7 +33,7 @@ def verify_job_token(key: str, token: str) -> uuid.UUID | None:
     if not token.startswith(JOB_TOKEN_PREFIX):
         return None
     try:
-        hex_id, sig = token[len(JOB_TOKEN_PREFIX):].split("_", 1)
+        hex_id, _sig = token[len(JOB_TOKEN_PREFIX):].split("_", 1)
         job_id = uuid.UUID(hex=hex_id)
     except ValueError:
         return None

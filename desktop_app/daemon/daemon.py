@@ -98,7 +98,7 @@ class Daemon:
         self.stop_event = asyncio.Event()
 
     async def run(self) -> None:
-        cfg, layout = self.config, self.layout
+        _cfg, layout = self.config, self.layout
         layout.ensure()
         lock = InstanceLock(layout.lock_file, layout.daemon_info)
         lock.acquire()

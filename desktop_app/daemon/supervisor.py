@@ -48,7 +48,7 @@ class WorkerSupervisor:
                "--database-url", self.database_url, "--home", str(self.home),
                "--base-url", self.base_url, "--name", f"{self.name_prefix}-w{slot.index}",
                "--heartbeat", str(self.heartbeat_s)]
-        out = open(self.log_dir / f"worker-{slot.index}.log", "ab")  # noqa: SIM115
+        out = open(self.log_dir / f"worker-{slot.index}.log", "ab")
         slot.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         out.close()
