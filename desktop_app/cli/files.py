@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from desktop_app.cli.output import fail
-from desktop_app.parsing import language_from_filename
 
 
 def read_script(file: Path, language: str | None) -> tuple[str, str]:
+    from desktop_app.parsing import language_from_filename
+
     if not file.exists():
         fail(f"no such file: {file}")
     if file.is_dir():

@@ -15,7 +15,7 @@ from desktop_app.cli.files import read_script
 from desktop_app.cli.output import fail, fail_client, print_json
 from desktop_app.client.http import ClientError, TidemillClient, connection_from_env
 
-app = typer.Typer(no_args_is_help=False, add_completion=False,
+app = typer.Typer(no_args_is_help=False, add_completion=False, pretty_exceptions_enable=False,
                   help="Tidemill: scripts become forms, endpoints, jobs and schedules.")
 daemon_app = typer.Typer(help="Run the daemon (foreground), or start/stop/status a background one.",
                          invoke_without_command=True)
