@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.daemon_harness import RunningDaemon, free_port
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uv cache and venv store for the session, so each test doesn't re-download."""
+    return tmp_path_factory.mktemp("tidemill-cache")
+
+
+@pytest.fixture
+def daemon(database_url: str, tmp_path: Path, shared_cache: Path) -> Iterator[RunningDaemon]:
+    home = tmp_path / "home"
+    home.mkdir()
+    # Share the heavy caches between tests' homes: the layout is the same as a real home's.
+    (home / "cache").symlink_to(_mk(shared_cache / "cache"))
+    (home / "envs").symlink_to(_mk(shared_cache / "envs"))
+    d = RunningDaemon(home=home, port=free_port(), database_url=database_url)
+    d.start()
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+def _mk(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
