@@ -81,7 +81,9 @@ def upgrade() -> None:
     op.execute(f"CREATE TABLE job_queue ({JOB_COLUMNS});")
     op.execute(
         """
-        CREATE INDEX job_queue_claim ON job_queue (tag, priority DESC, scheduled_for, id)
+        -- Claims scan this in order and filter by tag: an index led by tag cannot give
+        -- the priority order for `tag = ANY(worker tags)` without sorting every row.
+        CREATE INDEX job_queue_claim ON job_queue (priority DESC, scheduled_for, id)
             WHERE NOT running;
         CREATE INDEX job_queue_running ON job_queue (last_ping) WHERE running;
         CREATE INDEX job_queue_parent ON job_queue (parent_job) WHERE parent_job IS NOT NULL;
