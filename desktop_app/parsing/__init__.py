@@ -1,1 +1,69 @@
+"""Script parsing: a script's language, the signature of its ``main`` and its JSON Schema.
 
+    language_from_filename("job.py")          → "python3"
+    script_schema(code, "python3")            → the form's JSON Schema (Windmill's exact shape)
+    script_metadata(code, "python3")          → {schema, has_preprocessor, no_main_func}
+
+Pure functions over the code text: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desktop_app.core.errors import UsageError
+from desktop_app.parsing.bash_signature import parse_bash
+from desktop_app.parsing.python_signature import parse_python
+from desktop_app.parsing.schema import infer_schema
+from desktop_app.parsing.signature import MainArgSignature
+
+__all__ = ["language_from_filename", "parse_signature", "script_metadata", "script_schema"]
+
+# Windmill CLI's file suffixes, longest first so ".bun.ts" wins over ".ts".
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    (".playbook.yml", "ansible"),
+    (".duckdb.sql", "duckdb"),
+    (".deno.ts", "deno"), (".bun.ts", "bun"), (".fetch.ts", "nativets"), (".native.ts", "nativets"),
+    (".pg.sql", "postgresql"), (".my.sql", "mysql"), (".bq.sql", "bigquery"),
+    (".sf.sql", "snowflake"), (".ms.sql", "mssql"), (".odb.sql", "oracledb"),
+    (".py", "python3"), (".ts", "deno"), (".sh", "bash"), (".go", "go"), (".ps1", "powershell"),
+    (".gql", "graphql"), (".php", "php"), (".rs", "rust"), (".cs", "csharp"), (".nu", "nu"),
+    (".java", "java"), (".rb", "ruby"), (".r", "rlang"),
+)
+_PARSERS = {"python3": parse_python, "bash": parse_bash}
+
+
+def language_from_filename(name: str) -> str | None:
+    """Windmill's language name for a script file, or None (a bare ``.sql`` is ambiguous)."""
+    lowered = name.lower()
+    for suffix, language in _SUFFIXES:
+        if lowered.endswith(suffix) and len(lowered) > len(suffix):
+            return language
+    return None
+
+
+def parse_signature(code: str, language: str) -> MainArgSignature:
+    """The parsed signature of ``code``; UsageError for a language we cannot parse yet."""
+    parser = _PARSERS.get(language)
+    if parser is None:
+        raise UsageError(
+            f"reading the signature of {language} scripts is not supported yet",
+            hint=f"supported: {', '.join(sorted(_PARSERS))}",
+        )
+    return parser(code)
+
+
+def script_schema(code: str, language: str, existing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON Schema of the script's arguments, merged over ``existing`` when given."""
+    return infer_schema(parse_signature(code, language), existing)
+
+
+def script_metadata(code: str, language: str,
+                    existing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What deploying a script records: ``{schema, has_preprocessor, no_main_func}``."""
+    sig = parse_signature(code, language)
+    return {
+        "schema": infer_schema(sig, existing),
+        "has_preprocessor": bool(sig["has_preprocessor"]),
+        "no_main_func": sig["auto_kind"] == "lib",
+    }
