@@ -1,0 +1,75 @@
+"""Fixtures shared by all tests.
+
+One embedded PostgreSQL serves the whole session; `tidemill_template` is migrated
+once; each test that asks for `database_url` gets its own copy of it (fast and real).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any QApplication can exist
+
+# `desktop_app` and `tests.support` importable without installing the project.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from desktop_app.db.embedded import EmbeddedPostgres  # noqa: E402
+from tests.support.pg import (  # noqa: E402
+    TEMPLATE_DB,
+    create_database,
+    discard_server,
+    drop_database,
+    seal_template,
+    url_for_db,
+)
+
+# The session's data is thrown away, so durability would only cost time.
+TEST_SERVER_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """The session's PostgreSQL server (started); `pg_server.url` is its `tidemill` DB."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg-home"), settings=TEST_SERVER_SETTINGS)
+    server.start()
+    yield server
+    discard_server(server)
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server: EmbeddedPostgres) -> str:
+    """Name of the migrated template database (connections to it are refused)."""
+    try:
+        from desktop_app.db.migrate import migrate
+    except ImportError as exc:
+        pytest.fail(f"desktop_app.db.migrate cannot be imported, so {TEMPLATE_DB} cannot be "
+                    f"migrated: {exc!r}", pytrace=False)
+    create_database(pg_server.url, TEMPLATE_DB)
+    migrate(url_for_db(pg_server.url, TEMPLATE_DB))
+    seal_template(pg_server.url, TEMPLATE_DB)
+    return TEMPLATE_DB
+
+
+@pytest.fixture
+def database_url(pg_server: EmbeddedPostgres, template_database: str) -> Iterator[str]:
+    """libpq URL of a fresh migrated database for this test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex}"
+    url = create_database(pg_server.url, name, template=template_database)
+    yield url
+    drop_database(pg_server.url, name)
+
+
+@pytest.fixture
+def tidemill_home(tmp_path: Path) -> Path:
+    """An empty TIDEMILL_HOME for this test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
