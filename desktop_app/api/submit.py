@@ -59,6 +59,9 @@ def job_options(request: Request) -> dict[str, Any]:
 
 def new_script_job(script: ScriptVersion, args: dict[str, Any], who: Identity,
                    opts: dict[str, Any], trigger_kind: str | None = None) -> NewJob:
+    if script.language == "bash":
+        # Bash args are all strings; Windmill passes other values as their JSON text.
+        args = {k: v if v is None or isinstance(v, str) else json.dumps(v) for k, v in args.items()}
     validate_args(script.schema or {}, args)  # ArgumentError → 400 naming the field
     job = NewJob(
         kind=JobKind.SCRIPT,
