@@ -66,7 +66,7 @@ def parse_python(code: str, main_name: str = "main") -> MainArgSignature:
     if main is None:
         return make_signature([], auto_kind="lib", has_preprocessor=has_preprocessor)
     assert isinstance(main, ast.FunctionDef | ast.AsyncFunctionDef)
-    descriptions = _docstring_arg_descriptions(ast.get_docstring(main, clean=False))
+    descriptions = _docstring_arg_descriptions(main, lines)
     return make_signature(
         _main_args(main.args, classes, descriptions),
         star_args=main.args.vararg is not None,
@@ -199,8 +199,8 @@ def _one_arg(param: ast.arg, default_expr: ast.expr | None, classes: _Classes,
     infer_from_default = has_value and not isinstance(default_expr, ast.Call)
     if typ == UNKNOWN and infer_from_default:
         typ = _json_typ(default)
-    if typ == list_typ(UNKNOWN) and infer_from_default and default is not None:
-        typ = _json_typ(default)
+    if typ == list_typ(UNKNOWN) and infer_from_default:
+        typ = _json_typ(default)  # Windmill: even from None (`x: list = None` is unknown)
     if typ == list_typ(UNKNOWN):
         typ = list_typ(str_typ())  # a bare `list` (or `= []`) is a list of strings
     return make_arg(param.arg, typ, default=default, has_default=has_value or optional,
@@ -372,25 +372,25 @@ def _json_typ(value: Any) -> Typ:
 # --- docstring ---------------------------------------------------------------------------------
 
 
-def _docstring_arg_descriptions(doc: str | None) -> dict[str, str]:
+def _docstring_arg_descriptions(main: ast.FunctionDef | ast.AsyncFunctionDef,
+                                 lines: list[str]) -> dict[str, str]:
     """Descriptions from a Google-style ``Args:`` section (``name (type): text``)."""
+    doc = ast.get_docstring(main, clean=False)
     if not doc:
         return {}
-    lines = doc.split("\n")
-    rest = lines[1:]
-    if rest:
-        # Windmill: when a line after the first starts at column 0 (the closing quotes
-        # count, as if on the last line), no description is read at all.
-        counted = [line for line in rest[:-1] if line.strip()] + [rest[-1]]
-        if min(len(line) - len(line.lstrip()) for line in counted) == 0:
-            return {}
+    # Windmill reads main only up to the first line after `def main(` that starts at column 0;
+    # a docstring that does not end before it (closing quotes flush left, a signature closed
+    # by ")" at column 0…) gives no descriptions.
+    doc_end = main.body[0].end_lineno or main.lineno
+    if any(text and not text[0].isspace() for text in lines[main.lineno:doc_end]):
+        return {}
     out: dict[str, str] = {}
     in_args = False
     entry_indent: int | None = None
-    for line in lines:
+    for line in doc.split("\n"):
         text = line.strip()
         if text == "Args:":
-            in_args, entry_indent = True, None
+            in_args, entry_indent = True, None  # a second Args: section continues the first
             continue
         if not in_args or not text:
             continue
@@ -398,8 +398,7 @@ def _docstring_arg_descriptions(doc: str | None) -> dict[str, str]:
         if entry_indent is None:
             entry_indent = indent
         elif indent < entry_indent and text.endswith(":"):
-            in_args = False  # the next section header (Returns:, Raises:…)
-            continue
+            break  # the next section (Returns:, Raises:…): Windmill reads no further
         if ":" in text:
             head, description = text.split(":", 1)
             out[head.split("(", 1)[0].strip()] = description.strip()
