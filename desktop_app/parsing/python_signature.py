@@ -66,9 +66,15 @@ def parse_python(code: str, main_name: str = "main") -> MainArgSignature:
     if main is None:
         return make_signature([], auto_kind="lib", has_preprocessor=has_preprocessor)
     assert isinstance(main, ast.FunctionDef | ast.AsyncFunctionDef)
-    descriptions = _docstring_arg_descriptions(main, lines)
+    # Windmill reads main only as far as the first later line that starts at column 0. When
+    # that cut does not parse on its own (a ")" closing the signature at column 0, closing
+    # quotes flush left, a continuation line…) it falls back to the bare signature: no
+    # docstring descriptions and no string enums.
+    readable = _main_block_parses(main, lines)
+    descriptions = _docstring_arg_descriptions(main) if readable else {}
+    enums = classes.enums if readable else {}
     return make_signature(
-        _main_args(main.args, classes, descriptions),
+        _main_args(main.args, classes, enums, descriptions),
         star_args=main.args.vararg is not None,
         star_kwargs=main.args.kwarg is not None,
         has_preprocessor=has_preprocessor,
@@ -86,6 +92,17 @@ def _parse_module(code: str) -> ast.Module:
         raise ScriptSyntaxError(f"syntax error: {exc}") from None
     except (RecursionError, MemoryError):
         raise ScriptSyntaxError("syntax error: the script is nested too deeply to parse") from None
+
+
+def _main_block_parses(main: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> bool:
+    start = main.lineno - 1
+    end = next((i for i in range(start + 1, len(lines))
+                if lines[i] and not lines[i][0].isspace()), len(lines))
+    try:
+        ast.parse("\n".join(lines[start:end]))
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _defined_at_line_start(node: ast.stmt, name: str, lines: list[str]) -> bool:
@@ -164,35 +181,41 @@ def _is_model(node: ast.ClassDef) -> bool:
 # --- arguments ---------------------------------------------------------------------------------
 
 
-def _main_args(args: ast.arguments, classes: _Classes,
+def _main_args(args: ast.arguments, classes: _Classes, enums: dict[str, _Enum],
                descriptions: dict[str, str]) -> list[Arg]:
     # Defaults align with the tail of positional-only + positional-or-keyword parameters.
     positional = [*args.posonlyargs, *args.args]
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
     defaults += args.defaults
-    out: list[Arg] = []
     # Windmill: positional-only parameters (before "/") and keyword-only ones (after "*") are
     # not part of the signature at all.
-    for param, default_expr in list(zip(positional, defaults, strict=True))[len(args.posonlyargs):]:
-        out.append(_one_arg(param, default_expr, classes, descriptions.get(param.arg)))
-    return out
+    params = list(zip(positional, defaults, strict=True))[len(args.posonlyargs):]
+    annotated = [(param, default, *_param_typ(param, classes)) for param, default in params]
+    # Windmill looks the file's classes up only when some parameter's type is a resource
+    # name; until then `Color.RED` defaults stay the member name "RED", not its value.
+    looked_up = any(isinstance(typ, dict) and "resource" in typ for _, _, typ, _ in annotated)
+    enums = enums if looked_up else {}
+    return [_one_arg(param, default, typ, optional, enums, descriptions.get(param.arg))
+            for param, default, typ, optional in annotated]
 
 
-def _one_arg(param: ast.arg, default_expr: ast.expr | None, classes: _Classes,
-             description: str | None) -> Arg:
-    typ: Typ = UNKNOWN
-    optional = False
-    if param.annotation is not None:
-        typ, optional = _annotation_typ(param.annotation, classes)
+def _param_typ(param: ast.arg, classes: _Classes) -> tuple[Typ, bool]:
+    if param.annotation is None:
+        return UNKNOWN, False
+    return _annotation_typ(param.annotation, classes)
+
+
+def _one_arg(param: ast.arg, default_expr: ast.expr | None, typ: Typ, optional: bool,
+             enums: dict[str, _Enum], description: str | None) -> Arg:
     # Windmill resolves string enums only at the top of the annotation: list[Color] stays
     # a list of resources "Color" while Optional[Color] and Color | None become enums.
-    if isinstance(typ, dict) and "resource" in typ and typ["resource"] in classes.enums:
-        typ = str_typ(list(classes.enums[typ["resource"]].values))
+    if isinstance(typ, dict) and "resource" in typ and typ["resource"] in enums:
+        typ = str_typ(list(enums[typ["resource"]].values))
 
     default: Any = None
     has_value = False
     if default_expr is not None:
-        value = _default_json(default_expr, classes, top=True)
+        value = _default_json(default_expr, enums, top=True)
         if value is not _NO_VALUE:
             default, has_value = value, True
     # A call's "<function call>" placeholder never decides the type.
@@ -300,26 +323,26 @@ def _model_field_typ(expr: ast.expr, classes: _Classes, ancestors: tuple[str, ..
 # --- defaults ----------------------------------------------------------------------------------
 
 
-def _default_json(expr: ast.expr, classes: _Classes, *, top: bool) -> Any:
+def _default_json(expr: ast.expr, enums: dict[str, _Enum], *, top: bool) -> Any:
     """The JSON value of a default; _NO_VALUE at the top / None nested when not understood."""
     missing = _NO_VALUE if top else None
     if isinstance(expr, ast.Constant):
         return _constant_json(expr.value)
     if isinstance(expr, ast.List):
-        return [_default_json(e, classes, top=False) for e in expr.elts]
+        return [_default_json(e, enums, top=False) for e in expr.elts]
     if isinstance(expr, ast.Dict):
         out: dict[str, Any] = {}
         for key, value in zip(expr.keys, expr.values, strict=True):
             # Windmill: non-string keys (and **spreads) are all stored under "no_key".
             name = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) \
                 else "no_key"
-            out[name] = _default_json(value, classes, top=False)
+            out[name] = _default_json(value, enums, top=False)
         return out
     if isinstance(expr, ast.Call):
         return _FUNCTION_CALL
     if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
         # `Color.RED` → the member's string value, or just "RED" for anything else.
-        enum = classes.enums.get(expr.value.id)
+        enum = enums.get(expr.value.id)
         return enum.members.get(expr.attr, expr.attr) if enum else expr.attr
     # Windmill drops names, negative numbers (a unary minus), tuples, sets, f-strings,
     # arithmetic…: the parameter then has no default at all.
@@ -372,17 +395,10 @@ def _json_typ(value: Any) -> Typ:
 # --- docstring ---------------------------------------------------------------------------------
 
 
-def _docstring_arg_descriptions(main: ast.FunctionDef | ast.AsyncFunctionDef,
-                                 lines: list[str]) -> dict[str, str]:
+def _docstring_arg_descriptions(main: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, str]:
     """Descriptions from a Google-style ``Args:`` section (``name (type): text``)."""
     doc = ast.get_docstring(main, clean=False)
     if not doc:
-        return {}
-    # Windmill reads main only up to the first line after `def main(` that starts at column 0;
-    # a docstring that does not end before it (closing quotes flush left, a signature closed
-    # by ")" at column 0…) gives no descriptions.
-    doc_end = main.body[0].end_lineno or main.lineno
-    if any(text and not text[0].isspace() for text in lines[main.lineno:doc_end]):
         return {}
     out: dict[str, str] = {}
     in_args = False

@@ -8,7 +8,9 @@ deferred) resolves it here. The venv is keyed by the lock's hash and shared.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import marshal
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +68,9 @@ class PythonRuntime:
         python = await self.python_for(ctx)
         (ctx.workdir / "main.py").write_text(ctx.code, encoding="utf-8")
         spec = {"args": ctx.args, "convert": conversions(ctx.schema)}
-        (ctx.workdir / "args.json").write_text(json.dumps(spec), encoding="utf-8")
+        (ctx.workdir / "args.marshal").write_bytes(marshal.dumps(spec, 4))
         env = dict(ctx.env)
         env["PYTHONUNBUFFERED"] = "1"
-        env["TIDEMILL_MAX_RESULT_BYTES"] = str(ctx.max_result_bytes)
         return Launch([str(python), "-X", "frozen_modules=on", str(WRAPPER), str(ctx.workdir)],
                       ctx.workdir, env)
 
@@ -77,6 +78,9 @@ class PythonRuntime:
         error_file = ctx.workdir / "error.json"
         if error_file.exists():
             return Outcome(False, json.dumps({"error": json.loads(error_file.read_text())}))
+        marshalled = ctx.workdir / "result.marshal"
+        if marshalled.exists():
+            return _json_outcome(marshal.loads(marshalled.read_bytes()), ctx.max_result_bytes)
         result = read_result_file(ctx.workdir / "result.json", ctx.max_result_bytes)
         if result is not None:
             return result
@@ -86,3 +90,26 @@ class PythonRuntime:
             + (f"; last output:\n{tail_text(output_tail)}" if output_tail else ""),
             exit_code=exit_code,
         )
+
+
+def _plain_default(value: Any) -> Any:
+    """The few non-JSON types marshal carries: bytes as base64, sets as lists."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"main returned a value of type {type(value).__name__} that cannot be "
+                    f"turned into JSON: {value!r:.200}")
+
+
+def _json_outcome(value: Any, limit: int) -> Outcome:
+    try:
+        text = json.dumps(value, default=_plain_default, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return Outcome.failure("ResultNotSerializable", str(exc))
+    if len(text) > limit:
+        return Outcome.failure(
+            "ResultTooLarge",
+            f"the result is {len(text) / 1e6:.1f} MB, over the limit of {limit / 1e6:.1f} MB; "
+            "write large outputs to a file or object storage and return a reference instead")
+    return Outcome(True, text)

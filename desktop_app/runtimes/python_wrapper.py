@@ -1,18 +1,18 @@
 """Runs one Python job inside the job's venv. Standalone: imports nothing of Tidemill.
 
 Usage: python python_wrapper.py JOB_DIR
-JOB_DIR holds main.py (the script) and args.json ({"args": {...}, "convert": {name: kind}}).
-On success it writes result.json (the JSON result); on failure error.json
-({"name", "message", "stack"}). Imports are kept to the minimum because this file's
-start-up time is paid by every job.
+JOB_DIR holds main.py (the script) and args.marshal ({"args": {...}, "convert": {name: kind}}).
+On success it writes result.marshal (plain values; the worker turns them into JSON) or,
+for values marshal cannot hold (datetimes, dataclasses, ...), result.json. On failure it
+writes error.json ({"name", "message", "stack"}).
+
+Every job pays this file's start-up time, so it imports almost nothing: `marshal` is
+built in, while `json` (which pulls in `re` and `enum`) and `inspect` cost ~10 ms.
 """
 
-import json
+import marshal
 import os
 import sys
-
-MAX_RESULT_BYTES = int(os.environ.get("TIDEMILL_MAX_RESULT_BYTES", str(8 * 1024 * 1024)))
-
 
 def _convert(args, convert):
     # Windmill passes bytes as base64 and datetimes as ISO strings; main gets real objects.
@@ -66,10 +66,42 @@ def _write(path, text):
 
 
 def _fail(job_dir, name, message, stack=None):
+    import json
+
     err = {"name": name, "message": message}
     if stack:
         err["stack"] = stack
     _write(os.path.join(job_dir, "error.json"), json.dumps(err))
+
+
+def _accepted_kwargs(fn, kwargs):
+    # Windmill ignores arguments that main does not take (unless it has **kwargs).
+    code = getattr(fn, "__code__", None)
+    if code is None or code.co_flags & 0x08:  # CO_VARKEYWORDS
+        return kwargs
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    return {k: v for k, v in kwargs.items() if k in names}
+
+
+def _write_result(job_dir, result):
+    try:
+        data = marshal.dumps(result, 4)
+    except ValueError:
+        data = None  # not plain data: serialise it here, with conversions
+    if data is not None:
+        tmp = os.path.join(job_dir, "result.marshal.tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, os.path.join(job_dir, "result.marshal"))
+        return
+    import json
+
+    try:
+        text = json.dumps(result, default=_json_default, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        _fail(job_dir, "ResultNotSerializable", str(exc))
+        return
+    _write(os.path.join(job_dir, "result.json"), text)
 
 
 def _user_stack(exc):
@@ -86,8 +118,8 @@ def _user_stack(exc):
 def main():
     job_dir = sys.argv[1]
     script = os.path.join(job_dir, "main.py")
-    with open(os.path.join(job_dir, "args.json"), encoding="utf-8") as f:
-        spec = json.load(f)
+    with open(os.path.join(job_dir, "args.marshal"), "rb") as f:
+        spec = marshal.load(f)
     entry = spec.get("entrypoint") or "main"
     sys.path.insert(0, job_dir)
     try:
@@ -100,14 +132,8 @@ def main():
             _fail(job_dir, "MainNotFound", f"the script defines no function '{entry}'")
             return
         kwargs = _convert(spec.get("args") or {}, spec.get("convert") or {})
-        import inspect
-
-        params = inspect.signature(fn).parameters
-        if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
-            # Windmill ignores arguments that main does not take.
-            kwargs = {k: v for k, v in kwargs.items() if k in params}
-        result = fn(**kwargs)
-        if inspect.isawaitable(result):
+        result = fn(**_accepted_kwargs(fn, kwargs))
+        if hasattr(result, "__await__"):
             import asyncio
 
             result = asyncio.run(_await(result))
@@ -116,18 +142,7 @@ def main():
         _fail(job_dir, type(exc).__name__, str(exc), _user_stack(exc))
         return
     sys.stdout.flush()
-    try:
-        text = json.dumps(result, default=_json_default, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        _fail(job_dir, "ResultNotSerializable", str(exc))
-        return
-    if len(text) > MAX_RESULT_BYTES:
-        _fail(job_dir, "ResultTooLarge",
-              f"the result is {len(text) / 1e6:.1f} MB, over the limit of "
-              f"{MAX_RESULT_BYTES / 1e6:.1f} MB; write large outputs to a file or object "
-              "storage and return a reference instead")
-        return
-    _write(os.path.join(job_dir, "result.json"), text)
+    _write_result(job_dir, result)
 
 
 async def _await(awaitable):
