@@ -74,7 +74,7 @@ def parse_python(code: str, main_name: str = "main") -> MainArgSignature:
     descriptions = _docstring_arg_descriptions(main) if readable else {}
     enums = classes.enums if readable else {}
     return make_signature(
-        _main_args(main.args, classes, enums, descriptions),
+        _main_args(main.args, classes, enums, descriptions, "Args:" in code),
         star_args=main.args.vararg is not None,
         star_kwargs=main.args.kwarg is not None,
         has_preprocessor=has_preprocessor,
@@ -182,7 +182,7 @@ def _is_model(node: ast.ClassDef) -> bool:
 
 
 def _main_args(args: ast.arguments, classes: _Classes, enums: dict[str, _Enum],
-               descriptions: dict[str, str]) -> list[Arg]:
+               descriptions: dict[str, str], mentions_args_section: bool) -> list[Arg]:
     # Defaults align with the tail of positional-only + positional-or-keyword parameters.
     positional = [*args.posonlyargs, *args.args]
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
@@ -191,9 +191,11 @@ def _main_args(args: ast.arguments, classes: _Classes, enums: dict[str, _Enum],
     # not part of the signature at all.
     params = list(zip(positional, defaults, strict=True))[len(args.posonlyargs):]
     annotated = [(param, default, *_param_typ(param, classes)) for param, default in params]
-    # Windmill looks the file's classes up only when some parameter's type is a resource
-    # name; until then `Color.RED` defaults stay the member name "RED", not its value.
-    looked_up = any(isinstance(typ, dict) and "resource" in typ for _, _, typ, _ in annotated)
+    # Windmill looks the file's enums up only when some parameter's type is a resource name
+    # or the text contains "Args:" anywhere (its docstring reader parses the whole file);
+    # otherwise a `Color.RED` default stays the member name "RED", not its value.
+    looked_up = mentions_args_section or any(
+        isinstance(typ, dict) and "resource" in typ for _, _, typ, _ in annotated)
     enums = enums if looked_up else {}
     return [_one_arg(param, default, typ, optional, enums, descriptions.get(param.arg))
             for param, default, typ, optional in annotated]

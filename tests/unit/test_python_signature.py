@@ -325,3 +325,32 @@ def test_syntax_errors_name_the_line(code: str, line: int) -> None:
         parse_python(code)
     assert caught.value.line == line
     assert caught.value.message.startswith(f"syntax error at line {line}: ")
+
+
+COLOR = "class Color(str, Enum):\n    RED = 'red'\n"
+
+
+@pytest.mark.parametrize(("signature", "default"), [
+    ("def main(shade=Color.RED):\n    pass\n", "RED"),  # nothing makes Windmill read enums
+    ("def main(c: list[Color] = [], shade=Color.RED):\n    pass\n", "RED"),
+    ("def main(db: postgresql, shade=Color.RED):\n    pass\n", "red"),  # a resource type
+    ("def main(c: Optional[Color] = None, shade=Color.RED):\n    pass\n", "red"),
+    ("def main(shade=Color.RED):\n    # Args: anywhere in the text\n    pass\n", "red"),
+])
+def test_enum_defaults_resolve_only_once_windmill_reads_the_enums(signature: str,
+                                                                   default: str) -> None:
+    assert parse_python(COLOR + signature)["args"][-1]["default"] == default
+
+
+@pytest.mark.parametrize("code", [
+    "def main(\n    c: Color,\n    shade=Color.RED,\n):\n    '''\n    Args:\n        c: x\n    '''\n",
+    "def main(c: Color, shade=Color.RED):\n    '''\n    Args:\n        c: x\n    '''\n"
+    "    return [\n1]\n",
+    "def main(c: Color, shade=Color.RED):\n# flush-left comment\n    '''\n    Args:\n"
+    "        c: x\n    '''\n",
+])
+def test_main_cut_at_column_zero_that_does_not_parse_reads_only_the_signature(code: str) -> None:
+    # Windmill then gives no docstring descriptions and no enums.
+    args = parse_python(COLOR + code)["args"]
+    assert [(a["typ"], a["default"], a["otyp"]) for a in args] == [
+        ({"resource": "Color"}, None, None), (STR, "RED", None)]
