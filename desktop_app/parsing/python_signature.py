@@ -100,7 +100,7 @@ def _main_block_parses(main: ast.FunctionDef | ast.AsyncFunctionDef, lines: list
                 if lines[i] and not lines[i][0].isspace()), len(lines))
     try:
         ast.parse("\n".join(lines[start:end]))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return False
     return True
 
@@ -191,8 +191,8 @@ def _main_args(args: ast.arguments, classes: _Classes, enums: dict[str, _Enum],
     # not part of the signature at all.
     params = list(zip(positional, defaults, strict=True))[len(args.posonlyargs):]
     annotated = [(param, default, *_param_typ(param, classes)) for param, default in params]
-    # Windmill looks the file's enums up only when some parameter's type is a resource name
-    # or the text contains "Args:" anywhere (its docstring reader parses the whole file);
+    # Windmill (wasm-py 1.782.0, observed) reads the file's enums only when some parameter's
+    # type is a resource name or the text contains "Args:" anywhere, even in a comment;
     # otherwise a `Color.RED` default stays the member name "RED", not its value.
     looked_up = mentions_args_section or any(
         isinstance(typ, dict) and "resource" in typ for _, _, typ, _ in annotated)
