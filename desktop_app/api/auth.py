@@ -59,10 +59,10 @@ async def authenticate(request: Request) -> Identity:
         async with state.pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT permissioned_as FROM job_queue WHERE id = %s AND running", (job_id,))
-            row = await cur.fetchone()
-        if row is None:
+            job_row = await cur.fetchone()
+        if job_row is None:
             raise HTTPException(401, "this job token has expired: its job is no longer running")
-        return Identity(row[0].split("/", 1)[-1], "job", job_id=str(job_id))
+        return Identity(job_row[0].split("/", 1)[-1], "job", job_id=str(job_id))
     async with state.pool.connection() as conn:
         cur = await conn.execute(
             "SELECT owner, scope, path_globs FROM tokens WHERE token_hash = %s"

@@ -52,20 +52,26 @@ def root(ctx: typer.Context) -> None:
         typer.echo(ctx.get_help())
 
 
+PortOpt = Annotated[int, typer.Option(help="API port")]
+HostOpt = Annotated[str, typer.Option(help="listen address (127.0.0.1 unless you mean it)")]
+WorkersOpt = Annotated[int, typer.Option(help="worker processes")]
+DbOpt = Annotated[str | None, typer.Option(envvar="TIDEMILL_DATABASE_URL",
+                                           help="external PostgreSQL (default: embedded)")]
+HeartbeatOpt = Annotated[float, typer.Option(help="seconds between job heartbeats")]
+
+
 @daemon_app.callback()
 def daemon(
     ctx: typer.Context,
     home: HomeOpt = None,
-    port: Annotated[int, typer.Option(help="API port")] = 8765,
-    host: Annotated[str, typer.Option(help="listen address (127.0.0.1 unless you mean it)")] = "127.0.0.1",
-    workers: Annotated[int, typer.Option(help="worker processes")] = 2,
-    database_url: Annotated[str | None, typer.Option(envvar="TIDEMILL_DATABASE_URL",
-                                                     help="external PostgreSQL")] = None,
-    heartbeat: Annotated[float, typer.Option(help="seconds between job heartbeats")] = 2.0,
+    port: PortOpt = 8765,
+    host: HostOpt = "127.0.0.1",
+    workers: WorkersOpt = 2,
+    database_url: DbOpt = None,
+    heartbeat: HeartbeatOpt = 2.0,
 ) -> None:
     """Run the daemon in the foreground (Ctrl-C drains and stops)."""
-    ctx.obj = {"home": _home(home), "port": port, "host": host, "workers": workers,
-               "database_url": database_url, "heartbeat": heartbeat}
+    ctx.obj = {"home": _home(home)}
     if ctx.invoked_subcommand is not None:
         return
     from desktop_app.core.errors import TidemillError
@@ -83,21 +89,30 @@ def daemon(
 
 
 @daemon_app.command("start")
-def daemon_start(ctx: typer.Context) -> None:
+def daemon_start(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    port: PortOpt = 8765,
+    host: HostOpt = "127.0.0.1",
+    workers: WorkersOpt = 2,
+    database_url: DbOpt = None,
+    heartbeat: HeartbeatOpt = 2.0,
+) -> None:
     """Start the daemon in the background and wait until it answers."""
-    daemon_control.start(**ctx.obj)
+    daemon_control.start(home=_home(home) if home else ctx.obj["home"], port=port, host=host,
+                         workers=workers, database_url=database_url, heartbeat=heartbeat)
 
 
 @daemon_app.command("stop")
-def daemon_stop(ctx: typer.Context) -> None:
+def daemon_stop(ctx: typer.Context, home: HomeOpt = None) -> None:
     """Stop the background daemon (its workers finish their jobs first)."""
-    daemon_control.stop(ctx.obj["home"])
+    daemon_control.stop(_home(home) if home else ctx.obj["home"])
 
 
 @daemon_app.command("status")
-def daemon_status(ctx: typer.Context) -> None:
+def daemon_status(ctx: typer.Context, home: HomeOpt = None) -> None:
     """Say whether a daemon runs for this home, where, and with how many workers."""
-    daemon_control.status(ctx.obj["home"])
+    daemon_control.status(_home(home) if home else ctx.obj["home"])
 
 
 @app.command()
@@ -109,14 +124,15 @@ def worker(
     name: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Run one extra worker against a shared database (e.g. on another machine)."""
-    from desktop_app.worker.__main__ import main as worker_main
+    import sys
 
     args = ["--database-url", database_url, "--home", str(_home(home)), "--tags", tags]
     if base_url:
         args += ["--base-url", base_url]
     if name:
         args += ["--name", name]
-    worker_main(args)
+    # The worker is its own program: the CLI only launches it (and stays a pure client).
+    os.execv(sys.executable, [sys.executable, "-m", "desktop_app.worker", *args])
 
 
 @app.command()

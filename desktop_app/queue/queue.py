@@ -31,7 +31,7 @@ _PUSH_COLUMNS = (
 _MOVE_COLUMNS = (
     "id, workspace_id, kind, script_path, script_hash, language, raw_code, raw_lock, args, tag,"
     " priority, created_by, permissioned_as, created_at, scheduled_for, running, started_at,"
-    " worker, last_ping, canceled, canceled_by, canceled_reason, timeout_s, max_retries, attempt,"
+    " worker, last_ping, ping_every_s, canceled, canceled_by, canceled_reason, timeout_s, max_retries, attempt,"
     " parent_job, root_job, trigger_kind, trigger_path, schedule_path, flow_status, extra"
 )
 
@@ -81,7 +81,8 @@ async def push_many(conn: AsyncConnection[Any], jobs: Sequence[NewJob]) -> list[
 
 _CLAIM = f"""
 UPDATE job_queue q
-   SET running = true, started_at = now(), last_ping = now(), worker = %(worker)s
+   SET running = true, started_at = now(), last_ping = now(), worker = %(worker)s,
+       ping_every_s = %(ping_every_s)s
  WHERE q.id IN (
         SELECT id FROM job_queue
          WHERE NOT running AND tag = ANY(%(tags)s) AND scheduled_for <= now()
@@ -93,11 +94,16 @@ RETURNING {ClaimedJob.FIELDS}
 
 
 async def claim(
-    conn: AsyncConnection[Any], worker: str, tags: Sequence[str], limit: int = 1
+    conn: AsyncConnection[Any], worker: str, tags: Sequence[str], limit: int = 1,
+    ping_every_s: float = 2.0,
 ) -> list[ClaimedJob]:
-    """Take up to `limit` due jobs for these tags; other workers skip the rows we lock."""
+    """Take up to `limit` due jobs for these tags; other workers skip the rows we lock.
+
+    `ping_every_s` is how often this worker will heartbeat the job: the reaper judges a
+    job lost only after several missed pings of its own worker's cadence."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_CLAIM, {"worker": worker, "tags": list(tags), "limit": limit})
+        await cur.execute(_CLAIM, {"worker": worker, "tags": list(tags), "limit": limit,
+                                   "ping_every_s": ping_every_s})
         rows = await cur.fetchall()
     # The UPDATE … RETURNING order is not the ORDER BY of the subquery.
     rows.sort(key=lambda r: r["id"])

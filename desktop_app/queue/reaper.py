@@ -25,10 +25,13 @@ log = logging.getLogger(__name__)
 
 _FIND_LOST = """
 SELECT id, worker, attempt, max_retries, canceled, canceled_by, canceled_reason, timeout_s,
-       tag, (last_ping < now() - make_interval(secs => %(stale)s)) AS lost
+       tag, GREATEST(%(stale)s, 5 * COALESCE(ping_every_s, 0)) AS stale_s,
+       (last_ping < now() - make_interval(
+                secs => GREATEST(%(stale)s, 5 * COALESCE(ping_every_s, 0)))) AS lost
   FROM job_queue
  WHERE running
-   AND (last_ping < now() - make_interval(secs => %(stale)s)
+   AND (last_ping < now() - make_interval(
+            secs => GREATEST(%(stale)s, 5 * COALESCE(ping_every_s, 0)))
         OR (timeout_s IS NOT NULL
             AND started_at < now() - make_interval(secs => timeout_s + %(grace)s)))
  FOR UPDATE SKIP LOCKED
@@ -36,7 +39,10 @@ SELECT id, worker, attempt, max_retries, canceled, canceled_by, canceled_reason,
 
 
 async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float = 5.0) -> list[uuid.UUID]:
-    """Retry or fail the jobs of dead workers. Returns the ids it acted on."""
+    """Retry or fail the jobs of dead workers. Returns the ids it acted on.
+
+    A job is lost when it missed `stale_after_s` of pings, and at least five pings of the
+    cadence its own worker declared (workers on other machines may ping more slowly)."""
     acted: list[uuid.UUID] = []
     async with conn.transaction():
         cur = conn.cursor(row_factory=dict_row)
@@ -68,7 +74,7 @@ async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float 
                 await conn.execute("SELECT pg_notify(%s, %s)", (QUEUE_CHANNEL, row["tag"]))
             else:
                 message = (f"The worker running this job ({row['worker']}) stopped heartbeating "
-                           f"for over {stale_after_s:g} s (killed or crashed); the job was not "
+                           f"for over {row['stale_s']:g} s (killed or crashed); the job was not "
                            "retried because it allows no retries.")
                 await append_log(conn, job_id, seq, f"\n[tidemill] {message}\n")
                 await complete(conn, job_id, JobStatus.FAILURE, error_result("WorkerLost", message))

@@ -14,6 +14,7 @@ import marshal
 import os
 import sys
 
+
 def _convert(args, convert):
     # Windmill passes bytes as base64 and datetimes as ISO strings; main gets real objects.
     for name, kind in convert.items():
@@ -107,9 +108,9 @@ def _write_result(job_dir, result):
 def _user_stack(exc):
     import traceback
 
-    frames = traceback.extract_tb(exc.__traceback__)
     # Drop this wrapper's own frames: the user wants to see their script.
-    frames = [f for f in frames if not f.filename.endswith("python_wrapper.py")]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.endswith("python_wrapper.py")]
     lines = traceback.format_list(frames)
     lines += traceback.format_exception_only(type(exc), exc)
     return "Traceback (most recent call last):\n" + "".join(lines)

@@ -146,7 +146,7 @@ class Worker:
         assert self.conn is not None
         while not stop.is_set():
             self._wake.clear()  # before claiming, so a push during the claim is not missed
-            jobs = await queue.claim(self.conn, self.name, self.tags, 1)
+            jobs = await queue.claim(self.conn, self.name, self.tags, 1, self.heartbeat_s)
             if not jobs:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
@@ -203,9 +203,12 @@ class Worker:
             try:
                 runtime = runtime_for(self.runtimes, ctx.language)
                 launch = await runtime.prepare(ctx)
-            except TidemillError as exc:
+            except Exception as exc:  # a job that cannot start fails; the worker lives on
                 for line in ctx.log_lines:
                     logs.add(f"[tidemill] {line}\n")
+                if not isinstance(exc, TidemillError):
+                    log.exception("preparing job %s failed", job.id)
+                    exc = TidemillError(f"preparing the job failed: {type(exc).__name__}: {exc}")
                 logs.add(f"[tidemill] {exc}\n")
                 return Outcome.failure(type(exc).__name__, str(exc)), JobStatus.FAILURE, None
             for line in ctx.log_lines:

@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from psycopg import AsyncConnection  # noqa: E402
+from psycopg import AsyncConnection
 
-from desktop_app.db.embedded import EmbeddedPostgres  # noqa: E402
-from desktop_app.queue import queue  # noqa: E402
-from desktop_app.queue.model import NewJob  # noqa: E402
-from tests.e2e.daemon_harness import RunningDaemon, free_port  # noqa: E402
+from desktop_app.db.embedded import EmbeddedPostgres
+from desktop_app.queue import queue
+from desktop_app.queue.model import NewJob
+from tests.e2e.daemon_harness import RunningDaemon, free_port
 
 
 def percentile(values: list[float], p: float) -> float:

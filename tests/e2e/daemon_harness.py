@@ -56,7 +56,7 @@ class RunningDaemon:
         if self.database_url:
             cmd += ["--database-url", self.database_url]
         self.home.mkdir(parents=True, exist_ok=True)
-        log = open(self.home.parent / f"daemon-{self.home.name}.log", "ab")  # noqa: SIM115
+        log = open(self.home.parent / f"daemon-{self.home.name}.log", "ab")
         self.proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + timeout

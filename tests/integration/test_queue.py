@@ -60,7 +60,7 @@ async def test_concurrent_claims_never_share_a_job(database_url: str) -> None:
 async def test_complete_moves_job_to_history_in_one_step(database_url: str) -> None:
     conn = await connect(database_url)
     job_id = await queue.push(conn, job(args={"x": 1}))
-    (claimed,) = await queue.claim(conn, "w1", ["python3"])
+    (_claimed,) = await queue.claim(conn, "w1", ["python3"])
     await append_log(conn, job_id, 0, "hello ")
     await append_log(conn, job_id, 1, "world\n")
     assert await read_logs(conn, job_id) == "hello world\n"

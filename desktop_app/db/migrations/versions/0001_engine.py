@@ -33,6 +33,7 @@ JOB_COLUMNS = """
     started_at timestamptz,
     worker text,
     last_ping timestamptz,
+    ping_every_s real,
     canceled boolean NOT NULL DEFAULT false,
     canceled_by text,
     canceled_reason text,
