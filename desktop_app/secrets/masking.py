@@ -1,0 +1,126 @@
+"""Masking secret values out of job logs, including logs that arrive in chunks.
+
+Every character covered by an occurrence of any secret is hidden, and each run of
+hidden characters becomes one `*****`. Overlapping secrets are handled: with secrets
+`abcd` and `cdef`, `xabcdefx` becomes `x*****x`, not `x*****efx` (a plain
+leftmost-longest regex substitution would leak `ef`, the tail of the second secret).
+
+Streaming (`mask_stream_chunk`): a secret may be split across two log chunks, so the
+end of each chunk is held back until the next one shows how it continues. What is held
+back is the shortest suffix that could still grow into a secret:
+
+- from the first position in the last `longest - 1` characters where the rest of the
+  text is a proper prefix of some secret (`"…tok"` is held if a secret starts `"tok"`;
+  a trailing newline usually is not, so lines are not delayed for nothing), and
+- never in the middle of a complete occurrence: if an occurrence crosses that point,
+  the hold-back starts at the beginning of it, because another secret overlapping its
+  end may only be completed by the next chunk, and once the start is emitted it could
+  no longer be recognised.
+
+Characters before the hold-back point can no longer change status: any occurrence that
+covers them starts at most `longest - 1` characters before the end, so it is complete in
+the text we have. The hold-back is raw text; pass it back with the next chunk and, at the
+end of the stream, emit `mask(tail)`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+MASK = "*****"
+MIN_SECRET_LENGTH = 4  # shorter values ("1", "true", "abc") would mask ordinary words
+
+
+class LogMasker:
+    """The secrets of one job (or any log stream) and the masking of text with them."""
+
+    def __init__(self, values: list[str] | None = None) -> None:
+        self._values: set[str] = set()
+        self._sorted: list[str] = []  # lexicographic, for the prefix test
+        self._longest = 0
+        self._first_chars: frozenset[str] = frozenset()
+        self._any: re.Pattern[str] | None = None
+        self._at_each_position: re.Pattern[str] | None = None
+        for value in values or ():
+            self.add(value)
+
+    @property
+    def secrets(self) -> list[str]:
+        """The masked values, longest first."""
+        return sorted(self._values, key=len, reverse=True)
+
+    def add(self, value: str) -> None:
+        """Mask `value` from now on (ignored when shorter than 4 characters)."""
+        if len(value) < MIN_SECRET_LENGTH or value in self._values:
+            return
+        self._values.add(value)
+        bisect.insort(self._sorted, value)
+        self._longest = max(self._longest, len(value))
+        self._first_chars = self._first_chars | {value[0]}
+        # Longest first: Python's alternation takes the first alternative that matches,
+        # so at each position this finds the longest secret starting there.
+        alternatives = "|".join(re.escape(v) for v in self.secrets)
+        self._any = re.compile(alternatives)
+        # The lookahead matches the empty string, so finditer visits every position and
+        # also finds occurrences that overlap (or lie inside) another one.
+        self._at_each_position = re.compile(f"(?=({alternatives}))")
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret occurrence hidden."""
+        if self._any is None or self._any.search(text) is None:
+            return text  # the usual case: one regex scan
+        return self._hide(text, self._occurrences(text), len(text))
+
+    def mask_stream_chunk(self, previous_tail: str, chunk: str) -> tuple[str, str]:
+        """Mask the next chunk of a stream: returns (text to emit now, tail to hold back).
+
+        Pass the returned tail as `previous_tail` of the next call; at the end of the
+        stream emit `mask(tail)`. See the module docstring for why this is safe.
+        """
+        text = previous_tail + chunk
+        if self._any is None:
+            return text, ""
+        hold = len(text)
+        for i in range(max(0, len(text) - self._longest + 1), len(text)):
+            if text[i] in self._first_chars and self._is_proper_prefix(text[i:]):
+                hold = i
+                break
+        spans = self._occurrences(text) if self._any.search(text) else []
+        for start, end in spans:
+            if start < hold < end:
+                hold = start
+                break
+        return self._hide(text, spans, hold), text[hold:]
+
+    def _is_proper_prefix(self, fragment: str) -> bool:
+        """Whether some secret starts with `fragment` and is longer than it."""
+        i = bisect.bisect_right(self._sorted, fragment)  # first secret > fragment
+        return i < len(self._sorted) and self._sorted[i].startswith(fragment)
+
+    def _occurrences(self, text: str) -> list[tuple[int, int]]:
+        """Merged (start, end) spans covered by secrets, in order."""
+        assert self._at_each_position is not None
+        spans: list[tuple[int, int]] = []
+        for m in self._at_each_position.finditer(text):
+            start, end = m.start(), m.end(1)
+            if spans and start <= spans[-1][1]:  # overlaps or touches the previous span
+                if end > spans[-1][1]:
+                    spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        return spans
+
+    @staticmethod
+    def _hide(text: str, spans: list[tuple[int, int]], upto: int) -> str:
+        """text[:upto] with the spans that end by `upto` replaced by MASK."""
+        out: list[str] = []
+        pos = 0
+        for start, end in spans:
+            if end > upto:
+                break
+            out.append(text[pos:start])
+            out.append(MASK)
+            pos = end
+        out.append(text[pos:upto])
+        return "".join(out)

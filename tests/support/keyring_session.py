@@ -1,0 +1,166 @@
+"""A real, private Secret Service for tests: its own D-Bus session bus and an unlocked
+gnome-keyring-daemon, nothing shared with the machine's (or another test run's) keyring.
+
+    with secret_service_session(tmp_dir) as session:   # ~30 ms to start
+        ...  # os.environ points the keyring library (and every subprocess) at it
+
+While active, os.environ has DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR and
+PYTHON_KEYRING_BACKEND=keyring.backends.SecretService.Keyring (so `keyring` cannot pick a
+different backend, nor reuse a choice it cached before the bus existed); daemons started
+by tests inherit them. On exit both processes stop and the variables are restored, so
+sessions may nest (e.g. a throwaway one to lock). `session.env` has the same variables
+for a subprocess started with an explicit environment.
+
+The keyring files live under the given folder (HOME and XDG_DATA_HOME of the daemons
+point there), never in the real home.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"
+SECRETS_BUS_NAME = "org.freedesktop.secrets"
+NEEDED_PROGRAMS = ("dbus-daemon", "gnome-keyring-daemon")
+DEBIAN_PACKAGES = "gnome-keyring dbus libsecret-1-0"
+
+# No <servicedir>: nothing is D-Bus-activated, so if our gnome-keyring-daemon dies the
+# tests see it, instead of the bus quietly starting another one with other settings.
+_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+class SecretServiceUnavailable(RuntimeError):
+    """The test Secret Service could not be started."""
+
+
+@dataclass
+class SecretServiceSession:
+    """A running private Secret Service."""
+
+    root: Path
+    bus_address: str
+    password: str
+    env: dict[str, str] = field(default_factory=dict)
+    bus: subprocess.Popen[bytes] | None = None
+    keyring_daemon: subprocess.Popen[bytes] | None = None
+
+    def lock(self) -> None:
+        """Lock the default collection (what a locked desktop keyring looks like)."""
+        import secretstorage
+
+        with closing(secretstorage.dbus_init()) as conn:
+            secretstorage.get_default_collection(conn).lock()
+
+    def stop(self) -> None:
+        for proc in (self.keyring_daemon, self.bus):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def _wait_for_bus_name(address: str, name: str, proc: subprocess.Popen[bytes],
+                       log: Path, timeout: float) -> None:
+    from jeepney.bus_messages import message_bus
+    from jeepney.io.blocking import open_dbus_connection
+
+    deadline = time.monotonic() + timeout
+    with open_dbus_connection(bus=address) as conn:
+        while time.monotonic() < deadline:
+            if conn.send_and_get_reply(message_bus.NameHasOwner(name), timeout=2).body[0]:
+                return
+            if proc.poll() is not None:
+                raise SecretServiceUnavailable(
+                    f"gnome-keyring-daemon exited with {proc.returncode}: "
+                    f"{log.read_text(errors='replace').strip()}")
+            time.sleep(0.01)
+    raise SecretServiceUnavailable(f"{name} did not appear on the test bus in {timeout} s")
+
+
+def start_secret_service(root: Path, password: str = "tidemill-test") -> SecretServiceSession:
+    """Start a private bus and an unlocked gnome-keyring under `root`; os.environ is not
+    touched (see `secret_service_session`)."""
+    missing = [p for p in NEEDED_PROGRAMS if shutil.which(p) is None]
+    if missing:
+        raise SecretServiceUnavailable(
+            f"{', '.join(missing)} not found: install the Debian packages {DEBIAN_PACKAGES}")
+    root = Path(root)
+    runtime, home = root / "run", root / "home"
+    for d in (runtime, home):
+        d.mkdir(parents=True, exist_ok=True)
+        d.chmod(0o700)  # gnome-keyring refuses a runtime dir others can read
+    config = root / "bus.conf"
+    config.write_text(_BUS_CONFIG.format(socket=runtime / "bus"))
+    env = {k: v for k, v in os.environ.items() if k not in (
+        "DBUS_SESSION_BUS_ADDRESS", "GNOME_KEYRING_CONTROL", "SSH_AUTH_SOCK")}
+    env.update(HOME=str(home), XDG_RUNTIME_DIR=str(runtime),
+               XDG_DATA_HOME=str(home / "data"), XDG_CONFIG_HOME=str(home / "config"))
+    session = SecretServiceSession(root=root, bus_address="", password=password)
+    try:
+        session.bus = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile",
+             "--print-address=1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        assert session.bus.stdout is not None
+        session.bus_address = session.bus.stdout.readline().decode().strip()
+        session.bus.stdout.close()
+        if not session.bus_address:
+            raise SecretServiceUnavailable(f"dbus-daemon exited with {session.bus.wait()}")
+        env["DBUS_SESSION_BUS_ADDRESS"] = session.bus_address
+        # --unlock reads the login keyring's password from stdin (creating the keyring
+        # with it the first time), so no prompt is ever needed.
+        log = root / "gnome-keyring.log"  # a file, not a pipe nobody drains
+        with open(log, "wb") as log_file:
+            session.keyring_daemon = subprocess.Popen(
+                ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+                stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env)
+        assert session.keyring_daemon.stdin is not None
+        session.keyring_daemon.stdin.write(password.encode())
+        session.keyring_daemon.stdin.close()
+        _wait_for_bus_name(session.bus_address, SECRETS_BUS_NAME, session.keyring_daemon,
+                           log, 10)
+    except BaseException:
+        session.stop()
+        raise
+    session.env = {"DBUS_SESSION_BUS_ADDRESS": session.bus_address,
+                   "XDG_RUNTIME_DIR": str(runtime),
+                   "PYTHON_KEYRING_BACKEND": SECRET_SERVICE_BACKEND}
+    return session
+
+
+@contextmanager
+def secret_service_session(root: Path, password: str = "tidemill-test"
+                           ) -> Iterator[SecretServiceSession]:
+    """A private Secret Service, with os.environ pointing at it while the block runs."""
+    session = start_secret_service(root, password)
+    saved = {k: os.environ.get(k) for k in session.env}
+    os.environ.update(session.env)
+    try:
+        yield session
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        session.stop()
