@@ -75,13 +75,17 @@ def tidemill_home(tmp_path: Path) -> Path:
     return home
 
 
+from tests.support.keyring_session import (  # noqa: E402
+    SecretServiceSession,
+    secret_service_session,
+)
+
+
 @pytest.fixture(scope="session")
-def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretServiceSession]:
     """A private, unlocked gnome-keyring on its own D-Bus session bus, for the whole test
     session (started on first use, ~30 ms). While it runs, os.environ points `keyring` and
     every subprocess at it (see tests/support/keyring_session.py); isolate tests from each
     other by giving each its own keyring instance id or workspace."""
-    from tests.support.keyring_session import secret_service_session
-
     with secret_service_session(tmp_path_factory.mktemp("secret-service")) as session:
         yield session

