@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import desktop_app
-from desktop_app.api import routes_jobs, routes_scripts
+from desktop_app.api import (
+    routes_jobs,
+    routes_progress,
+    routes_resources,
+    routes_scripts,
+    routes_variables,
+)
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import ArgumentError, ScriptSyntaxError, TidemillError
@@ -92,4 +98,7 @@ def create_app(state: ApiState) -> FastAPI:
 
     app.include_router(routes_scripts.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_progress.router)
+    app.include_router(routes_variables.router)
+    app.include_router(routes_resources.router)
     return app

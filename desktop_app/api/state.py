@@ -20,4 +20,6 @@ class ApiState:
     waiter: CompletionWaiter
     max_body_bytes: int = 16 * 1024 * 1024
     sync_timeout_s: float = 900.0
+    secrets: Any = None  # desktop_app.secrets.SecretStore
+    resource_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)

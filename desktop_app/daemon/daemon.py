@@ -29,8 +29,16 @@ from desktop_app.daemon.home import HomeLayout
 from desktop_app.daemon.instance_lock import InstanceLock
 from desktop_app.daemon.supervisor import WorkerSupervisor
 from desktop_app.db.migrate import migrate
-from desktop_app.db.settings import BASE_URL, JOB_TOKEN_KEY, ensure_secret_setting, set_setting
+from desktop_app.db.resource_types import RESOURCE_TYPES_DIR, install_resource_types
+from desktop_app.db.settings import (
+    BASE_URL,
+    INSTANCE_ID,
+    JOB_TOKEN_KEY,
+    ensure_secret_setting,
+    set_setting,
+)
 from desktop_app.queue.reaper import reap
+from desktop_app.secrets.store import open_secret_store
 
 log = logging.getLogger("tidemill.daemon")
 
@@ -121,8 +129,12 @@ class Daemon:
             await asyncio.to_thread(migrate, database_url)
             async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
                 token_key = await ensure_secret_setting(conn, JOB_TOKEN_KEY)
+                instance = (await ensure_secret_setting(conn, INSTANCE_ID))[:12]
                 await set_setting(conn, BASE_URL, base_url)
                 await ensure_admin_token(conn, layout)
+                await install_resource_types(conn, RESOURCE_TYPES_DIR)
+            # No keyring, no daemon: secrets must never fall back to plaintext silently.
+            secrets = await asyncio.to_thread(open_secret_store, cfg.home, instance)
             pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
                 database_url, min_size=2, max_size=20, open=False,
                 kwargs={"autocommit": True}, check=AsyncConnectionPool.check_connection,
@@ -131,7 +143,7 @@ class Daemon:
             waiter = CompletionWaiter(database_url)
             waiter.start()
             state = ApiState(pool=pool, database_url=database_url, home=cfg.home,
-                             token_key=token_key, waiter=waiter)
+                             token_key=token_key, waiter=waiter, secrets=secrets)
             server = _QuietServer(uvicorn.Config(create_app(state), log_level="warning",
                                                  lifespan="off", access_log=False))
             supervisor = WorkerSupervisor(

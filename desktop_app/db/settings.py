@@ -9,6 +9,7 @@ from psycopg import AsyncConnection
 
 JOB_TOKEN_KEY = "job_token_key"
 BASE_URL = "base_url"
+INSTANCE_ID = "instance_id"  # names this installation's entries in a shared OS keyring
 
 
 async def get_setting(conn: AsyncConnection[Any], name: str) -> str | None:

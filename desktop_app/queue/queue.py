@@ -151,6 +151,7 @@ async def complete(
         if moved:
             await cur.execute("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, str(job_id)))
             await cur.execute("DELETE FROM job_progress WHERE job_id = %s", (job_id,))
+            await cur.execute("DELETE FROM job_secret_reads WHERE job_id = %s", (job_id,))
     return moved is not None
 
 

@@ -25,13 +25,20 @@ from psycopg import AsyncConnection
 from desktop_app.core.errors import TidemillError
 from desktop_app.core.jobs import JobStatus
 from desktop_app.db import scripts as script_store
-from desktop_app.db.settings import BASE_URL, JOB_TOKEN_KEY, ensure_secret_setting, get_setting
+from desktop_app.db.settings import (
+    BASE_URL,
+    INSTANCE_ID,
+    JOB_TOKEN_KEY,
+    ensure_secret_setting,
+    get_setting,
+)
 from desktop_app.queue import queue
 from desktop_app.queue.logs import append_log, next_log_seq
 from desktop_app.queue.model import ClaimedJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, QUEUE_CHANNEL
 from desktop_app.runtimes.base import JobContext, Outcome
 from desktop_app.runtimes.registry import make_runtimes, runtime_for
+from desktop_app.secrets.masking import LogMasker
 from desktop_app.worker.environment import job_environment
 from desktop_app.worker.process import run_and_stream
 
@@ -41,29 +48,52 @@ DEFAULT_TAGS = ("python3", "bash")
 
 
 class LogBuffer:
-    """Output not yet written to the database, and the next chunk number."""
+    """Output not yet written to the database, and the next chunk number.
+
+    Secret values the job read are masked before anything is written. Once a secret is
+    known, the last (longest secret - 1) characters are held back at each flush so a
+    secret split across two flushes is still caught; the final flush writes everything.
+    """
 
     def __init__(self, seq: int = 0) -> None:
         self.parts: list[str] = []
         self.seq = seq
+        self.masker: LogMasker | None = None
+        self._longest = 0
+        self._held = ""
 
     def add(self, text: str) -> None:
         self.parts.append(text)
 
-    async def flush(self, conn: AsyncConnection[Any], job_id: uuid.UUID) -> None:
+    def mask_values(self, values: list[str]) -> None:
+        if self.masker is None:
+            self.masker = LogMasker()
+        for v in values:
+            self.masker.add(v)
+            self._longest = max(self._longest, len(v))
+
+    async def flush(self, conn: AsyncConnection[Any], job_id: uuid.UUID, final: bool = False) -> None:
         # Output may arrive while the insert awaits: only drop what was written.
         n = len(self.parts)
-        if n == 0:
+        if n == 0 and not (final and self._held):
             return
-        await append_log(conn, job_id, self.seq, "".join(self.parts[:n]))
+        text = self._held + "".join(self.parts[:n])
+        held = ""
+        if self.masker is not None:
+            text = self.masker.mask(text)
+            if not final and self._longest > 1:
+                text, held = text[: len(text) - self._longest + 1], text[len(text) - self._longest + 1:]
+        if text:
+            await append_log(conn, job_id, self.seq, text)
+            self.seq += 1
         del self.parts[:n]
-        self.seq += 1
+        self._held = held
 
-    def snapshot(self) -> tuple[list[str], int]:
-        return list(self.parts), self.seq
+    def snapshot(self) -> tuple[list[str], int, str]:
+        return list(self.parts), self.seq, self._held
 
-    def restore(self, state: tuple[list[str], int]) -> None:
-        self.parts, self.seq = list(state[0]), state[1]
+    def restore(self, state: tuple[list[str], int, str]) -> None:
+        self.parts, self.seq, self._held = list(state[0]), state[1], state[2]
 
 
 class Worker:
@@ -97,6 +127,9 @@ class Worker:
         self._cancel: dict[uuid.UUID, asyncio.Event] = {}
         self._scripts: dict[tuple[str, str], script_store.ScriptVersion] = {}
         self._token_key = ""
+        self._instance = ""
+        self._secrets: Any = None  # opened on first need: most jobs read no secret
+        self._masked_refs: dict[uuid.UUID, set[str]] = {}
         self.jobs_done = 0
 
     # -- life cycle ---------------------------------------------------------------
@@ -129,6 +162,7 @@ class Worker:
             return
         self.conn = await AsyncConnection.connect(self.database_url, autocommit=True)
         self._token_key = await ensure_secret_setting(self.conn, JOB_TOKEN_KEY)
+        self._instance = (await ensure_secret_setting(self.conn, INSTANCE_ID))[:12]
         await self.conn.execute(
             "INSERT INTO workers (name, hostname, pid, tags) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (name) DO UPDATE SET pid = excluded.pid, last_ping = now()",
@@ -188,6 +222,7 @@ class Worker:
             self.jobs_done += 1
         finally:
             self._cancel.pop(job.id, None)
+            self._masked_refs.pop(job.id, None)
             shutil.rmtree(workdir, ignore_errors=True)
 
     async def _run_job(
@@ -198,6 +233,7 @@ class Worker:
         except TidemillError as exc:
             logs.add(f"[tidemill] {exc}\n")
             return Outcome.failure(type(exc).__name__, str(exc)), JobStatus.FAILURE, None
+        logs.mask_values([ctx.env["WM_TOKEN"]])  # the job's own credential never shows in logs
         heartbeat = asyncio.create_task(self._heartbeat(job.id, logs, cancel))
         try:
             try:
@@ -271,6 +307,7 @@ class Worker:
             await asyncio.sleep(self.log_flush_s)
             try:
                 assert self.conn is not None
+                await self._refresh_masks(job_id, logs)
                 await logs.flush(self.conn, job_id)
                 if loop.time() >= next_ping:
                     next_ping = loop.time() + self.heartbeat_s
@@ -281,6 +318,30 @@ class Worker:
                 log.warning("heartbeat for %s failed: %s", job_id, exc)
                 with contextlib.suppress(Exception):
                     await self._reconnect_quietly()
+
+    async def _refresh_masks(self, job_id: uuid.UUID, logs: LogBuffer) -> None:
+        """Learn the secrets this job read through the API since the last flush. The API
+        records a read before answering the script, so a secret printed after reading it
+        is always known here before the output that contains it is written."""
+        if not logs.parts or self.conn is None:
+            return
+        cur = await self.conn.execute(
+            "SELECT workspace_id, secret_ref FROM job_secret_reads WHERE job_id = %s", (job_id,))
+        known = self._masked_refs.setdefault(job_id, set())
+        for ws, ref in await cur.fetchall():
+            if ref in known:
+                continue
+            known.add(ref)
+            value = await asyncio.to_thread(self._secret_value, ws, ref)
+            if value:
+                logs.mask_values([value])
+
+    def _secret_value(self, workspace: str, ref: str) -> str | None:
+        if self._secrets is None:
+            from desktop_app.secrets.store import open_secret_store
+
+            self._secrets = open_secret_store(self.home, self._instance)
+        return self._secrets.get(workspace, ref)
 
     async def _reconnect_quietly(self) -> None:
         if self.conn is None or self.conn.closed or self.conn.broken:
@@ -304,8 +365,9 @@ class Worker:
             try:
                 await self._reconnect_quietly()
                 assert self.conn is not None
+                await self._refresh_masks(job.id, logs)
                 async with self.conn.transaction():
-                    await logs.flush(self.conn, job.id)
+                    await logs.flush(self.conn, job.id, final=True)
                     if fresh_lock is not None and job.script_hash and job.raw_code is None:
                         await script_store.set_lock(self.conn, job.workspace_id, job.script_hash,
                                                     fresh_lock, None)

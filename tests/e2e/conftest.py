@@ -32,3 +32,9 @@ def daemon(database_url: str, tmp_path: Path, shared_cache: Path) -> Iterator[Ru
 def _mk(p: Path) -> Path:
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _real_keyring(secret_service: object) -> object:
+    """Every daemon in these tests keeps secrets in a real gnome-keyring (D-Bus session)."""
+    return secret_service

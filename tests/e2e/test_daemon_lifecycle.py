@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -83,7 +82,7 @@ def test_extra_worker_from_another_machine(database_url: str, tmp_path: Path,
     for sub in ("cache", "envs"):
         (shared_cache / sub).mkdir(exist_ok=True)
         (remote_home / sub).symlink_to(shared_cache / sub)
-    log = open(tmp_path / "remote-worker.log", "wb")  # noqa: SIM115
+    log = open(tmp_path / "remote-worker.log", "wb")
     worker = subprocess.Popen(
         [sys.executable, "-m", "desktop_app.cli.main", "worker", "--database-url", database_url,
          "--home", str(remote_home), "--name", "remote-1"],

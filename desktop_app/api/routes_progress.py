@@ -1,0 +1,108 @@
+"""Job progress (set_progress/get_progress) and live updates as server-sent events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import PlainTextResponse, StreamingResponse
+
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.job_json import job_json
+from desktop_app.api.submit import get_job_row
+from desktop_app.queue.logs import read_logs
+
+router = APIRouter(prefix="/api/w/{workspace}", tags=["jobs"])
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise HTTPException(400, f"{text!r} is not a job id (a UUID)") from exc
+
+
+@router.post("/job_metrics/set_progress/{job_id}", response_class=PlainTextResponse)
+async def set_progress(workspace: str, job_id: str, request: Request,
+                       who: Identity = Depends(authenticate)) -> str:
+    body = await request.json()
+    percent = body.get("percent") if isinstance(body, dict) else None
+    if not isinstance(percent, int | float) or not 0 <= percent <= 100:
+        raise HTTPException(400, "'percent' must be a number from 0 to 100")
+    jid = _uuid(job_id)
+    state = request.app.state.tidemill
+    row = await get_job_row(state, workspace, jid)
+    if row["completed"]:
+        raise HTTPException(400, f"job {job_id} has completed; its progress is final")
+    async with state.pool.connection() as conn:
+        await conn.execute("INSERT INTO job_progress (job_id, percent) VALUES (%s, %s)"
+                           " ON CONFLICT (job_id) DO UPDATE SET percent = excluded.percent",
+                           (jid, int(percent)))
+    return "ok"
+
+
+@router.get("/job_metrics/get_progress/{job_id}")
+async def get_progress(workspace: str, job_id: str, request: Request,
+                       who: Identity = Depends(authenticate)) -> int | None:
+    jid = _uuid(job_id)
+    state = request.app.state.tidemill
+    row = await get_job_row(state, workspace, jid)
+    if row["completed"]:
+        return 100
+    async with state.pool.connection() as conn:
+        cur = await conn.execute("SELECT percent FROM job_progress WHERE job_id = %s", (jid,))
+        found = await cur.fetchone()
+    return int(found[0]) if found else None
+
+
+@router.get("/jobs_u/getupdate_sse/{job_id}")
+async def getupdate_sse(workspace: str, job_id: str, request: Request, log_offset: int = 0,
+                        only_result: bool = False, no_logs: bool = False,
+                        who: Identity = Depends(authenticate)) -> StreamingResponse:
+    """Live logs and status until the job completes: one `update` event per change."""
+    jid = _uuid(job_id)
+    state = request.app.state.tidemill
+    await get_job_row(state, workspace, jid)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[bytes]:
+        offset = log_offset
+        fut = state.waiter.register(jid)
+        last: dict[str, Any] | None = None
+        try:
+            while True:
+                row = await get_job_row(state, workspace, jid)
+                async with state.pool.connection() as conn:
+                    new_logs = "" if no_logs or only_result else await read_logs(conn, jid, offset)
+                    cur = await conn.execute(
+                        "SELECT percent FROM job_progress WHERE job_id = %s", (jid,))
+                    prog = await cur.fetchone()
+                offset += len(new_logs)
+                done = bool(row["completed"])
+                update: dict[str, Any] = {
+                    "type": "update", "running": bool(row["running"]) and not done,
+                    "completed": done, "log_offset": offset,
+                    "progress": 100 if done else (prog[0] if prog else None)}
+                if new_logs:
+                    update["new_logs"] = new_logs
+                if done:
+                    update["job"] = job_json(row)
+                    if only_result:
+                        update["only_result"] = row["result"]
+                if update != last:
+                    yield f"data: {json.dumps(update)}\n\n".encode()
+                    last = update
+                if done or await request.is_disconnected():
+                    return
+                # Completion wakes us at once; logs and progress are polled.
+                await state.waiter.wait(fut, 0.25)
+                if fut.done():
+                    state.waiter.unregister(jid, fut)
+                    fut = state.waiter.register(jid)
+        finally:
+            state.waiter.unregister(jid, fut)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"})

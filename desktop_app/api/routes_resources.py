@@ -1,0 +1,238 @@
+"""/api/w/{workspace}/resources/…: resources, their types, and `$var:`/`$res:` interpolation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import PlainTextResponse
+
+from desktop_app.api import secret_values
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.routes_variables import variable_value
+from desktop_app.core.errors import NotFound
+from desktop_app.db import variables as store
+
+router = APIRouter(prefix="/api/w/{workspace}/resources", tags=["resources"])
+
+_MAX_DEPTH = 10  # $res: chains deeper than this are a cycle
+
+
+def strip_prefix(path: str) -> str:
+    for prefix in ("$res:", "res://"):
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path
+
+
+async def _type_secret_fields(conn: Any, ws: str, resource_type: str) -> set[str]:
+    rt = await store.get_resource_type(conn, ws, resource_type)
+    return secret_values.secret_fields(rt["schema"] if rt else None)
+
+
+async def resource_value(request: Request, ws: str, path: str, who: Identity) -> Any:
+    """The stored value with secret fields read back from the keyring."""
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn:
+        row = await store.get_resource(conn, ws, path)
+        value, refs = await secret_values.join_secrets(state, ws, row["value"], f"resource {path}")
+        if who.job_id:
+            for ref in refs:
+                await store.record_secret_read(conn, who.job_id, ws, ref)
+    return value
+
+
+async def interpolate(request: Request, ws: str, value: Any, who: Identity, depth: int = 0) -> Any:
+    """Replace `$var:path` strings by the variable's value and `$res:path` by the
+    resource's (interpolated) value, anywhere inside the value."""
+    if depth > _MAX_DEPTH:
+        raise HTTPException(400, "resource references nest too deep (a $res: cycle?)")
+    if isinstance(value, str):
+        if value.startswith("$var:"):
+            return await variable_value(request, ws, value[5:], who)
+        if value.startswith("$res:"):
+            inner = await resource_value(request, ws, value[5:], who)
+            return await interpolate(request, ws, inner, who, depth + 1)
+        return value
+    if isinstance(value, list):
+        return [await interpolate(request, ws, v, who, depth) for v in value]
+    if isinstance(value, dict):
+        return {k: await interpolate(request, ws, v, who, depth) for k, v in value.items()}
+    return value
+
+
+@router.get("/get_value/{path:path}")
+async def get_value(workspace: str, path: str, request: Request,
+                    who: Identity = Depends(authenticate)) -> Any:
+    who.require_admin("read resources")
+    return await resource_value(request, workspace, strip_prefix(path), who)
+
+
+@router.get("/get_value_interpolated/{path:path}")
+async def get_value_interpolated(workspace: str, path: str, request: Request,
+                                 who: Identity = Depends(authenticate)) -> Any:
+    who.require_admin("read resources")
+    value = await resource_value(request, workspace, strip_prefix(path), who)
+    return await interpolate(request, workspace, value, who)
+
+
+def resource_json(row: dict[str, Any]) -> dict[str, Any]:
+    # Secret fields are shown as the reference, never the value.
+    value = row["value"]
+    if isinstance(value, dict):
+        value = {k: ("$secret" if isinstance(v, dict) and set(v) == {secret_values.SECRET_KEY}
+                     else v) for k, v in value.items()}
+    return {"workspace_id": row["workspace_id"], "path": row["path"], "value": value,
+            "resource_type": row["resource_type"], "description": row["description"],
+            "is_oauth": False, "extra_perms": {}, "created_by": row["created_by"],
+            "edited_at": row["updated_at"].isoformat()}
+
+
+@router.get("/get/{path:path}")
+async def get_resource(workspace: str, path: str, request: Request,
+                       who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    who.require_admin("read resources")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        return resource_json(await store.get_resource(conn, workspace, strip_prefix(path)))
+
+
+@router.get("/exists/{path:path}")
+async def exists(workspace: str, path: str, request: Request,
+                 who: Identity = Depends(authenticate)) -> bool:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        try:
+            await store.get_resource(conn, workspace, strip_prefix(path))
+            return True
+        except NotFound:
+            return False
+
+
+@router.get("/list")
+async def list_resources(workspace: str, request: Request, resource_type: str | None = None,
+                         path_start: str = "", page: int = 1, per_page: int = 1000,
+                         who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    who.require_admin("list resources")
+    types = resource_type.split(",") if resource_type else None
+    async with request.app.state.tidemill.pool.connection() as conn:
+        rows = await store.list_resources(conn, workspace, types, path_start)
+    start = (max(page, 1) - 1) * per_page
+    return [resource_json(r) for r in rows[start:start + per_page]]
+
+
+@router.post("/create", status_code=201, response_class=PlainTextResponse)
+async def create_resource(workspace: str, request: Request, update_if_exists: bool = False,
+                          who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("create resources")
+    body = await request.json()
+    path, rtype = body.get("path"), body.get("resource_type")
+    if not isinstance(path, str) or not path or not isinstance(rtype, str) or not rtype:
+        raise HTTPException(400, "'path' and 'resource_type' are required")
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn, conn.transaction():
+        old = None
+        if update_if_exists:
+            try:
+                old = (await store.get_resource(conn, workspace, path))["value"]
+            except NotFound:
+                pass
+        fields = await _type_secret_fields(conn, workspace, rtype)
+        value = await secret_values.split_secrets(state, workspace, body.get("value"), fields, old)
+        await store.upsert_resource(conn, workspace, path, value, rtype,
+                                    body.get("description") or "", who.username,
+                                    update_if_exists=update_if_exists)
+    return path
+
+
+@router.post("/update_value/{path:path}", response_class=PlainTextResponse)
+async def update_value(workspace: str, path: str, request: Request,
+                       who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("update resources")
+    body = await request.json()
+    return await _update(request, workspace, strip_prefix(path), {"value": body.get("value")})
+
+
+@router.post("/update/{path:path}", response_class=PlainTextResponse)
+async def update_resource(workspace: str, path: str, request: Request,
+                          who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("update resources")
+    body = await request.json()
+    return await _update(request, workspace, strip_prefix(path), body)
+
+
+async def _update(request: Request, ws: str, path: str, body: dict[str, Any]) -> str:
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn, conn.transaction():
+        row = await store.get_resource(conn, ws, path)
+        fields: dict[str, Any] = {}
+        rtype = body.get("resource_type") or row["resource_type"]
+        if "value" in body:
+            secret = await _type_secret_fields(conn, ws, rtype)
+            fields["value"] = await secret_values.split_secrets(state, ws, body["value"], secret,
+                                                          row["value"])
+            kept = set(secret_values.secret_refs_in(fields["value"]))
+            for ref in secret_values.secret_refs_in(row["value"]):
+                if ref not in kept:
+                    await secret_values.forget(state, ws, ref)
+        if body.get("resource_type"):
+            fields["resource_type"] = rtype
+        if "description" in body:
+            fields["description"] = body["description"] or ""
+        if body.get("path") and body["path"] != path:
+            fields["path"] = body["path"]
+        if fields:
+            await store.update_resource(conn, ws, path, **fields)
+    return f"updated resource {fields.get('path', path)}"
+
+
+@router.delete("/delete/{path:path}", response_class=PlainTextResponse)
+async def delete_resource(workspace: str, path: str, request: Request,
+                          who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("delete resources")
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn:
+        row = await store.delete_resource(conn, workspace, strip_prefix(path))
+    for ref in secret_values.secret_refs_in(row["value"]):
+        await secret_values.forget(state, workspace, ref)
+    return f"deleted resource {row['path']}"
+
+
+# -- resource types -----------------------------------------------------------------
+
+@router.post("/type/create", status_code=201, response_class=PlainTextResponse)
+async def create_type(workspace: str, request: Request,
+                      who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("create resource types")
+    body = await request.json()
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise HTTPException(400, "'name' is required")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        if not await store.upsert_resource_type(conn, workspace, name, body.get("schema"),
+                                                body.get("description") or "", who.username,
+                                                replace=False):
+            raise HTTPException(400, f"resource type {name!r} already exists")
+    return name
+
+
+@router.get("/type/get/{name}")
+async def get_type(workspace: str, name: str, request: Request,
+                   who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        row = await store.get_resource_type(conn, workspace, name)
+    if row is None:
+        raise HTTPException(404, f"resource type {name!r} not found")
+    return row
+
+
+@router.get("/type/exists/{name}")
+async def type_exists(workspace: str, name: str, request: Request,
+                      who: Identity = Depends(authenticate)) -> bool:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        return await store.get_resource_type(conn, workspace, name) is not None
+
+
+@router.get("/type/list")
+async def list_types(workspace: str, request: Request,
+                     who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        return await store.list_resource_types(conn, workspace)

@@ -1,0 +1,157 @@
+"""/api/w/{workspace}/variables/…: plain and secret variables (secrets in the keyring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import PlainTextResponse
+
+from desktop_app.api import secret_values
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.core.errors import NotFound
+from desktop_app.db import variables as store
+
+router = APIRouter(prefix="/api/w/{workspace}/variables", tags=["variables"])
+
+
+def strip_prefix(path: str) -> str:
+    return path[len("var://"):] if path.startswith("var://") else path
+
+
+def variable_json(row: dict[str, Any], value: str | None) -> dict[str, Any]:
+    return {"workspace_id": row["workspace_id"], "path": row["path"], "value": value,
+            "is_secret": row["is_secret"], "description": row["description"],
+            "account": None, "is_oauth": False, "extra_perms": {}, "is_expired": False,
+            "is_refreshed": False, "created_by": row["created_by"],
+            "updated_at": row["updated_at"].isoformat()}
+
+
+async def variable_value(request: Request, workspace: str, path: str, who: Identity) -> str:
+    """The value, read from the keyring for a secret; a job that reads a secret gets it
+    masked in its logs."""
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn:
+        row = await store.get_variable(conn, workspace, path)
+        if not row["is_secret"]:
+            return str(row["value"])
+        value = await secret_values.read(state, workspace, row["secret_ref"], f"variable {path}")
+        if who.job_id:
+            await store.record_secret_read(conn, who.job_id, workspace, row["secret_ref"])
+    return value
+
+
+@router.get("/get_value/{path:path}")
+async def get_value(workspace: str, path: str, request: Request,
+                    who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("read variables")
+    return await variable_value(request, workspace, strip_prefix(path), who)
+
+
+@router.get("/get/{path:path}")
+async def get_variable(workspace: str, path: str, request: Request, decrypt_secret: bool = False,
+                       who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    who.require_admin("read variables")
+    path = strip_prefix(path)
+    async with request.app.state.tidemill.pool.connection() as conn:
+        row = await store.get_variable(conn, workspace, path)
+    value = row["value"]
+    if row["is_secret"]:
+        value = await variable_value(request, workspace, path, who) if decrypt_secret else None
+    return variable_json(row, value)
+
+
+@router.get("/exists/{path:path}")
+async def exists(workspace: str, path: str, request: Request,
+                 who: Identity = Depends(authenticate)) -> bool:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        try:
+            await store.get_variable(conn, workspace, strip_prefix(path))
+            return True
+        except NotFound:
+            return False
+
+
+@router.get("/list")
+async def list_variables(workspace: str, request: Request, path_start: str = "",
+                         who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    who.require_admin("list variables")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        rows = await store.list_variables(conn, workspace, path_start)
+    return [variable_json(r, None if r["is_secret"] else r["value"]) for r in rows]
+
+
+def _body_value(body: dict[str, Any]) -> str:
+    value = body.get("value")
+    if value is None:
+        raise HTTPException(400, "'value' is required")
+    return value if isinstance(value, str) else str(value)
+
+
+@router.post("/create", status_code=201, response_class=PlainTextResponse)
+async def create_variable(workspace: str, request: Request,
+                          who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("create variables")
+    body = await request.json()
+    path = body.get("path")
+    if not isinstance(path, str) or not path:
+        raise HTTPException(400, "'path' is required")
+    value = _body_value(body)
+    is_secret = bool(body.get("is_secret"))
+    state = request.app.state.tidemill
+    ref = await secret_values.store(state, workspace, value) if is_secret else None
+    try:
+        async with state.pool.connection() as conn:
+            await store.insert_variable(conn, workspace, path, None if is_secret else value,
+                                        is_secret, ref, body.get("description") or "",
+                                        who.username)
+    except BaseException:
+        await secret_values.forget(state, workspace, ref)  # nothing half-created
+        raise
+    return path
+
+
+@router.post("/update/{path:path}", response_class=PlainTextResponse)
+async def update_variable(workspace: str, path: str, request: Request,
+                          who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("update variables")
+    path = strip_prefix(path)
+    body = await request.json()
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn, conn.transaction():
+        row = await store.get_variable(conn, workspace, path)
+        fields: dict[str, Any] = {}
+        is_secret = bool(body["is_secret"]) if "is_secret" in body else row["is_secret"]
+        if "value" in body or is_secret != row["is_secret"]:
+            if "value" in body:
+                value = _body_value(body)
+            elif row["is_secret"]:
+                value = await secret_values.read(state, workspace, row["secret_ref"], f"variable {path}")
+            else:
+                value = row["value"] or ""
+            if is_secret:
+                fields["secret_ref"] = await secret_values.store(state, workspace, value,
+                                                           row["secret_ref"])
+                fields["value"] = None
+            else:
+                fields["value"], fields["secret_ref"] = value, None
+                await secret_values.forget(state, workspace, row["secret_ref"])
+            fields["is_secret"] = is_secret
+        if "description" in body:
+            fields["description"] = body["description"] or ""
+        if body.get("path") and body["path"] != path:
+            fields["path"] = body["path"]
+        if fields:
+            await store.update_variable(conn, workspace, path, **fields)
+    return f"updated variable {fields.get('path', path)}"
+
+
+@router.delete("/delete/{path:path}", response_class=PlainTextResponse)
+async def delete_variable(workspace: str, path: str, request: Request,
+                          who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("delete variables")
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn:
+        row = await store.delete_variable(conn, workspace, strip_prefix(path))
+    await secret_values.forget(state, workspace, row["secret_ref"])
+    return f"deleted variable {row['path']}"
