@@ -12,6 +12,7 @@ from psycopg import AsyncConnection
 
 from desktop_app.core.errors import UsageError
 from desktop_app.core.ids import script_hash
+from desktop_app.core.languages import require_runnable
 from desktop_app.db import scripts as script_store
 from desktop_app.parsing import script_metadata
 from desktop_app.runtimes import python_env
@@ -45,9 +46,7 @@ async def deploy_script(
         raise UsageError("'path' is required (e.g. f/folder/name or u/user/name)")
     if not isinstance(content, str):
         raise UsageError("'content' (the script's code) is required")
-    if language not in ("python3", "bash"):
-        raise UsageError(f"language {language!r} is not supported yet",
-                         hint="supported: python3, bash")
+    require_runnable(language)
     _check_path(path)
     meta = script_metadata(content, language)  # raises ScriptSyntaxError naming the line
     schema = body.get("schema") or meta["schema"]

@@ -14,6 +14,7 @@ from desktop_app.api.job_json import job_json
 from desktop_app.api.run_request import request_args
 from desktop_app.api.submit import get_job_row, job_options, new_script_job, push_and_wait, push_job
 from desktop_app.core.jobs import JobKind, default_tag
+from desktop_app.core.languages import require_runnable
 from desktop_app.db import jobs as job_reads
 from desktop_app.db import scripts as script_store
 from desktop_app.queue import queue
@@ -82,8 +83,9 @@ async def _preview_job(workspace: str, request: Request, who: Identity) -> NewJo
 
     body = await request.json()
     content, language = body.get("content"), body.get("language")
-    if not isinstance(content, str) or language not in ("python3", "bash"):
-        raise HTTPException(400, "a preview needs 'content' and a 'language' (python3 or bash)")
+    if not isinstance(content, str):
+        raise HTTPException(400, "a preview needs 'content' (the code) and a 'language'")
+    require_runnable(language)
     schema = script_metadata(content, language)["schema"]
     return NewJob(
         kind=JobKind.PREVIEW, tag=body.get("tag") or default_tag(language),

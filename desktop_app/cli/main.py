@@ -120,13 +120,15 @@ def worker(
     database_url: Annotated[str, typer.Option(envvar="TIDEMILL_DATABASE_URL")],
     home: HomeOpt = None,
     base_url: Annotated[str | None, typer.Option(help="API URL jobs should call")] = None,
-    tags: Annotated[str, typer.Option(help="comma-separated tags")] = "python3,bash",
+    tags: Annotated[str, typer.Option(help="comma-separated tags (default: every language)")] = "",
     name: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Run one extra worker against a shared database (e.g. on another machine)."""
     import sys
 
-    args = ["--database-url", database_url, "--home", str(_home(home)), "--tags", tags]
+    args = ["--database-url", database_url, "--home", str(_home(home))]
+    if tags:
+        args += ["--tags", tags]
     if base_url:
         args += ["--base-url", base_url]
     if name:

@@ -24,6 +24,7 @@ from psycopg import AsyncConnection
 
 from desktop_app.core.errors import TidemillError
 from desktop_app.core.jobs import JobStatus
+from desktop_app.core.languages import RUNNABLE_LANGUAGES
 from desktop_app.db import scripts as script_store
 from desktop_app.db.settings import (
     BASE_URL,
@@ -44,7 +45,7 @@ from desktop_app.worker.process import run_and_stream
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TAGS = ("python3", "bash")
+DEFAULT_TAGS = tuple(sorted(RUNNABLE_LANGUAGES))
 
 
 class LogBuffer:

@@ -64,8 +64,11 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="tm-e2e-bench-"))
     pg = EmbeddedPostgres(root / "pg")
     url = pg.start()
+    # A benchmark machine may have no OS keyring: use the explicit encrypted-file store.
     d = RunningDaemon(home=root / "home", port=free_port(), database_url=url,
-                      workers=a.workers, heartbeat=2.0)
+                      workers=a.workers, heartbeat=2.0,
+                      extra_env={"TIDEMILL_SECRETS": "encrypted-file",
+                                 "TIDEMILL_SECRETS_PASSPHRASE": "benchmark"})
     try:
         d.start()
         h = d.deploy("f/bench/one", "def main():\n    return 1\n")
