@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -44,6 +46,20 @@ def create_app(state: ApiState) -> FastAPI:
         if isinstance(exc, ScriptSyntaxError) and exc.line:
             body["error"]["line"] = exc.line
         return JSONResponse(body, status_code=exc.http_status)
+
+    @app.exception_handler(psycopg.errors.UniqueViolation)
+    async def duplicate(_request: Request, exc: psycopg.errors.UniqueViolation) -> JSONResponse:
+        detail = exc.diag.message_detail or "an item with this key already exists"
+        return JSONResponse({"error": {"name": "AlreadyExists", "message": detail}},
+                            status_code=400)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def database_down(_request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        # The daemon reconnects by itself; the client should simply retry.
+        return JSONResponse({"error": {"name": "DatabaseUnavailable",
+                                       "message": "the database is unavailable right now; retry"
+                                                  " in a moment"}},
+                            status_code=503, headers={"retry-after": "1"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

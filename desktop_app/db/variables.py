@@ -46,13 +46,14 @@ async def insert_variable(conn: AsyncConnection[Any], ws: str, path: str, value:
                          hint="update it with POST variables/update/{path}")
 
 
-async def update_variable(conn: AsyncConnection[Any], ws: str, path: str, **fields: Any) -> None:
+async def update_variable(conn: AsyncConnection[Any], ws: str, at: str, /, **fields: Any) -> None:
+    """Set `fields` (columns; `path` renames) on the variable at `at`."""
     sets = ", ".join(f"{k} = %s" for k in fields)
     cur = await conn.execute(
         f"UPDATE variables SET {sets}, updated_at = now() WHERE workspace_id = %s AND path = %s",
-        (*fields.values(), ws, path))
+        (*fields.values(), ws, at))
     if cur.rowcount == 0:
-        raise NotFound(f"variable not found at path {path!r} in workspace {ws!r}")
+        raise NotFound(f"variable not found at path {at!r} in workspace {ws!r}")
 
 
 async def delete_variable(conn: AsyncConnection[Any], ws: str, path: str) -> dict[str, Any]:
@@ -97,14 +98,15 @@ async def upsert_resource(conn: AsyncConnection[Any], ws: str, path: str, value:
                          hint="update it with POST resources/update_value/{path}")
 
 
-async def update_resource(conn: AsyncConnection[Any], ws: str, path: str, **fields: Any) -> None:
+async def update_resource(conn: AsyncConnection[Any], ws: str, at: str, /, **fields: Any) -> None:
+    """Set `fields` (columns; `path` renames) on the resource at `at`."""
     values = [Jsonb(v) if k == "value" else v for k, v in fields.items()]
     sets = ", ".join(f"{k} = %s" for k in fields)
     cur = await conn.execute(
         f"UPDATE resources SET {sets}, updated_at = now() WHERE workspace_id = %s AND path = %s",
-        (*values, ws, path))
+        (*values, ws, at))
     if cur.rowcount == 0:
-        raise NotFound(f"resource not found at path {path!r} in workspace {ws!r}")
+        raise NotFound(f"resource not found at path {at!r} in workspace {ws!r}")
 
 
 async def delete_resource(conn: AsyncConnection[Any], ws: str, path: str) -> dict[str, Any]:
