@@ -28,7 +28,7 @@ class RunningDaemon:
     port: int
     database_url: str | None
     workers: int = 2
-    heartbeat: float = 0.5
+    heartbeat: float = 1.0
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
