@@ -1,0 +1,215 @@
+"""/api/w/{workspace}/flows/… and running flows; approval (resume/cancel) URLs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.run_request import request_args
+from desktop_app.api.submit import job_options, wait_completed
+from desktop_app.core.args import validate_args
+from desktop_app.db import flows as flow_store
+from desktop_app.flows import engine
+from desktop_app.flows.run import new_flow_job
+
+router = APIRouter(prefix="/api/w/{workspace}", tags=["flows"])
+
+_KNOWN = {"path", "summary", "description", "value", "schema"}
+
+
+def flow_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {"workspace_id": row["workspace_id"], "path": row["path"], "summary": row["summary"],
+            "description": row["description"], "value": row["value"], "schema": row["schema"],
+            "archived": row["archived"], "edited_by": row["created_by"],
+            "edited_at": row["created_at"].isoformat(), "version_id": row["version"],
+            "extra_perms": {}, **(row["extra"] or {})}
+
+
+async def _save(request: Request, workspace: str, body: dict[str, Any], who: Identity,
+                path: str) -> str:
+    from desktop_app.flows.model import validate_flow
+
+    who.require_admin("deploy flows")
+    if not isinstance(body.get("value"), dict):
+        raise HTTPException(400, "'value' (the flow: {modules: [...]}) is required")
+    validate_flow(body)  # UsageError naming the module id and field → 400
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await flow_store.insert_version(
+            conn, workspace, path, body.get("summary") or "", body.get("description") or "",
+            body["value"], body.get("schema"), who.username,
+            {k: v for k, v in body.items() if k not in _KNOWN})
+    return path
+
+
+@router.post("/flows/create", status_code=201, response_class=PlainTextResponse)
+async def create_flow(workspace: str, request: Request,
+                      who: Identity = Depends(authenticate)) -> str:
+    body = await request.json()
+    if not isinstance(body, dict) or not isinstance(body.get("path"), str) or not body["path"]:
+        raise HTTPException(400, "'path' is required")
+    return await _save(request, workspace, body, who, body["path"])
+
+
+@router.post("/flows/update/{path:path}", response_class=PlainTextResponse)
+async def update_flow(workspace: str, path: str, request: Request,
+                      who: Identity = Depends(authenticate)) -> str:
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise HTTPException(400, "the body must be a flow object")
+    return await _save(request, workspace, body, who, body.get("path") or path)
+
+
+@router.get("/flows/get/{path:path}")
+async def get_flow(workspace: str, path: str, request: Request,
+                   who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        return flow_json(await flow_store.latest(conn, workspace, path))
+
+
+@router.get("/flows/exists/{path:path}")
+async def flow_exists(workspace: str, path: str, request: Request,
+                      who: Identity = Depends(authenticate)) -> bool:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        try:
+            await flow_store.latest(conn, workspace, path)
+            return True
+        except Exception:
+            return False
+
+
+@router.get("/flows/list")
+async def list_flows(workspace: str, request: Request, path_start: str = "",
+                     who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        rows = await flow_store.list_latest(conn, workspace, path_start)
+    return [{k: v for k, v in flow_json(r).items() if k != "value"} for r in rows]
+
+
+@router.post("/flows/archive/{path:path}", response_class=PlainTextResponse)
+async def archive_flow(workspace: str, path: str, request: Request,
+                       who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("archive flows")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await flow_store.archive(conn, workspace, path)
+    return f"archived {path}"
+
+
+async def _flow_job(request: Request, workspace: str, path: str, who: Identity,
+                    payload: str | None = None) -> Any:
+    who.require_run(path)
+    args = await request_args(request, payload)
+    async with request.app.state.tidemill.pool.connection() as conn:
+        flow = await flow_store.latest(conn, workspace, path)
+    if flow["schema"]:
+        validate_args(flow["schema"], args)
+    return new_flow_job(created_by=who.username, permissioned_as=who.permissioned_as,
+                        workspace_id=workspace, script_path=path, args=args,
+                        raw_flow=flow["value"], trigger_kind="webhook", **job_options(request))
+
+
+@router.post("/jobs/run/f/{path:path}", status_code=201, response_class=PlainTextResponse)
+async def run_flow(workspace: str, path: str, request: Request,
+                   who: Identity = Depends(authenticate)) -> str:
+    job = await _flow_job(request, workspace, path, who)
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
+        await engine.start_flow(conn, job)
+    return str(job.id)
+
+
+@router.post("/jobs/run_wait_result/f/{path:path}")
+async def run_wait_flow(workspace: str, path: str, request: Request,
+                        who: Identity = Depends(authenticate)) -> Response:
+    from desktop_app.api.routes_jobs import _sync_response
+
+    job = await _flow_job(request, workspace, path, who)
+    state = request.app.state.tidemill
+    fut = state.waiter.register(job.id)
+    async with state.pool.connection() as conn, conn.transaction():
+        await engine.start_flow(conn, job)
+    done = await wait_completed(state, workspace, job.id, fut)
+    return _sync_response(done, job.id)
+
+
+# -- approvals -------------------------------------------------------------------------
+
+def _signature(key: str, job_id: uuid.UUID, resume_id: int, approver: str | None) -> str:
+    msg = f"{job_id}/{resume_id}/{approver or ''}".encode()
+    return hmac.new(key.encode(), msg, hashlib.sha256).hexdigest()
+
+
+@router.get("/jobs/resume_urls/{job_id}/{resume_id}")
+async def resume_urls(workspace: str, job_id: str, resume_id: int, request: Request,
+                      approver: str | None = None,
+                      who: Identity = Depends(authenticate)) -> dict[str, str]:
+    """Signed URLs that resume or cancel the flow waiting after the step `job_id`."""
+    state = request.app.state.tidemill
+    jid = _uuid(job_id)
+    sig = _signature(state.token_key, jid, resume_id, approver)
+    base = str(request.base_url).rstrip("/")
+    query = f"?approver={quote(approver)}" if approver else ""
+    tail = f"{jid}/{resume_id}/{sig}{query}"
+    return {"approvalPage": f"{base}/approve/{workspace}/{tail}",
+            "resume": f"{base}/api/w/{workspace}/jobs_u/resume/{tail}",
+            "cancel": f"{base}/api/w/{workspace}/jobs_u/cancel/{tail}"}
+
+
+def _check(request: Request, job_id: str, resume_id: int, signature: str,
+           approver: str | None) -> uuid.UUID:
+    jid = _uuid(job_id)
+    expected = _signature(request.app.state.tidemill.token_key, jid, resume_id, approver)
+    if not hmac.compare_digest(expected, signature):
+        raise HTTPException(403, "invalid signature: this approval link was not issued by this"
+                                 " Tidemill (or was altered)")
+    return jid
+
+
+@router.api_route("/jobs_u/resume/{job_id}/{resume_id}/{signature}", methods=["GET", "POST"])
+async def resume(workspace: str, job_id: str, resume_id: int, signature: str, request: Request,
+                 approver: str | None = None, payload: str | None = None) -> JSONResponse:
+    jid = _check(request, job_id, resume_id, signature, approver)
+    value: Any = None
+    if payload is not None:
+        try:
+            value = json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
+        except ValueError as exc:
+            raise HTTPException(400, "'payload' must be base64 of JSON") from exc
+    elif request.method == "POST":
+        raw = await request.body()
+        try:
+            value = json.loads(raw) if raw.strip() else None
+        except ValueError as exc:
+            raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
+        outcome = await engine.resume_step(conn, jid, value, approver)
+    if outcome == "gone":
+        raise HTTPException(404, "this flow is not waiting for an approval (any more)")
+    return JSONResponse(outcome)
+
+
+@router.api_route("/jobs_u/cancel/{job_id}/{resume_id}/{signature}", methods=["GET", "POST"])
+async def cancel_from_link(workspace: str, job_id: str, resume_id: int, signature: str,
+                           request: Request, approver: str | None = None) -> JSONResponse:
+    jid = _check(request, job_id, resume_id, signature, approver)
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
+        if not await engine.cancel_step(conn, jid, approver):
+            raise HTTPException(404, "this flow is not waiting for an approval (any more)")
+    return JSONResponse("canceled")
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise HTTPException(400, f"{text!r} is not a job id (a UUID)") from exc
+
+
+

@@ -1,0 +1,1 @@
+"""Flows: OpenFlow definitions run as parent jobs whose steps are child jobs."""

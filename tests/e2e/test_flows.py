@@ -1,0 +1,245 @@
+"""Flows end to end: every module type and option, with exactly asserted results."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.daemon_harness import RunningDaemon
+from tests.e2e.flow_helpers import ECHO, flow, identity, js, py, sh, static
+
+
+def deploy_flow(d: RunningDaemon, path: str, doc: dict[str, Any]) -> None:
+    r = d.api("POST", "flows/create", json={"path": path, **doc})
+    assert r.status_code == 201, r.text
+
+
+def run_flow(d: RunningDaemon, path: str, args: dict[str, Any] | None = None) -> tuple[str, Any]:
+    r = d.api("POST", f"jobs/run_wait_result/f/{path}", json=args or {})
+    assert r.status_code == 200, r.text
+    return r.headers["x-tidemill-job-status"], r.json()
+
+
+def test_sequence_of_languages_results_and_status(daemon: RunningDaemon) -> None:
+    deploy_flow(daemon, "f/flows/seq", flow(
+        py("a", "def main(x: int):\n    return {'n': x + 1}\n", x=js("flow_input.x")),
+        sh("b", 'n="$1"\necho "got $n"\necho $((n * 10))\n', n=js("results.a.n")),
+        identity("c"),
+        py("d", "def main(prev, first):\n    return [prev, first]\n",
+           prev=js("previous_result"), first=js("results.a")),
+    ))
+    status, result = run_flow(daemon, "f/flows/seq", {"x": 4})
+    assert (status, result) == ("success", ["50", {"n": 5}])
+    job_id = daemon.api("GET", "jobs/list", params={"job_kinds": "flow"}).json()[0]["id"]
+    job = daemon.api("GET", f"jobs_u/get/{job_id}").json()
+    mods = job["flow_status"]["modules"]
+    assert [(m["id"], m["type"]) for m in mods] == [("a", "Success"), ("b", "Success"),
+                                                   ("c", "Success"), ("d", "Success")]
+    assert all(m.get("job") for m in mods if m["id"] != "c")
+    steps = daemon.api("GET", "jobs/list", params={"parent_job": job_id}).json()
+    assert len(steps) == 3 and all(s["is_flow_step"] for s in steps)
+    maybe = daemon.api("GET", f"jobs_u/completed/get_result_maybe/{job_id}").json()
+    assert maybe == {"completed": True, "result": ["50", {"n": 5}], "success": True,
+                     "started": True}
+
+
+def test_script_by_path_pinned_hash_and_subflow(daemon: RunningDaemon) -> None:
+    h1 = daemon.deploy("f/lib/ver", "def main():\n    return 'v1'\n")
+    daemon.deploy("f/lib/ver", "def main():\n    return 'v2'\n")
+    deploy_flow(daemon, "f/flows/child", flow(py("x", "def main(v):\n    return f'child:{v}'\n",
+                                                 v=js("flow_input.v"))))
+    deploy_flow(daemon, "f/flows/parent", flow(
+        {"id": "latest", "value": {"type": "script", "path": "f/lib/ver", "input_transforms": {}}},
+        {"id": "pinned", "value": {"type": "script", "path": "f/lib/ver", "hash": h1,
+                                   "input_transforms": {}}},
+        {"id": "sub", "value": {"type": "flow", "path": "f/flows/child",
+                                "input_transforms": {"v": js("[results.latest, results.pinned]")}}},
+    ))
+    assert run_flow(daemon, "f/flows/parent") == ("success", "child:['v2', 'v1']")
+
+
+def test_for_loops_sequential_parallel_and_skip_failures(daemon: RunningDaemon) -> None:
+    body = [py("sq", "def main(v, i):\n    return v * v + i / 100\n",
+               v=js("flow_input.iter.value"), i=js("flow_input.iter.index"))]
+    for parallel in (False, True):
+        deploy_flow(daemon, f"f/flows/loop{int(parallel)}", flow(
+            {"id": "loop", "value": {"type": "forloopflow", "iterator": js("flow_input.items"),
+                                     "skip_failures": False, "parallel": parallel,
+                                     "parallelism": static(2), "modules": body}},
+            py("after", "def main(r):\n    return sum(r)\n", r=js("results.loop"))))
+        assert run_flow(daemon, f"f/flows/loop{int(parallel)}", {"items": [1, 2, 3, 4]}) == \
+            ("success", 1 + 4.01 + 9.02 + 16.03)
+    deploy_flow(daemon, "f/flows/skipfail", flow(
+        {"id": "loop", "value": {"type": "forloopflow", "iterator": js("[1, 0, 2]"),
+                                 "skip_failures": True, "modules": [
+                                     py("div", "def main(v):\n    return 10 // v\n",
+                                        v=js("flow_input.iter.value"))]}}))
+    assert run_flow(daemon, "f/flows/skipfail") == ("success", [10, None, 5])
+    deploy_flow(daemon, "f/flows/failloop", flow(
+        {"id": "loop", "value": {"type": "forloopflow", "iterator": js("[1, 0]"),
+                                 "skip_failures": False, "modules": [
+                                     py("div", "def main(v):\n    return 10 // v\n",
+                                        v=js("flow_input.iter.value"))]}}))
+    status, result = run_flow(daemon, "f/flows/failloop")
+    assert status == "failure" and result["error"]["name"] == "ZeroDivisionError"
+    deploy_flow(daemon, "f/flows/empty", flow(
+        {"id": "loop", "value": {"type": "forloopflow", "iterator": static([]),
+                                 "skip_failures": False, "modules": body}}))
+    assert run_flow(daemon, "f/flows/empty") == ("success", [])
+
+
+def test_while_loop_stops_on_condition(daemon: RunningDaemon) -> None:
+    deploy_flow(daemon, "f/flows/while", flow(
+        {"id": "w", "stop_after_if": {"expr": "result >= 3"},
+         "value": {"type": "whileloopflow", "skip_failures": False, "modules": [
+             py("inc", "def main(i):\n    return i + 1\n", i=js("flow_input.iter.index"))]}}))
+    assert run_flow(daemon, "f/flows/while") == ("success", [1, 2, 3])
+
+
+def test_branchone_and_branchall(daemon: RunningDaemon) -> None:
+    deploy_flow(daemon, "f/flows/one", flow(
+        {"id": "pick", "value": {"type": "branchone", "branches": [
+            {"summary": "big", "expr": "flow_input.n > 10",
+             "modules": [py("big", "def main():\n    return 'big'\n")]},
+            {"summary": "mid", "expr": "flow_input.n > 5",
+             "modules": [py("mid", "def main():\n    return 'mid'\n")]}],
+            "default": [py("small", "def main():\n    return 'small'\n")]}}))
+    assert run_flow(daemon, "f/flows/one", {"n": 7}) == ("success", "mid")
+    assert run_flow(daemon, "f/flows/one", {"n": 70}) == ("success", "big")
+    assert run_flow(daemon, "f/flows/one", {"n": 1}) == ("success", "small")
+    for parallel in (True, False):
+        deploy_flow(daemon, f"f/flows/all{int(parallel)}", flow(
+            py("base", "def main():\n    return 3\n"),
+            {"id": "fan", "value": {"type": "branchall", "parallel": parallel, "branches": [
+                {"modules": [py("p1", "def main(b):\n    return b + 1\n", b=js("results.base"))]},
+                {"modules": [py("p2", "def main():\n    raise RuntimeError('branch 2 broke')\n")],
+                 "skip_failure": True},
+                {"modules": [sh("p3", "echo three\n")]}]}}))
+        status, result = run_flow(daemon, f"f/flows/all{int(parallel)}")
+        assert status == "success"
+        assert result[0] == 4 and result[2] == "three"
+        assert result[1]["error"]["message"] == "branch 2 broke"
+
+
+def test_retry_then_success_and_retry_count(daemon: RunningDaemon, tmp_path: Path) -> None:
+    counter = tmp_path / "tries"
+    code = (f"import pathlib\n\ndef main():\n    p = pathlib.Path({str(counter)!r})\n"
+            "    n = int(p.read_text()) + 1 if p.exists() else 1\n    p.write_text(str(n))\n"
+            "    if n < 3:\n        raise RuntimeError(f'attempt {n} failed')\n    return n\n")
+    step = py("flaky", code)
+    step["retry"] = {"constant": {"attempts": 3, "seconds": 0}}
+    deploy_flow(daemon, "f/flows/retry", flow(step))
+    assert run_flow(daemon, "f/flows/retry") == ("success", 3)
+    job_id = daemon.api("GET", "jobs/list", params={"job_kinds": "flow"}).json()[0]["id"]
+    fs = daemon.api("GET", f"jobs_u/get/{job_id}").json()["flow_status"]
+    assert fs["retry"]["fail_count"] == 2 and len(fs["modules"][0]["failed_retries"]) == 2
+    # exponential retries give up after their attempts
+    counter.unlink()
+    step["retry"] = {"exponential": {"attempts": 1, "multiplier": 1, "seconds": 1,
+                                     "random_factor": 10}}
+    deploy_flow(daemon, "f/flows/retry2", flow(step))
+    status, result = run_flow(daemon, "f/flows/retry2")
+    assert status == "failure" and result["error"]["message"] == "attempt 2 failed"
+
+
+def test_failure_module_gets_error_and_previous_result(daemon: RunningDaemon) -> None:
+    deploy_flow(daemon, "f/flows/handler", flow(
+        py("ok", "def main():\n    return 'fine'\n"),
+        py("bad", "def main():\n    raise ValueError('boom')\n"),
+        failure_module=py("failure", "def main(e, prev):\n"
+                                     "    return {'handled': e['message'], 'step': e['step_id'],"
+                                     " 'name': e['name']}\n",
+                          e=js("error"), prev=js("previous_result"))))
+    status, result = run_flow(daemon, "f/flows/handler")
+    assert status == "failure"
+    assert result == {"handled": "boom", "step": "bad", "name": "ValueError"}
+
+
+def test_skip_if_stop_after_if_continue_on_error_and_mock(daemon: RunningDaemon) -> None:
+    skipped = py("skipped", "def main():\n    return 'should not run'\n")
+    skipped["skip_if"] = {"expr": "flow_input.skip"}
+    failing = py("failing", "def main():\n    raise KeyError('k')\n")
+    failing["continue_on_error"] = True
+    mocked = py("mocked", "def main():\n    raise SystemExit(1)\n")
+    mocked["mock"] = {"enabled": True, "return_value": {"mocked": True}}
+    deploy_flow(daemon, "f/flows/opts", flow(
+        py("first", "def main():\n    return 1\n"), skipped,
+        py("after_skip", "def main(p):\n    return p\n", p=js("previous_result")),
+        failing,
+        py("sees_error", "def main(p):\n    return p['error']['name']\n", p=js("previous_result")),
+        mocked,
+        py("last", "def main(m, s):\n    return [m, s]\n", m=js("results.mocked"),
+           s=js("results.after_skip"))))
+    assert run_flow(daemon, "f/flows/opts", {"skip": True}) == \
+        ("success", [{"mocked": True}, 1])
+    assert run_flow(daemon, "f/flows/opts", {"skip": False})[1][1] == "should not run"
+
+    stopper = py("check", "def main(n):\n    return n\n", n=js("flow_input.n"))
+    stopper["stop_after_if"] = {"expr": "result > 5", "skip_if_stopped": False}
+    deploy_flow(daemon, "f/flows/stop", flow(stopper, py("never", "def main():\n    return 'ran'\n")))
+    assert run_flow(daemon, "f/flows/stop", {"n": 9}) == ("success", 9)
+    assert run_flow(daemon, "f/flows/stop", {"n": 1}) == ("success", "ran")
+    stopper["stop_after_if"] = {"expr": "result > 5", "skip_if_stopped": True}
+    deploy_flow(daemon, "f/flows/stop_skip", flow(stopper, identity("never")))
+    r = daemon.api("POST", "jobs/run_wait_result/f/f/flows/stop_skip", json={"n": 9})
+    assert r.headers["x-tidemill-job-status"] == "skipped"
+    stopper["stop_after_if"] = {"expr": "result > 5", "error_message": "too big"}
+    deploy_flow(daemon, "f/flows/stop_err", flow(stopper, identity("never")))
+    status, result = run_flow(daemon, "f/flows/stop_err", {"n": 9})
+    assert status == "failure" and result["error"]["message"] == "too big"
+
+
+def test_sleep_and_timeout(daemon: RunningDaemon) -> None:
+    first = py("first", "import time\n\ndef main():\n    return time.time()\n")
+    first["sleep"] = static(1.5)
+    deploy_flow(daemon, "f/flows/sleep", flow(
+        first, py("second", "import time\n\ndef main(t):\n    return time.time() - t\n",
+                  t=js("results.first"))))
+    status, gap = run_flow(daemon, "f/flows/sleep")
+    assert status == "success" and gap >= 1.5
+    slow = py("slow", "import time\n\ndef main():\n    time.sleep(30)\n")
+    slow["timeout"] = 1
+    deploy_flow(daemon, "f/flows/timeout", flow(slow))
+    started = time.monotonic()
+    status, result = run_flow(daemon, "f/flows/timeout")
+    assert status == "failure" and result["error"]["name"] == "Timeout"
+    assert time.monotonic() - started < 15
+
+
+def test_invalid_flows_name_module_and_field(daemon: RunningDaemon) -> None:
+    bad = flow(py("a", ECHO), py("a", ECHO),
+               {"id": "loop", "value": {"type": "forloopflow", "modules": [], "skip_failures": False}})
+    r = daemon.api("POST", "flows/create", json={"path": "f/flows/bad", **bad})
+    assert r.status_code == 400
+    msg = r.json()["error"]["message"]
+    assert "'a'" in msg or "a" in msg
+    assert "iterator" in msg and "loop" in msg
+    r = daemon.api("POST", "flows/create", json={"path": "f/flows/bad2", "summary": "x"})
+    assert r.status_code == 400
+    assert daemon.api("POST", "jobs/run/f/f/flows/nope", json={}).status_code == 404
+
+
+def test_expression_error_fails_the_step_naming_the_expression(daemon: RunningDaemon) -> None:
+    deploy_flow(daemon, "f/flows/badexpr", flow(py("a", ECHO, x=js("results.nope.deeper +"))))
+    status, result = run_flow(daemon, "f/flows/badexpr")
+    assert status == "failure"
+    assert "results.nope.deeper +" in result["error"]["message"]
+    assert result["error"]["step_id"] == "a"
+
+
+def test_cancel_a_running_flow_cancels_its_steps(daemon: RunningDaemon) -> None:
+    deploy_flow(daemon, "f/flows/long", flow(
+        py("slow", "import time\n\ndef main():\n    time.sleep(60)\n"), identity("after")))
+    job_id = daemon.api("POST", "jobs/run/f/f/flows/long", json={}).text
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        steps = daemon.api("GET", "jobs/list", params={"parent_job": job_id, "running": "true"}).json()
+        if steps and steps[0]["running"]:
+            break
+        time.sleep(0.1)
+    assert daemon.api("POST", f"jobs_u/queue/cancel/{job_id}", json={"reason": "enough"}).status_code == 200
+    job = daemon.wait_job(job_id, timeout=10)
+    assert job["status"] == "canceled"
+    step = daemon.wait_job(steps[0]["id"], timeout=15)
+    assert step["status"] == "canceled"
