@@ -4,18 +4,26 @@
     script_schema(code, "python3")            → the form's JSON Schema (Windmill's exact shape)
     script_metadata(code, "python3")          → {schema, has_preprocessor, no_main_func}
 
+Languages read: python3, bash, deno/bun/nativets (TypeScript), go, and the SQL dialects
+postgresql, mysql, bigquery, snowflake, mssql, oracledb and duckdb.
+
 Pure functions over the code text: no I/O.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from desktop_app.core.errors import UsageError
 from desktop_app.parsing.bash_signature import parse_bash
+from desktop_app.parsing.go_signature import parse_go
 from desktop_app.parsing.python_signature import parse_python
 from desktop_app.parsing.schema import infer_schema
 from desktop_app.parsing.signature import MainArgSignature
+from desktop_app.parsing.sql_signature import DIALECTS, database_resource, parse_sql
+from desktop_app.parsing.typescript_signature import parse_typescript
 
 __all__ = ["language_from_filename", "parse_signature", "script_metadata", "script_schema"]
 
@@ -30,7 +38,11 @@ _SUFFIXES: tuple[tuple[str, str], ...] = (
     (".gql", "graphql"), (".php", "php"), (".rs", "rust"), (".cs", "csharp"), (".nu", "nu"),
     (".java", "java"), (".rb", "ruby"), (".r", "rlang"),
 )
-_PARSERS = {"python3": parse_python, "bash": parse_bash}
+_PARSERS: dict[str, Callable[[str], MainArgSignature]] = {
+    "python3": parse_python, "bash": parse_bash, "go": parse_go,
+    "deno": parse_typescript, "bun": parse_typescript, "nativets": parse_typescript,
+    **{dialect: partial(parse_sql, dialect=dialect) for dialect in DIALECTS},
+}
 
 
 def language_from_filename(name: str) -> str | None:
@@ -55,7 +67,7 @@ def parse_signature(code: str, language: str) -> MainArgSignature:
 
 def script_schema(code: str, language: str, existing: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON Schema of the script's arguments, merged over ``existing`` when given."""
-    return infer_schema(parse_signature(code, language), existing)
+    return _schema(code, language, parse_signature(code, language), existing)
 
 
 def script_metadata(code: str, language: str,
@@ -63,7 +75,18 @@ def script_metadata(code: str, language: str,
     """What deploying a script records: ``{schema, has_preprocessor, no_main_func}``."""
     sig = parse_signature(code, language)
     return {
-        "schema": infer_schema(sig, existing),
+        "schema": _schema(code, language, sig, existing),
         "has_preprocessor": bool(sig["has_preprocessor"]),
         "no_main_func": sig["auto_kind"] == "lib",
     }
+
+
+def _schema(code: str, language: str, sig: MainArgSignature,
+            existing: dict[str, Any] | None) -> dict[str, Any]:
+    schema = infer_schema(sig, existing)
+    if language in DIALECTS and database_resource(code, language) is not None \
+            and [a["name"] for a in sig["args"]].count("database") == 1:
+        # Windmill injects `database` without a default (JavaScript's undefined), so the
+        # property has no "default" key, not even one the user set.
+        schema["properties"]["database"].pop("default", None)
+    return schema

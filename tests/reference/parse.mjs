@@ -3,8 +3,12 @@
 // the product.
 //
 // Input: one JSON object per line on stdin, either
-//   {"language": "python3" | "bash", "code": "...", "main_override"?: "name"}
+//   {"language": "python3" | "bash" | "deno" | "bun" | "nativets" | "postgresql" | "mysql"
+//      | "bigquery" | "snowflake" | "mssql" | "oracledb" | "duckdb" | "go",
+//    "code": "...", "main_override"?: "name"}
 //     → the wasm parser's MainArgSignature JSON (text passed through as the parser wrote it)
+//   {"db_resource": "..."}
+//     → {"pin": parse_db_resource(code) ?? null} (the `-- database f/path` line of SQL scripts)
 //   {"property": <Typ>, "old": {...}}
 //     → windmill-utils-internal's argSigToJsonSchemaType(typ, old) applied to `old`
 // Output: one line per input line; {"error": "..."} when the parser threw or returned non-JSON.
@@ -14,6 +18,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as py from "windmill-parser-wasm-py";
 import * as regex from "windmill-parser-wasm-regex";
+import * as ts from "windmill-parser-wasm-ts";
+import * as go from "windmill-parser-wasm-go";
 
 // The ESM build of windmill-utils-internal uses extensionless imports node cannot resolve.
 const { argSigToJsonSchemaType } = createRequire(import.meta.url)("windmill-utils-internal");
@@ -26,6 +32,19 @@ function initFrom(pkg, mod) {
 }
 initFrom("windmill-parser-wasm-py", py);
 initFrom("windmill-parser-wasm-regex", regex);
+initFrom("windmill-parser-wasm-ts", ts);
+initFrom("windmill-parser-wasm-go", go);
+
+// Windmill's language names → the regex package's SQL parser for that dialect.
+const SQL_PARSERS = {
+  postgresql: regex.parse_sql,
+  mysql: regex.parse_mysql,
+  bigquery: regex.parse_bigquery,
+  snowflake: regex.parse_snowflake,
+  mssql: regex.parse_mssql,
+  oracledb: regex.parse_oracledb,
+  duckdb: regex.parse_duckdb,
+};
 
 function parse({ language, code, main_override }) {
   switch (language) {
@@ -33,7 +52,14 @@ function parse({ language, code, main_override }) {
       return py.parse_python(code, main_override ?? null);
     case "bash":
       return regex.parse_bash(code);
+    case "deno":
+    case "bun":
+    case "nativets":
+      return ts.parse_deno(code, main_override ?? null);
+    case "go":
+      return go.parse_go(code);
     default:
+      if (language in SQL_PARSERS) return SQL_PARSERS[language](code);
       throw new Error(`no reference parser for language ${language}`);
   }
 }
@@ -43,6 +69,9 @@ function answer(request) {
     const prop = request.old ?? { description: "", type: "" };
     argSigToJsonSchemaType(request.property, prop);
     return JSON.stringify(prop);
+  }
+  if ("db_resource" in request) {
+    return JSON.stringify({ pin: regex.parse_db_resource(request.db_resource) ?? null });
   }
   const raw = parse(request);
   try {
