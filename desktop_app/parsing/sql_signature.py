@@ -10,13 +10,15 @@
                                      an enum when values are listed, else a raw string
     -- database f/path/to/db         pins the database resource (see sql_database_pin)
 
-PostgreSQL arguments are the ``$N`` found in the body (outside comments, quoted strings and
-dollar-quoted strings), ordered by N; a comment names one and may give its type, else the type
-comes from the first ``$N::TYPE`` cast, else it is ``text`` and the argument carries an extra
-``"otyp_inferred": true`` (Windmill's marker: the executor leaves that type to the server). The other dialects take their
-arguments from the comment lines alone, in line order (duplicates kept), and there the
-``(type)`` is required. Each dialect maps SQL type names to form types with its own table;
-``otyp`` keeps the lowercased SQL type and ``oidx`` the position of a PostgreSQL argument.
+PostgreSQL arguments are ordered by N: each comment with a ``(type)`` declares one (even for a
+``$N`` the body does not use, and two comments for the same N give two arguments); every other
+``$N`` found in the body (outside comments, quoted strings and dollar-quoted strings) is one
+more, named by the last untyped comment for it, typed by its first ``$N::TYPE`` cast, else
+``text`` with an extra ``"otyp_inferred": true`` (Windmill's marker: the executor leaves that
+type to the server). The other dialects take their arguments from the comment lines alone, in
+line order (duplicates kept), and there the ``(type)`` is required. Each dialect maps SQL type
+names to form types with its own table; ``otyp`` keeps the lowercased SQL type and ``oidx``
+the position of a PostgreSQL argument.
 
 Defaults are read according to the type: an integer, a float (non-finite → null), ``true`` /
 ``false``, a string with one pair of surrounding single quotes removed; any other type keeps
@@ -183,24 +185,29 @@ def _postgres_args(code: str, lines: list[str]) -> list[Arg]:
         if index not in casts:
             spelled = next((_CAST_SPELLINGS[g - 1] for g in range(2, 6) if match.group(g)), None)
             casts[index] = (spelled or match.group(6).lower()) + (match.group(7) or "")
-    comments: dict[int, re.Match[str]] = {}
+    typed: list[Arg] = []
+    named: dict[int, re.Match[str]] = {}
     for line in lines:
         found = _PG_COMMENT.match(line)
-        if found:
-            comments[int(found.group(1))] = found  # the last comment for $N wins
-    args: list[Arg] = []
-    for index in sorted({int(m.group(1)) for m in _PG_PARAM.finditer(body)}):
-        comment = comments.get(index)
+        if found and found.group(3):
+            # A comment with a type declares an argument by itself, each one kept.
+            typed.append(_arg(found.group(2), found.group(3).lower(), found.group(4),
+                              "postgresql", oidx=int(found.group(1))))
+        elif found:
+            named[int(found.group(1))] = found  # the last one names $N
+    declared = {arg["oidx"] for arg in typed}
+    args = list(typed)
+    for index in sorted({int(m.group(1)) for m in _PG_PARAM.finditer(body)} - declared):
+        comment = named.get(index)
         name = comment.group(2) if comment else f"${index}"
-        declared = comment.group(3) if comment else None
-        sql_type = declared.lower() if declared else casts.get(index, "text")
         raw_default = comment.group(4) if comment else None
-        arg = _arg(name, sql_type, raw_default, "postgresql", oidx=index)
-        if not declared and index not in casts:
+        arg = _arg(name, casts.get(index, "text"), raw_default, "postgresql", oidx=index)
+        if index not in casts:
             # Windmill marks a type it did not read ("text" by default) so that the executor
             # lets PostgreSQL infer the parameter's type instead of binding text.
             cast(dict[str, Any], arg)["otyp_inferred"] = True
         args.append(arg)
+    args.sort(key=lambda arg: arg["oidx"] or 0)  # stable: declarations keep their line order
     return args
 
 
