@@ -53,8 +53,12 @@ def parse_go(code: str) -> MainArgSignature:
     line = code.count("\n", 0, start) + 1
     tokens = [m.group("tok") for m in _TOKEN.finditer(code, start + len(_MAIN) - 1)
               if m.group("tok")]
-    parser = _Parser(tokens, line)
-    return make_signature(parser.parameters(), has_preprocessor=None)
+    try:
+        args = _Parser(tokens, line).parameters()
+    except RecursionError:
+        raise ScriptSyntaxError("syntax error: main's parameters are nested too deeply",
+                                line=line) from None
+    return make_signature(args, has_preprocessor=None)
 
 
 class _Parser:

@@ -82,7 +82,7 @@ def read_default(tokens: list[Token], code: str) -> tuple[Any, Typ]:
     text = code[first.start:tokens[-1].end]
     try:
         value = _strict_json(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         try:
             value = _to_json(_Evaluator(tokens).run())
         except (_EvalError, _Unconvertible, RecursionError, OverflowError):
@@ -344,7 +344,7 @@ class _Evaluator:
         elif tok.kind == "bigint":
             key = str(tok.value)
         elif tok.text == "[":
-            key = _js_key(self.expression())
+            key = _js_str(self.expression())
             self.expect("]")
             computed = True
         else:
@@ -438,10 +438,6 @@ def _js_str(value: Any) -> str:
     if isinstance(value, dict):
         return "[object Object]"
     raise _EvalError
-
-
-def _js_key(value: Any) -> str:
-    return _js_str(value)
 
 
 def _js_number_str(value: float) -> str:

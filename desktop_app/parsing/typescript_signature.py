@@ -51,12 +51,15 @@ def parse_typescript(code: str, main_name: str = "main") -> MainArgSignature:
     signature that cannot be read.
     """
     tokens = tokenize(code)
-    module = _scan_module(tokens)
-    has_preprocessor = "preprocessor" in module.functions
-    if main_name not in module.functions:
-        return make_signature([], auto_kind="lib", has_preprocessor=has_preprocessor)
-    resolver = TypeResolver(module.declarations)
-    args = _parameters(tokens, module.functions[main_name], code, resolver)
+    try:
+        module = _scan_module(tokens)
+        has_preprocessor = "preprocessor" in module.functions
+        if main_name not in module.functions:
+            return make_signature([], auto_kind="lib", has_preprocessor=has_preprocessor)
+        resolver = TypeResolver(module.declarations)
+        args = _parameters(tokens, module.functions[main_name], code, resolver)
+    except RecursionError:
+        raise ScriptSyntaxError("syntax error: the script is nested too deeply to parse") from None
     return make_signature(args, has_preprocessor=has_preprocessor)
 
 
