@@ -8,6 +8,7 @@
      ├── DatabaseError         the database cannot be reached or refused a statement
      │    └── EmbeddedPostgresError  the bundled server could not be prepared or started
      ├── RuntimeSetupError     a script's environment could not be built (e.g. uv failed)
+     │    └── CompileError      a script (Go) does not compile: the compiler's message
      └── DaemonError           daemon life cycle problems (already running, not running)
 
 Each class's docstring is its default message, so ``raise NotFound()`` still says something.
@@ -74,6 +75,10 @@ class EmbeddedPostgresError(DatabaseError):
 
 class RuntimeSetupError(TidemillError):
     """The script's runtime environment could not be prepared."""
+
+
+class CompileError(RuntimeSetupError):
+    """The script does not compile."""
 
 
 class DaemonError(TidemillError):

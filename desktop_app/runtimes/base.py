@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -77,3 +78,52 @@ def read_result_file(path: Path, limit: int) -> Outcome | None:
 
 def tail_text(lines: list[str], n: int = 20) -> str:
     return "\n".join(lines[-n:]).strip()
+
+
+def outcome_from_files(ctx: JobContext, exit_code: int, output_tail: list[str],
+                       program: str) -> Outcome:
+    """The outcome a wrapper left in the job folder: error.json ({name, message, ...}),
+    else result.json, else a failure naming the exit code and the last output."""
+    error_file = ctx.workdir / "error.json"
+    if error_file.exists():
+        try:
+            error = json.loads(error_file.read_text(encoding="utf-8", errors="replace"))
+        except ValueError as exc:
+            error = {"name": "ExecutionErr", "message": f"unreadable error.json: {exc}"}
+        return Outcome(False, json.dumps({"error": error}))
+    result = read_result_file(ctx.workdir / "result.json", ctx.max_result_bytes)
+    if result is not None:
+        return result
+    return Outcome.failure(
+        "ExecutionErr",
+        f"{program} exited with code {exit_code} before returning a result"
+        + (f"; last output:\n{tail_text(output_tail)}" if output_tail else ""),
+        exit_code=exit_code,
+    )
+
+
+@lru_cache(maxsize=256)
+def _parameter_names(code: str, language: str) -> tuple[str, ...] | None:
+    from desktop_app.parsing import parse_signature
+
+    try:
+        return tuple(a["name"] for a in parse_signature(code, language)["args"])
+    except Exception:  # a script the parser cannot read: the schema's order will do
+        return None
+
+
+def positional_call_spec(ctx: JobContext) -> dict[str, Any]:
+    """For languages whose main takes positional parameters (TypeScript, Go): the argument
+    names in the order of main's parameters, the args, and which of them are date-times
+    (a TypeScript `Date` parameter receives a Date, as in Windmill).
+
+    The order comes from parsing the code: a stored schema's property order is not
+    reliable (jsonb keeps keys sorted by length, and a user may reorder the form)."""
+    props = (ctx.schema or {}).get("properties")
+    props = props if isinstance(props, dict) else {}
+    names = _parameter_names(ctx.code, ctx.language)
+    if names is None:
+        names = tuple(props) or tuple(ctx.args)
+    dates = [n for n, p in props.items()
+             if isinstance(p, dict) and p.get("type") == "string" and p.get("format") == "date-time"]
+    return {"names": list(names), "args": ctx.args, "dates": dates}

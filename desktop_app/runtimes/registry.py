@@ -5,11 +5,17 @@ from __future__ import annotations
 from desktop_app.core.errors import UsageError
 from desktop_app.runtimes.base import Runtime
 from desktop_app.runtimes.bash import BashRuntime
+from desktop_app.runtimes.deno import DenoRuntime
+from desktop_app.runtimes.go import GoRuntime
 from desktop_app.runtimes.python import PythonRuntime
+from desktop_app.runtimes.sql import SqlRuntime
 
 
 def make_runtimes() -> dict[str, Runtime]:
-    return {"python3": PythonRuntime(), "bash": BashRuntime()}
+    deno = DenoRuntime()  # Bun and native-fetch TypeScript run on Deno as well
+    return {"python3": PythonRuntime(), "bash": BashRuntime(), "deno": deno, "bun": deno,
+            "nativets": deno, "go": GoRuntime(), "postgresql": SqlRuntime("postgresql"),
+            "duckdb": SqlRuntime("duckdb")}
 
 
 def runtime_for(runtimes: dict[str, Runtime], language: str | None) -> Runtime:

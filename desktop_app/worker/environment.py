@@ -10,7 +10,11 @@ from desktop_app.queue.model import ClaimedJob
 # Only these are inherited from the worker: a script must not see the daemon's own
 # secrets (TIDEMILL_TOKEN, database URLs) through its environment.
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME",
-              "SYSTEMROOT", "DENO_DIR", "GOPATH", "GOCACHE", "SSL_CERT_FILE")
+              "SYSTEMROOT", "DENO_DIR", "GOPATH", "GOCACHE", "GOPROXY", "GOPRIVATE", "GONOSUMDB",
+              # where package downloads (npm:, Go modules, pip) go and which CAs they trust
+              "SSL_CERT_FILE", "SSL_CERT_DIR", "DENO_CERT", "NODE_EXTRA_CA_CERTS",
+              "NPM_CONFIG_REGISTRY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
+              "https_proxy", "no_proxy")
 
 
 def state_path(job: ClaimedJob) -> str:
