@@ -103,7 +103,8 @@ def outcome_from_files(ctx: JobContext, exit_code: int, output_tail: list[str],
 
 
 @lru_cache(maxsize=256)
-def _parameter_names(code: str, language: str) -> tuple[str, ...] | None:
+def parameter_names(code: str, language: str) -> tuple[str, ...] | None:
+    """main's parameter names in order, from the code; None when it cannot be parsed."""
     from desktop_app.parsing import parse_signature
 
     try:
@@ -121,7 +122,7 @@ def positional_call_spec(ctx: JobContext) -> dict[str, Any]:
     reliable (jsonb keeps keys sorted by length, and a user may reorder the form)."""
     props = (ctx.schema or {}).get("properties")
     props = props if isinstance(props, dict) else {}
-    names = _parameter_names(ctx.code, ctx.language)
+    names = parameter_names(ctx.code, ctx.language)
     if names is None:
         names = tuple(props) or tuple(ctx.args)
     dates = [n for n, p in props.items()

@@ -7,13 +7,22 @@ import json
 import shutil
 from typing import Any
 
-from desktop_app.runtimes.base import JobContext, Launch, Outcome, read_result_file, tail_text
+from desktop_app.runtimes.base import (
+    JobContext,
+    Launch,
+    Outcome,
+    parameter_names,
+    read_result_file,
+    tail_text,
+)
 
 
-def positional_args(schema: dict[str, Any] | None, args: dict[str, Any]) -> list[str]:
-    """Args in signature order. A missing one becomes "" so `${N:-default}` still applies;
-    non-strings are passed as their JSON text (as Windmill does)."""
-    names = list((schema or {}).get("properties", {}).keys())
+def positional_args(schema: dict[str, Any] | None, args: dict[str, Any],
+                    order: tuple[str, ...] | None = None) -> list[str]:
+    """Args in signature order (`order`, from the code: a stored schema's keys come back
+    from jsonb sorted by length). A missing one becomes "" so `${N:-default}` still
+    applies; non-strings are passed as their JSON text (as Windmill does)."""
+    names = list(order) if order is not None else list((schema or {}).get("properties", {}))
     values: list[str] = []
     for name in names:
         value = args.get(name)
@@ -35,7 +44,8 @@ class BashRuntime:
         bash = shutil.which("bash") or "/bin/bash"
         script = ctx.workdir / "main.sh"
         script.write_text(ctx.code, encoding="utf-8")
-        return Launch([bash, str(script), *positional_args(ctx.schema, ctx.args)], ctx.workdir, ctx.env)
+        args = positional_args(ctx.schema, ctx.args, parameter_names(ctx.code, "bash"))
+        return Launch([bash, str(script), *args], ctx.workdir, ctx.env)
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
         if exit_code != 0:

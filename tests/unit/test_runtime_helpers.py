@@ -85,3 +85,14 @@ def test_go_script_package_and_third_party_imports() -> None:
         "package inner\n")
     code = 'package inner\n\nimport (\n\t"fmt"\n\tyaml "gopkg.in/yaml.v3"\n)\n'
     assert go_runtime.third_party_imports(code) == ["gopkg.in/yaml.v3"]
+
+
+async def test_bash_args_follow_the_code_not_the_stored_schema(tmp_path: Path) -> None:
+    from desktop_app.runtimes.bash import BashRuntime
+
+    code = 'b_long="$1"\na="$2"\necho "$b_long $a"\n'
+    schema = {"properties": {"a": {"type": "string"}, "b_long": {"type": "string"}}}  # jsonb order
+    ctx = JobContext(job_id="j", language="bash", code=code, args={"a": "A", "b_long": "B"},
+                     schema=schema, lock=None, workdir=tmp_path, env={}, state_dir=tmp_path)
+    launch = await BashRuntime().prepare(ctx)
+    assert launch.argv[-2:] == ["B", "A"]
