@@ -199,7 +199,7 @@ def test_sleep_and_timeout(daemon: RunningDaemon) -> None:
     status, gap = run_flow(daemon, "f/flows/sleep")
     assert status == "success" and gap >= 1.5
     slow = py("slow", "import time\n\ndef main():\n    time.sleep(30)\n")
-    slow["timeout"] = 1
+    slow["timeout"] = static(1)
     deploy_flow(daemon, "f/flows/timeout", flow(slow))
     started = time.monotonic()
     status, result = run_flow(daemon, "f/flows/timeout")
