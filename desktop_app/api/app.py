@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -13,6 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import desktop_app
 from desktop_app.api import (
+    inputs,
+    routes_flows,
     routes_jobs,
     routes_progress,
     routes_resources,
@@ -53,6 +54,15 @@ def create_app(state: ApiState) -> FastAPI:
         return JSONResponse({"error": {"name": "AlreadyExists", "message": detail}},
                             status_code=400)
 
+    @app.exception_handler(psycopg.DataError)
+    async def bad_value(_request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # A value PostgreSQL cannot take (a NUL character, a malformed date, an out-of-range
+        # number) came from the request: the client's to fix.
+        message = exc.diag.message_primary or str(exc).splitlines()[0]
+        return JSONResponse({"error": {"name": "BadRequest",
+                                       "message": f"invalid value in the request: {message}"}},
+                            status_code=400)
+
     @app.exception_handler(psycopg.OperationalError)
     async def database_down(_request: Request, exc: psycopg.OperationalError) -> JSONResponse:
         # The daemon reconnects by itself; the client should simply retry.
@@ -86,7 +96,9 @@ def create_app(state: ApiState) -> FastAPI:
                 "is_super_admin": who.scope == "admin"}
 
     @app.post("/api/users/tokens/create", status_code=201, response_class=PlainTextResponse,
-              tags=["meta"])
+              tags=["meta"], openapi_extra=inputs.documented({
+                  "label": inputs.NULLABLE_STRING, "scope": inputs.NULLABLE_STRING,
+                  "expiration": {"type": ["string", "null"], "format": "date-time"}}))
     async def create_token(request: Request, who: Identity = Depends(authenticate)) -> str:
         """A new token. `scope`: "admin", or "run:<glob>,<glob>" (may only run those paths)."""
         from desktop_app.core.tokens import hash_token, new_user_token
@@ -94,8 +106,10 @@ def create_app(state: ApiState) -> FastAPI:
         who.require_admin("create tokens")
         if who.scope == "job":
             raise StarletteHTTPException(403, "a job token cannot create tokens")
-        body = await request.json()
+        body = await inputs.json_object(request)
         scope = str(body.get("scope") or "admin")
+        label = inputs.field_of(body, "label", str, "a string") or ""
+        expiration = inputs.field_of(body, "expiration", str, "an ISO 8601 date-time")
         globs = None
         if scope.startswith("run:"):
             globs = [g.strip() for g in scope[4:].split(",") if g.strip()]
@@ -108,12 +122,12 @@ def create_app(state: ApiState) -> FastAPI:
             await conn.execute(
                 "INSERT INTO tokens (token_hash, label, owner, scope, path_globs, expires_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s)",
-                (hash_token(token), body.get("label") or "", who.username, scope, globs,
-                 body.get("expiration")))
+                (hash_token(token), label, who.username, scope, globs, expiration))
         return token
 
     app.include_router(routes_scripts.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_flows.router)
     app.include_router(routes_progress.router)
     app.include_router(routes_variables.router)
     app.include_router(routes_resources.router)

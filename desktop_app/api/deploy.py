@@ -46,8 +46,9 @@ async def deploy_script(
         raise UsageError("'path' is required (e.g. f/folder/name or u/user/name)")
     if not isinstance(content, str):
         raise UsageError("'content' (the script's code) is required")
-    require_runnable(language)
+    language = require_runnable(language)
     _check_path(path)
+    _check_types(body)
     meta = script_metadata(content, language)  # raises ScriptSyntaxError naming the line
     schema = body.get("schema") or meta["schema"]
     lock = body.get("lock") or None
@@ -77,6 +78,20 @@ async def deploy_script(
     )
     await script_store.insert_version(conn, version)
     return version
+
+
+_TYPES: dict[str, tuple[type, str]] = {
+    "summary": (str, "a string"), "description": (str, "a string"), "lock": (str, "a string"),
+    "parent_hash": (str, "a string"), "kind": (str, "a string"), "tag": (str, "a string"),
+    "schema": (dict, "a JSON Schema object"), "timeout": (int, "a whole number of seconds"),
+}
+
+
+def _check_types(body: dict[str, Any]) -> None:
+    for name, (kind, what) in _TYPES.items():
+        value = body.get(name)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise UsageError(f"'{name}' must be {what}")
 
 
 def _check_path(path: str) -> None:

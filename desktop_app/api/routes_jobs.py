@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from desktop_app.api import inputs
 from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.inputs import ItemPath, JobId
 from desktop_app.api.job_json import job_json
 from desktop_app.api.run_request import request_args
 from desktop_app.api.submit import get_job_row, job_options, new_script_job, push_and_wait, push_job
@@ -17,11 +19,21 @@ from desktop_app.core.jobs import JobKind, default_tag
 from desktop_app.core.languages import require_runnable
 from desktop_app.db import jobs as job_reads
 from desktop_app.db import scripts as script_store
+from desktop_app.flows.engine import cancel_flow, on_finished
 from desktop_app.queue import queue
 from desktop_app.queue.logs import read_logs
 from desktop_app.queue.model import NewJob
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["jobs"])
+
+_ARGS = inputs.any_json("the run's arguments: a JSON object gives them by name; any other"
+                        " body becomes the argument `body`")
+_PREVIEW = inputs.documented({
+    "content": inputs.STRING, "language": inputs.STRING, "args": {"type": ["object", "null"]},
+    "path": inputs.NULLABLE_STRING, "tag": inputs.NULLABLE_STRING,
+    "lock": inputs.NULLABLE_STRING}, ("content", "language"), example={
+        "language": "python3", "args": {"name": "Ada"},
+        "content": "def main(name: str = 'world'):\n    return f'hello {name}'\n"})
 
 
 async def _script_at(request: Request, workspace: str, path: str | None = None,
@@ -40,8 +52,9 @@ def _job_id(text: str) -> uuid.UUID:
         raise HTTPException(400, f"{text!r} is not a job id (a UUID)") from exc
 
 
-@router.post("/jobs/run/p/{path:path}", status_code=201, response_class=PlainTextResponse)
-async def run_by_path(workspace: str, path: str, request: Request,
+@router.post("/jobs/run/p/{path:path}", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=_ARGS)
+async def run_by_path(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
     """Queue a run of the newest version at `path`; returns the job id."""
     who.require_run(path)
@@ -51,7 +64,8 @@ async def run_by_path(workspace: str, path: str, request: Request,
     return str(await push_job(request.app.state.tidemill, job))
 
 
-@router.post("/jobs/run/h/{hash_}", status_code=201, response_class=PlainTextResponse)
+@router.post("/jobs/run/h/{hash_}", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=_ARGS)
 async def run_by_hash(workspace: str, hash_: str, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
     args = await request_args(request)
@@ -61,7 +75,8 @@ async def run_by_hash(workspace: str, hash_: str, request: Request,
     return str(await push_job(request.app.state.tidemill, job))
 
 
-@router.post("/jobs/run/preview", status_code=201, response_class=PlainTextResponse)
+@router.post("/jobs/run/preview", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=_PREVIEW)
 async def run_preview(workspace: str, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
     """Run code that is not deployed (the editor's Test run)."""
@@ -70,7 +85,7 @@ async def run_preview(workspace: str, request: Request,
     return str(await push_job(request.app.state.tidemill, job))
 
 
-@router.post("/jobs/run_wait_result/preview")
+@router.post("/jobs/run_wait_result/preview", openapi_extra=_PREVIEW)
 async def run_wait_preview(workspace: str, request: Request,
                            who: Identity = Depends(authenticate)) -> Response:
     who.require_admin("run unsaved code")
@@ -81,11 +96,14 @@ async def run_wait_preview(workspace: str, request: Request,
 async def _preview_job(workspace: str, request: Request, who: Identity) -> NewJob:
     from desktop_app.parsing import script_metadata
 
-    body = await request.json()
+    body = await inputs.json_object(request)
     content, language = body.get("content"), body.get("language")
     if not isinstance(content, str):
         raise HTTPException(400, "a preview needs 'content' (the code) and a 'language'")
-    require_runnable(language)
+    language = require_runnable(language)
+    for name in ("path", "tag", "lock"):
+        inputs.field_of(body, name, str, "a string")
+    inputs.field_of(body, "args", dict, "a JSON object of arguments")
     schema = script_metadata(content, language)["schema"]
     return NewJob(
         kind=JobKind.PREVIEW, tag=body.get("tag") or default_tag(language),
@@ -96,21 +114,21 @@ async def _preview_job(workspace: str, request: Request, who: Identity) -> NewJo
     )
 
 
-@router.post("/jobs/run_wait_result/p/{path:path}")
-async def run_wait_by_path(workspace: str, path: str, request: Request,
+@router.post("/jobs/run_wait_result/p/{path:path}", openapi_extra=_ARGS)
+async def run_wait_by_path(workspace: str, path: ItemPath, request: Request,
                            who: Identity = Depends(authenticate)) -> Response:
     """Run and answer with the result (Windmill's synchronous webhook)."""
     return await _run_wait(workspace, path, request, who, None)
 
 
 @router.get("/jobs/run_wait_result/p/{path:path}")
-async def run_wait_by_path_get(workspace: str, path: str, request: Request,
+async def run_wait_by_path_get(workspace: str, path: ItemPath, request: Request,
                                payload: str | None = None,
                                who: Identity = Depends(authenticate)) -> Response:
     return await _run_wait(workspace, path, request, who, payload or "e30")
 
 
-@router.post("/jobs/run_wait_result/h/{hash_}")
+@router.post("/jobs/run_wait_result/h/{hash_}", openapi_extra=_ARGS)
 async def run_wait_by_hash(workspace: str, hash_: str, request: Request,
                            who: Identity = Depends(authenticate)) -> Response:
     script = await _script_at(request, workspace, hash_=hash_)
@@ -178,7 +196,7 @@ async def list_jobs(
 
 
 @router.get("/jobs_u/get/{job_id}")
-async def get_job(workspace: str, job_id: str, request: Request, no_logs: bool = False,
+async def get_job(workspace: str, job_id: JobId, request: Request, no_logs: bool = False,
                   who: Identity = Depends(authenticate)) -> dict[str, Any]:
     state = request.app.state.tidemill
     jid = _job_id(job_id)
@@ -191,7 +209,7 @@ async def get_job(workspace: str, job_id: str, request: Request, no_logs: bool =
 
 
 @router.get("/jobs_u/get_logs/{job_id}", response_class=PlainTextResponse)
-async def get_logs(workspace: str, job_id: str, request: Request,
+async def get_logs(workspace: str, job_id: JobId, request: Request,
                    who: Identity = Depends(authenticate)) -> str:
     state = request.app.state.tidemill
     jid = _job_id(job_id)
@@ -201,7 +219,7 @@ async def get_logs(workspace: str, job_id: str, request: Request,
 
 
 @router.get("/jobs_u/completed/get_result/{job_id}")
-async def get_result(workspace: str, job_id: str, request: Request,
+async def get_result(workspace: str, job_id: JobId, request: Request,
                      who: Identity = Depends(authenticate)) -> Any:
     row = await get_job_row(request.app.state.tidemill, workspace, _job_id(job_id))
     if not row["completed"]:
@@ -210,7 +228,7 @@ async def get_result(workspace: str, job_id: str, request: Request,
 
 
 @router.get("/jobs_u/completed/get_result_maybe/{job_id}")
-async def get_result_maybe(workspace: str, job_id: str, request: Request,
+async def get_result_maybe(workspace: str, job_id: JobId, request: Request,
                            get_started: bool = False,
                            who: Identity = Depends(authenticate)) -> dict[str, Any]:
     row = await get_job_row(request.app.state.tidemill, workspace, _job_id(job_id))
@@ -221,8 +239,10 @@ async def get_result_maybe(workspace: str, job_id: str, request: Request,
             "started": row["started_at"] is not None}
 
 
-@router.post("/jobs_u/queue/cancel/{job_id}", response_class=PlainTextResponse)
-async def cancel_job(workspace: str, job_id: str, request: Request,
+@router.post("/jobs_u/queue/cancel/{job_id}", response_class=PlainTextResponse,
+             openapi_extra=inputs.documented({"reason": inputs.NULLABLE_STRING},
+                                             body_required=False))
+async def cancel_job(workspace: str, job_id: JobId, request: Request,
                      who: Identity = Depends(authenticate)) -> str:
     jid = _job_id(job_id)
     try:
@@ -235,7 +255,12 @@ async def cancel_job(workspace: str, job_id: str, request: Request,
     if row["completed"]:
         raise HTTPException(400, f"job {job_id} has already completed ({row['status']})")
     async with state.pool.connection() as conn, conn.transaction():
+        if row["kind"] == "flow":
+            await cancel_flow(conn, jid, who.username, reason)  # and all its steps
+            return f"{job_id} canceled"
         outcome = await queue.request_cancel(conn, jid, who.username, reason)
+        if isinstance(outcome, queue.Finished):
+            await on_finished(conn, outcome)
     if outcome is None:
         raise HTTPException(400, f"job {job_id} completed before it could be canceled")
-    return f"{job_id} canceled" if outcome == "queued" else f"{job_id} is being canceled"
+    return f"{job_id} is being canceled" if outcome == "running" else f"{job_id} canceled"

@@ -10,7 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from desktop_app.api import inputs
 from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.inputs import JobId
 from desktop_app.api.job_json import job_json
 from desktop_app.api.submit import get_job_row
 from desktop_app.queue.logs import read_logs
@@ -25,11 +27,14 @@ def _uuid(text: str) -> uuid.UUID:
         raise HTTPException(400, f"{text!r} is not a job id (a UUID)") from exc
 
 
-@router.post("/job_metrics/set_progress/{job_id}", response_class=PlainTextResponse)
-async def set_progress(workspace: str, job_id: str, request: Request,
+@router.post("/job_metrics/set_progress/{job_id}", response_class=PlainTextResponse,
+             openapi_extra=inputs.documented({
+                 "percent": {"type": "number", "minimum": 0, "maximum": 100},
+                 "flow_job_id": {"type": ["string", "null"], "format": "uuid"}}, ("percent",)))
+async def set_progress(workspace: str, job_id: JobId, request: Request,
                        who: Identity = Depends(authenticate)) -> str:
-    body = await request.json()
-    percent = body.get("percent") if isinstance(body, dict) else None
+    body = await inputs.json_object(request)
+    percent = body.get("percent")
     if not isinstance(percent, int | float) or not 0 <= percent <= 100:
         raise HTTPException(400, "'percent' must be a number from 0 to 100")
     jid = _uuid(job_id)
@@ -45,7 +50,7 @@ async def set_progress(workspace: str, job_id: str, request: Request,
 
 
 @router.get("/job_metrics/get_progress/{job_id}")
-async def get_progress(workspace: str, job_id: str, request: Request,
+async def get_progress(workspace: str, job_id: JobId, request: Request,
                        who: Identity = Depends(authenticate)) -> int | None:
     jid = _uuid(job_id)
     state = request.app.state.tidemill
@@ -59,7 +64,7 @@ async def get_progress(workspace: str, job_id: str, request: Request,
 
 
 @router.get("/jobs_u/getupdate_sse/{job_id}")
-async def getupdate_sse(workspace: str, job_id: str, request: Request, log_offset: int = 0,
+async def getupdate_sse(workspace: str, job_id: JobId, request: Request, log_offset: int = 0,
                         only_result: bool = False, no_logs: bool = False,
                         who: Identity = Depends(authenticate)) -> StreamingResponse:
     """Live logs and status until the job completes: one `update` event per change."""

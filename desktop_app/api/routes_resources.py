@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import secret_values
+from desktop_app.api import inputs, secret_values
 from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.inputs import ItemPath
 from desktop_app.api.routes_variables import variable_value
 from desktop_app.core.errors import NotFound
 from desktop_app.db import variables as store
@@ -16,6 +17,14 @@ from desktop_app.db import variables as store
 router = APIRouter(prefix="/api/w/{workspace}/resources", tags=["resources"])
 
 _MAX_DEPTH = 10  # $res: chains deeper than this are a cycle
+
+_RESOURCE = {"path": inputs.STRING, "value": inputs.ANY, "resource_type": inputs.STRING,
+             "description": inputs.NULLABLE_STRING}
+
+
+def _check_fields(body: dict[str, Any]) -> None:
+    for name in ("path", "resource_type", "description"):
+        inputs.field_of(body, name, str, "a string")
 
 
 def strip_prefix(path: str) -> str:
@@ -62,14 +71,14 @@ async def interpolate(request: Request, ws: str, value: Any, who: Identity, dept
 
 
 @router.get("/get_value/{path:path}")
-async def get_value(workspace: str, path: str, request: Request,
+async def get_value(workspace: str, path: ItemPath, request: Request,
                     who: Identity = Depends(authenticate)) -> Any:
     who.require_admin("read resources")
     return await resource_value(request, workspace, strip_prefix(path), who)
 
 
 @router.get("/get_value_interpolated/{path:path}")
-async def get_value_interpolated(workspace: str, path: str, request: Request,
+async def get_value_interpolated(workspace: str, path: ItemPath, request: Request,
                                  who: Identity = Depends(authenticate)) -> Any:
     who.require_admin("read resources")
     value = await resource_value(request, workspace, strip_prefix(path), who)
@@ -89,7 +98,7 @@ def resource_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/get/{path:path}")
-async def get_resource(workspace: str, path: str, request: Request,
+async def get_resource(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
     who.require_admin("read resources")
     async with request.app.state.tidemill.pool.connection() as conn:
@@ -97,7 +106,7 @@ async def get_resource(workspace: str, path: str, request: Request,
 
 
 @router.get("/exists/{path:path}")
-async def exists(workspace: str, path: str, request: Request,
+async def exists(workspace: str, path: ItemPath, request: Request,
                  who: Identity = Depends(authenticate)) -> bool:
     async with request.app.state.tidemill.pool.connection() as conn:
         try:
@@ -119,11 +128,13 @@ async def list_resources(workspace: str, request: Request, resource_type: str | 
     return [resource_json(r) for r in rows[start:start + per_page]]
 
 
-@router.post("/create", status_code=201, response_class=PlainTextResponse)
+@router.post("/create", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_RESOURCE, ("path", "value", "resource_type")))
 async def create_resource(workspace: str, request: Request, update_if_exists: bool = False,
                           who: Identity = Depends(authenticate)) -> str:
     who.require_admin("create resources")
-    body = await request.json()
+    body = await inputs.json_object(request)
+    _check_fields(body)
     path, rtype = body.get("path"), body.get("resource_type")
     if not isinstance(path, str) or not path or not isinstance(rtype, str) or not rtype:
         raise HTTPException(400, "'path' and 'resource_type' are required")
@@ -143,19 +154,22 @@ async def create_resource(workspace: str, request: Request, update_if_exists: bo
     return path
 
 
-@router.post("/update_value/{path:path}", response_class=PlainTextResponse)
-async def update_value(workspace: str, path: str, request: Request,
+@router.post("/update_value/{path:path}", response_class=PlainTextResponse,
+             openapi_extra=inputs.documented({"value": inputs.ANY}))
+async def update_value(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> str:
     who.require_admin("update resources")
-    body = await request.json()
+    body = await inputs.json_object(request)
     return await _update(request, workspace, strip_prefix(path), {"value": body.get("value")})
 
 
-@router.post("/update/{path:path}", response_class=PlainTextResponse)
-async def update_resource(workspace: str, path: str, request: Request,
+@router.post("/update/{path:path}", response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_RESOURCE))
+async def update_resource(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
     who.require_admin("update resources")
-    body = await request.json()
+    body = await inputs.json_object(request)
+    _check_fields(body)
     return await _update(request, workspace, strip_prefix(path), body)
 
 
@@ -185,7 +199,7 @@ async def _update(request: Request, ws: str, path: str, body: dict[str, Any]) ->
 
 
 @router.delete("/delete/{path:path}", response_class=PlainTextResponse)
-async def delete_resource(workspace: str, path: str, request: Request,
+async def delete_resource(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
     who.require_admin("delete resources")
     state = request.app.state.tidemill
@@ -198,14 +212,19 @@ async def delete_resource(workspace: str, path: str, request: Request,
 
 # -- resource types -----------------------------------------------------------------
 
-@router.post("/type/create", status_code=201, response_class=PlainTextResponse)
+@router.post("/type/create", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=inputs.documented({
+                 "name": inputs.STRING, "schema": {"type": ["object", "null"]},
+                 "description": inputs.NULLABLE_STRING}, ("name",)))
 async def create_type(workspace: str, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
     who.require_admin("create resource types")
-    body = await request.json()
+    body = await inputs.json_object(request)
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise HTTPException(400, "'name' is required")
+    inputs.field_of(body, "schema", dict, "a JSON Schema object")
+    inputs.field_of(body, "description", str, "a string")
     async with request.app.state.tidemill.pool.connection() as conn:
         if not await store.upsert_resource_type(conn, workspace, name, body.get("schema"),
                                                 body.get("description") or "", who.username,

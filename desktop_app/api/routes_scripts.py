@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
+from desktop_app.api import inputs
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.deploy import deploy_script
+from desktop_app.api.inputs import ItemPath
 from desktop_app.db import scripts as script_store
 
 router = APIRouter(prefix="/api/w/{workspace}/scripts", tags=["scripts"])
@@ -28,12 +30,24 @@ def script_json(s: script_store.ScriptVersion) -> dict[str, Any]:
     }
 
 
-@router.post("/create", status_code=201, response_class=PlainTextResponse)
+_NEW_SCRIPT = inputs.documented({
+    "path": inputs.STRING, "content": inputs.STRING, "language": inputs.STRING,
+    "summary": inputs.NULLABLE_STRING, "description": inputs.NULLABLE_STRING,
+    "schema": {"type": ["object", "null"]}, "lock": inputs.NULLABLE_STRING,
+    "parent_hash": inputs.NULLABLE_STRING, "kind": inputs.NULLABLE_STRING,
+    "tag": inputs.NULLABLE_STRING, "timeout": {"type": ["integer", "null"]},
+}, ("path", "content", "language"), example={
+    "path": "f/examples/hello", "language": "python3", "summary": "Say hello",
+    "content": "def main(name: str = 'world'):\n    return f'hello {name}'\n"})
+
+
+@router.post("/create", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=_NEW_SCRIPT)
 async def create_script(workspace: str, request: Request,
                         who: Identity = Depends(authenticate)) -> str:
     """Deploy a new version of a script; returns its hash."""
     who.require_admin("deploy scripts")
-    body = await request.json()
+    body = await inputs.json_object(request)
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         version = await deploy_script(conn, workspace, body, who.username, state.home)
@@ -41,7 +55,7 @@ async def create_script(workspace: str, request: Request,
 
 
 @router.get("/get/p/{path:path}")
-async def get_script(workspace: str, path: str, request: Request,
+async def get_script(workspace: str, path: ItemPath, request: Request,
                      who: Identity = Depends(authenticate)) -> dict[str, Any]:
     async with request.app.state.tidemill.pool.connection() as conn:
         return script_json(await script_store.latest(conn, workspace, path))
@@ -55,7 +69,7 @@ async def get_script_by_hash(workspace: str, hash_: str, request: Request,
 
 
 @router.get("/exists/p/{path:path}")
-async def script_exists(workspace: str, path: str, request: Request,
+async def script_exists(workspace: str, path: ItemPath, request: Request,
                         who: Identity = Depends(authenticate)) -> bool:
     async with request.app.state.tidemill.pool.connection() as conn:
         try:
@@ -77,7 +91,7 @@ async def list_scripts(workspace: str, request: Request, path_start: str | None 
 
 
 @router.get("/history/p/{path:path}")
-async def script_history(workspace: str, path: str, request: Request,
+async def script_history(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     async with request.app.state.tidemill.pool.connection() as conn:
         versions = await script_store.history(conn, workspace, path)
@@ -86,7 +100,7 @@ async def script_history(workspace: str, path: str, request: Request,
 
 
 @router.post("/archive/p/{path:path}", response_class=PlainTextResponse)
-async def archive_script(workspace: str, path: str, request: Request,
+async def archive_script(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> str:
     who.require_admin("archive scripts")
     async with request.app.state.tidemill.pool.connection() as conn:

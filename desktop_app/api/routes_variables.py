@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import secret_values
+from desktop_app.api import inputs, secret_values
 from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.inputs import ItemPath
 from desktop_app.core.errors import NotFound
 from desktop_app.db import variables as store
 
@@ -42,14 +43,14 @@ async def variable_value(request: Request, workspace: str, path: str, who: Ident
 
 
 @router.get("/get_value/{path:path}")
-async def get_value(workspace: str, path: str, request: Request,
+async def get_value(workspace: str, path: ItemPath, request: Request,
                     who: Identity = Depends(authenticate)) -> str:
     who.require_admin("read variables")
     return await variable_value(request, workspace, strip_prefix(path), who)
 
 
 @router.get("/get/{path:path}")
-async def get_variable(workspace: str, path: str, request: Request, decrypt_secret: bool = False,
+async def get_variable(workspace: str, path: ItemPath, request: Request, decrypt_secret: bool = False,
                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
     who.require_admin("read variables")
     path = strip_prefix(path)
@@ -62,7 +63,7 @@ async def get_variable(workspace: str, path: str, request: Request, decrypt_secr
 
 
 @router.get("/exists/{path:path}")
-async def exists(workspace: str, path: str, request: Request,
+async def exists(workspace: str, path: ItemPath, request: Request,
                  who: Identity = Depends(authenticate)) -> bool:
     async with request.app.state.tidemill.pool.connection() as conn:
         try:
@@ -81,6 +82,15 @@ async def list_variables(workspace: str, request: Request, path_start: str = "",
     return [variable_json(r, None if r["is_secret"] else r["value"]) for r in rows]
 
 
+_VARIABLE = {"path": inputs.STRING, "value": inputs.ANY, "is_secret": inputs.BOOLEAN,
+             "description": inputs.NULLABLE_STRING}
+
+
+def _check_fields(body: dict[str, Any]) -> None:
+    inputs.field_of(body, "path", str, "a string")
+    inputs.field_of(body, "description", str, "a string")
+
+
 def _body_value(body: dict[str, Any]) -> str:
     value = body.get("value")
     if value is None:
@@ -88,14 +98,16 @@ def _body_value(body: dict[str, Any]) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-@router.post("/create", status_code=201, response_class=PlainTextResponse)
+@router.post("/create", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_VARIABLE, ("path", "value")))
 async def create_variable(workspace: str, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
     who.require_admin("create variables")
-    body = await request.json()
+    body = await inputs.json_object(request)
     path = body.get("path")
     if not isinstance(path, str) or not path:
         raise HTTPException(400, "'path' is required")
+    _check_fields(body)
     value = _body_value(body)
     is_secret = bool(body.get("is_secret"))
     state = request.app.state.tidemill
@@ -111,12 +123,14 @@ async def create_variable(workspace: str, request: Request,
     return path
 
 
-@router.post("/update/{path:path}", response_class=PlainTextResponse)
-async def update_variable(workspace: str, path: str, request: Request,
+@router.post("/update/{path:path}", response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_VARIABLE))
+async def update_variable(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
     who.require_admin("update variables")
     path = strip_prefix(path)
-    body = await request.json()
+    body = await inputs.json_object(request)
+    _check_fields(body)
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         row = await store.get_variable(conn, workspace, path)
@@ -147,7 +161,7 @@ async def update_variable(workspace: str, path: str, request: Request,
 
 
 @router.delete("/delete/{path:path}", response_class=PlainTextResponse)
-async def delete_variable(workspace: str, path: str, request: Request,
+async def delete_variable(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
     who.require_admin("delete variables")
     state = request.app.state.tidemill

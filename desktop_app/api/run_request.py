@@ -31,7 +31,7 @@ async def request_args(request: Request, payload_b64: str | None = None) -> dict
             if "json" in ctype or not ctype:
                 try:
                     value = json.loads(body)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     if "json" in ctype:
                         raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
                     value = body.decode("utf-8", "replace")

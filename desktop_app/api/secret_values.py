@@ -48,7 +48,9 @@ async def forget(state: ApiState, ws: str, ref: str | None) -> None:
 
 
 def secret_fields(type_schema: dict[str, Any] | None) -> set[str]:
-    props = (type_schema or {}).get("properties") or {}
+    props = type_schema.get("properties") if isinstance(type_schema, dict) else None
+    if not isinstance(props, dict):
+        return set()
     return {name for name, p in props.items()
             if isinstance(p, dict) and (p.get("password") is True or p.get("format") == "password")}
 

@@ -37,6 +37,9 @@ from desktop_app.db.settings import (
     ensure_secret_setting,
     set_setting,
 )
+from desktop_app.daemon.internal_jobs import run_internal_jobs
+from desktop_app.flows import secrets_access
+from desktop_app.flows.engine import on_finished
 from desktop_app.queue.reaper import reap
 from desktop_app.secrets.store import open_secret_store
 
@@ -151,9 +154,11 @@ class Daemon:
                 name_prefix=f"{socket.gethostname()}-{os.getpid()}", heartbeat_s=cfg.heartbeat_s,
                 log_dir=layout.logs)
             supervisor.start()
+            secrets_access.configure(cfg.home, instance)
             tasks = [asyncio.create_task(server.serve(sockets=[sock])),
                      asyncio.create_task(supervisor.watch()),
-                     asyncio.create_task(self._reaper(database_url))]
+                     asyncio.create_task(self._reaper(database_url)),
+                     asyncio.create_task(run_internal_jobs(database_url))]
             self._write_info(base_url, supervisor)
             log.info("Tidemill daemon ready at %s (home %s, %d workers)", base_url, cfg.home,
                      cfg.workers)
@@ -166,7 +171,7 @@ class Daemon:
             await supervisor.stop(cfg.drain_s)
             server.should_exit = True
             for t in tasks[1:]:
-                t.cancel()
+                t.cancel()  # everything but the server, which drains its requests
             await asyncio.gather(*tasks, return_exceptions=True)
             await waiter.stop()
             await pool.close()
@@ -202,7 +207,7 @@ class Daemon:
             try:
                 async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
                     while True:
-                        await reap(conn, self.config.stale_after_s)
+                        await reap(conn, self.config.stale_after_s, on_finished=on_finished)
                         await asyncio.sleep(interval)
             except psycopg.OperationalError as exc:
                 log.warning("reaper lost the database: %s", str(exc).strip())

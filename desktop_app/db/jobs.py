@@ -83,6 +83,9 @@ def _where(f: JobFilter, completed: bool) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
+_MAX_OFFSET = 2**62  # OFFSET is a bigint; any page past the end is simply empty
+
+
 async def list_jobs(conn: AsyncConnection[Any], workspace: str, f: JobFilter) -> list[dict[str, Any]]:
     """Newest first. Queued/running jobs are included unless the filter asks only for
     completed ones (success/status), completed ones unless it asks for running ones."""
@@ -96,8 +99,10 @@ async def list_jobs(conn: AsyncConnection[Any], workspace: str, f: JobFilter) ->
         where, p = _where(f, completed=True)
         parts.append(f"{_DONE} WHERE {where}")
         params += [workspace, *p]
+    if not parts:  # running jobs that have a final status: there are none
+        return []
     per_page = max(1, min(f.per_page, 1000))
-    offset = (max(f.page, 1) - 1) * per_page
+    offset = min((max(f.page, 1) - 1) * per_page, _MAX_OFFSET)
     sql = " UNION ALL ".join(f"({p})" for p in parts) + " ORDER BY created_at DESC, id DESC"
     sql += f" LIMIT {per_page} OFFSET {offset}"
     cur = conn.cursor(row_factory=dict_row)

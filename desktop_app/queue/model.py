@@ -36,6 +36,7 @@ class NewJob:
     schedule_path: str | None = None
     flow_status: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    raw_flow: dict[str, Any] | None = None
     id: uuid.UUID = field(default_factory=new_job_id)
 
 

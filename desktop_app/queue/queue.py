@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -20,11 +21,25 @@ from desktop_app.core.jobs import JobStatus
 from desktop_app.queue.model import ClaimedJob, NewJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, DONE_CHANNEL, QUEUE_CHANNEL
 
+@dataclass
+class Finished:
+    """A job just completed: what a parent flow needs to advance."""
+
+    id: uuid.UUID
+    parent_job: uuid.UUID | None
+    status: JobStatus
+    result_json: str
+    extra: dict[str, Any]
+
+    def result_value(self) -> Any:
+        return json.loads(self.result_json)
+
+
 _PUSH_COLUMNS = (
     "id", "workspace_id", "kind", "script_path", "script_hash", "language", "raw_code",
     "raw_lock", "args", "tag", "priority", "created_by", "permissioned_as", "scheduled_for",
     "timeout_s", "max_retries", "parent_job", "root_job", "trigger_kind", "trigger_path",
-    "schedule_path", "flow_status", "extra",
+    "schedule_path", "flow_status", "extra", "raw_flow",
 )
 
 # Columns shared by job_queue and job_completed (same order in both tables).
@@ -32,7 +47,7 @@ _MOVE_COLUMNS = (
     "id, workspace_id, kind, script_path, script_hash, language, raw_code, raw_lock, args, tag,"
     " priority, created_by, permissioned_as, created_at, scheduled_for, running, started_at,"
     " worker, last_ping, ping_every_s, canceled, canceled_by, canceled_reason, timeout_s, max_retries, attempt,"
-    " parent_job, root_job, trigger_kind, trigger_path, schedule_path, flow_status, extra"
+    " parent_job, root_job, trigger_kind, trigger_path, schedule_path, flow_status, extra, raw_flow"
 )
 
 
@@ -43,13 +58,14 @@ def _push_row(job: NewJob) -> tuple[Any, ...]:
         job.permissioned_as or job.created_by, job.scheduled_for, job.timeout_s, job.max_retries,
         job.parent_job, job.root_job, job.trigger_kind, job.trigger_path, job.schedule_path,
         Jsonb(job.flow_status) if job.flow_status is not None else None, Jsonb(job.extra),
+        Jsonb(job.raw_flow) if job.raw_flow is not None else None,
     )
 
 
 _INSERT = (
     f"INSERT INTO job_queue ({', '.join(_PUSH_COLUMNS)}) VALUES"
-    f" ({', '.join(['%s'] * (len(_PUSH_COLUMNS) - 10))}, COALESCE(%s, now()),"
-    f" {', '.join(['%s'] * 9)})"
+    f" ({', '.join(['%s'] * 13)}, COALESCE(%s, now()),"
+    f" {', '.join(['%s'] * (len(_PUSH_COLUMNS) - 14))})"
 )
 
 
@@ -127,7 +143,7 @@ SELECT {_MOVE_COLUMNS}, now(),
        (extract(epoch FROM now() - COALESCE(started_at, now())) * 1000)::bigint,
        %(status)s, %(result)s
   FROM moved
-RETURNING id
+RETURNING id, parent_job, extra
 """
 
 
@@ -138,11 +154,12 @@ async def complete(
     result: Any,
     *,
     result_json: str | None = None,
-) -> bool:
+) -> Finished | None:
     """Record the final state, move the job to history and wake waiters (one transaction).
 
-    Returns False when the job was no longer in the queue (already completed elsewhere,
-    e.g. by the reaper), so the caller records nothing twice.
+    Returns None when the job was no longer in the queue (already completed elsewhere,
+    e.g. by the reaper), so the caller records nothing twice. A job with a parent (a flow
+    step) must then be reported to the flow engine in the same transaction.
     """
     payload = _jsonb(result, result_json)
     async with conn.cursor() as cur:
@@ -152,7 +169,10 @@ async def complete(
             await cur.execute("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, str(job_id)))
             await cur.execute("DELETE FROM job_progress WHERE job_id = %s", (job_id,))
             await cur.execute("DELETE FROM job_secret_reads WHERE job_id = %s", (job_id,))
-    return moved is not None
+    if moved is None:
+        return None
+    return Finished(job_id, moved[1], status,
+                    result_json if result_json is not None else json.dumps(result), moved[2] or {})
 
 
 async def complete_many(
@@ -189,9 +209,10 @@ async def complete_many(
 
 async def request_cancel(
     conn: AsyncConnection[Any], job_id: uuid.UUID, by: str, reason: str | None
-) -> str | None:
-    """Cancel a job. A queued one completes as canceled now; a running one is flagged
-    and its worker is told to kill its process tree. Returns 'queued', 'running' or None."""
+) -> str | Finished | None:
+    """Cancel a job. A queued one completes as canceled now (its Finished is returned, for
+    a parent flow to learn of it); a running one is flagged and its worker is told to
+    kill its process tree ('running'). None when the job is not in the queue."""
     async with conn.cursor() as cur:
         await cur.execute(
             "UPDATE job_queue SET canceled = true, canceled_by = %s, canceled_reason = %s"
@@ -204,8 +225,7 @@ async def request_cancel(
         if row[0]:
             await cur.execute("SELECT pg_notify(%s, %s)", (CANCEL_CHANNEL, str(job_id)))
             return "running"
-    await complete(conn, job_id, JobStatus.CANCELED, canceled_result(by, reason))
-    return "queued"
+    return await complete(conn, job_id, JobStatus.CANCELED, canceled_result(by, reason))
 
 
 def canceled_result(by: str, reason: str | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -19,7 +20,7 @@ from psycopg.rows import dict_row
 from desktop_app.core.jobs import JobStatus, error_result
 from desktop_app.queue.logs import append_log, next_log_seq
 from desktop_app.queue.notify import QUEUE_CHANNEL
-from desktop_app.queue.queue import canceled_result, complete
+from desktop_app.queue.queue import Finished, canceled_result, complete
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,20 @@ SELECT id, worker, attempt, max_retries, canceled, canceled_by, canceled_reason,
 """
 
 
-async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float = 5.0) -> list[uuid.UUID]:
+OnFinished = Callable[[AsyncConnection[Any], Finished | None], Awaitable[None]]
+
+
+async def _nothing(_conn: AsyncConnection[Any], _fin: Finished | None) -> None:
+    return None
+
+
+async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float = 5.0,
+               on_finished: OnFinished = _nothing) -> list[uuid.UUID]:
     """Retry or fail the jobs of dead workers. Returns the ids it acted on.
 
     A job is lost when it missed `stale_after_s` of pings, and at least five pings of the
-    cadence its own worker declared (workers on other machines may ping more slowly)."""
+    cadence its own worker declared (workers on other machines may ping more slowly).
+    `on_finished` is told of every job it completes (the flow engine advances parents)."""
     acted: list[uuid.UUID] = []
     async with conn.transaction():
         cur = conn.cursor(row_factory=dict_row)
@@ -53,14 +63,16 @@ async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float 
             acted.append(job_id)
             seq = await next_log_seq(conn, job_id)
             if row["canceled"]:
-                await complete(conn, job_id, JobStatus.CANCELED,
-                               canceled_result(row["canceled_by"] or "unknown", row["canceled_reason"]))
+                await on_finished(conn, await complete(
+                    conn, job_id, JobStatus.CANCELED,
+                    canceled_result(row["canceled_by"] or "unknown", row["canceled_reason"])))
                 continue
             if not row["lost"]:
                 message = (f"Job exceeded its timeout of {row['timeout_s']} s and its worker "
                            f"{row['worker']} did not stop it; failed by the reaper.")
                 await append_log(conn, job_id, seq, f"\n[tidemill] {message}\n")
-                await complete(conn, job_id, JobStatus.FAILURE, error_result("Timeout", message))
+                await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
+                                                       error_result("Timeout", message)))
                 continue
             if row["attempt"] < row["max_retries"]:
                 note = (f"\n[tidemill] worker {row['worker']} stopped heartbeating; "
@@ -77,7 +89,8 @@ async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float 
                            f"for over {row['stale_s']:g} s (killed or crashed); the job was not "
                            "retried because it allows no retries.")
                 await append_log(conn, job_id, seq, f"\n[tidemill] {message}\n")
-                await complete(conn, job_id, JobStatus.FAILURE, error_result("WorkerLost", message))
+                await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
+                                                       error_result("WorkerLost", message)))
     if acted:
         log.warning("reaper acted on %d job(s): %s", len(acted), ", ".join(map(str, acted)))
     return acted

@@ -33,6 +33,8 @@ from desktop_app.db.settings import (
     ensure_secret_setting,
     get_setting,
 )
+from desktop_app.flows import secrets_access
+from desktop_app.flows.engine import on_finished
 from desktop_app.queue import queue
 from desktop_app.queue.logs import append_log, next_log_seq
 from desktop_app.queue.model import ClaimedJob
@@ -164,6 +166,7 @@ class Worker:
         self.conn = await AsyncConnection.connect(self.database_url, autocommit=True)
         self._token_key = await ensure_secret_setting(self.conn, JOB_TOKEN_KEY)
         self._instance = (await ensure_secret_setting(self.conn, INSTANCE_ID))[:12]
+        secrets_access.configure(self.home, self._instance)
         await self.conn.execute(
             "INSERT INTO workers (name, hostname, pid, tags) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (name) DO UPDATE SET pid = excluded.pid, last_ping = now()",
@@ -372,8 +375,9 @@ class Worker:
                     if fresh_lock is not None and job.script_hash and job.raw_code is None:
                         await script_store.set_lock(self.conn, job.workspace_id, job.script_hash,
                                                     fresh_lock, None)
-                    await queue.complete(self.conn, job.id, status, None,
-                                         result_json=outcome.result_json)
+                    fin = await queue.complete(self.conn, job.id, status, None,
+                                               result_json=outcome.result_json)
+                    await on_finished(self.conn, fin)  # a flow step: the flow moves on
                 return
             except psycopg.OperationalError as exc:
                 log.warning("completing %s failed (%s); retrying in %.1fs", job.id, exc, delay)

@@ -78,7 +78,8 @@ async def test_complete_moves_job_to_history_in_one_step(database_url: str) -> N
 async def test_cancel_queued_and_running(database_url: str) -> None:
     conn = await connect(database_url)
     queued = await queue.push(conn, job())
-    assert await queue.request_cancel(conn, queued, "alice", "not needed") == "queued"
+    fin = await queue.request_cancel(conn, queued, "alice", "not needed")
+    assert isinstance(fin, queue.Finished) and fin.status == JobStatus.CANCELED
     row = await (await conn.execute("SELECT status, result FROM job_completed WHERE id = %s",
                                     (queued,))).fetchone()
     assert row is not None and row[0] == "canceled" and "not needed" in row[1]["error"]["message"]
