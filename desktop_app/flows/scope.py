@@ -94,29 +94,11 @@ async def input_transforms(conn: AsyncConnection[Any], row: dict[str, Any],
 
 
 async def _fetch(conn: AsyncConnection[Any], ws: str, kind: str, path: str) -> Any:
-    from desktop_app.db import variables as store
-
-    if kind == "variable":
-        row = await store.get_variable(conn, ws, path)
-        if not row["is_secret"]:
-            return row["value"]
-        return _secret(ws, row["secret_ref"], f"variable {path}")
-    res = await store.get_resource(conn, ws, path)
-    value = res["value"]
-    if isinstance(value, dict):
-        value = {k: (_secret(ws, v["$secret"], f"resource {path}")
-                     if isinstance(v, dict) and set(v) == {"$secret"} else v)
-                 for k, v in value.items()}
-    return value
-
-
-def _secret(ws: str, ref: str, what: str) -> str:
+    from desktop_app.db.references import resolve
     from desktop_app.flows.secrets_access import secret_value
 
-    value = secret_value(ws, ref)
-    if value is None:
-        raise UsageError(f"the secret value of {what} is missing from this machine's keyring")
-    return value
+    return await resolve(conn, ws, ("$var:" if kind == "variable" else "$res:") + path,
+                         secret_value)
 
 
 def step_error(exc: TidemillError, step_id: Any) -> dict[str, Any]:

@@ -38,6 +38,7 @@ def job_environment(job: ClaimedJob, *, base_url: str, token_key: str, worker: s
         "WM_JOB_ID": str(job.id),
         "WM_JOB_PATH": job.script_path or "",
         "WM_FLOW_JOB_ID": str(job.parent_job) if job.parent_job else "",
+        "WM_FLOW_STEP_ID": str(job.extra.get("flow_step_id") or ""),
         "WM_ROOT_FLOW_JOB_ID": str(job.root_job or job.parent_job or ""),
         "WM_ROOT_JOB_ID": str(job.root_job or job.id),
         "WM_PERMISSIONED_AS": job.permissioned_as,

@@ -25,6 +25,7 @@ from psycopg import AsyncConnection
 from desktop_app.core.errors import TidemillError
 from desktop_app.core.jobs import JobStatus
 from desktop_app.core.languages import RUNNABLE_LANGUAGES
+from desktop_app.db import references
 from desktop_app.db import scripts as script_store
 from desktop_app.db.settings import (
     BASE_URL,
@@ -288,12 +289,34 @@ class Worker:
             code, lock, language, schema = script.content, script.lock, script.language, script.schema
         workdir.mkdir(parents=True, exist_ok=True)
         env = job_environment(job, base_url=self.base_url, token_key=self._token_key, worker=self.name)
+        args = await self._resolve_references(job)
         ctx = JobContext(
-            job_id=str(job.id), language=language, code=code, args=dict(job.args), schema=schema,
+            job_id=str(job.id), language=language, code=code, args=args, schema=schema,
             lock=lock, workdir=workdir, env=env, state_dir=self.home,
             max_result_bytes=self.max_result_bytes,
         )
         return ctx, lock
+
+    async def _resolve_references(self, job: ClaimedJob) -> dict[str, Any]:
+        """`$res:`/`$var:` arguments become the values they name (as in Windmill); a secret
+        read this way is masked in the job's logs like one read through the API."""
+        if not any(isinstance(v, str) and v[:5] in ("$res:", "$var:") for v in job.args.values()):
+            return dict(job.args)
+        assert self.conn is not None
+        conn = self.conn
+
+        async def note_secret(ref: str) -> None:
+            await conn.execute("INSERT INTO job_secret_reads (job_id, workspace_id, secret_ref)"
+                               " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                               (job.id, job.workspace_id, ref))
+
+        try:
+            return {k: await references.resolve(conn, job.workspace_id, v, secrets_access.secret_value,
+                                                note_secret)
+                    for k, v in job.args.items()}
+        except TidemillError as exc:
+            raise TidemillError(f"an argument's reference could not be resolved: {exc.message}",
+                                hint=exc.hint) from exc
 
     async def _script(self, workspace: str, hash_: str) -> script_store.ScriptVersion:
         key = (workspace, hash_)

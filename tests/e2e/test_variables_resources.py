@@ -94,3 +94,24 @@ def test_resource_types_shipped_and_custom(daemon: RunningDaemon) -> None:
     api("POST", "resources/create", json={"path": "f/cfg/acme", "resource_type": "acme",
                                           "value": {"api_key": "k-123456"}})
     assert api("GET", "resources/get/f/cfg/acme").json()["value"] == {"api_key": "$secret"}
+
+
+def test_reference_arguments_are_resolved_at_job_start_and_masked(daemon: RunningDaemon) -> None:
+    api = daemon.api
+    api("POST", "variables/create", json={"path": "u/admin/dbpw", "value": "pw-s3cr3t-42",
+                                          "is_secret": True})
+    api("POST", "resources/create", json={
+        "path": "f/cfg/pg", "resource_type": "postgresql",
+        "value": {"host": "db.lan", "user": "u", "dbname": "d", "password": "$var:u/admin/dbpw"}})
+    daemon.deploy("f/cfg/use", "class postgresql(dict):\n    pass\n\n"
+                               "def main(db: postgresql, token: str):\n"
+                               "    print('connecting with', db['password'], token)\n"
+                               "    return [db['host'], len(token)]\n")
+    status, result = daemon.run_wait("f/cfg/use", {"db": "$res:f/cfg/pg", "token": "$var:u/admin/dbpw"})
+    assert (status, result) == ("success", ["db.lan", 12])
+    job = api("GET", "jobs/list", params={"script_path_exact": "f/cfg/use"}).json()[0]
+    assert job["args"] == {"db": "$res:f/cfg/pg", "token": "$var:u/admin/dbpw"}
+    logs = api("GET", f"jobs_u/get_logs/{job['id']}").text
+    assert "connecting with ***** *****" in logs and "pw-s3cr3t-42" not in logs
+    status, result = daemon.run_wait("f/cfg/use", {"db": "$res:f/cfg/missing", "token": "x"})
+    assert status == "failure" and "f/cfg/missing" in result["error"]["message"]
