@@ -161,7 +161,11 @@ def deploy(
     description: Annotated[str, typer.Option()] = "",
     language: Annotated[str | None, typer.Option("--language", "-l")] = None,
 ) -> None:
-    """Create or update a script at PATH from FILE."""
+    """Create or update a script at PATH from FILE, or a flow from a Windmill flow folder
+    (`name.flow/` or `name__flow/` with flow.yaml and its inline step files)."""
+    if file.is_dir() or file.name in ("flow.yaml", "flow.json"):
+        _deploy_flow(file, path, summary, description)
+        return
     content, lang = read_script(file, language)
 
     async def go(c: TidemillClient) -> tuple[str, dict[str, Any]]:
@@ -173,6 +177,23 @@ def deploy(
     if script.get("lock_error_logs"):
         typer.echo(f"warning: its requirements could not be resolved; runs will fail until "
                    f"fixed:\n{script['lock_error_logs']}", err=True)
+
+
+def _deploy_flow(folder: Path, path: str, summary: str, description: str) -> None:
+    from desktop_app.core.errors import TidemillError
+    from desktop_app.flows.folder import load_flow_folder
+
+    try:
+        flow = load_flow_folder(folder)
+    except TidemillError as exc:
+        fail(exc.message, exc.hint)
+    if summary:
+        flow["summary"] = summary
+    if description:
+        flow["description"] = description
+    _call(lambda c: c.deploy_flow(path, flow))
+    steps = len((flow.get("value") or {}).get("modules") or [])
+    typer.echo(f"deployed flow {path} ({steps} top-level steps)", err=True)
 
 
 def _parse_args(args_json: str | None, kv: list[str], schema: dict[str, Any] | None) -> dict[str, Any]:
@@ -207,14 +228,18 @@ def run(
     args: Annotated[str | None, typer.Option("--args", help="JSON object of arguments")] = None,
     run_async: Annotated[bool, typer.Option("--async", help="print the job id and return")] = False,
 ) -> None:
-    """Run the script at PATH; print its result as JSON (exit 1 on failure)."""
+    """Run the script or flow at PATH; print its result as JSON (exit 1 on failure)."""
 
     async def go(c: TidemillClient) -> Any:
-        script = await c.get_script(path) if arg else None
-        job_args = _parse_args(args, arg or [], script.get("schema") if script else None)
+        kind = await c.kind_of(path)
+        if kind is None:
+            raise ClientError(f"nothing is deployed at {path!r} (no script, no flow)", status=404,
+                              hint="deploy it first (`tidemill deploy FILE --path PATH`)")
+        item = (await (c.get_script(path) if kind == "script" else c.get_flow(path))) if arg else None
+        job_args = _parse_args(args, arg or [], item.get("schema") if item else None)
         if run_async:
-            return await c.run_async(path, job_args)
-        return await c.run_wait(path, job_args)
+            return await c.run_async(path, job_args, kind)
+        return await c.run_wait(path, job_args, kind)
 
     outcome = _call(go)
     if run_async:

@@ -124,12 +124,31 @@ class TidemillClient:
     async def list_scripts(self) -> list[dict[str, Any]]:
         return (await self._request("GET", self._w("scripts/list"))).json()
 
-    # -- jobs ------------------------------------------------------------------------
-    async def run_async(self, path: str, args: dict[str, Any]) -> str:
-        return (await self._request("POST", self._w(f"jobs/run/p/{quote(path)}"), json=args)).text
+    # -- flows -----------------------------------------------------------------------
+    async def deploy_flow(self, path: str, flow: dict[str, Any]) -> str:
+        body = {**flow, "path": path}
+        return (await self._request("POST", self._w("flows/create"), json=body)).text
 
-    async def run_wait(self, path: str, args: dict[str, Any]) -> RunOutcome:
-        resp = await self._request("POST", self._w(f"jobs/run_wait_result/p/{quote(path)}"),
+    async def get_flow(self, path: str) -> dict[str, Any]:
+        return (await self._request("GET", self._w(f"flows/get/{quote(path)}"))).json()
+
+    async def kind_of(self, path: str) -> str | None:
+        """'script' or 'flow' for what lives at `path`, None if nothing does."""
+        if (await self._request("GET", self._w(f"scripts/exists/p/{quote(path)}"))).json():
+            return "script"
+        if (await self._request("GET", self._w(f"flows/exists/{quote(path)}"))).json():
+            return "flow"
+        return None
+
+    # -- jobs ------------------------------------------------------------------------
+    async def run_async(self, path: str, args: dict[str, Any], kind: str = "script") -> str:
+        p = "p" if kind == "script" else "f"
+        return (await self._request("POST", self._w(f"jobs/run/{p}/{quote(path)}"),
+                                    json=args)).text
+
+    async def run_wait(self, path: str, args: dict[str, Any], kind: str = "script") -> RunOutcome:
+        p = "p" if kind == "script" else "f"
+        resp = await self._request("POST", self._w(f"jobs/run_wait_result/{p}/{quote(path)}"),
                                    json=args)
         return RunOutcome(resp.headers.get("x-tidemill-job-id", ""),
                           resp.headers.get("x-tidemill-job-status", "success") == "success",
