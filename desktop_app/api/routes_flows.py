@@ -139,6 +139,18 @@ async def run_wait_flow(workspace: str, path: str, request: Request,
     return _sync_response(done, job.id)
 
 
+@router.post("/jobs/restart/f/{job_id}/from/{step_id}", status_code=201,
+             response_class=PlainTextResponse)
+async def restart_flow(workspace: str, job_id: str, step_id: str, request: Request,
+                       who: Identity = Depends(authenticate)) -> str:
+    """Re-run a finished flow from a step, reusing the results of the steps before it."""
+    who.require_admin("restart flows")
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
+        new_id = await engine.restart_flow(conn, workspace, _uuid(job_id), step_id,
+                                           who.username, who.permissioned_as)
+    return str(new_id)
+
+
 # -- approvals -------------------------------------------------------------------------
 
 def _signature(key: str, job_id: uuid.UUID, resume_id: int, approver: str | None) -> str:

@@ -133,6 +133,14 @@ async def _completed_row(state: ApiState, workspace: str, job_id: uuid.UUID) -> 
             "SELECT status, result FROM job_completed WHERE id = %s AND workspace_id = %s",
             (job_id, workspace))
         row = await cur.fetchone()
+        if row is None:
+            # A flow with `early_return` answers sync callers before it ends.
+            cur = await conn.execute(
+                "SELECT flow_status->'tidemill'->'early' FROM job_queue WHERE id = %s"
+                " AND kind = 'flow'", (job_id,))
+            early = await cur.fetchone()
+            if early is not None and early[0] is not None:
+                return {"status": "success", "result": early[0]["result"]}
     return {"status": row[0], "result": row[1]} if row else None
 
 

@@ -94,3 +94,51 @@ async def _step_parent(conn: AsyncConnection[Any], job_id: uuid.UUID) -> tuple[A
         if row is not None:
             return row[0], row[1], done
     return None, None, False
+
+
+async def restart_flow(conn: AsyncConnection[Any], workspace: str, old_id: uuid.UUID,
+                       step_id: str, created_by: str, permissioned_as: str) -> uuid.UUID:
+    """Run a finished flow again from `step_id`: the steps before it are not run again,
+    their recorded results are reused (same definition, same inputs)."""
+    from desktop_app.core.errors import NotFound, UsageError
+    from desktop_app.flows.run import new_flow_job
+
+    cur = await conn.execute(
+        "SELECT raw_flow, args, flow_status, script_path FROM job_completed"
+        " WHERE id = %s AND workspace_id = %s AND kind = 'flow'", (old_id, workspace))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"no finished flow run {old_id} in workspace {workspace!r}",
+                       hint="only a completed flow run can be restarted")
+    raw_flow, args, old_status, path = row
+    modules = (raw_flow or {}).get("modules") or []
+    ids = [m.get("id") for m in modules]
+    if step_id not in ids:
+        raise UsageError(f"step {step_id!r} is not a top-level step of this flow",
+                         hint=f"steps: {', '.join(map(str, ids))}")
+    i = ids.index(step_id)
+    old_results = ((old_status or {}).get("tidemill") or {}).get("results") or {}
+    missing = [s for s in ids[:i] if s not in old_results]
+    if missing:
+        raise UsageError(f"cannot restart from {step_id!r}: step(s) {', '.join(missing)} before it"
+                         " never produced a result in that run")
+    status = initial_status(raw_flow)
+    for k in range(i):
+        status["modules"][k] = {**(old_status or {}).get("modules", [{}] * len(ids))[k],
+                                "type": "Success"}
+    status["tidemill"]["results"] = {s: old_results[s] for s in ids[:i]}
+    if i > 0:
+        status["tidemill"]["previous_result"] = old_results[ids[i - 1]]
+    job = new_flow_job(created_by=created_by, permissioned_as=permissioned_as,
+                       workspace_id=workspace, script_path=path, args=args or {},
+                       raw_flow=raw_flow, flow_status=status,
+                       extra={"restarted_from": {"job": str(old_id), "step": step_id}})
+    job.kind, job.tag = "flow", FLOW_TAG
+    await queue.push(conn, job)
+    await conn.execute("UPDATE job_queue SET running = true, started_at = now() WHERE id = %s",
+                       (job.id,))
+    run = await FlowRun.load(conn, job.id)
+    assert run is not None
+    await run.next(i)
+    await run.save()
+    return job.id

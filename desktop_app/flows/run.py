@@ -27,6 +27,7 @@ from desktop_app.flows import scope as scopes
 from desktop_app.flows.children import ChildFactory
 from desktop_app.queue import queue
 from desktop_app.queue.model import NewJob
+from desktop_app.queue.notify import DONE_CHANNEL
 
 FLOW_TAG = "flow"
 INTERNAL_TAG = "__internal"  # timer jobs the daemon completes itself (sleep, timeouts)
@@ -350,6 +351,10 @@ class FlowRun:
             ms["type"] = "Success"
         self.state["results"][mod["id"]] = result
         self.state["previous_result"] = result
+        if self.value.get("early_return") == mod["id"] and "early" not in self.state:
+            # Sync callers get this result now; the rest of the flow goes on.
+            self.state["early"] = {"result": result}
+            await self.conn.execute("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, str(self.id)))
         try:
             all_iters = (mod.get("stop_after_all_iters_if") or {}).get("expr")
             stop = mod.get("stop_after_all_iters_if") if loop_results and all_iters else \

@@ -243,3 +243,36 @@ def test_cancel_a_running_flow_cancels_its_steps(daemon: RunningDaemon) -> None:
     assert job["status"] == "canceled"
     step = daemon.wait_job(steps[0]["id"], timeout=15)
     assert step["status"] == "canceled"
+
+
+def test_restart_from_step_reuses_earlier_results(daemon: RunningDaemon, tmp_path: Path) -> None:
+    marker = tmp_path / "runs"
+    count = (f"import pathlib\n\ndef main(tag):\n    p = pathlib.Path({str(marker)!r})\n"
+             "    p.write_text(p.read_text() + tag if p.exists() else tag)\n    return tag\n")
+    deploy_flow(daemon, "f/flows/restart", flow(
+        py("a", count, tag=static("A")), py("b", count, tag=static("B")),
+        py("c", "def main(x, prev):\n    return [x, prev]\n", x=js("results.a"),
+           prev=js("previous_result"))))
+    first = daemon.api("POST", "jobs/run/f/f/flows/restart", json={}).text
+    assert daemon.wait_job(first)["result"] == ["A", "B"]
+    assert marker.read_text() == "AB"
+    r = daemon.api("POST", f"jobs/restart/f/{first}/from/c")
+    assert r.status_code == 201, r.text
+    again = daemon.wait_job(r.text)
+    assert again["result"] == ["A", "B"] and marker.read_text() == "AB"  # a and b not re-run
+    r = daemon.api("POST", f"jobs/restart/f/{first}/from/b")
+    assert daemon.wait_job(r.text)["result"] == ["A", "B"] and marker.read_text() == "ABB"
+    bad = daemon.api("POST", f"jobs/restart/f/{first}/from/zzz")
+    assert bad.status_code == 400 and "zzz" in bad.json()["error"]["message"]
+
+
+def test_early_return_answers_before_the_flow_ends(daemon: RunningDaemon) -> None:
+    deploy_flow(daemon, "f/flows/early", flow(
+        py("quick", "def main():\n    return 'accepted'\n"),
+        py("slow", "import time\n\ndef main():\n    time.sleep(3)\n    return 'done'\n"),
+        early_return="quick"))
+    started = time.monotonic()
+    assert run_flow(daemon, "f/flows/early") == ("success", "accepted")
+    assert time.monotonic() - started < 2.5
+    job = daemon.api("GET", "jobs/list", params={"job_kinds": "flow"}).json()[0]
+    assert daemon.wait_job(job["id"], timeout=30)["result"] == "done"
