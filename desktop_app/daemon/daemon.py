@@ -27,6 +27,7 @@ from desktop_app.core.errors import DaemonError, DatabaseError
 from desktop_app.core.tokens import hash_token, new_user_token
 from desktop_app.daemon.home import HomeLayout
 from desktop_app.daemon.instance_lock import InstanceLock
+from desktop_app.daemon.internal_jobs import run_internal_jobs
 from desktop_app.daemon.supervisor import WorkerSupervisor
 from desktop_app.db.migrate import migrate
 from desktop_app.db.resource_types import RESOURCE_TYPES_DIR, install_resource_types
@@ -37,7 +38,6 @@ from desktop_app.db.settings import (
     ensure_secret_setting,
     set_setting,
 )
-from desktop_app.daemon.internal_jobs import run_internal_jobs
 from desktop_app.flows import secrets_access
 from desktop_app.flows.engine import on_finished
 from desktop_app.queue.reaper import reap

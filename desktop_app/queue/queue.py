@@ -21,6 +21,7 @@ from desktop_app.core.jobs import JobStatus
 from desktop_app.queue.model import ClaimedJob, NewJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, DONE_CHANNEL, QUEUE_CHANNEL
 
+
 @dataclass
 class Finished:
     """A job just completed: what a parent flow needs to advance."""

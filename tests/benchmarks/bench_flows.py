@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from desktop_app.db.embedded import EmbeddedPostgres  # noqa: E402
-from tests.e2e.daemon_harness import RunningDaemon, free_port  # noqa: E402
-from tests.e2e.flow_helpers import flow, identity, js, py  # noqa: E402
+from desktop_app.db.embedded import EmbeddedPostgres
+from tests.e2e.daemon_harness import RunningDaemon, free_port
+from tests.e2e.flow_helpers import flow, identity, js, py
 
 FIBO = ("def fibo(n):\n    return n if n < 2 else fibo(n - 1) + fibo(n - 2)\n\n"
         "def main(n: int):\n    return fibo(n)\n")
