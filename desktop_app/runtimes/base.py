@@ -36,6 +36,9 @@ class Launch:
     argv: list[str]
     cwd: Path
     env: dict[str, str]
+    #: A Python interpreter whose pre-started zygote may fork this job instead of starting
+    #: `argv` afresh (same wrapper, same job dir, same environment; ~13 ms faster).
+    fork_from: Path | None = None
 
 
 @dataclass

@@ -18,6 +18,7 @@ from desktop_app.runtimes import python_env
 from desktop_app.runtimes.base import JobContext, Launch, Outcome, read_result_file, tail_text
 
 WRAPPER = Path(__file__).with_name("python_wrapper.py")
+ZYGOTE = Path(__file__).with_name("python_zygote.py")
 
 # Schema shapes whose JSON value main() receives as a Python object.
 _CONVERT_FORMATS = {"date-time": "datetime", "date": "date"}
@@ -72,7 +73,7 @@ class PythonRuntime:
         env = dict(ctx.env)
         env["PYTHONUNBUFFERED"] = "1"
         return Launch([str(python), "-X", "frozen_modules=on", str(WRAPPER), str(ctx.workdir)],
-                      ctx.workdir, env)
+                      ctx.workdir, env, fork_from=python)
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
         error_file = ctx.workdir / "error.json"

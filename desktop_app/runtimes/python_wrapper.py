@@ -110,7 +110,7 @@ def _user_stack(exc):
 
     # Drop this wrapper's own frames: the user wants to see their script.
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.endswith("python_wrapper.py")]
+              if not f.filename.endswith(("python_wrapper.py", "python_zygote.py"))]
     lines = traceback.format_list(frames)
     lines += traceback.format_exception_only(type(exc), exc)
     return "Traceback (most recent call last):\n" + "".join(lines)

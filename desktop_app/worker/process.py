@@ -6,14 +6,32 @@ import asyncio
 import codecs
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 from collections import deque
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 from desktop_app.runtimes.base import Launch
+from desktop_app.worker.zygote import Zygote
 
 _PR_SET_PDEATHSIG = 1
+log = logging.getLogger(__name__)
+
+# One pre-started Python per venv interpreter, for this worker process.
+_zygotes: dict[Path, Zygote] = {}
+
+
+def _zygotes_enabled() -> bool:
+    return os.name == "posix" and os.environ.get("TIDEMILL_PYTHON_ZYGOTE", "1") != "0"
+
+
+def close_zygotes() -> None:
+    for z in _zygotes.values():
+        z.close()
+    _zygotes.clear()
 
 
 def _die_with_parent() -> None:
@@ -28,7 +46,8 @@ def _die_with_parent() -> None:
 class ScriptProcess:
     """One running script: output goes to `on_output`, the tail is kept for errors."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, on_output: Callable[[str], None]) -> None:
+    def __init__(self, proc: Any, on_output: Callable[[str], None]) -> None:
+        # proc: an asyncio subprocess, or a ZygoteChild forked by a pre-started Python
         self.proc = proc
         self._on_output = on_output
         self.tail: deque[str] = deque(maxlen=50)
@@ -37,6 +56,15 @@ class ScriptProcess:
 
     @classmethod
     async def start(cls, launch: Launch, on_output: Callable[[str], None]) -> ScriptProcess:
+        if launch.fork_from is not None and _zygotes_enabled():
+            zygote = _zygotes.get(launch.fork_from)
+            if zygote is None:
+                zygote = _zygotes[launch.fork_from] = Zygote(launch.fork_from)
+            try:
+                return cls(await zygote.spawn(launch.cwd, launch.env), on_output)
+            except (OSError, ConnectionError, ValueError, KeyError) as exc:
+                log.warning("zygote for %s failed (%s); starting the job afresh", launch.fork_from, exc)
+                zygote.close()
         proc = await asyncio.create_subprocess_exec(
             *launch.argv,
             cwd=launch.cwd,
@@ -91,6 +119,9 @@ class ScriptProcess:
     def kill_tree(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
+        # A child killed before it made its own group (a forked one does so first thing).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.proc.pid, signal.SIGKILL)
 
     @property
     def returncode(self) -> int:
