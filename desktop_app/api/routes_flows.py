@@ -13,7 +13,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from desktop_app.api import inputs
 from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.inputs import ItemPath, JobId
 from desktop_app.api.run_request import request_args
 from desktop_app.api.submit import job_options, wait_completed
 from desktop_app.core.args import validate_args
@@ -24,6 +26,10 @@ from desktop_app.flows.run import new_flow_job
 router = APIRouter(prefix="/api/w/{workspace}", tags=["flows"])
 
 _KNOWN = {"path", "summary", "description", "value", "schema"}
+
+_FLOW = {"path": inputs.STRING, "summary": inputs.NULLABLE_STRING,
+         "description": inputs.NULLABLE_STRING, "value": inputs.OBJECT,
+         "schema": {"type": ["object", "null"]}}
 
 
 def flow_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -41,6 +47,9 @@ async def _save(request: Request, workspace: str, body: dict[str, Any], who: Ide
     who.require_admin("deploy flows")
     if not isinstance(body.get("value"), dict):
         raise HTTPException(400, "'value' (the flow: {modules: [...]}) is required")
+    for name in ("summary", "description"):
+        inputs.field_of(body, name, str, "a string")
+    inputs.field_of(body, "schema", dict, "a JSON Schema object")
     validate_flow(body)  # UsageError naming the module id and field → 400
     async with request.app.state.tidemill.pool.connection() as conn:
         await flow_store.insert_version(
@@ -50,33 +59,34 @@ async def _save(request: Request, workspace: str, body: dict[str, Any], who: Ide
     return path
 
 
-@router.post("/flows/create", status_code=201, response_class=PlainTextResponse)
+@router.post("/flows/create", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_FLOW, ("path", "value")))
 async def create_flow(workspace: str, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
-    body = await request.json()
-    if not isinstance(body, dict) or not isinstance(body.get("path"), str) or not body["path"]:
+    body = await inputs.json_object(request)
+    if not isinstance(body.get("path"), str) or not body["path"]:
         raise HTTPException(400, "'path' is required")
     return await _save(request, workspace, body, who, body["path"])
 
 
-@router.post("/flows/update/{path:path}", response_class=PlainTextResponse)
-async def update_flow(workspace: str, path: str, request: Request,
+@router.post("/flows/update/{path:path}", response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_FLOW, ("value",)))
+async def update_flow(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise HTTPException(400, "the body must be a flow object")
+    body = await inputs.json_object(request)
+    inputs.field_of(body, "path", str, "a string")
     return await _save(request, workspace, body, who, body.get("path") or path)
 
 
 @router.get("/flows/get/{path:path}")
-async def get_flow(workspace: str, path: str, request: Request,
+async def get_flow(workspace: str, path: ItemPath, request: Request,
                    who: Identity = Depends(authenticate)) -> dict[str, Any]:
     async with request.app.state.tidemill.pool.connection() as conn:
         return flow_json(await flow_store.latest(conn, workspace, path))
 
 
 @router.get("/flows/exists/{path:path}")
-async def flow_exists(workspace: str, path: str, request: Request,
+async def flow_exists(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> bool:
     async with request.app.state.tidemill.pool.connection() as conn:
         try:
@@ -95,7 +105,7 @@ async def list_flows(workspace: str, request: Request, path_start: str = "",
 
 
 @router.post("/flows/archive/{path:path}", response_class=PlainTextResponse)
-async def archive_flow(workspace: str, path: str, request: Request,
+async def archive_flow(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> str:
     who.require_admin("archive flows")
     async with request.app.state.tidemill.pool.connection() as conn:
@@ -117,7 +127,7 @@ async def _flow_job(request: Request, workspace: str, path: str, who: Identity,
 
 
 @router.post("/jobs/run/f/{path:path}", status_code=201, response_class=PlainTextResponse)
-async def run_flow(workspace: str, path: str, request: Request,
+async def run_flow(workspace: str, path: ItemPath, request: Request,
                    who: Identity = Depends(authenticate)) -> str:
     job = await _flow_job(request, workspace, path, who)
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
@@ -126,7 +136,7 @@ async def run_flow(workspace: str, path: str, request: Request,
 
 
 @router.post("/jobs/run_wait_result/f/{path:path}")
-async def run_wait_flow(workspace: str, path: str, request: Request,
+async def run_wait_flow(workspace: str, path: ItemPath, request: Request,
                         who: Identity = Depends(authenticate)) -> Response:
     from desktop_app.api.routes_jobs import _sync_response
 
@@ -141,7 +151,7 @@ async def run_wait_flow(workspace: str, path: str, request: Request,
 
 @router.post("/jobs/restart/f/{job_id}/from/{step_id}", status_code=201,
              response_class=PlainTextResponse)
-async def restart_flow(workspace: str, job_id: str, step_id: str, request: Request,
+async def restart_flow(workspace: str, job_id: JobId, step_id: str, request: Request,
                        who: Identity = Depends(authenticate)) -> str:
     """Re-run a finished flow from a step, reusing the results of the steps before it."""
     who.require_admin("restart flows")
@@ -159,7 +169,7 @@ def _signature(key: str, job_id: uuid.UUID, resume_id: int, approver: str | None
 
 
 @router.get("/jobs/resume_urls/{job_id}/{resume_id}")
-async def resume_urls(workspace: str, job_id: str, resume_id: int, request: Request,
+async def resume_urls(workspace: str, job_id: JobId, resume_id: int, request: Request,
                       approver: str | None = None,
                       who: Identity = Depends(authenticate)) -> dict[str, str]:
     """Signed URLs that resume or cancel the flow waiting after the step `job_id`."""
@@ -178,27 +188,28 @@ def _check(request: Request, job_id: str, resume_id: int, signature: str,
            approver: str | None) -> uuid.UUID:
     jid = _uuid(job_id)
     expected = _signature(request.app.state.tidemill.token_key, jid, resume_id, approver)
-    if not hmac.compare_digest(expected, signature):
+    # as bytes: compare_digest refuses str with non-ASCII characters
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         raise HTTPException(403, "invalid signature: this approval link was not issued by this"
                                  " Tidemill (or was altered)")
     return jid
 
 
 @router.api_route("/jobs_u/resume/{job_id}/{resume_id}/{signature}", methods=["GET", "POST"])
-async def resume(workspace: str, job_id: str, resume_id: int, signature: str, request: Request,
+async def resume(workspace: str, job_id: JobId, resume_id: int, signature: str, request: Request,
                  approver: str | None = None, payload: str | None = None) -> JSONResponse:
     jid = _check(request, job_id, resume_id, signature, approver)
     value: Any = None
     if payload is not None:
         try:
             value = json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise HTTPException(400, "'payload' must be base64 of JSON") from exc
     elif request.method == "POST":
         raw = await request.body()
         try:
             value = json.loads(raw) if raw.strip() else None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         outcome = await engine.resume_step(conn, jid, value, approver)
@@ -208,7 +219,7 @@ async def resume(workspace: str, job_id: str, resume_id: int, signature: str, re
 
 
 @router.api_route("/jobs_u/cancel/{job_id}/{resume_id}/{signature}", methods=["GET", "POST"])
-async def cancel_from_link(workspace: str, job_id: str, resume_id: int, signature: str,
+async def cancel_from_link(workspace: str, job_id: JobId, resume_id: int, signature: str,
                            request: Request, approver: str | None = None) -> JSONResponse:
     jid = _check(request, job_id, resume_id, signature, approver)
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():

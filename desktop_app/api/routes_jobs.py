@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -250,6 +251,8 @@ async def cancel_job(workspace: str, job_id: JobId, request: Request,
     except ValueError:
         body = {}
     reason = body.get("reason") if isinstance(body, dict) else None
+    if reason is not None and not isinstance(reason, str):
+        reason = json.dumps(reason)  # a cancel must not fail over its reason's type
     state = request.app.state.tidemill
     row = await get_job_row(state, workspace, jid)
     if row["completed"]:
