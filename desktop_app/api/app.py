@@ -13,16 +13,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import desktop_app
 from desktop_app.api import (
     inputs,
+    routes_durable,
     routes_flows,
     routes_jobs,
     routes_progress,
     routes_resources,
+    routes_schedules,
     routes_scripts,
     routes_variables,
 )
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import ArgumentError, ScriptSyntaxError, TidemillError
+from desktop_app.gitsync import routes as gitsync
 
 
 def create_app(state: ApiState) -> FastAPI:
@@ -128,7 +131,11 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_scripts.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_flows.router)
+    app.include_router(routes_durable.router)
     app.include_router(routes_progress.router)
     app.include_router(routes_variables.router)
     app.include_router(routes_resources.router)
+    app.include_router(routes_schedules.router)
+    app.include_router(routes_schedules.global_router)
+    gitsync.install(app)
     return app

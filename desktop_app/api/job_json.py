@@ -7,7 +7,9 @@ from typing import Any
 
 
 def _ts(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    if value is None or value.year >= 9999:  # a parked workflow: due on an event, not a time
+        return None
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def job_json(row: dict[str, Any], logs: str | None = None) -> dict[str, Any]:

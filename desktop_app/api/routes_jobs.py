@@ -39,11 +39,20 @@ _PREVIEW = inputs.documented({
 
 async def _script_at(request: Request, workspace: str, path: str | None = None,
                      hash_: str | None = None) -> script_store.ScriptVersion:
-    async with request.app.state.tidemill.pool.connection() as conn:
+    state = request.app.state.tidemill
+    if hash_ is None:  # by path: the webhooks' hot lookup, cached (see ApiState.scripts)
+        assert path is not None
+        cached = state.scripts.get((workspace, path))
+        if cached is not None:
+            return cached
+    generation = state.scripts.generation
+    async with state.pool.connection() as conn:
         if hash_ is not None:
             return await script_store.by_hash(conn, workspace, hash_)
         assert path is not None
-        return await script_store.latest(conn, workspace, path)
+        script = await script_store.latest(conn, workspace, path)
+    state.scripts.put((workspace, path), script, generation)
+    return script
 
 
 def _job_id(text: str) -> uuid.UUID:
@@ -206,7 +215,13 @@ async def get_job(workspace: str, job_id: JobId, request: Request, no_logs: bool
     if not no_logs:
         async with state.pool.connection() as conn:
             logs = await read_logs(conn, jid)
-    return job_json(row, logs)
+    out = job_json(row, logs)
+    if "wac" in (row.get("extra") or {}):
+        from desktop_app.durable.engine import status_view
+
+        async with state.pool.connection() as conn:
+            out["workflow_as_code_status"] = await status_view(conn, jid, row["extra"])
+    return out
 
 
 @router.get("/jobs_u/get_logs/{job_id}", response_class=PlainTextResponse)

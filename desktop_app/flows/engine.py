@@ -35,6 +35,11 @@ async def on_finished(conn: AsyncConnection[Any], fin: queue.Finished | None) ->
     """A job completed: if it is a flow's child, the flow takes its next step."""
     if fin is None or fin.parent_job is None:
         return
+    if "wac_key" in fin.extra or "wac_timeout" in fin.extra:  # a workflow-as-code task
+        from desktop_app.durable.engine import child_done
+
+        await child_done(conn, fin)
+        return
     run = await FlowRun.load(conn, fin.parent_job)
     if run is None:
         return  # not a flow (a script that ran another), or the flow already ended

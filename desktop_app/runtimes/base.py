@@ -28,6 +28,8 @@ class JobContext:
     env: dict[str, str]
     state_dir: Path  # $TIDEMILL_HOME: caches (venvs, uv cache) live below it
     max_result_bytes: int = 8 * 1024 * 1024
+    #: workflow-as-code: the checkpoint the `@workflow` body is replayed with
+    wac_checkpoint: dict[str, Any] | None = None
     log_lines: list[str] = field(default_factory=list)  # setup notes to put in the job log
 
 
@@ -45,6 +47,8 @@ class Launch:
 class Outcome:
     success: bool
     result_json: str  # the JSON text of the result (or of {"error": {...}})
+    #: True when this is a workflow-as-code round ({"round", "keys"}), not a final result
+    wac: bool = False
 
     @classmethod
     def failure(cls, name: str, message: str, **extra: Any) -> Outcome:

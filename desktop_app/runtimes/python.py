@@ -68,7 +68,9 @@ class PythonRuntime:
     async def prepare(self, ctx: JobContext) -> Launch:
         python = await self.python_for(ctx)
         (ctx.workdir / "main.py").write_text(ctx.code, encoding="utf-8")
-        spec = {"args": ctx.args, "convert": conversions(ctx.schema)}
+        spec: dict[str, Any] = {"args": ctx.args, "convert": conversions(ctx.schema)}
+        if ctx.wac_checkpoint is not None:
+            spec["wac_checkpoint"] = ctx.wac_checkpoint
         (ctx.workdir / "args.marshal").write_bytes(marshal.dumps(spec, 4))
         env = dict(ctx.env)
         env["PYTHONUNBUFFERED"] = "1"
@@ -76,6 +78,9 @@ class PythonRuntime:
                       ctx.workdir, env, fork_from=python)
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
+        wac_round = ctx.workdir / "wac_round.json"
+        if wac_round.exists():
+            return Outcome(True, wac_round.read_text(encoding="utf-8"), wac=True)
         error_file = ctx.workdir / "error.json"
         if error_file.exists():
             return Outcome(False, json.dumps({"error": json.loads(error_file.read_text())}))

@@ -133,6 +133,9 @@ def main():
             _fail(job_dir, "MainNotFound", f"the script defines no function '{entry}'")
             return
         kwargs = _convert(spec.get("args") or {}, spec.get("convert") or {})
+        if getattr(fn, "_is_workflow", False):
+            _run_workflow_round(job_dir, fn, spec.get("wac_checkpoint") or {}, kwargs)
+            return
         result = fn(**_accepted_kwargs(fn, kwargs))
         if hasattr(result, "__await__"):
             import asyncio
@@ -144,6 +147,42 @@ def main():
         return
     sys.stdout.flush()
     _write_result(job_dir, result)
+
+
+class NondeterminismError(BaseException):
+    """A BaseException so a broad `except Exception` in the workflow cannot hide it."""
+
+
+def _run_workflow_round(job_dir, fn, checkpoint, kwargs):
+    # Windmill's workflow-as-code: the wmill SDK replays the body with the checkpoint and
+    # says what to do next; the worker acts on it. The keys the body allocates, in order,
+    # let the server detect a replay that calls its steps differently (nondeterminism).
+    import json
+
+    import wmill.client as sdk
+
+    keys = []
+    allocate = sdk.WorkflowCtx._alloc_key
+    # A task's job replays the body up to its own step; the keys the workflow allocated
+    # before are known, so a body that now calls other steps is caught here instead of
+    # waiting forever for a step it never reaches.
+    expected = checkpoint.get("_tidemill_order")
+
+    def recording_alloc(self, name="step"):
+        key = allocate(self, name)
+        if expected is not None and len(keys) < len(expected) and key != expected[len(keys)]:
+            raise NondeterminismError(
+                f"the workflow's replay diverged at step {len(keys) + 1}: expected "
+                f"{expected[len(keys)]!r}, got {key!r}. Steps must be called in the same order "
+                "on every replay; put time, randomness and I/O inside step().")
+        keys.append(key)
+        return key
+
+    sdk.WorkflowCtx._alloc_key = recording_alloc
+    outcome = sdk._run_workflow(fn, checkpoint, kwargs)
+    sys.stdout.flush()
+    _write(os.path.join(job_dir, "wac_round.json"),
+           json.dumps({"round": outcome, "keys": keys}, default=_json_default))
 
 
 async def _await(awaitable):

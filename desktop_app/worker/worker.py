@@ -34,6 +34,7 @@ from desktop_app.db.settings import (
     ensure_secret_setting,
     get_setting,
 )
+from desktop_app.durable import engine as durable
 from desktop_app.flows import secrets_access
 from desktop_app.flows.engine import on_finished
 from desktop_app.queue import queue
@@ -221,7 +222,8 @@ class Worker:
         workdir = self.home / "jobs" / str(job.id)
         try:
             assert self.conn is not None
-            logs = LogBuffer(await next_log_seq(self.conn, job.id) if job.attempt else 0)
+            resumed = job.attempt or "wac" in job.extra  # a retry, or a workflow's next round
+            logs = LogBuffer(await next_log_seq(self.conn, job.id) if resumed else 0)
             outcome, status, fresh_lock = await self._run_job(job, workdir, logs, cancel)
             await self._complete(job, logs, status, outcome, fresh_lock)
             self.jobs_done += 1
@@ -290,10 +292,13 @@ class Worker:
         workdir.mkdir(parents=True, exist_ok=True)
         env = job_environment(job, base_url=self.base_url, token_key=self._token_key, worker=self.name)
         args = await self._resolve_references(job)
+        wac_checkpoint = job.extra.get("wac_checkpoint")
+        if wac_checkpoint is None and "wac" in job.extra:  # a workflow's next round
+            wac_checkpoint = await durable.load_checkpoint(self.conn, job.id)
         ctx = JobContext(
             job_id=str(job.id), language=language, code=code, args=args, schema=schema,
             lock=lock, workdir=workdir, env=env, state_dir=self.home,
-            max_result_bytes=self.max_result_bytes,
+            max_result_bytes=self.max_result_bytes, wac_checkpoint=wac_checkpoint,
         )
         return ctx, lock
 
@@ -398,8 +403,15 @@ class Worker:
                     if fresh_lock is not None and job.script_hash and job.raw_code is None:
                         await script_store.set_lock(self.conn, job.workspace_id, job.script_hash,
                                                     fresh_lock, None)
+                    result_json = outcome.result_json
+                    if outcome.wac:
+                        rnd = await durable.apply_round(self.conn, job,
+                                                        durable.round_payload(result_json))
+                        if rnd.suspended:
+                            return  # the workflow waits, holding no worker
+                        status, result_json = rnd.status or status, json.dumps(rnd.result)
                     fin = await queue.complete(self.conn, job.id, status, None,
-                                               result_json=outcome.result_json)
+                                               result_json=result_json)
                     await on_finished(self.conn, fin)  # a flow step: the flow moves on
                 return
             except psycopg.OperationalError as exc:

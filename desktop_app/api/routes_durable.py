@@ -1,0 +1,105 @@
+"""Workflow-as-code endpoints the `wmill` SDK calls: inline step checkpoints and
+approval URLs; plus the signed approve/reject links themselves."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.durable import engine as durable
+
+router = APIRouter(prefix="/api/w/{workspace}", tags=["workflow-as-code"])
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise HTTPException(400, f"{text!r} is not a job id (a UUID)") from exc
+
+
+@router.post("/jobs/wac/inline_checkpoint/{job_id}")
+async def inline_checkpoint(workspace: str, job_id: str, request: Request,
+                            who: Identity = Depends(authenticate)) -> JSONResponse:
+    """A `step()` ran inside the workflow job: record its result without a replay."""
+    jid = _uuid(job_id)
+    if who.job_id is not None and who.job_id != str(jid):
+        raise HTTPException(403, "a job may only checkpoint its own steps")
+    body = await request.json()
+    if not isinstance(body, dict) or not isinstance(body.get("key"), str):
+        raise HTTPException(400, "the body needs 'key' and 'result'")
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn, conn.transaction():
+        cur = await conn.execute("SELECT 1 FROM job_queue WHERE id = %s AND workspace_id = %s",
+                                 (jid, workspace))
+        if await cur.fetchone() is None:
+            raise HTTPException(404, f"workflow job {job_id} is not running")
+        await durable.record_step(conn, jid, body["key"], body.get("result"),
+                                  started_at=body.get("started_at"),
+                                  duration_ms=body.get("duration_ms"))
+    return JSONResponse({"ok": True})
+
+
+def _signature(key: str, job_id: uuid.UUID, step_key: str, approver: str | None) -> str:
+    msg = f"wac/{job_id}/{step_key}/{approver or ''}".encode()
+    return hmac.new(key.encode(), msg, hashlib.sha256).hexdigest()
+
+
+@router.get("/jobs/wac_approval_urls/{job_id}/{step_key}")
+async def approval_urls(workspace: str, job_id: str, step_key: str, request: Request,
+                        approver: str | None = None,
+                        who: Identity = Depends(authenticate)) -> dict[str, str]:
+    jid = _uuid(job_id)
+    sig = _signature(request.app.state.tidemill.token_key, jid, step_key, approver)
+    base = str(request.base_url).rstrip("/")
+    query = f"?approver={quote(approver)}" if approver else ""
+    tail = f"{jid}/{quote(step_key)}/{sig}{query}"
+    return {"approvalPage": f"{base}/approve/{workspace}/wac/{tail}",
+            "resume": f"{base}/api/w/{workspace}/jobs_u/wac_resume/{tail}",
+            "cancel": f"{base}/api/w/{workspace}/jobs_u/wac_cancel/{tail}"}
+
+
+async def _answer(request: Request, job_id: str, step_key: str, signature: str,
+                  approver: str | None, approved: bool, payload: str | None) -> JSONResponse:
+    jid = _uuid(job_id)
+    expected = _signature(request.app.state.tidemill.token_key, jid, step_key, approver)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise HTTPException(403, "invalid signature: this approval link was not issued by this"
+                                 " Tidemill (or was altered)")
+    value: Any = None
+    if payload is not None:
+        try:
+            value = json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
+        except ValueError as exc:
+            raise HTTPException(400, "'payload' must be base64 of JSON") from exc
+    elif request.method == "POST":
+        raw = await request.body()
+        try:
+            value = json.loads(raw) if raw.strip() else None
+        except ValueError as exc:
+            raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
+        if not await durable.resume_approval(conn, jid, step_key, value, approver, approved):
+            raise HTTPException(404, "this workflow is not waiting for that approval (any more)")
+    return JSONResponse("approved" if approved else "rejected")
+
+
+@router.api_route("/jobs_u/wac_resume/{job_id}/{step_key}/{signature}", methods=["GET", "POST"])
+async def resume(workspace: str, job_id: str, step_key: str, signature: str, request: Request,
+                 approver: str | None = None, payload: str | None = None) -> JSONResponse:
+    return await _answer(request, job_id, step_key, signature, approver, True, payload)
+
+
+@router.api_route("/jobs_u/wac_cancel/{job_id}/{step_key}/{signature}", methods=["GET", "POST"])
+async def reject(workspace: str, job_id: str, step_key: str, signature: str, request: Request,
+                 approver: str | None = None, payload: str | None = None) -> JSONResponse:
+    return await _answer(request, job_id, step_key, signature, approver, False, payload)

@@ -1,0 +1,1 @@
+"""Workflow-as-code: `@workflow` bodies replayed from checkpoints, each task its own job."""
