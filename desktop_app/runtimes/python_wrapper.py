@@ -161,7 +161,7 @@ def _run_workflow_round(job_dir, fn, checkpoint, kwargs):
 
     import wmill.client as sdk
 
-    keys = []
+    keys: list[str] = []
     allocate = sdk.WorkflowCtx._alloc_key
     # A task's job replays the body up to its own step; the keys the workflow allocated
     # before are known, so a body that now calls other steps is caught here instead of
