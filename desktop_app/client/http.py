@@ -179,6 +179,23 @@ class TidemillClient:
         return (await self._request("POST", self._w(f"jobs_u/queue/cancel/{job_id}"),
                                     json={"reason": reason})).text
 
+    # -- Git sync --------------------------------------------------------------------
+    async def sync(self, action: str, remote: str | None = None) -> dict[str, Any]:
+        """`action`: push or pull; a conflict comes back as ClientError (409)."""
+        return (await self._request("POST", self._w(f"sync/{action}"),
+                                    json={"remote": remote})).json()
+
+    async def sync_status(self, wait: bool = False) -> dict[str, Any]:
+        return (await self._request("GET", self._w("sync/status"),
+                                    params={"wait": str(wait).lower()})).json()
+
+    async def import_files(self, files: dict[str, str]) -> dict[str, Any]:
+        return (await self._request("POST", self._w("sync/import"), json={"files": files})).json()
+
+    async def set_secret(self, path: str, value: str, field: str | None = None) -> str:
+        body = {"path": path, "value": value, "field": field}
+        return str((await self._request("POST", self._w("sync/secret"), json=body)).json())
+
 
 def _error_from(resp: httpx.Response) -> ClientError:
     try:

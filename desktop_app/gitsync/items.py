@@ -1,0 +1,275 @@
+"""Items between the database and a Snapshot: read one item as the files show it, and
+apply a parsed folder to the database (validated first, then one transaction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from desktop_app.api import secret_values
+from desktop_app.api.deploy import deploy_script
+from desktop_app.api.state import ApiState
+from desktop_app.core.errors import NotFound, UsageError
+from desktop_app.core.languages import require_runnable
+from desktop_app.db import flows as flow_store
+from desktop_app.db import scripts as script_store
+from desktop_app.db import variables as var_store
+from desktop_app.gitsync.layout import SECRET_KEY, Snapshot
+from desktop_app.parsing import script_metadata
+
+KINDS = ("resource_type", "variable", "resource", "script", "flow")
+
+
+async def read_item(conn: AsyncConnection[Any], ws: str, kind: str,
+                    path: str) -> dict[str, Any] | None:
+    """The item as it is written to files, or None when it no longer exists."""
+    try:
+        if kind == "script":
+            s = await script_store.latest(conn, ws, path)
+            return {"path": s.path, "language": s.language, "content": s.content,
+                    "summary": s.summary, "description": s.description, "schema": s.schema,
+                    "kind": s.kind, "lock": s.lock, "tag": s.tag, "timeout": s.timeout_s}
+        if kind == "flow":
+            row = await flow_store.latest(conn, ws, path)
+            return {"path": path, "summary": row["summary"], "description": row["description"],
+                    "value": row["value"], "schema": row["schema"], "extra": row["extra"] or {}}
+        if kind == "variable":
+            return dict(await var_store.get_variable(conn, ws, path))
+        if kind == "resource":
+            return dict(await var_store.get_resource(conn, ws, path))
+        if kind == "resource_type":
+            rt = await var_store.get_resource_type(conn, ws, path)
+            return dict(rt) if rt else None
+    except NotFound:
+        return None
+    raise UsageError(f"unknown item kind {kind!r}")
+
+
+async def all_items(conn: AsyncConnection[Any], ws: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every item of the workspace (the types Tidemill ships are left out)."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for rt in await var_store.list_resource_types(conn, ws):
+        if rt["created_by"] != "tidemill":
+            out.append(("resource_type", dict(rt)))
+    out += [("variable", dict(v)) for v in await var_store.list_variables(conn, ws)]
+    out += [("resource", dict(r)) for r in await var_store.list_resources(conn, ws, None)]
+    for s in await script_store.list_latest(conn, ws):
+        item = await read_item(conn, ws, "script", s.path)
+        if item:
+            out.append(("script", item))
+    for f in await flow_store.list_latest(conn, ws):
+        out.append(("flow", {"path": f["path"], "summary": f["summary"],
+                             "description": f["description"], "value": f["value"],
+                             "schema": f["schema"], "extra": f["extra"] or {}}))
+    return out
+
+
+def validate(snap: Snapshot) -> None:
+    """Everything that can be checked without the database, before anything is applied."""
+    from desktop_app.flows.model import validate_flow
+
+    for path, s in snap.scripts.items():
+        try:
+            require_runnable(s["language"])
+            script_metadata(s["content"], s["language"])
+        except UsageError as e:
+            raise UsageError(f"script {path}: {e.message}", hint=e.hint) from e
+    for path, flow in snap.flows.items():
+        if not isinstance(flow.get("value"), dict):
+            raise UsageError(f"flow {path}: 'value' (the flow: {{modules: [...]}}) is missing")
+        try:
+            validate_flow(flow)
+        except UsageError as e:
+            raise UsageError(f"flow {path}: {e.message}", hint=e.hint) from e
+
+
+@dataclass
+class Applied:
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (kind, path)
+    deleted: list[tuple[str, str]] = field(default_factory=list)
+    missing_secrets: list[dict[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"changed": [f"{k} {p}" for k, p in self.changed],
+                "deleted": [f"{k} {p}" for k, p in self.deleted],
+                "missing_secrets": self.missing_secrets}
+
+
+async def apply_snapshot(conn: AsyncConnection[Any], state: ApiState, ws: str,
+                         new: Snapshot, who: str, *, old: Snapshot | None = None) -> Applied:
+    """Make the database hold `new`'s items; with `old` (the files before a pull), items
+    only `old` had are deleted. Run inside a transaction: on error nothing stays."""
+    done = Applied()
+    for name, rt in new.resource_types.items():
+        current = await var_store.get_resource_type(conn, ws, name)
+        if current is None or current["schema"] != rt.get("schema") or \
+                current["description"] != rt.get("description"):
+            await var_store.upsert_resource_type(conn, ws, name, rt.get("schema"),
+                                                 rt.get("description") or "", who, replace=True)
+            done.changed.append(("resource_type", name))
+    for path, v in new.variables.items():
+        if await _apply_variable(conn, state, ws, v, who):
+            done.changed.append(("variable", path))
+    for path, r in new.resources.items():
+        if await _apply_resource(conn, state, ws, r, who):
+            done.changed.append(("resource", path))
+    for path, s in new.scripts.items():
+        if await _apply_script(conn, state, ws, s, who):
+            done.changed.append(("script", path))
+    for path, f in new.flows.items():
+        if await _apply_flow(conn, ws, f, who):
+            done.changed.append(("flow", path))
+    if old is not None:
+        await _delete_missing(conn, ws, old, new, done)
+    done.missing_secrets = await missing_secrets(conn, state, ws, new)
+    return done
+
+
+async def _apply_variable(conn: AsyncConnection[Any], state: ApiState, ws: str,
+                          v: dict[str, Any], who: str) -> bool:
+    path, is_secret, value = v["path"], v["is_secret"], v.get("value") or ""
+    try:
+        row = await var_store.get_variable(conn, ws, path)
+    except NotFound:
+        row = None
+    if is_secret:
+        ref = row["secret_ref"] if row and row["is_secret"] else None
+        if value:  # a folder exported with plain secrets: the value goes to the keyring
+            ref = await secret_values.store(state, ws, value, ref)
+        ref = ref or secret_values.new_ref("var")  # no value here yet: listed as missing
+        if row is None:
+            await var_store.insert_variable(conn, ws, path, None, True, ref,
+                                            v["description"], who)
+            return True
+        if row["is_secret"] and row["secret_ref"] == ref and \
+                row["description"] == v["description"]:
+            return False
+        await var_store.update_variable(conn, ws, path, value=None, is_secret=True,
+                                        secret_ref=ref, description=v["description"])
+        return True
+    if row is None:
+        await var_store.insert_variable(conn, ws, path, value, False, None, v["description"], who)
+        return True
+    if not row["is_secret"] and row["value"] == value and row["description"] == v["description"]:
+        return False
+    await var_store.update_variable(conn, ws, path, value=value, is_secret=False,
+                                    secret_ref=None, description=v["description"])
+    return True
+
+
+async def _apply_resource(conn: AsyncConnection[Any], state: ApiState, ws: str,
+                          r: dict[str, Any], who: str) -> bool:
+    path = r["path"]
+    try:
+        row = await var_store.get_resource(conn, ws, path)
+    except NotFound:
+        row = None
+    rt = await var_store.get_resource_type(conn, ws, r["resource_type"])
+    fields = secret_values.secret_fields(rt["schema"] if rt else None)
+    old = row["value"] if row else None
+    value = await secret_values.split_secrets(state, ws, r["value"], fields, old)
+    if isinstance(value, dict) and isinstance(old, dict):
+        # Secret fields are not in the files: this machine's keyring refs stay.
+        for name in fields:
+            if name not in value and isinstance(old.get(name), dict) and \
+                    set(old[name]) == {SECRET_KEY}:
+                value[name] = old[name]
+    if row is not None and row["value"] == value and row["resource_type"] == r["resource_type"] \
+            and row["description"] == r["description"]:
+        return False
+    await var_store.upsert_resource(conn, ws, path, value, r["resource_type"], r["description"],
+                                    who, update_if_exists=True)
+    return True
+
+
+async def _apply_script(conn: AsyncConnection[Any], state: ApiState, ws: str,
+                        s: dict[str, Any], who: str) -> bool:
+    current = await read_item(conn, ws, "script", s["path"])
+    if current is not None and all(current.get(k) == s.get(k) or (not current.get(k) and
+                                                                   not s.get(k))
+                                   for k in ("language", "content", "summary", "description",
+                                             "lock", "kind")) \
+            and (s.get("schema") is None or current.get("schema") == s.get("schema")):
+        return False
+    body = {k: v for k, v in s.items() if v is not None}
+    await deploy_script(conn, ws, body, who, state.home)
+    return True
+
+
+async def _apply_flow(conn: AsyncConnection[Any], ws: str, f: dict[str, Any], who: str) -> bool:
+    current = await read_item(conn, ws, "flow", f["path"])
+    known = ("summary", "description", "value", "schema")
+    if current is not None and all((current.get(k) or None) == (f.get(k) or None)
+                                   for k in known):
+        return False
+    extra = {k: v for k, v in f.items() if k not in (*known, "path")}
+    await flow_store.insert_version(conn, ws, f["path"], f.get("summary") or "",
+                                    f.get("description") or "", f["value"], f.get("schema"),
+                                    who, extra)
+    return True
+
+
+async def _delete_missing(conn: AsyncConnection[Any], ws: str, old: Snapshot, new: Snapshot,
+                          done: Applied) -> None:
+    for path in old.scripts.keys() - new.scripts.keys():
+        try:
+            await script_store.archive(conn, ws, path)
+            done.deleted.append(("script", path))
+        except NotFound:
+            pass
+    for path in old.flows.keys() - new.flows.keys():
+        try:
+            await flow_store.archive(conn, ws, path)
+            done.deleted.append(("flow", path))
+        except NotFound:
+            pass
+    # Keyring entries of deleted secrets are left: the user may still want them, and a
+    # database rollback cannot bring a deleted keyring entry back.
+    for path in old.variables.keys() - new.variables.keys():
+        try:
+            await var_store.delete_variable(conn, ws, path)
+            done.deleted.append(("variable", path))
+        except NotFound:
+            pass
+    for path in old.resources.keys() - new.resources.keys():
+        try:
+            await var_store.delete_resource(conn, ws, path)
+            done.deleted.append(("resource", path))
+        except NotFound:
+            pass
+
+
+async def missing_secrets(conn: AsyncConnection[Any], state: ApiState, ws: str,
+                          snap: Snapshot) -> list[dict[str, str]]:
+    """Secrets the items need that this machine's keyring lacks, with the command to set
+    each."""
+    import asyncio
+
+    async def absent(ref: str | None) -> bool:
+        if not ref or state.secrets is None:
+            return True
+        return await asyncio.to_thread(state.secrets.get, ws, ref) is None
+
+    out: list[dict[str, str]] = []
+    for path, v in sorted(snap.variables.items()):
+        if not v["is_secret"]:
+            continue
+        row = await var_store.get_variable(conn, ws, path)
+        if await absent(row["secret_ref"]):
+            out.append({"path": path, "kind": "variable",
+                        "command": f"tidemill secret set {path}"})
+    for path in sorted(snap.resources):
+        row = await var_store.get_resource(conn, ws, path)
+        rt_row = await var_store.get_resource_type(conn, ws, row["resource_type"])
+        value = row["value"] if isinstance(row["value"], dict) else {}
+        for name in sorted(secret_values.secret_fields(rt_row["schema"] if rt_row else None)):
+            field_value = value.get(name)
+            if isinstance(field_value, str):
+                continue  # a $var: reference, or a plain value
+            ref = field_value.get(SECRET_KEY) if isinstance(field_value, dict) else None
+            if await absent(ref):
+                out.append({"path": path, "kind": "resource", "field": name,
+                            "command": f"tidemill secret set {path} --field {name}"})
+    return out

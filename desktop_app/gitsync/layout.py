@@ -1,0 +1,453 @@
+"""Items ⇄ files in Windmill's sync folder layout (``wmill sync``), see WINDMILL.md §2.
+
+Writing: ``write_item(root, item)`` puts one item's files under ``root`` and returns the
+paths it touched; ``item_files(kind, path)`` says where an item lives (to remove it).
+Reading: ``read_folder(root)`` parses a whole folder into a ``Snapshot`` and raises
+UsageError naming the file (and line) for the first malformed file, before anything is
+applied. Paths escaping the folder (``..``, absolute, symbolic links) are refused.
+
+Secrets never enter the files: a secret variable is written without its value, a resource's
+secret fields (``{"$secret": ref}`` in the database) are left out of its value and named in
+a comment; ``$var:`` references are kept as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from desktop_app.core.errors import UsageError
+from desktop_app.flows.folder import _Dumper, _Loader, load_flow_folder, write_flow_folder
+from desktop_app.parsing import language_from_filename
+
+SECRET_KEY = "$secret"
+DEFAULT_TS = "deno"  # Tidemill runs TypeScript on Deno; wmill.yaml says so (defaultTs)
+WMILL_YAML = {"defaultTs": DEFAULT_TS, "includes": ["f/**", "u/**"], "skipSecrets": True,
+              "nonDottedPaths": False}
+
+_EXTENSION = {"python3": ".py", "deno": ".ts", "bun": ".bun.ts", "nativets": ".fetch.ts",
+              "go": ".go", "bash": ".sh", "powershell": ".ps1", "postgresql": ".pg.sql",
+              "mysql": ".my.sql", "bigquery": ".bq.sql", "snowflake": ".sf.sql",
+              "mssql": ".ms.sql", "oracledb": ".odb.sql", "duckdb": ".duckdb.sql",
+              "graphql": ".gql", "php": ".php", "rust": ".rs", "csharp": ".cs", "nu": ".nu",
+              "java": ".java", "ruby": ".rb", "rlang": ".r", "ansible": ".playbook.yml"}
+_META_SUFFIXES = (".script.yaml", ".script.json", ".script.lock", ".resource.yaml",
+                  ".variable.yaml", ".resource-type.yaml", ".yaml", ".yml", ".json", ".lock",
+                  ".md")
+# Optional script fields written when set (wmill's NewScript keys).
+_SCRIPT_OPTIONAL = ("tag", "timeout", "envs", "concurrent_limit", "concurrency_time_window_s",
+                    "cache_ttl", "dedicated_worker", "priority", "restart_unless_cancelled",
+                    "delete_after_secs")
+
+
+@dataclass
+class Snapshot:
+    """Every item of a sync folder, keyed by item path (resource types by name)."""
+
+    scripts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resource_types: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # files of kinds not imported (yet)
+
+    def kinds(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {"resource_type": self.resource_types, "variable": self.variables,
+                "resource": self.resources, "script": self.scripts, "flow": self.flows}
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.kinds().values())
+
+
+# -- writing -------------------------------------------------------------------------------
+
+def dump_yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=100)
+
+
+def script_extension(language: str) -> str:
+    return _EXTENSION.get(language, ".txt")
+
+
+def item_files(kind: str, path: str, language: str | None = None) -> list[str]:
+    """The files (or the folder, for a flow) an item occupies, relative to the root."""
+    if kind == "script":
+        base = [f"{path}.script.yaml", f"{path}.script.lock"]
+        return [*base, f"{path}{script_extension(language)}"] if language else base
+    if kind == "flow":
+        return [f"{path}.flow"]
+    if kind == "resource_type":
+        return [f"{path}.resource-type.yaml"]
+    return [f"{path}.{kind}.yaml"]
+
+
+def write_item(root: Path, kind: str, item: dict[str, Any]) -> list[str]:
+    """Write one item (a dict shaped like the API's JSON) under `root`; returns the
+    relative paths written or removed (stale siblings such as an old language's file)."""
+    path = item["name"] if kind == "resource_type" else item["path"]
+    _check_item_path(path, kind)
+    touched: list[str] = []
+    if kind == "script":
+        touched = _write_script(root, item)
+    elif kind == "flow":
+        flow: dict[str, Any] = {k: item[k] for k in ("summary", "description", "value", "schema") if k in item}
+        flow.update(item.get("extra") or {})
+        write_flow_folder(flow, root / f"{path}.flow", default_ts=DEFAULT_TS)
+        touched = [f"{path}.flow"]
+    elif kind == "resource":
+        touched = [_write(root, f"{path}.resource.yaml", _resource_text(item))]
+    elif kind == "variable":
+        value = None if item.get("is_secret") else item.get("value")
+        touched = [_write(root, f"{path}.variable.yaml", dump_yaml({
+            "description": item.get("description") or "", "value": value if value is not None
+            else "", "is_secret": bool(item.get("is_secret")), "is_oauth": False,
+            "account": None}))]
+    elif kind == "resource_type":
+        touched = [_write(root, f"{path}.resource-type.yaml", dump_yaml({
+            "schema": item.get("schema"), "description": item.get("description") or ""}))]
+    else:
+        raise UsageError(f"unknown item kind {kind!r}")
+    touched += write_folder_meta(root, path)
+    return touched
+
+
+def remove_item(root: Path, kind: str, path: str) -> list[str]:
+    """Delete an item's files; returns the relative paths removed."""
+    _check_item_path(path, kind)  # never remove anything outside the folder
+    removed = []
+    names = item_files(kind, path)
+    if kind == "script":
+        parent = root / Path(path).parent
+        stem = Path(path).name
+        if parent.is_dir():
+            names += [str(Path(path).parent / f.name) for f in parent.iterdir()
+                      if f.is_file() and _is_script_content(f.name, stem)]
+    for rel in names:
+        target = root / rel
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+            removed.append(rel)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+            removed.append(rel)
+    return removed
+
+
+def write_folder_meta(root: Path, path: str) -> list[str]:
+    """``wmill.yaml`` at the root and ``f/<folder>/folder.meta.yaml`` when missing."""
+    written = []
+    if not (root / "wmill.yaml").exists():
+        written.append(_write(root, "wmill.yaml", dump_yaml(WMILL_YAML)))
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[0] == "f":
+        meta = f"f/{parts[1]}/folder.meta.yaml"
+        if not (root / meta).exists():
+            written.append(_write(root, meta, dump_yaml({
+                "display_name": parts[1], "owners": [], "extra_perms": {}, "summary": None})))
+    return written
+
+
+def _write_script(root: Path, s: dict[str, Any]) -> list[str]:
+    path, language = s["path"], s["language"]
+    stem = Path(path).name
+    content_rel = f"{path}{script_extension(language)}"
+    touched = [content_rel]
+    parent = root / Path(path).parent
+    if parent.is_dir():  # another language's file of the same script goes
+        for f in parent.iterdir():
+            if f.is_file() and _is_script_content(f.name, stem) and f.name != Path(content_rel).name:
+                f.unlink()
+                touched.append(str(Path(path).parent / f.name))
+    meta: dict[str, Any] = {"summary": s.get("summary") or "",
+                            "description": s.get("description") or ""}
+    lock_rel = f"{path}.script.lock"
+    if s.get("lock"):
+        meta["lock"] = f"!inline {lock_rel}"
+        touched.append(_write(root, lock_rel, s["lock"]))
+    elif (root / lock_rel).exists():
+        (root / lock_rel).unlink()
+        touched.append(lock_rel)
+    meta["kind"] = s.get("kind") or "script"
+    meta["schema"] = s.get("schema")
+    for key in _SCRIPT_OPTIONAL:
+        if s.get(key) is not None:
+            meta[key] = s[key]
+    _write(root, content_rel, s["content"])
+    touched.append(_write(root, f"{path}.script.yaml", dump_yaml(meta)))
+    return touched
+
+
+def _resource_text(r: dict[str, Any]) -> str:
+    value = r.get("value")
+    secret: list[str] = []
+    if isinstance(value, dict):
+        secret = sorted(k for k, v in value.items() if _is_secret_ref(v))
+        value = {k: v for k, v in value.items() if k not in secret}
+    head = ""
+    if secret:
+        head = (f"# secret fields kept out of Git: {', '.join(secret)}"
+                f" (set each with `tidemill secret set {r['path']} --field NAME`)\n")
+    return head + dump_yaml({"description": r.get("description") or "", "value": value,
+                             "resource_type": r.get("resource_type")})
+
+
+def _is_secret_ref(v: Any) -> bool:
+    return isinstance(v, dict) and set(v) == {SECRET_KEY}
+
+
+def _is_script_content(filename: str, stem: str) -> bool:
+    if not filename.startswith(stem + "."):
+        return False
+    rest = filename[len(stem):]
+    return rest in _EXTENSION.values() and not filename.endswith(_META_SUFFIXES[:6])
+
+
+def _write(root: Path, rel: str, text: str) -> str:
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, target)
+    return rel
+
+
+def _check_item_path(path: str, kind: str) -> None:
+    parts = path.split("/")
+    if kind == "resource_type":
+        if len(parts) != 1 or not path or path.startswith("."):
+            raise UsageError(f"invalid resource type name {path!r}")
+        return
+    if parts[0] not in ("f", "u") or len(parts) < 3 or any(p in ("", ".", "..") for p in parts):
+        raise UsageError(f"invalid item path {path!r}: expected f/<folder>/<name> or "
+                         "u/<user>/<name>")
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def load_yaml(file: Path, root: Path) -> Any:
+    """A YAML file read with YAML 1.2 rules; UsageError naming the file and line."""
+    rel = _rel(file, root)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{rel}: cannot read: {e}") from e
+    try:
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{rel}, line {mark.line + 1}" if mark else rel
+        problem = " ".join(p for p in (e.context, e.problem) if p)
+        raise UsageError(f"{where}: malformed YAML: {problem}",
+                         hint="nothing was applied; fix the file and try again") from e
+    except yaml.YAMLError as e:
+        raise UsageError(f"{rel}: malformed YAML: {e}",
+                         hint="nothing was applied; fix the file and try again") from e
+
+
+def read_folder(root: Path) -> Snapshot:
+    """Parse a Windmill sync folder (dotted and ``__flow`` layouts) into items."""
+    root = Path(root)
+    real_root = root.resolve()
+    snap = Snapshot()
+    default_ts = DEFAULT_TS
+    if (root / "wmill.yaml").is_file():
+        conf = load_yaml(root / "wmill.yaml", root)
+        if isinstance(conf, dict) and conf.get("defaultTs") in ("bun", "deno"):
+            default_ts = conf["defaultTs"]
+    script_meta: dict[str, Path] = {}
+    script_code: dict[str, tuple[Path, str]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for d in list(dirnames):
+            full = here / d
+            _check_inside(full, real_root, root)
+            if d.endswith((".flow", "__flow")):
+                dirnames.remove(d)  # the flow folder is read as a whole
+                item_path = _rel(full, root)[: -len(".flow" if d.endswith(".flow") else "__flow")]
+                _check_item_path(item_path, "flow")
+                flow = load_flow_folder(full)
+                _check_mapping(flow, full / "flow.yaml", root)
+                flow["path"] = item_path
+                snap.flows[item_path] = flow
+            elif d.endswith(("__app", ".app", "__raw_app", ".raw_app", "__mod", "__dbt")):
+                dirnames.remove(d)
+                snap.skipped.append(_rel(full, root))
+        for name in sorted(filenames):
+            file = here / name
+            _check_inside(file, real_root, root)
+            rel = _rel(file, root)
+            if name.startswith(".") or name in ("wmill.yaml", "wmill-lock.yaml",
+                                                "folder.meta.yaml"):
+                continue
+            if name.endswith(".resource-type.yaml"):
+                data = _check_mapping(load_yaml(file, root), file, root)
+                type_name = name[: -len(".resource-type.yaml")]
+                snap.resource_types[type_name] = {
+                    "name": type_name, "schema": data.get("schema"),
+                    "description": data.get("description") or ""}
+            elif name.endswith(".resource.yaml"):
+                item_path = _item_path(rel, ".resource.yaml")
+                data = _check_mapping(load_yaml(file, root), file, root)
+                if not isinstance(data.get("resource_type"), str):
+                    raise UsageError(f"{rel}: 'resource_type' is required")
+                snap.resources[item_path] = {
+                    "path": item_path, "value": data.get("value"),
+                    "resource_type": data["resource_type"],
+                    "description": data.get("description") or ""}
+            elif name.endswith(".variable.yaml"):
+                item_path = _item_path(rel, ".variable.yaml")
+                data = _check_mapping(load_yaml(file, root), file, root)
+                value = data.get("value")
+                snap.variables[item_path] = {
+                    "path": item_path, "is_secret": bool(data.get("is_secret")),
+                    "value": "" if value is None else str(value),
+                    "description": data.get("description") or ""}
+            elif name.endswith(".script.yaml"):
+                script_meta[_item_path(rel, ".script.yaml")] = file
+            elif name.endswith((".script.lock", ".script.json", ".yaml", ".yml", ".json",
+                                ".lock", ".md")) and not name.endswith(".playbook.yml"):
+                if not name.endswith(".script.lock"):
+                    snap.skipped.append(rel)
+            else:
+                language = language_from_filename(name)
+                if language is None:
+                    snap.skipped.append(rel)
+                    continue
+                if name.endswith(".ts") and language == "deno" and \
+                        not name.endswith(".deno.ts"):
+                    language = default_ts
+                ext = script_extension(language) if not name.endswith(".ts") else \
+                    _ts_suffix(name)
+                item_path = rel[: -len(ext)]
+                if item_path in script_code:
+                    raise UsageError(f"{rel}: the script {item_path} has two code files "
+                                     f"({_rel(script_code[item_path][0], root)} too)")
+                script_code[item_path] = (file, language)
+    for item_path, meta_file in script_meta.items():
+        if item_path not in script_code:
+            raise UsageError(f"{_rel(meta_file, root)}: no code file for the script "
+                             f"{item_path} beside it", hint="expected e.g. "
+                             f"{item_path}.py or {item_path}.ts")
+    for item_path, (file, language) in script_code.items():
+        if not item_path.startswith(("f/", "u/")):
+            snap.skipped.append(_rel(file, root))
+            continue
+        _check_item_path(item_path, "script")
+        snap.scripts[item_path] = _read_script(root, real_root, item_path, file, language,
+                                               script_meta.get(item_path))
+    for kind, items in (("resource", snap.resources), ("variable", snap.variables)):
+        for item_path in items:
+            _check_item_path(item_path, kind)
+    return snap
+
+
+def _ts_suffix(name: str) -> str:
+    for suffix in (".deno.ts", ".bun.ts", ".fetch.ts", ".native.ts"):
+        if name.endswith(suffix):
+            return suffix
+    return ".ts"
+
+
+def _read_script(root: Path, real_root: Path, item_path: str, code: Path, language: str,
+                 meta_file: Path | None) -> dict[str, Any]:
+    try:
+        content = code.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{_rel(code, root)}: cannot read: {e}") from e
+    script: dict[str, Any] = {"path": item_path, "language": language, "content": content,
+                              "summary": "", "description": ""}
+    if meta_file is None:
+        return script
+    meta = _check_mapping(load_yaml(meta_file, root), meta_file, root)
+    for key in ("summary", "description", "kind", "schema", *_SCRIPT_OPTIONAL):
+        if meta.get(key) is not None:
+            script[key] = meta[key]
+    lock = meta.get("lock")
+    if isinstance(lock, list):  # older repositories: the lock as a list of lines
+        lock = "\n".join(str(x) for x in lock)
+    if isinstance(lock, str) and lock.startswith("!inline "):
+        lock = _read_inline(root, real_root, meta_file, lock[len("!inline "):].strip())
+    if isinstance(lock, str) and lock:
+        script["lock"] = lock
+    return script
+
+
+def _read_inline(root: Path, real_root: Path, meta_file: Path, name: str) -> str:
+    rel = Path(name)
+    if not name or rel.is_absolute() or ".." in rel.parts:
+        raise UsageError(f"{_rel(meta_file, root)}: !inline {name!r} must name a file inside "
+                         "the folder (no absolute path, no '..')")
+    # wmill writes the path from the root; a path beside the file is read too.
+    for target in (root / rel, meta_file.parent / rel):
+        if target.exists() or target.is_symlink():
+            _check_inside(target, real_root, root)
+            return target.read_text(encoding="utf-8")
+    raise UsageError(f"{_rel(meta_file, root)}: the inline file {name!r} is missing")
+
+
+def _check_inside(target: Path, real_root: Path, root: Path) -> None:
+    if target.is_symlink() and not target.resolve().is_relative_to(real_root):
+        raise UsageError(f"{_rel(target, root)}: a symbolic link leading outside the folder "
+                         f"(to {os.readlink(target)}) is refused",
+                         hint="nothing was applied; replace the link by the file itself")
+
+
+def _check_mapping(data: Any, file: Path, root: Path) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise UsageError(f"{_rel(file, root)}: expected a mapping (key: value lines)")
+    return data
+
+
+def _item_path(rel: str, suffix: str) -> str:
+    return rel[: -len(suffix)]
+
+
+def _rel(p: Path, root: Path) -> str:
+    try:
+        return p.relative_to(root).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def check_relative(rel: str) -> str:
+    """A file path received from elsewhere (an import's file list): relative, no '..'."""
+    p = Path(rel)
+    if not rel or p.is_absolute() or ".." in p.parts or rel.startswith(("/", "\\")) \
+            or not p.parts or p.as_posix() == "." or "\x00" in rel:
+        raise UsageError(f"{rel!r}: a path leading outside the folder ('..' or absolute) "
+                         "is refused", hint="nothing was applied")
+    return p.as_posix()
+
+
+def collect_files(root: Path) -> dict[str, str]:
+    """Every text file under `root` (``.git`` left out), for an import sent to the daemon.
+    A symbolic link leading outside `root` is refused; one inside is read as its target."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a folder", hint="pass the root of a Windmill sync "
+                         "folder (where wmill.yaml or f/ is)")
+    real_root = root.resolve()
+    files: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in (".git", "node_modules"))
+        for d in dirnames:
+            _check_inside(here / d, real_root, root)
+        for name in sorted(filenames):
+            file = here / name
+            _check_inside(file, real_root, root)
+            try:
+                files[_rel(file, root)] = file.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue  # not a text file: no item is made of it
+            except OSError as e:
+                raise UsageError(f"{_rel(file, root)}: cannot read: {e}") from e
+    return files

@@ -1,0 +1,159 @@
+"""Every change made through the API becomes one commit in ``$TIDEMILL_HOME/workspace``.
+
+Routes call ``record_change(request, kind, path, action, who)`` after their transaction:
+it only queues the change, so a deploy does not wait for Git. One background task takes
+the changes in order, reads the item as it now is in the database, writes (or removes) its
+files and commits them with a message saying what changed and by whom. Push, pull and
+import hold the same lock, so Git is only ever touched by one of them at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+
+from desktop_app.api.state import ApiState
+from desktop_app.gitsync import items
+from desktop_app.gitsync.layout import item_files, remove_item, write_item
+from desktop_app.gitsync.repo import WorkspaceRepo
+
+log = logging.getLogger(__name__)
+
+WORKSPACE = "main"  # the one workspace kept in Git (others are not recorded yet)
+_STATE_KEY = "gitsync"
+
+
+@dataclass
+class Change:
+    kind: str
+    path: str
+    action: str  # "deploy", "update", "delete", "create", "rename"
+    who: str
+    old_path: str | None = None
+
+
+class ChangeRecorder:
+    def __init__(self, state: ApiState, root: Path) -> None:
+        self.state = state
+        self.root = root
+        self.lock = asyncio.Lock()
+        self.queue: asyncio.Queue[Change] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._repo: WorkspaceRepo | None = None
+        self.errors = 0
+
+    async def repo(self, first: Change | None = None) -> WorkspaceRepo:
+        """The repository, created with the whole workspace in a first commit (without
+        the item of `first`, the change that has it created: that one gets its own)."""
+        if self._repo is None:
+            fresh = not (self.root / ".git").exists()
+            self._repo = await asyncio.to_thread(WorkspaceRepo, self.root)
+            if fresh:
+                async with self.state.pool.connection() as conn:
+                    everything = await items.all_items(conn, WORKSPACE)
+                if first is not None:
+                    everything = [(k, i) for k, i in everything
+                                  if (k, i.get("name") if k == "resource_type" else i.get("path"))
+                                  not in ((first.kind, first.path), (first.kind, first.old_path))]
+                await asyncio.to_thread(self._export_all, everything)
+        return self._repo
+
+    def _export_all(self, everything: list[tuple[str, dict[str, Any]]]) -> None:
+        assert self._repo is not None
+        touched: list[str] = []
+        for kind, item in everything:
+            touched += write_item(self.root, kind, item)
+        if not touched:
+            from desktop_app.gitsync.layout import write_folder_meta
+
+            touched = write_folder_meta(self.root, "")
+        self._repo.commit(touched, f"export the workspace ({len(everything)} items)", "tidemill")
+
+    def record(self, change: Change) -> None:
+        self.queue.put_nowait(change)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def drain(self) -> None:
+        """Wait until every queued change is committed."""
+        await self.queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            change = await self.queue.get()
+            try:
+                async with self.lock:
+                    await self._commit(change)
+            except Exception:  # a failed commit must not stop the next ones
+                self.errors += 1
+                log.exception("could not record %s %s in Git", change.kind, change.path)
+            finally:
+                self.queue.task_done()
+
+    async def _commit(self, change: Change) -> str | None:
+        repo = await self.repo(change)
+        async with self.state.pool.connection() as conn:
+            item = await items.read_item(conn, WORKSPACE, change.kind, change.path)
+        return await asyncio.to_thread(self._write_and_commit, repo, change, item)
+
+    def _write_and_commit(self, repo: WorkspaceRepo, change: Change,
+                          item: dict[str, Any] | None) -> str | None:
+        touched: list[str] = []
+        if change.old_path and change.old_path != change.path:
+            touched += remove_item(self.root, change.kind, change.old_path)
+            touched += item_files(change.kind, change.old_path)
+        if item is None:
+            touched += remove_item(self.root, change.kind, change.path)
+            verb = "delete"
+        else:
+            touched += write_item(self.root, change.kind, item)
+            verb = change.action
+        what = change.kind.replace("_", " ")
+        message = f"{verb} {what} {change.path}"
+        if change.old_path and change.old_path != change.path:
+            message = f"rename {what} {change.old_path} to {change.path}"
+        message += f" (by {change.who})"
+        existing = [p for p in dict.fromkeys(touched)]
+        # One commit per change, even one the files cannot show (a secret's new value).
+        return repo.commit(existing, message, change.who, allow_empty=True)
+
+    async def commit_items(self, changed: list[tuple[str, str]], message: str,
+                           who: str) -> str | None:
+        """Write the items now in the database and commit them together (an import).
+        The caller holds `lock`."""
+        repo = await self.repo()
+        loaded: list[tuple[str, dict[str, Any]]] = []
+        async with self.state.pool.connection() as conn:
+            for kind, path in changed:
+                item = await items.read_item(conn, WORKSPACE, kind, path)
+                if item is not None:
+                    loaded.append((kind, item))
+
+        def write() -> str | None:
+            touched: list[str] = []
+            for kind, item in loaded:
+                touched += write_item(self.root, kind, item)
+            return repo.commit(list(dict.fromkeys(touched)), message, who)
+
+        return await asyncio.to_thread(write)
+
+
+def recorder_of(state: ApiState) -> ChangeRecorder:
+    rec = state.extra.get(_STATE_KEY)
+    if rec is None:
+        rec = state.extra[_STATE_KEY] = ChangeRecorder(state, state.home / "workspace")
+    return rec
+
+
+def record_change(request: Request, workspace: str, kind: str, path: str, action: str,
+                  who: str, old_path: str | None = None) -> None:
+    """Queue one API change for its Git commit (returns at once)."""
+    if workspace != WORKSPACE:
+        return
+    state: ApiState = request.app.state.tidemill
+    recorder_of(state).record(Change(kind, path, action, who, old_path))

@@ -1,0 +1,168 @@
+"""/api/w/{workspace}/sync/…: the workspace's Git repository (status, push, pull), the
+import of a Windmill sync folder, and setting a secret that a pull left missing."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+
+from desktop_app.api import inputs, secret_values
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.state import ApiState
+from desktop_app.core.errors import UsageError
+from desktop_app.db import variables as var_store
+from desktop_app.gitsync import items
+from desktop_app.gitsync.layout import SECRET_KEY, check_relative, read_folder
+from desktop_app.gitsync.recorder import WORKSPACE, recorder_of
+
+router = APIRouter(prefix="/api/w/{workspace}/sync", tags=["sync"])
+
+
+def install(app: FastAPI) -> None:
+    """The sync routes, and the hook that commits every change made through the API."""
+    from desktop_app.gitsync.hook import GitSyncHook
+
+    app.include_router(router)
+    app.add_middleware(GitSyncHook)
+
+
+def _only_main(workspace: str) -> None:
+    if workspace != WORKSPACE:
+        raise HTTPException(400, f"only the {WORKSPACE!r} workspace is kept in Git")
+
+
+@router.get("/status")
+async def status(workspace: str, request: Request, wait: bool = False,
+                 who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """The repository's head and remote; `wait=true` first waits for pending commits."""
+    _only_main(workspace)
+    rec = recorder_of(request.app.state.tidemill)
+    if wait:
+        await rec.drain()
+    repo = await rec.repo()
+    return {"head": repo.head, "remote": repo.remote_url(), "pending": rec.queue.qsize(),
+            "errors": rec.errors, "path": str(rec.root)}
+
+
+@router.post("/push", openapi_extra=inputs.documented({"remote": inputs.NULLABLE_STRING}))
+async def push(workspace: str, request: Request,
+               who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    who.require_admin("push the workspace")
+    _only_main(workspace)
+    body = await inputs.json_object(request)
+    remote = inputs.field_of(body, "remote", str, "a repository URL")
+    rec = recorder_of(request.app.state.tidemill)
+    await rec.drain()
+    async with rec.lock:
+        repo = await rec.repo()
+        head = await asyncio.to_thread(repo.push, remote)
+    return {"head": head, "remote": repo.remote_url()}
+
+
+@router.post("/pull", openapi_extra=inputs.documented({"remote": inputs.NULLABLE_STRING}))
+async def pull(workspace: str, request: Request,
+               who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """Fetch, then fast-forward or merge; the database follows the files. A conflict
+    (409) lists the files and changes nothing."""
+    who.require_admin("pull the workspace")
+    _only_main(workspace)
+    body = await inputs.json_object(request)
+    remote = inputs.field_of(body, "remote", str, "a repository URL")
+    state: ApiState = request.app.state.tidemill
+    rec = recorder_of(state)
+    await rec.drain()
+    async with rec.lock:
+        repo = await rec.repo()
+        theirs = await asyncio.to_thread(repo.fetch, remote)
+        plan = await asyncio.to_thread(repo.prepare_pull, theirs)
+        if plan.kind == "up-to-date":
+            return {"head": repo.head, "kind": plan.kind, "changed": [], "deleted": [],
+                    "missing_secrets": []}
+        old_dir = await asyncio.to_thread(repo.extract, plan.old_tree)
+        new_dir = await asyncio.to_thread(repo.extract, plan.new_tree)
+        try:
+            old = await asyncio.to_thread(read_folder, Path(old_dir.name))
+            new = await asyncio.to_thread(read_folder, Path(new_dir.name))
+            await asyncio.to_thread(items.validate, new)
+            async with state.pool.connection() as conn, conn.transaction():
+                applied = await items.apply_snapshot(conn, state, WORKSPACE, new, who.username,
+                                                     old=old)
+            head = await asyncio.to_thread(repo.finish_pull, plan, who.username)
+        finally:
+            old_dir.cleanup()
+            new_dir.cleanup()
+    return {"head": head, "kind": plan.kind, **applied.as_json()}
+
+
+@router.post("/import", openapi_extra=inputs.documented(
+    {"files": {"type": "object", "additionalProperties": {"type": "string"}}}, ("files",)))
+async def import_folder(workspace: str, request: Request,
+                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """Import a Windmill sync folder sent as {relative path: text}: every file is parsed and
+    checked first; then all items are applied in one transaction and one commit."""
+    who.require_admin("import items")
+    _only_main(workspace)
+    body = await inputs.json_object(request)
+    files = body.get("files")
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise HTTPException(400, "'files' must map relative paths to file contents")
+    state: ApiState = request.app.state.tidemill
+    with tempfile.TemporaryDirectory(prefix="tidemill-import-") as tmp:
+        root = Path(tmp)
+        for rel, text in files.items():
+            target = root / check_relative(str(rel))
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+            except (OSError, ValueError, UnicodeError) as e:
+                raise UsageError(f"{rel!r}: not a usable file path or content ({e})",
+                                 hint="nothing was applied") from e
+        snap = await asyncio.to_thread(read_folder, root)
+    await asyncio.to_thread(items.validate, snap)
+    rec = recorder_of(state)
+    await rec.drain()
+    async with rec.lock:
+        await rec.repo()  # created (with what exists now) before the import changes things
+        async with state.pool.connection() as conn, conn.transaction():
+            applied = await items.apply_snapshot(conn, state, WORKSPACE, snap, who.username)
+        head = await rec.commit_items(applied.changed,
+                                      f"import {len(applied.changed)} items (by {who.username})",
+                                      who.username)
+    return {"head": head, "skipped": snap.skipped, **applied.as_json()}
+
+
+@router.post("/secret", openapi_extra=inputs.documented(
+    {"path": inputs.STRING, "field": inputs.NULLABLE_STRING, "value": inputs.STRING},
+    ("path", "value")))
+async def set_secret(workspace: str, request: Request,
+                     who: Identity = Depends(authenticate)) -> str:
+    """Set the value of a secret variable, or of a resource's secret field, on this
+    machine (what a pull cannot bring)."""
+    who.require_admin("set secrets")
+    body = await inputs.json_object(request)
+    path = inputs.field_of(body, "path", str, "an item path")
+    name = inputs.field_of(body, "field", str, "a field name")
+    value = inputs.field_of(body, "value", str, "a string")
+    if not path or value is None:
+        raise HTTPException(400, "'path' and 'value' are required")
+    state: ApiState = request.app.state.tidemill
+    async with state.pool.connection() as conn, conn.transaction():
+        if name is None:
+            row = await var_store.get_variable(conn, workspace, path)
+            if not row["is_secret"]:
+                raise UsageError(f"{path} is not a secret variable",
+                                 hint="update it with POST variables/update/{path}")
+            await secret_values.store(state, workspace, value, row["secret_ref"])
+            return f"set the secret of variable {path}"
+        res = await var_store.get_resource(conn, workspace, path)
+        current = dict(res["value"]) if isinstance(res["value"], dict) else {}
+        old = current.get(name)
+        ref = old.get(SECRET_KEY) if isinstance(old, dict) else None
+        current[name] = {SECRET_KEY: await secret_values.store(state, workspace, value, ref,
+                                                                kind="res")}
+        await var_store.update_resource(conn, workspace, path, value=current)
+    return f"set the secret field {name!r} of resource {path}"
