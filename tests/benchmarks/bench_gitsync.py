@@ -105,7 +105,7 @@ def main() -> None:
         repo = pygit2.Repository(str(da.home / "workspace"))
         commits = sum(1 for _ in repo.walk(repo.head.target))
         push1, _ = timed(lambda: da.cli("sync", "push", "--remote", remote, check=True))
-        pull1, out = timed(lambda: db.cli("sync", "pull", "--remote", remote, check=True,
+        pull1, _ = timed(lambda: db.cli("sync", "pull", "--remote", remote, check=True,
                                           timeout=600))
         with db.http() as c:
             n_scripts = len(c.get("/api/w/main/scripts/list").json())

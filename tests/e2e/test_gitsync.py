@@ -68,7 +68,7 @@ def _history(repo_dir: Path) -> list[pygit2.Commit]:
 
 def _changed_files(repo: pygit2.Repository, commit: pygit2.Commit) -> set[str]:
     if not commit.parents:
-        return {p.delta.new_file.path for p in commit.tree.diff_to_tree(swap=True)}
+        return {d.new_file.path for d in commit.tree.diff_to_tree(swap=True).deltas}
     diff = repo.diff(commit.parents[0], commit)
     return {d.new_file.path for d in diff.deltas} | {d.old_file.path for d in diff.deltas}
 
@@ -78,9 +78,9 @@ def _all_blobs_text(repo_dir: Path) -> str:
     out = []
     for oid in repo.odb:
         obj = repo[oid]
-        if obj.type == pygit2.enums.ObjectType.BLOB:
+        if isinstance(obj, pygit2.Blob):
             out.append(obj.data.decode(errors="replace"))
-        elif obj.type == pygit2.enums.ObjectType.COMMIT:
+        elif isinstance(obj, pygit2.Commit):
             out.append(obj.message)
     return "\n".join(out)
 
