@@ -71,7 +71,6 @@ class GitSyncHook:
             await self.app(scope, receive, send)
             return
         body = bytearray()
-        status = 0
 
         async def receive_body() -> Message:
             message = await receive()
@@ -79,18 +78,16 @@ class GitSyncHook:
                 body.extend(message.get("body", b""))
             return message
 
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+        async def send_queued(message: Message) -> None:
+            # Queued before the client hears of the change: commits follow request order.
+            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+                try:
+                    await _record(scope, hit, bytes(body))
+                except Exception:  # the change is made; only its commit is missing
+                    log.exception("could not queue %s for Git", scope.get("path"))
             await send(message)
 
-        await self.app(scope, receive_body, send_status)
-        if 200 <= status < 300:
-            try:
-                await _record(scope, hit, bytes(body))
-            except Exception:  # the change is made; only its commit is missing
-                log.exception("could not queue %s for Git", scope.get("path"))
+        await self.app(scope, receive_body, send_queued)
 
 
 async def _record(scope: Scope, hit: tuple[str, str, str, str | None], body: bytes) -> None:
