@@ -137,6 +137,9 @@ async def _dispatch(conn: AsyncConnection[Any], job: ClaimedJob, step: dict[str,
         "created_by": job.created_by, "permissioned_as": job.permissioned_as,
         "workspace_id": job.workspace_id, "parent_job": job.id,
         "root_job": job.root_job or job.id, "timeout_s": step.get("timeout"),
+        # A task whose worker dies is run again once (the reaper re-queues it): a workflow
+        # must not fail because a process was killed. Its own failures follow `retry`.
+        "max_retries": 1,
         "extra": {"wac_key": key, "wac_name": step.get("name") or key},
     }
     kind = step.get("dispatch_type") or "inline"

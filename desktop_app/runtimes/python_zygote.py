@@ -69,6 +69,13 @@ def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import python_wrapper  # noqa: F401  (imported once here; every child inherits it)
 
+    # The Windmill SDK costs ~300 ms to import (httpx); a venv that has it is one whose
+    # scripts use it, often in every round of a workflow. Import it once, here.
+    try:
+        import wmill  # noqa: F401
+    except Exception:
+        pass
+
     sock = socket.socket(fileno=int(sys.argv[1]))
     while True:
         # The request's line and its attached fd arrive in one message.
