@@ -63,13 +63,22 @@ async def authenticate(request: Request) -> Identity:
         if job_row is None:
             raise HTTPException(401, "this job token has expired: its job is no longer running")
         return Identity(job_row[0].split("/", 1)[-1], "job", job_id=str(job_id))
+    token_hash = hash_token(token)
+    known = state.tokens.get(token_hash)
+    if known is not None:
+        return Identity(known[0], known[1], known[2])
+    generation = state.tokens.generation
     async with state.pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT owner, scope, path_globs FROM tokens WHERE token_hash = %s"
-            " AND (expires_at IS NULL OR expires_at > now())",
-            (hash_token(token),),
+            "SELECT owner, scope, path_globs,"
+            " extract(epoch FROM expires_at - now())::float8 AS expires_in"
+            " FROM tokens WHERE token_hash = %s AND (expires_at IS NULL OR expires_at > now())",
+            (token_hash,),
         )
         row: Any = await cur.fetchone()
     if row is None:
         raise HTTPException(401, "invalid or expired token")
+    # Cached a few seconds, never past the token's expiry.
+    ttl = None if row[3] is None else min(state.tokens.ttl_s, row[3])
+    state.tokens.put(token_hash, (row[0], row[1], row[2]), generation, ttl)
     return Identity(row[0], row[1], row[2])

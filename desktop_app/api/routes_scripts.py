@@ -51,6 +51,7 @@ async def create_script(workspace: str, request: Request,
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         version = await deploy_script(conn, workspace, body, who.username, state.home)
+    state.scripts.drop((workspace, version.path))  # after the commit: see TtlCache
     return version.hash
 
 
@@ -103,6 +104,8 @@ async def script_history(workspace: str, path: ItemPath, request: Request,
 async def archive_script(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> str:
     who.require_admin("archive scripts")
-    async with request.app.state.tidemill.pool.connection() as conn:
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn:
         await script_store.archive(conn, workspace, path)
+    state.scripts.drop((workspace, path))
     return f"archived {path}"

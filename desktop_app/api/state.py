@@ -1,14 +1,23 @@
-"""What the API's handlers share: the connection pool, keys and the completion waiter."""
+"""What the API's handlers share: the connection pool, keys, the completion waiter and
+the caches of hot lookups."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from desktop_app.api.ttl_cache import TtlCache
 from desktop_app.api.waiter import CompletionWaiter
+from desktop_app.db.scripts import SCRIPTS_CHANNEL, ScriptVersion
+
+#: How long a cached token row or newest script version may be served. Deploys and
+#: archives drop their path at once (here and, by NOTIFY, in other daemons); this bounds
+#: anything else, e.g. a token row edited by hand.
+LOOKUP_TTL_S = 5.0
 
 
 @dataclass
@@ -23,3 +32,21 @@ class ApiState:
     secrets: Any = None  # desktop_app.secrets.SecretStore
     resource_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # token hash → (owner, scope, path globs)
+    tokens: TtlCache[tuple[str, str, list[str] | None]] = field(
+        default_factory=lambda: TtlCache(LOOKUP_TTL_S))
+    # (workspace, path) → the newest version there
+    scripts: TtlCache[ScriptVersion] = field(default_factory=lambda: TtlCache(LOOKUP_TTL_S))
+
+    def __post_init__(self) -> None:
+        self.waiter.watch(SCRIPTS_CHANNEL, self._scripts_changed)
+
+    def _scripts_changed(self, payload: str | None) -> None:
+        try:
+            workspace, path = json.loads(payload) if payload else (None, None)
+        except (ValueError, TypeError):
+            workspace = path = None
+        if workspace is None:
+            self.scripts.clear()
+        else:
+            self.scripts.drop((workspace, path))

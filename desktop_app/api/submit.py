@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from fastapi import HTTPException, Request
 
 from desktop_app.api.auth import Identity
@@ -81,13 +82,12 @@ def new_script_job(script: ScriptVersion, args: dict[str, Any], who: Identity,
 
 
 async def push_job(state: ApiState, job: NewJob) -> uuid.UUID:
-    async with state.pool.connection() as conn, conn.transaction():
-        try:
+    try:
+        # Pipelined: BEGIN, INSERT, NOTIFY and COMMIT go in one round trip.
+        async with state.pool.connection() as conn, conn.pipeline(), conn.transaction():
             await queue.push(conn, job)
-        except Exception as exc:
-            if "duplicate key" in str(exc):
-                raise HTTPException(400, f"a job with id {job.id} already exists") from exc
-            raise
+    except psycopg.errors.UniqueViolation as exc:
+        raise HTTPException(400, f"a job with id {job.id} already exists") from exc
     return job.id
 
 

@@ -3,6 +3,10 @@
 One LISTEN connection per daemon receives every completion; waiters register a
 future before the job is pushed, so a job finishing instantly is never missed. A
 slow poll backs up NOTIFY, which can be lost while the connection reconnects.
+
+The same connection carries other channels the API `watch`es (a deployed script
+invalidates cached lookups); their handlers get None after each (re)connect, when
+notifications may have been missed.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -26,7 +31,13 @@ class CompletionWaiter:
         self.database_url = database_url
         self._waiting: dict[uuid.UUID, list[asyncio.Future[None]]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._handlers: dict[str, Callable[[str | None], None]] = {}
         self.connected = asyncio.Event()
+
+    def watch(self, channel: str, handler: Callable[[str | None], None]) -> None:
+        """Call `handler(payload)` for each notification on `channel` (before `start`)."""
+        assert self._task is None, "watch() channels before start()"
+        self._handlers[channel] = handler
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._listen())
@@ -65,9 +76,15 @@ class CompletionWaiter:
                 conn = await AsyncConnection.connect(self.database_url, autocommit=True)
                 async with conn:
                     await conn.execute(f"LISTEN {DONE_CHANNEL}")
+                    for channel, handler in self._handlers.items():
+                        await conn.execute(f"LISTEN {channel}")
+                        handler(None)
                     self.connected.set()
                     self.wake_all()  # re-check anything that finished while we were away
                     async for note in conn.notifies():
+                        if note.channel in self._handlers:
+                            self._handlers[note.channel](note.payload)
+                            continue
                         if note.payload == "*":
                             self.wake_all()
                             continue

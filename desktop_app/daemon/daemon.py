@@ -144,9 +144,9 @@ class Daemon:
             )
             await pool.open()
             waiter = CompletionWaiter(database_url)
-            waiter.start()
             state = ApiState(pool=pool, database_url=database_url, home=cfg.home,
                              token_key=token_key, waiter=waiter, secrets=secrets)
+            waiter.start()  # after ApiState has watched its channels
             server = _QuietServer(uvicorn.Config(create_app(state), log_level="warning",
                                                  lifespan="off", access_log=False))
             supervisor = WorkerSupervisor(

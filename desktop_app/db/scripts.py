@@ -3,6 +3,7 @@ the newest non-archived version of a path is the one that runs by path."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,10 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from desktop_app.core.errors import NotFound
+
+#: Notified (payload: JSON [workspace, path]) in the transaction that deploys or archives
+#: a version, so every API process drops what it cached for that path.
+SCRIPTS_CHANNEL = "tidemill_scripts"
 
 
 @dataclass
@@ -61,7 +66,13 @@ async def insert_version(conn: AsyncConnection[Any], s: ScriptVersion) -> bool:
          s.parent_hash, s.created_by, Jsonb(s.extra)),
     )
     row = await cur.fetchone()
+    await _notify_changed(conn, s.workspace_id, s.path)
     return bool(row and row[0])
+
+
+async def _notify_changed(conn: AsyncConnection[Any], workspace: str, path: str) -> None:
+    await conn.execute("SELECT pg_notify(%s, %s)",
+                       (SCRIPTS_CHANNEL, json.dumps([workspace, path])))
 
 
 async def latest(conn: AsyncConnection[Any], workspace: str, path: str) -> ScriptVersion:
@@ -118,6 +129,7 @@ async def archive(conn: AsyncConnection[Any], workspace: str, path: str) -> None
     )
     if cur.rowcount == 0:
         raise NotFound(f"script not found at path {path!r} in workspace {workspace!r}")
+    await _notify_changed(conn, workspace, path)
 
 
 async def set_lock(conn: AsyncConnection[Any], workspace: str, hash_: str, lock: str | None,

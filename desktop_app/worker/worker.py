@@ -77,9 +77,11 @@ class LogBuffer:
             self.masker.add(v)
             self._longest = max(self._longest, len(v))
 
-    async def flush(self, conn: AsyncConnection[Any], job_id: uuid.UUID, final: bool = False) -> None:
+    async def flush(self, conn: AsyncConnection[Any], job_id: uuid.UUID, final: bool = False,
+                    upto: int | None = None) -> None:
+        """Write the first `upto` parts (all by default) of the output."""
         # Output may arrive while the insert awaits: only drop what was written.
-        n = len(self.parts)
+        n = len(self.parts) if upto is None else upto
         if n == 0 and not (final and self._held):
             return
         text = self._held + "".join(self.parts[:n])
@@ -339,8 +341,11 @@ class Worker:
             await asyncio.sleep(self.log_flush_s)
             try:
                 assert self.conn is not None
+                # Only output that arrived before the masks were refreshed may be written:
+                # a secret read (and printed) while they were being read is not known yet.
+                ready = len(logs.parts)
                 await self._refresh_masks(job_id, logs)
-                await logs.flush(self.conn, job_id)
+                await logs.flush(self.conn, job_id, upto=ready)
                 if loop.time() >= next_ping:
                     next_ping = loop.time() + self.heartbeat_s
                     if await queue.heartbeat(self.conn, job_id):
