@@ -14,7 +14,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from desktop_app.api import inputs
 from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.inputs import JobId
 from desktop_app.durable import engine as durable
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["workflow-as-code"])
@@ -27,16 +29,20 @@ def _uuid(text: str) -> uuid.UUID:
         raise HTTPException(400, f"{text!r} is not a job id (a UUID)") from exc
 
 
-@router.post("/jobs/wac/inline_checkpoint/{job_id}")
-async def inline_checkpoint(workspace: str, job_id: str, request: Request,
+@router.post("/jobs/wac/inline_checkpoint/{job_id}", openapi_extra=inputs.documented({
+    "key": inputs.STRING, "result": inputs.ANY, "started_at": inputs.NULLABLE_STRING,
+    "duration_ms": {"type": ["integer", "null"]}}, ("key",)))
+async def inline_checkpoint(workspace: str, job_id: JobId, request: Request,
                             who: Identity = Depends(authenticate)) -> JSONResponse:
     """A `step()` ran inside the workflow job: record its result without a replay."""
     jid = _uuid(job_id)
     if who.job_id is not None and who.job_id != str(jid):
         raise HTTPException(403, "a job may only checkpoint its own steps")
-    body = await request.json()
-    if not isinstance(body, dict) or not isinstance(body.get("key"), str):
+    body = await inputs.json_object(request)
+    if not isinstance(body.get("key"), str):
         raise HTTPException(400, "the body needs 'key' and 'result'")
+    inputs.field_of(body, "started_at", str, "an ISO 8601 date-time")
+    inputs.field_of(body, "duration_ms", int, "a whole number of milliseconds")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         cur = await conn.execute("SELECT 1 FROM job_queue WHERE id = %s AND workspace_id = %s",
@@ -55,7 +61,7 @@ def _signature(key: str, job_id: uuid.UUID, step_key: str, approver: str | None)
 
 
 @router.get("/jobs/wac_approval_urls/{job_id}/{step_key}")
-async def approval_urls(workspace: str, job_id: str, step_key: str, request: Request,
+async def approval_urls(workspace: str, job_id: JobId, step_key: str, request: Request,
                         approver: str | None = None,
                         who: Identity = Depends(authenticate)) -> dict[str, str]:
     jid = _uuid(job_id)
@@ -94,12 +100,12 @@ async def _answer(request: Request, job_id: str, step_key: str, signature: str,
 
 
 @router.api_route("/jobs_u/wac_resume/{job_id}/{step_key}/{signature}", methods=["GET", "POST"])
-async def resume(workspace: str, job_id: str, step_key: str, signature: str, request: Request,
+async def resume(workspace: str, job_id: JobId, step_key: str, signature: str, request: Request,
                  approver: str | None = None, payload: str | None = None) -> JSONResponse:
     return await _answer(request, job_id, step_key, signature, approver, True, payload)
 
 
 @router.api_route("/jobs_u/wac_cancel/{job_id}/{step_key}/{signature}", methods=["GET", "POST"])
-async def reject(workspace: str, job_id: str, step_key: str, signature: str, request: Request,
+async def reject(workspace: str, job_id: JobId, step_key: str, signature: str, request: Request,
                  approver: str | None = None, payload: str | None = None) -> JSONResponse:
     return await _answer(request, job_id, step_key, signature, approver, False, payload)

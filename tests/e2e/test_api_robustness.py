@@ -28,6 +28,10 @@ MALFORMED: list[tuple[str, str, dict[str, Any], int, str]] = [
     ("POST", W + "/job_metrics/set_progress/00000000-0000-0000-0000-000000000000", {}, 400,
      "JSON object body"),
     ("POST", W + "/flows/create", {}, 400, "JSON object body"),
+    ("POST", W + "/jobs/wac/inline_checkpoint/00000000-0000-0000-0000-000000000000", {}, 400,
+     "JSON object body"),
+    ("POST", W + "/jobs/wac/inline_checkpoint/00000000-0000-0000-0000-000000000000",
+     {"json": {"key": "k", "duration_ms": "slow"}}, 400, "'duration_ms'"),
     ("POST", W + "/flows/update/f/robust/flow", {"json": [1]}, 400, "JSON object"),
     # an approval link whose signature holds non-ASCII text (compare_digest raised)
     ("GET", W + "/jobs_u/resume/00000000-0000-0000-0000-000000000000/0/%C3%A9", {}, 403,
