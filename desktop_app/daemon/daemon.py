@@ -41,6 +41,7 @@ from desktop_app.db.settings import (
 from desktop_app.flows import secrets_access
 from desktop_app.flows.engine import on_finished
 from desktop_app.queue.reaper import reap
+from desktop_app.scheduler.scheduler import run_scheduler
 from desktop_app.secrets.store import open_secret_store
 
 log = logging.getLogger("tidemill.daemon")
@@ -158,7 +159,8 @@ class Daemon:
             tasks = [asyncio.create_task(server.serve(sockets=[sock])),
                      asyncio.create_task(supervisor.watch()),
                      asyncio.create_task(self._reaper(database_url)),
-                     asyncio.create_task(run_internal_jobs(database_url))]
+                     asyncio.create_task(run_internal_jobs(database_url)),
+                     asyncio.create_task(run_scheduler(database_url))]
             self._write_info(base_url, supervisor)
             log.info("Tidemill daemon ready at %s (home %s, %d workers)", base_url, cfg.home,
                      cfg.workers)
