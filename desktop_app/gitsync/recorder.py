@@ -18,8 +18,15 @@ from typing import Any
 from fastapi import Request
 
 from desktop_app.api.state import ApiState
+from desktop_app.core.errors import UsageError
 from desktop_app.gitsync import items
-from desktop_app.gitsync.layout import item_files, remove_item, write_item
+from desktop_app.gitsync.layout import (
+    item_files,
+    read_folder,
+    remove_item,
+    write_folder_meta,
+    write_item,
+)
 from desktop_app.gitsync.repo import WorkspaceRepo
 
 log = logging.getLogger(__name__)
@@ -48,31 +55,45 @@ class ChangeRecorder:
         self.errors = 0
 
     async def repo(self, first: Change | None = None) -> WorkspaceRepo:
-        """The repository, created with the whole workspace in a first commit (without
-        the item of `first`, the change that has it created: that one gets its own)."""
+        """The repository. Created, it gets the whole workspace in a first commit; opened
+        (the daemon started), it first records what changed while no daemon recorded
+        (changes queued when the last one stopped, or made with TIDEMILL_GITSYNC=off).
+        The item of `first`, the change that opens it, is left to that change's commit."""
         if self._repo is None:
             fresh = not (self.root / ".git").exists()
             self._repo = await asyncio.to_thread(WorkspaceRepo, self.root)
-            if fresh:
-                async with self.state.pool.connection() as conn:
-                    everything = await items.all_items(conn, WORKSPACE)
-                if first is not None:
-                    everything = [(k, i) for k, i in everything
-                                  if (k, i.get("name") if k == "resource_type" else i.get("path"))
-                                  not in ((first.kind, first.path), (first.kind, first.old_path))]
-                await asyncio.to_thread(self._export_all, everything)
+            async with self.state.pool.connection() as conn:
+                everything = await items.all_items(conn, WORKSPACE)
+            skip = {(first.kind, first.path), (first.kind, first.old_path)} if first else set()
+            everything = [(k, i) for k, i in everything if (k, _key(k, i)) not in skip]
+            await asyncio.to_thread(self._export_all, everything, fresh, skip)
         return self._repo
 
-    def _export_all(self, everything: list[tuple[str, dict[str, Any]]]) -> None:
+    def _export_all(self, everything: list[tuple[str, dict[str, Any]]], fresh: bool,
+                    skip: set[tuple[str, str | None]]) -> None:
         assert self._repo is not None
         touched: list[str] = []
+        if not fresh:
+            try:
+                on_disk = read_folder(self.root)
+            except Exception:  # a broken working tree: leave it to the next pull or deploy
+                log.exception("cannot read %s to bring it up to date", self.root)
+                return
+            present = {(k, _key(k, i)) for k, i in everything}
+            for kind, found in on_disk.kinds().items():
+                for path in found:
+                    if (kind, path) not in present and (kind, path) not in skip:
+                        touched += remove_item(self.root, kind, path)
         for kind, item in everything:
-            touched += write_item(self.root, kind, item)
-        if not touched:
-            from desktop_app.gitsync.layout import write_folder_meta
-
+            try:
+                touched += write_item(self.root, kind, item)
+            except UsageError as e:  # e.g. a path no file can have: that item stays out
+                log.warning("%s %s is not kept in Git: %s", kind, _key(kind, item), e.message)
+        if fresh and not touched:
             touched = write_folder_meta(self.root, "")
-        self._repo.commit(touched, f"export the workspace ({len(everything)} items)", "tidemill")
+        message = f"export the workspace ({len(everything)} items)" if fresh else \
+            "record the changes made while Git sync was not running"
+        self._repo.commit(touched, message, "tidemill")
 
     def record(self, change: Change) -> None:
         self.queue.put_nowait(change)
@@ -141,6 +162,10 @@ class ChangeRecorder:
             return repo.commit(list(dict.fromkeys(touched)), message, who)
 
         return await asyncio.to_thread(write)
+
+
+def _key(kind: str, item: dict[str, Any]) -> str:
+    return str(item["name"] if kind == "resource_type" else item["path"])
 
 
 def recorder_of(state: ApiState) -> ChangeRecorder:

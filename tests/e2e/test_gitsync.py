@@ -323,3 +323,30 @@ def test_import_refuses_unsafe_or_malformed_folders(daemon: RunningDaemon,
     assert bad.status_code == 400 and "outside" in bad.text
     assert daemon.api("GET", "scripts/list").json() == []
     assert daemon.api("GET", "flows/list").json() == []
+
+
+def test_changes_made_while_not_recording_are_caught_up(daemon: RunningDaemon) -> None:
+    daemon.deploy("f/demo/kept", PY)
+    daemon.deploy("f/demo/gone", PY)
+    _settle(daemon)
+    daemon.stop()
+    daemon.extra_env["TIDEMILL_GITSYNC"] = "off"
+    daemon.start()
+    daemon.deploy("f/demo/added", PY)
+    assert daemon.api("POST", "scripts/archive/p/f/demo/gone").status_code == 200
+    daemon.stop()
+    del daemon.extra_env["TIDEMILL_GITSYNC"]
+    daemon.start()
+    daemon.deploy("f/demo/next", "def main():\n    return 1\n")
+    _settle(daemon)
+    root = daemon.home / "workspace"
+    repo = pygit2.Repository(str(root))
+    commits = _history(root)
+    assert [c.message for c in commits[-2:]] == [
+        "record the changes made while Git sync was not running",
+        "deploy script f/demo/next (by admin)"]
+    assert _changed_files(repo, commits[-2]) == {
+        "f/demo/added.py", "f/demo/added.script.yaml", "f/demo/added.script.lock",
+        "f/demo/gone.py", "f/demo/gone.script.yaml", "f/demo/gone.script.lock"}
+    assert sorted(p.name for p in (root / "f/demo").glob("*.py")) == [
+        "added.py", "kept.py", "next.py"]
