@@ -63,8 +63,16 @@ class GitSyncHook:
         self.app = app
         # TIDEMILL_GITSYNC=off: no commits (e.g. to measure what they cost).
         self.enabled = os.environ.get("TIDEMILL_GITSYNC", "on").lower() not in ("off", "0")
+        self.opened = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.enabled and not self.opened and scope["type"] == "http" and "app" in scope:
+            # The first request (the daemon's readiness check) opens the repository, so
+            # its first commit is made before changes arrive.
+            from desktop_app.gitsync.recorder import recorder_of
+
+            self.opened = True
+            recorder_of(scope["app"].state.tidemill).open_soon()
         hit = match(scope.get("method", ""), scope.get("path", "")) \
             if scope["type"] == "http" and self.enabled else None
         if hit is None:

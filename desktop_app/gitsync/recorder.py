@@ -52,26 +52,41 @@ class ChangeRecorder:
         self.queue: asyncio.Queue[Change] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._repo: WorkspaceRepo | None = None
+        self._opening: asyncio.Task[None] | None = None
+        self.pending: list[Change] = []  # queued, not committed yet
         self.errors = 0
 
-    async def repo(self, first: Change | None = None) -> WorkspaceRepo:
+    def open_soon(self) -> None:
+        """Open (or create) the repository in the background, before changes come."""
+        if self._opening is None and self._repo is None:
+            self._opening = asyncio.get_running_loop().create_task(self._open())
+
+    async def _open(self) -> None:
+        try:
+            async with self.lock:
+                await self.repo()
+        except Exception:
+            self.errors += 1
+            log.exception("could not open the workspace repository %s", self.root)
+
+    async def repo(self) -> WorkspaceRepo:
         """The repository. Created, it gets the whole workspace in a first commit; opened
         (the daemon started), it first records what changed while no daemon recorded
         (changes queued when the last one stopped, or made with TIDEMILL_GITSYNC=off).
-        The item of `first`, the change that opens it, is left to that change's commit."""
+        Items of queued changes are left to those changes' own commits."""
         if self._repo is None:
             fresh = not (self.root / ".git").exists()
-            self._repo = await asyncio.to_thread(WorkspaceRepo, self.root)
+            repo = await asyncio.to_thread(WorkspaceRepo, self.root)
             async with self.state.pool.connection() as conn:
                 everything = await items.all_items(conn, WORKSPACE)
-            skip = {(first.kind, first.path), (first.kind, first.old_path)} if first else set()
+            skip = {(c.kind, p) for c in self.pending for p in (c.path, c.old_path) if p}
             everything = [(k, i) for k, i in everything if (k, _key(k, i)) not in skip]
-            await asyncio.to_thread(self._export_all, everything, fresh, skip)
+            await asyncio.to_thread(self._export_all, repo, everything, fresh, skip)
+            self._repo = repo
         return self._repo
 
-    def _export_all(self, everything: list[tuple[str, dict[str, Any]]], fresh: bool,
-                    skip: set[tuple[str, str | None]]) -> None:
-        assert self._repo is not None
+    def _export_all(self, repo: WorkspaceRepo, everything: list[tuple[str, dict[str, Any]]],
+                    fresh: bool, skip: set[tuple[str, str]]) -> None:
         touched: list[str] = []
         if not fresh:
             try:
@@ -93,15 +108,18 @@ class ChangeRecorder:
             touched = write_folder_meta(self.root, "")
         message = f"export the workspace ({len(everything)} items)" if fresh else \
             "record the changes made while Git sync was not running"
-        self._repo.commit(touched, message, "tidemill")
+        repo.commit(touched, message, "tidemill")
 
     def record(self, change: Change) -> None:
+        self.pending.append(change)
         self.queue.put_nowait(change)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def drain(self) -> None:
         """Wait until every queued change is committed."""
+        if self._opening is not None:
+            await asyncio.shield(self._opening)
         await self.queue.join()
 
     async def _run(self) -> None:
@@ -114,10 +132,11 @@ class ChangeRecorder:
                 self.errors += 1
                 log.exception("could not record %s %s in Git", change.kind, change.path)
             finally:
+                self.pending.remove(change)
                 self.queue.task_done()
 
     async def _commit(self, change: Change) -> str | None:
-        repo = await self.repo(change)
+        repo = await self.repo()
         async with self.state.pool.connection() as conn:
             item = await items.read_item(conn, WORKSPACE, change.kind, change.path)
         return await asyncio.to_thread(self._write_and_commit, repo, change, item)

@@ -61,6 +61,9 @@ class WorkspaceRepo:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         if (self.root / ".git").exists():
+            # Only this home's daemon (it holds daemon.lock) writes here: a lock file is
+            # what a killed daemon left mid-commit.
+            (self.root / ".git" / "index.lock").unlink(missing_ok=True)
             self.repo = pygit2.Repository(str(self.root))
         else:
             self.repo = pygit2.init_repository(str(self.root), initial_head=BRANCH)

@@ -43,7 +43,8 @@ async def status(workspace: str, request: Request, wait: bool = False,
     rec = recorder_of(request.app.state.tidemill)
     if wait:
         await rec.drain()
-    repo = await rec.repo()
+    async with rec.lock:
+        repo = await rec.repo()
     return {"head": repo.head, "remote": repo.remote_url(), "pending": rec.queue.qsize(),
             "errors": rec.errors, "path": str(rec.root)}
 
