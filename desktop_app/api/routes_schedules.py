@@ -194,7 +194,35 @@ async def update_schedule(workspace: str, path: ItemPath, request: Request,
 async def get_schedule(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
     async with request.app.state.tidemill.pool.connection() as conn:
-        return schedule_json(await store.get(conn, workspace, path))
+        out = schedule_json(await store.get(conn, workspace, path))
+        cur = await conn.execute(
+            "SELECT extract(epoch FROM started_at - scheduled_for) * 1000 FROM job_completed"
+            " WHERE workspace_id = %s AND schedule_path = %s AND started_at IS NOT NULL"
+            " ORDER BY completed_at DESC LIMIT 20", (workspace, path))
+        lags = sorted(float(r[0]) for r in await cur.fetchall())
+    stats = out["stats"]
+    stats["start_lag_ms_median"] = round(lags[len(lags) // 2], 1) if lags else None
+    stats["cadence_notes"] = cadence_notes(stats)
+    return out
+
+
+def cadence_notes(stats: dict[str, Any]) -> list[str]:
+    """Where the schedule's real cadence differs from its cron, in words."""
+    notes = []
+    m = stats.get("last_missed")
+    if m:
+        how = {"once": "caught up with one run", "all": "each run caught up",
+               "skip": "not run"}.get(m.get("policy"), "")
+        notes.append(f"{m['count']} run(s) missed from {m['from']} to {m['until']}"
+                     f" (daemon down or machine asleep; {how})")
+    if stats.get("skipped_overlap"):
+        notes.append(f"{stats['skipped_overlap']} fire(s) skipped: the previous run was still"
+                     " running (no_flow_overlap)")
+    lag = stats.get("start_lag_ms_median")
+    if lag is not None and lag > 1000:
+        notes.append(f"runs start {lag / 1000:.1f} s after their planned time (median of the"
+                     " last 20): workers are busy")
+    return notes
 
 
 @router.get("/exists/{path:path}")

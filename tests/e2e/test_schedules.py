@@ -67,6 +67,7 @@ def test_every_second_schedule_runs_then_disable_stops_it(daemon: RunningDaemon,
     assert all(r["scheduled_for"].microsecond == 0 for r in done)  # planned on the second
     got = daemon.api("GET", "schedules/get/f/sched/tick").json()
     assert got["enabled"] is True and got["stats"]["missed_runs"] == 0
+    assert got["stats"]["cadence_notes"] == [] and got["stats"]["start_lag_ms_median"] < 1000
 
     r = daemon.api("POST", "schedules/setenabled/f/sched/tick", json={"enabled": False})
     assert r.status_code == 200, r.text

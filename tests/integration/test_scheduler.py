@@ -184,3 +184,27 @@ async def test_disable_removes_pushed_ahead_runs(database_url: str) -> None:
     await store.set_enabled(conn, "main", "f/s/every", True, T0 + timedelta(minutes=1))
     await tick(conn, T0 + timedelta(minutes=1))
     assert len(await queued(conn)) == 2 and (await row(conn))["missed_total"] == 0
+
+
+async def test_flow_schedule_starts_the_flow_at_its_fire_time(database_url: str) -> None:
+    from desktop_app.db import flows as flow_store
+
+    conn = await connect(database_url)
+    step = {"id": "a", "value": {"type": "rawscript", "language": "python3",
+                                 "content": "def main(x=None):\n    return x\n",
+                                 "input_transforms": {"x": {"type": "static", "value": 1}}}}
+    await flow_store.insert_version(conn, "main", "f/s/flow", "", "", {"modules": [step]},
+                                    None, "admin", {})
+    await schedule(conn, path="f/s/flow_every", expr="*/10 * * * * *", script_path="f/s/flow",
+                   is_flow=True, args={"k": "v"})
+    await tick(conn, T0 + timedelta(seconds=9))
+    assert await queued(conn, "f/s/flow_every") == []  # a flow starts at once: not ahead
+    await tick(conn, T0 + timedelta(seconds=10))
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute("SELECT id, kind, running, args, trigger_kind, schedule_path, scheduled_for"
+                      " FROM job_queue WHERE schedule_path = 'f/s/flow_every'")
+    [flow] = await cur.fetchall()
+    assert flow["kind"] == "flow" and flow["running"] and flow["args"] == {"k": "v"}
+    assert flow["trigger_kind"] == "schedule" and flow["scheduled_for"] == T0 + timedelta(seconds=10)
+    await cur.execute("SELECT count(*) AS n FROM job_queue WHERE parent_job = %s", (flow["id"],))
+    assert (await cur.fetchone())["n"] == 1  # its first step was queued

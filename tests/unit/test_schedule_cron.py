@@ -156,3 +156,16 @@ def test_dead_man() -> None:
     assert dead_man_due(cron, since, utc(2026, 1, 1, 0, 3, 0), 3, None)
     assert not dead_man_due(cron, since, utc(2026, 1, 1, 0, 9), 3, utc(2026, 1, 1, 0, 3))
     assert not dead_man_due(cron, since, utc(2026, 1, 1, 0, 9), None, None)
+
+
+def test_cadence_notes_say_what_differs_from_the_cron() -> None:
+    from desktop_app.api.routes_schedules import cadence_notes
+
+    assert cadence_notes({"last_missed": None, "skipped_overlap": 0,
+                          "start_lag_ms_median": 8.0}) == []
+    notes = cadence_notes({"last_missed": {"count": 18, "from": "a", "until": "b",
+                                           "policy": "once"},
+                           "skipped_overlap": 2, "start_lag_ms_median": 2500.0})
+    assert notes[0] == "18 run(s) missed from a to b (daemon down or machine asleep;" \
+                       " caught up with one run)"
+    assert "2 fire(s) skipped" in notes[1] and "2.5 s" in notes[2]
