@@ -73,11 +73,12 @@ async def plan_due(conn: AsyncConnection[Any], now: datetime, lead: timedelta = 
             try:
                 async with conn.transaction():
                     await _plan_one(conn, row, now, lead)
-            except TidemillError as exc:
-                # A schedule whose script vanished must not stop the others: record why,
-                # and move past this fire so it is not retried in a tight loop.
-                log.warning("schedule %s: %s", row["path"], exc.message)
-                await _skip_past(conn, row, now, exc.message)
+            except Exception as exc:  # one bad schedule must not stop the others
+                # (e.g. its script was archived): record why, and move past this fire so it
+                # is not retried in a tight loop.
+                message = exc.message if isinstance(exc, TidemillError) else repr(exc)
+                log.warning("schedule %s: %s", row["path"], message)
+                await _skip_past(conn, row, now + lead if _pushes_ahead(row) else now, message)
 
 
 async def _plan_one(conn: AsyncConnection[Any], row: dict[str, Any], now: datetime,
@@ -151,14 +152,15 @@ async def _fire(conn: AsyncConnection[Any], row: dict[str, Any], fire_time: date
     return job_id
 
 
-async def _skip_past(conn: AsyncConnection[Any], row: dict[str, Any], now: datetime,
+async def _skip_past(conn: AsyncConnection[Any], row: dict[str, Any], until: datetime,
                      error: str) -> None:
+    """The fires up to `until` could not be pushed: record why and plan from after them."""
     nxt = None
     with contextlib.suppress(TidemillError):
-        nxt = cronlib.next_fire(cronlib.parse(row["schedule"], row["timezone"]), now)
+        nxt = cronlib.next_fire(cronlib.parse(row["schedule"], row["timezone"]), until)
     await conn.execute("UPDATE schedules SET planned_until = %s, next_fire = %s, error = %s"
                        " WHERE workspace_id = %s AND path = %s",
-                       (now, nxt, error, row["workspace_id"], row["path"]))
+                       (until, nxt, error, row["workspace_id"], row["path"]))
 
 
 # -- outcomes and handlers ---------------------------------------------------------------
@@ -243,10 +245,11 @@ async def _handler(conn: AsyncConnection[Any], row: dict[str, Any], prefixed: st
                             args=args, created_by=row["edited_by"],
                             permissioned_as=row["permissioned_as"], trigger_path=row["path"],
                             schedule_path=None, extra={"schedule_handler_of": row["path"]})
-    except TidemillError as exc:
-        log.warning("schedule %s: handler %s: %s", row["path"], prefixed, exc.message)
+    except Exception as exc:  # the outcome is still recorded, the error shown
+        message = exc.message if isinstance(exc, TidemillError) else repr(exc)
+        log.warning("schedule %s: handler %s: %s", row["path"], prefixed, message)
         await conn.execute("UPDATE schedules SET error = %s WHERE workspace_id = %s AND path = %s",
-                           (f"could not run handler {prefixed}: {exc.message}",
+                           (f"could not run handler {prefixed}: {message}",
                             row["workspace_id"], row["path"]))
 
 
@@ -325,6 +328,6 @@ async def run_scheduler(database_url: str, *, max_sleep_s: float = 0.25,
         except psycopg.OperationalError as exc:
             log.warning("scheduler lost the database: %s", str(exc).strip())
             await asyncio.sleep(0.5)
-        except (TidemillError, psycopg.Error) as exc:
+        except Exception as exc:  # the scheduler outlives any one bad round
             log.exception("scheduler round failed: %s", exc)
             await asyncio.sleep(1.0)

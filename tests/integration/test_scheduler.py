@@ -208,3 +208,35 @@ async def test_flow_schedule_starts_the_flow_at_its_fire_time(database_url: str)
     assert flow["trigger_kind"] == "schedule" and flow["scheduled_for"] == T0 + timedelta(seconds=10)
     await cur.execute("SELECT count(*) AS n FROM job_queue WHERE parent_job = %s", (flow["id"],))
     assert (await cur.fetchone())["n"] == 1  # its first step was queued
+
+
+async def test_on_success_handler_args(database_url: str) -> None:
+    conn = await connect(database_url)
+    for p in ("f/s/job", "f/s/done"):
+        await deploy(conn, p)
+    await schedule(conn, expr="*/10 * * * * *", on_success="script/f/s/done",
+                   on_success_extra_args={"to": "me"})
+    await tick(conn, T0 + timedelta(seconds=9))
+    await _finish_next(conn, JobStatus.SUCCESS, [1, 2])
+    await process_outcomes(conn, T0)
+    [h] = [j for j in await queued(conn) if not j["schedule_path"]]
+    assert h["script_path"] == "f/s/done"
+    a = h["args"]
+    assert a["success_result"] == [1, 2] and a["to"] == "me" and a["schedule_path"] == "f/s/every"
+    assert a["path"] == "f/s/job" and a["is_flow"] is False
+    assert (await row(conn))["last_success_at"] is not None
+
+
+async def test_a_vanished_script_is_recorded_and_the_schedule_moves_on(database_url: str) -> None:
+    conn = await connect(database_url)
+    await deploy(conn, "f/s/job")
+    await schedule(conn, expr="*/10 * * * * *")
+    await conn.execute("UPDATE scripts SET archived = true WHERE path = 'f/s/job'")
+    await tick(conn, T0 + timedelta(seconds=9))
+    r = await row(conn)
+    assert "f/s/job" in r["error"] and r["next_fire"] == T0 + timedelta(seconds=20)
+    assert await queued(conn) == []
+    await deploy(conn, "f/s/job")  # deployed again: the next fire runs and the error clears
+    await conn.execute("UPDATE scripts SET archived = false WHERE path = 'f/s/job'")
+    await tick(conn, T0 + timedelta(seconds=19))
+    assert len(await queued(conn)) == 1 and (await row(conn))["error"] is None
