@@ -83,8 +83,8 @@ def new_script_job(script: ScriptVersion, args: dict[str, Any], who: Identity,
 
 async def push_job(state: ApiState, job: NewJob) -> uuid.UUID:
     try:
-        # Pipelined: BEGIN, INSERT, NOTIFY and COMMIT go in one round trip.
-        async with state.pool.connection() as conn, conn.pipeline(), conn.transaction():
+        # One statement in autocommit: the row and its wake-up in one round trip.
+        async with state.pool.connection() as conn:
             await queue.push(conn, job)
     except psycopg.errors.UniqueViolation as exc:
         raise HTTPException(400, f"a job with id {job.id} already exists") from exc

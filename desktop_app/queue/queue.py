@@ -70,11 +70,13 @@ _INSERT = (
 )
 
 
+# One statement, so one round trip, and atomic even outside a transaction.
+_PUSH = f"WITH j AS ({_INSERT} RETURNING tag) SELECT pg_notify(%s, j.tag) FROM j"
+
+
 async def push(conn: AsyncConnection[Any], job: NewJob) -> uuid.UUID:
-    """Queue one job and wake a worker, in the caller's transaction."""
-    async with conn.cursor() as cur:
-        await cur.execute(_INSERT, _push_row(job))
-        await cur.execute("SELECT pg_notify(%s, %s)", (QUEUE_CHANNEL, job.tag))
+    """Queue one job and wake a worker (in the caller's transaction, if any)."""
+    await conn.execute(_PUSH, (*_push_row(job), QUEUE_CHANNEL))
     return job.id
 
 
