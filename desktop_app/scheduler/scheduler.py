@@ -310,9 +310,13 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def run_scheduler(database_url: str, *, max_sleep_s: float = 0.25,
+async def run_scheduler(database_url: str, *, max_sleep_s: float = 1.0,
                         clock: Callable[[], datetime] = _utcnow) -> None:
-    """The daemon task: tick, wake the workers of due jobs, sleep until the next due time."""
+    """The daemon task: tick, wake the workers of due jobs, sleep until the next due time.
+
+    Due times are known exactly (fire times, pushed-ahead jobs), so `max_sleep_s` only
+    bounds how soon a new schedule or a finished run is noticed; an idle laptop sees one
+    round a second."""
     while True:
         try:
             async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
