@@ -83,3 +83,7 @@ class CompileError(RuntimeSetupError):
 
 class DaemonError(TidemillError):
     """The daemon is in a state that does not allow this."""
+
+
+class ResourceError(UsageError):
+    """A `$res:` or `$var:` reference could not be resolved."""

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
-from desktop_app.core.errors import TidemillError
+from desktop_app.core.errors import ResourceError, TidemillError
 from desktop_app.core.jobs import JobStatus
 from desktop_app.core.languages import RUNNABLE_LANGUAGES
 from desktop_app.db import references
@@ -322,7 +322,7 @@ class Worker:
                                                 note_secret)
                     for k, v in job.args.items()}
         except TidemillError as exc:
-            raise TidemillError(f"an argument's reference could not be resolved: {exc.message}",
+            raise ResourceError(f"an argument's reference could not be resolved: {exc.message}",
                                 hint=exc.hint) from exc
 
     async def _script(self, workspace: str, hash_: str) -> script_store.ScriptVersion:
