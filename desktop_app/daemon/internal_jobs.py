@@ -1,5 +1,6 @@
 """Jobs the daemon completes itself, without a process: the timers of flows (a `sleep`
-between steps, an approval's timeout). A sleeping flow is a row with a due time."""
+between steps, an approval's timeout) and flows waiting for a concurrency slot. A
+sleeping flow is a row with a due time."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from desktop_app.core.jobs import JobStatus
-from desktop_app.flows.engine import on_finished
+from desktop_app.flows.engine import on_finished, start_waiting_flow
 from desktop_app.flows.run import INTERNAL_TAG
 from desktop_app.queue import queue
 
@@ -25,6 +26,9 @@ async def run_internal_jobs(database_url: str, poll_s: float = 0.1) -> None:
                     async with conn.transaction():
                         due = await queue.claim(conn, "daemon", [INTERNAL_TAG], limit=100)
                         for job in due:
+                            if job.kind == "flow":  # parked by its concurrency limit
+                                await start_waiting_flow(conn, job)
+                                continue
                             fin = await queue.complete(conn, job.id, JobStatus.SUCCESS,
                                                        job.args.get("value"))
                             await on_finished(conn, fin)

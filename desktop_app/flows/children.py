@@ -53,10 +53,13 @@ class ChildFactory:
         }
 
     async def step(self, mod: dict[str, Any], args: dict[str, Any], scope: dict[str, Any],
-                   timeout: int | None, when: datetime | None = None) -> uuid.UUID:
+                   timeout: int | None, when: datetime | None = None,
+                   cache_key: str | None = None) -> uuid.UUID:
         value = mod.get("value") or {}
         kind = value.get("type")
         extra: dict[str, Any] = {"flow_step_id": mod["id"]}
+        if cache_key:
+            extra["cache_key"] = cache_key
         common = self._common(args, extra)
         if kind == "rawscript":
             language = require_runnable(value.get("language"))
@@ -85,6 +88,16 @@ class ChildFactory:
             raise UsageError(f"step {mod.get('id')}: a {kind!r} module has no job of its own")
         await queue.push(self.conn, job)
         return job.id
+
+    async def cached(self, key: str, ttl_s: float) -> tuple[bool, Any]:
+        """A successful result for this cache key younger than `ttl_s`, if any."""
+        cur = await self.conn.execute(
+            "SELECT result FROM job_completed WHERE extra ? 'cache_key'"
+            " AND extra->>'cache_key' = %s AND status = 'success'"
+            " AND completed_at > now() - make_interval(secs => %s)"
+            " ORDER BY completed_at DESC LIMIT 1", (key, ttl_s))
+        row = await cur.fetchone()
+        return (True, row[0]) if row else (False, None)
 
     async def subflow(self, mod: dict[str, Any], modules: list[dict[str, Any]],
                       flow_input: dict[str, Any], scope: dict[str, Any],

@@ -7,20 +7,31 @@ pushes are committed together with the event that caused them.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
 
 from desktop_app.core.jobs import JobStatus
-from desktop_app.flows.run import FLOW_TAG, FlowRun, initial_status
+from desktop_app.flows.run import FLOW_TAG, INTERNAL_TAG, FlowRun, initial_status
 from desktop_app.queue import queue
 from desktop_app.queue.model import NewJob
 
 
 async def start_flow(conn: AsyncConnection[Any], job: NewJob) -> uuid.UUID:
-    """Queue a flow job (it holds no worker) and start its first step."""
+    """Queue a flow job (it holds no worker) and start its first step — or, when the
+    flow's `concurrent_limit` is reached, park it until a slot frees."""
     job.kind, job.tag = "flow", FLOW_TAG
     job.flow_status = job.flow_status or initial_status(job.raw_flow or {})
+    limit = (job.raw_flow or {}).get("concurrent_limit")
+    if limit and job.parent_job is None:
+        key = await _concurrency_key(conn, job)
+        job.extra = {**job.extra, "concurrency_key": key}
+        if await _slots_taken(conn, key, job.id) >= int(limit):
+            job.tag = INTERNAL_TAG  # the daemon's timer loop tries again shortly
+            job.scheduled_for = datetime.now(UTC) + timedelta(seconds=_CONCURRENCY_RETRY_S)
+            await queue.push(conn, job)
+            return job.id
     await queue.push(conn, job)
     await conn.execute("UPDATE job_queue SET running = true, started_at = now() WHERE id = %s",
                        (job.id,))
@@ -29,6 +40,53 @@ async def start_flow(conn: AsyncConnection[Any], job: NewJob) -> uuid.UUID:
     await run.next(0)
     await run.save()
     return job.id
+
+
+_CONCURRENCY_RETRY_S = 0.25
+
+
+async def _concurrency_key(conn: AsyncConnection[Any], job: NewJob) -> str:
+    expr = (job.raw_flow or {}).get("concurrency_key")
+    if expr:
+        from desktop_app.flows import scope as scopes
+
+        row = {"workspace_id": job.workspace_id, "args": job.args, "extra": {},
+               "raw_flow": job.raw_flow}
+        return str(await scopes.evaluate(conn, row, str(expr), {"flow_input": job.args}))
+    return f"{job.workspace_id}/{job.script_path or 'inline flow'}"
+
+
+async def _slots_taken(conn: AsyncConnection[Any], key: str, self_id: uuid.UUID) -> int:
+    # Serialize the check per key: two daemons starting runs at once must not both pass.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+    cur = await conn.execute(
+        "SELECT count(*) FROM job_queue WHERE kind = 'flow' AND tag = %s AND running"
+        " AND extra ? 'concurrency_key' AND extra->>'concurrency_key' = %s AND id <> %s",
+        (FLOW_TAG, key, self_id))
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def start_waiting_flow(conn: AsyncConnection[Any], job: Any) -> None:
+    """A flow parked by its concurrency limit: start it if a slot is free, else wait again."""
+    cur = await conn.execute("SELECT raw_flow FROM job_queue WHERE id = %s", (job.id,))
+    row = await cur.fetchone()
+    raw_flow = (row[0] if row else None) or {}
+    limit = int(raw_flow.get("concurrent_limit") or 0)
+    key = job.extra.get("concurrency_key") or ""
+    if limit and await _slots_taken(conn, key, job.id) >= limit:
+        await conn.execute(
+            "UPDATE job_queue SET running = false, started_at = NULL, worker = NULL,"
+            " last_ping = NULL, scheduled_for = now() + make_interval(secs => %s) WHERE id = %s",
+            (_CONCURRENCY_RETRY_S, job.id))
+        return
+    await conn.execute(
+        "UPDATE job_queue SET tag = %s, running = true, started_at = now(), worker = NULL,"
+        " last_ping = NULL WHERE id = %s", (FLOW_TAG, job.id))
+    run = await FlowRun.load(conn, job.id)
+    if run is not None:
+        await run.next(0)
+        await run.save()
 
 
 async def on_finished(conn: AsyncConnection[Any], fin: queue.Finished | None) -> None:

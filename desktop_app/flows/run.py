@@ -11,6 +11,7 @@ so parallel children completing at once are applied one after the other.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import uuid
@@ -121,7 +122,19 @@ class FlowRun:
             await self.module_done(i, True, self.previous_result())
         elif kind in ("rawscript", "script", "flow"):
             args = await self.transforms(value.get("input_transforms"), scope)
-            job_id = await self.children.step(mod, args, scope, await self._timeout(mod, scope))
+            cache_key = None
+            if mod.get("cache_ttl") and kind != "flow":
+                # Same code (or script version) and same inputs within the TTL: reuse.
+                cache_key = hashlib.sha256(json.dumps(
+                    [value.get("content"), value.get("path"), value.get("hash"),
+                     value.get("language"), args], sort_keys=True, default=str).encode()).hexdigest()
+                hit, cached = await self.children.cached(cache_key, float(mod["cache_ttl"]))
+                if hit:
+                    ms["cached"] = True
+                    await self.module_done(i, True, cached)
+                    return
+            job_id = await self.children.step(mod, args, scope, await self._timeout(mod, scope),
+                                              cache_key=cache_key)
             ms["job"] = str(job_id)
             self.state.setdefault("args", {})[mod["id"]] = args
         elif kind == "forloopflow":

@@ -276,3 +276,30 @@ def test_early_return_answers_before_the_flow_ends(daemon: RunningDaemon) -> Non
     assert time.monotonic() - started < 2.5
     job = daemon.api("GET", "jobs/list", params={"job_kinds": "flow"}).json()[0]
     assert daemon.wait_job(job["id"], timeout=30)["result"] == "done"
+
+
+def test_cache_ttl_reuses_a_recent_result(daemon: RunningDaemon, tmp_path: Path) -> None:
+    counter = tmp_path / "computed"
+    step = py("slow", f"import pathlib\n\ndef main(x: int):\n"
+                      f"    p = pathlib.Path({str(counter)!r})\n"
+                      "    p.write_text(p.read_text() + 'x' if p.exists() else 'x')\n"
+                      "    return x * 10\n", x=js("flow_input.x"))
+    step["cache_ttl"] = 60
+    deploy_flow(daemon, "f/flows/cached", flow(step))
+    assert run_flow(daemon, "f/flows/cached", {"x": 1}) == ("success", 10)
+    assert run_flow(daemon, "f/flows/cached", {"x": 1}) == ("success", 10)  # from the cache
+    assert run_flow(daemon, "f/flows/cached", {"x": 2}) == ("success", 20)  # other inputs
+    assert counter.read_text() == "xx"
+    job_id = daemon.api("GET", "jobs/list", params={"job_kinds": "flow"}).json()[1]["id"]
+    assert daemon.api("GET", f"jobs_u/get/{job_id}").json()["flow_status"]["modules"][0]["cached"]
+
+
+def test_concurrent_limit_runs_one_at_a_time(daemon: RunningDaemon) -> None:
+    work = py("work", "import time\n\ndef main():\n    t0 = time.time()\n    time.sleep(1)\n"
+                      "    return [t0, time.time()]\n")
+    deploy_flow(daemon, "f/flows/single", flow(work, concurrent_limit=1))
+    ids = [daemon.api("POST", "jobs/run/f/f/flows/single", json={}).text for _ in range(3)]
+    spans = sorted(daemon.wait_job(j, timeout=60)["result"] for j in ids)
+    assert len(spans) == 3
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end - 0.05, spans  # never two at once
