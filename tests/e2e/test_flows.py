@@ -303,3 +303,13 @@ def test_concurrent_limit_runs_one_at_a_time(daemon: RunningDaemon) -> None:
     assert len(spans) == 3
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         assert start >= end - 0.05, spans  # never two at once
+
+
+def test_stop_after_all_iters_if(daemon: RunningDaemon) -> None:
+    loop = {"id": "loop", "stop_after_all_iters_if": {"expr": "all_iters.length > 2"},
+            "value": {"type": "forloopflow", "iterator": js("flow_input.items"),
+                      "skip_failures": False, "modules": [
+                          py("id", ECHO, x=js("flow_input.iter.value"))]}}
+    deploy_flow(daemon, "f/flows/alliters", flow(loop, py("after", "def main():\n    return 'ran'\n")))
+    assert run_flow(daemon, "f/flows/alliters", {"items": [1, 2, 3]}) == ("success", [1, 2, 3])
+    assert run_flow(daemon, "f/flows/alliters", {"items": [1, 2]}) == ("success", "ran")
