@@ -36,6 +36,10 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
         ("POST", r"resources/update/(?P<p>.+)", "resource", "update"),
         ("DELETE", r"resources/delete/(?P<p>.+)", "resource", "delete"),
         ("POST", r"resources/type/create", "resource_type", "create"),
+        ("POST", r"schedules/create", "schedule", "create"),
+        ("POST", r"schedules/update/(?P<p>.+)", "schedule", "update"),
+        ("POST", r"schedules/setenabled/(?P<p>.+)", "schedule", "update"),
+        ("DELETE", r"schedules/delete/(?P<p>.+)", "schedule", "delete"),
     )]
 _PREFIX = re.compile(r"^/api/w/(?P<ws>[^/]+)/(?P<rest>.+)$")
 _REF_PREFIXES = ("var://", "$res:", "res://")

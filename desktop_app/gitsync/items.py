@@ -4,6 +4,7 @@ apply a parsed folder to the database (validated first, then one transaction).""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -19,7 +20,23 @@ from desktop_app.db import variables as var_store
 from desktop_app.gitsync.layout import SECRET_KEY, Snapshot
 from desktop_app.parsing import script_metadata
 
-KINDS = ("resource_type", "variable", "resource", "script", "flow")
+KINDS = ("resource_type", "variable", "resource", "script", "flow", "schedule")
+# A schedule's file: its NewSchedule body (WINDMILL.md §2.4), without the run statistics.
+_SCHEDULE_KEYS = ("schedule", "timezone", "script_path", "is_flow", "args", "enabled",
+                  "paused_until", "no_flow_overlap", "retry", "tag", "on_failure",
+                  "on_failure_times", "on_failure_exact", "on_failure_extra_args", "on_recovery",
+                  "on_recovery_times", "on_recovery_extra_args", "on_success",
+                  "on_success_extra_args", "ws_error_handler_muted", "catch_up",
+                  "dead_man_intervals", "summary", "description")
+
+
+def schedule_item(row: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {"path": row["path"]}
+    for key in _SCHEDULE_KEYS:
+        value = row.get(key)
+        item[key] = value.isoformat() if isinstance(value, datetime) else value
+    item.update(row.get("extra") or {})
+    return item
 
 
 async def read_item(conn: AsyncConnection[Any], ws: str, kind: str,
@@ -42,6 +59,10 @@ async def read_item(conn: AsyncConnection[Any], ws: str, kind: str,
         if kind == "resource_type":
             rt = await var_store.get_resource_type(conn, ws, path)
             return dict(rt) if rt else None
+        if kind == "schedule":
+            from desktop_app.scheduler import store as schedule_store
+
+            return schedule_item(await schedule_store.get(conn, ws, path))
     except NotFound:
         return None
     raise UsageError(f"unknown item kind {kind!r}")
@@ -63,6 +84,9 @@ async def all_items(conn: AsyncConnection[Any], ws: str) -> list[tuple[str, dict
         out.append(("flow", {"path": f["path"], "summary": f["summary"],
                              "description": f["description"], "value": f["value"],
                              "schema": f["schema"], "extra": f["extra"] or {}}))
+    from desktop_app.scheduler import store as schedule_store
+
+    out += [("schedule", schedule_item(r)) for r in await schedule_store.list_all(conn, ws)]
     return out
 
 
@@ -121,6 +145,9 @@ async def apply_snapshot(conn: AsyncConnection[Any], state: ApiState, ws: str,
     for path, f in new.flows.items():
         if await _apply_flow(conn, ws, f, who):
             done.changed.append(("flow", path))
+    for path, sch in new.schedules.items():  # last: their scripts and flows exist by now
+        if await _apply_schedule(conn, ws, sch, who):
+            done.changed.append(("schedule", path))
     if old is not None:
         await _delete_missing(conn, ws, old, new, done)
     done.missing_secrets = await missing_secrets(conn, state, ws, new)
@@ -211,8 +238,41 @@ async def _apply_flow(conn: AsyncConnection[Any], ws: str, f: dict[str, Any], wh
     return True
 
 
+async def _apply_schedule(conn: AsyncConnection[Any], ws: str, sch: dict[str, Any],
+                          who: str) -> bool:
+    from datetime import UTC
+
+    from desktop_app.api.routes_schedules import _values
+    from desktop_app.scheduler import store as schedule_store
+
+    current = await read_item(conn, ws, "schedule", sch["path"])
+    if current is not None and all(current.get(k) == sch.get(k) for k in _SCHEDULE_KEYS
+                                   if k in sch):
+        return False
+    body = {k: v for k, v in sch.items() if k != "path"}
+    try:
+        old = await schedule_store.get(conn, ws, sch["path"]) if current else None
+        values = await _values(conn, ws, body, old)
+    except UsageError as e:
+        raise UsageError(f"schedule {sch['path']}: {e.message}", hint=e.hint) from e
+    now = datetime.now(UTC)
+    if old is None:
+        await schedule_store.create(conn, ws, sch["path"], values, who, f"u/{who}", now)
+    else:
+        await schedule_store.update(conn, ws, sch["path"], values, who, f"u/{who}", now)
+    return True
+
+
 async def _delete_missing(conn: AsyncConnection[Any], ws: str, old: Snapshot, new: Snapshot,
                           done: Applied) -> None:
+    from desktop_app.scheduler import store as schedule_store
+
+    for path in old.schedules.keys() - new.schedules.keys():  # first: they name scripts
+        try:
+            await schedule_store.delete(conn, ws, path)
+            done.deleted.append(("schedule", path))
+        except NotFound:
+            pass
     for path in old.scripts.keys() - new.scripts.keys():
         try:
             await script_store.archive(conn, ws, path)

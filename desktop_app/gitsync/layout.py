@@ -54,11 +54,13 @@ class Snapshot:
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     resource_types: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # files of kinds not imported (yet)
 
     def kinds(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {"resource_type": self.resource_types, "variable": self.variables,
-                "resource": self.resources, "script": self.scripts, "flow": self.flows}
+                "resource": self.resources, "script": self.scripts, "flow": self.flows,
+                "schedule": self.schedules}
 
     def count(self) -> int:
         return sum(len(v) for v in self.kinds().values())
@@ -108,6 +110,9 @@ def write_item(root: Path, kind: str, item: dict[str, Any]) -> list[str]:
             "description": item.get("description") or "", "value": value if value is not None
             else "", "is_secret": bool(item.get("is_secret")), "is_oauth": False,
             "account": None}))]
+    elif kind == "schedule":
+        body = {k: v for k, v in item.items() if k != "path" and v is not None}
+        touched = [_write(root, f"{path}.schedule.yaml", dump_yaml(body))]
     elif kind == "resource_type":
         touched = [_write(root, f"{path}.resource-type.yaml", dump_yaml({
             "schema": item.get("schema"), "description": item.get("description") or ""}))]
@@ -302,6 +307,10 @@ def read_folder(root: Path) -> Snapshot:
                     "path": item_path, "value": data.get("value"),
                     "resource_type": data["resource_type"],
                     "description": data.get("description") or ""}
+            elif name.endswith(".schedule.yaml"):
+                item_path = _item_path(rel, ".schedule.yaml")
+                data = _check_mapping(load_yaml(file, root), file, root)
+                snap.schedules[item_path] = {**data, "path": item_path}
             elif name.endswith(".variable.yaml"):
                 item_path = _item_path(rel, ".variable.yaml")
                 data = _check_mapping(load_yaml(file, root), file, root)
@@ -343,7 +352,8 @@ def read_folder(root: Path) -> Snapshot:
         _check_item_path(item_path, "script")
         snap.scripts[item_path] = _read_script(root, real_root, item_path, file, language,
                                                script_meta.get(item_path))
-    for kind, items in (("resource", snap.resources), ("variable", snap.variables)):
+    for kind, items in (("resource", snap.resources), ("variable", snap.variables),
+                        ("schedule", snap.schedules)):
         for item_path in items:
             _check_item_path(item_path, kind)
     return snap

@@ -350,3 +350,32 @@ def test_changes_made_while_not_recording_are_caught_up(daemon: RunningDaemon) -
         "f/demo/gone.py", "f/demo/gone.script.yaml", "f/demo/gone.script.lock"}
     assert sorted(p.name for p in (root / "f/demo").glob("*.py")) == [
         "added.py", "kept.py", "next.py"]
+
+
+def test_schedules_travel_through_git(daemon: RunningDaemon, second_daemon: RunningDaemon,
+                                      tmp_path: Path) -> None:
+    a, b = daemon, second_daemon
+    remote = f"file://{tmp_path / 'shared.git'}"
+    pygit2.init_repository(str(tmp_path / "shared.git"), bare=True, initial_head="main")
+    a.deploy("f/demo/double", PY)
+    r = a.api("POST", "schedules/create", json={
+        "path": "f/demo/nightly", "schedule": "0 0 3 * * *", "timezone": "Europe/Paris",
+        "script_path": "f/demo/double", "is_flow": False, "args": {"n": 5},
+        "enabled": False, "summary": "every night"})
+    assert r.status_code == 201, r.text
+    _settle(a)
+    text = (a.home / "workspace/f/demo/nightly.schedule.yaml").read_text()
+    assert "0 0 3 * * *" in text and "Europe/Paris" in text and "stats" not in text
+    assert _history(a.home / "workspace")[-1].message == \
+        "create schedule f/demo/nightly (by admin)"
+    a.cli("sync", "push", "--remote", remote, check=True)
+    out = b.cli("sync", "pull", "--remote", remote, check=True).stdout
+    assert "schedule f/demo/nightly" in out
+    got = b.api("GET", "schedules/get/f/demo/nightly").json()
+    assert (got["schedule"], got["timezone"], got["args"], got["enabled"]) == \
+        ("0 0 3 * * *", "Europe/Paris", {"n": 5}, False)
+    assert a.api("DELETE", "schedules/delete/f/demo/nightly").status_code == 200
+    a.cli("sync", "push", check=True)
+    out = b.cli("sync", "pull", check=True).stdout
+    assert "deleted schedule f/demo/nightly" in out
+    assert b.api("GET", "schedules/exists/f/demo/nightly").json() is False
