@@ -37,6 +37,9 @@ SHORT_MAP: dict[str, str] = {
     "bs4": "beautifulsoup4", "jwt": "PyJWT", "magic": "python-magic", "dotenv": "python-dotenv",
     "Crypto": "pycryptodome", "Cryptodome": "pycryptodomex", "OpenSSL": "pyOpenSSL",
     "serial": "pyserial", "usb": "pyusb", "attr": "attrs", "wmill": "wmill",
+    # `import tidemill` in a script is Windmill's SDK under Tidemill's name (the job
+    # wrapper aliases the module), so it needs the same package.
+    "tidemill": "wmill",
     "pptx": "python-pptx", "telegram": "python-telegram-bot", "telebot": "pyTelegramBotAPI",
     "fitz": "PyMuPDF", "MySQLdb": "mysqlclient", "skimage": "scikit-image",
     "jose": "python-jose", "multipart": "python-multipart", "kafka": "kafka-python",

@@ -15,6 +15,25 @@ import os
 import sys
 
 
+class _TidemillAlias:
+    """`import tidemill` gives the `wmill` SDK (same functions, Tidemill's name)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tidemill":
+            return None
+        import importlib.util
+
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec):
+        import wmill
+
+        return wmill
+
+    def exec_module(self, module):
+        return None
+
+
 def _convert(args, convert):
     # Windmill passes bytes as base64 and datetimes as ISO strings; main gets real objects.
     for name, kind in convert.items():
@@ -123,6 +142,7 @@ def main():
         spec = marshal.load(f)
     entry = spec.get("entrypoint") or "main"
     sys.path.insert(0, job_dir)
+    sys.meta_path.insert(0, _TidemillAlias())
     try:
         with open(script, encoding="utf-8") as f:
             code = compile(f.read(), script, "exec")

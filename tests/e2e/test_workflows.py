@@ -134,3 +134,14 @@ def test_nondeterministic_body_is_detected(daemon: RunningDaemon, tmp_path: Path
     status, result = daemon.run_wait("f/wac/nondet")
     assert status == "failure" and result["error"]["name"] == "NondeterminismError"
     assert "'task_a'" in result["error"]["message"] and "'task_b'" in result["error"]["message"]
+
+
+def test_tidemill_is_the_same_module_as_wmill(daemon: RunningDaemon) -> None:
+    daemon.deploy("f/wac/alias", (
+        "import tidemill\nfrom tidemill import task, workflow\n\n"
+        # (a task parameter may not be called `name`: the wmill SDK itself takes that keyword)
+        "@task\nasync def hello(who: str):\n    return f'hello {who}'\n\n"
+        "@workflow\nasync def main(who: str):\n"
+        "    import wmill\n    assert tidemill is wmill\n    return await hello(who)\n"))
+    status, result = daemon.run_wait("f/wac/alias", {"who": "Ada"})
+    assert (status, result) == ("success", "hello Ada"), result
