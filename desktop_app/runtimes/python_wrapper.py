@@ -23,7 +23,7 @@ class _TidemillAlias:
             return None
         import importlib.util
 
-        return importlib.util.spec_from_loader(name, self)
+        return importlib.util.spec_from_loader(name, self)  # type: ignore[arg-type]
 
     def create_module(self, spec):
         import wmill
