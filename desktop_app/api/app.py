@@ -15,6 +15,7 @@ from desktop_app.api import (
     inputs,
     routes_durable,
     routes_flows,
+    routes_http_triggers,
     routes_jobs,
     routes_progress,
     routes_resources,
@@ -137,5 +138,7 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_resources.router)
     app.include_router(routes_schedules.router)
     app.include_router(routes_schedules.global_router)
+    app.include_router(routes_http_triggers.router)
+    app.include_router(routes_http_triggers.serve_router)
     gitsync.install(app)
     return app

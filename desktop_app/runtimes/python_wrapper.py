@@ -152,7 +152,18 @@ def main():
         if not callable(fn):
             _fail(job_dir, "MainNotFound", f"the script defines no function '{entry}'")
             return
-        kwargs = _convert(spec.get("args") or {}, spec.get("convert") or {})
+        args = spec.get("args") or {}
+        if "__tidemill_event" in args and callable(namespace.get("preprocessor")):
+            # a trigger's request: preprocessor(event) gives main's arguments
+            args = namespace["preprocessor"](args["__tidemill_event"])
+            if hasattr(args, "__await__"):
+                import asyncio
+
+                args = asyncio.run(_await(args))
+            if not isinstance(args, dict):
+                raise TypeError(f"preprocessor must return a dict of main's arguments, not"
+                                f" {type(args).__name__}")
+        kwargs = _convert(args, spec.get("convert") or {})
         if getattr(fn, "_is_workflow", False):
             _run_workflow_round(job_dir, fn, spec.get("wac_checkpoint") or {}, kwargs)
             return

@@ -1,0 +1,414 @@
+"""HTTP route triggers: /api/w/{ws}/http_triggers/… define them (Windmill's
+NewHttpTrigger bodies), /api/r/{route_path} serves them.
+
+A request is matched by method and route (`:params`), authenticated per trigger (a bad
+credential is a 401 and no job), then runs the script or flow: through the script's
+`preprocessor(event)` when it has one, else with the body's fields as arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from desktop_app.api import inputs
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.inputs import ItemPath
+from desktop_app.api.routes_resources import resource_value
+from desktop_app.api.submit import new_script_job, push_and_wait, push_job, wait_completed
+from desktop_app.core import http_routes
+from desktop_app.core.args import validate_args
+from desktop_app.core.errors import TidemillError
+from desktop_app.db import flows as flow_store
+from desktop_app.db import scripts as script_store
+
+router = APIRouter(prefix="/api/w/{workspace}/http_triggers", tags=["http_triggers"])
+serve_router = APIRouter(tags=["http_triggers"])
+
+# Set by the worker's Python wrapper: the args of a preprocessed job are the event.
+EVENT_ARG = "__tidemill_event"
+
+_COLUMNS = ("route_path", "http_method", "script_path", "is_flow", "request_type",
+            "authentication_method", "authentication_resource_path", "wrap_body", "raw_string",
+            "mode", "summary", "description")
+_TRIGGER = {
+    "path": inputs.STRING, "route_path": inputs.STRING, "script_path": inputs.STRING,
+    "http_method": {"type": "string", "enum": list(http_routes.METHODS)},
+    "is_flow": inputs.BOOLEAN, "request_type": {"type": "string", "enum": ["sync", "async"]},
+    "authentication_method": {"type": "string", "enum": list(http_routes.AUTH_METHODS)},
+    "authentication_resource_path": inputs.NULLABLE_STRING, "wrap_body": inputs.BOOLEAN,
+    "raw_string": inputs.BOOLEAN, "mode": {"type": "string", "enum": ["enabled", "disabled"]},
+    "summary": inputs.NULLABLE_STRING, "description": inputs.NULLABLE_STRING,
+    "signature_header": inputs.NULLABLE_STRING}
+_SELECT = ("SELECT workspace_id, path, " + ", ".join(_COLUMNS) +
+           ", extra, last_error, edited_by, permissioned_as, edited_at FROM http_triggers")
+
+
+def trigger_json(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: row[k] for k in ("workspace_id", "path", *_COLUMNS, "last_error", "edited_by")}
+    out["edited_at"] = row["edited_at"].isoformat()
+    out["is_async"] = row["request_type"] == "async"
+    out["extra_perms"] = {}
+    return {**(row["extra"] or {}), **out}
+
+
+def _row(cur_row: Any, names: list[str]) -> dict[str, Any]:
+    return dict(zip(names, cur_row, strict=True))
+
+
+async def _fetch(conn: Any, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    cur = await conn.execute(f"{_SELECT} WHERE {where}", params)
+    names = [d.name for d in cur.description]
+    return [_row(r, names) for r in await cur.fetchall()]
+
+
+async def _one(request: Request, workspace: str, path: str) -> dict[str, Any]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        rows = await _fetch(conn, "workspace_id = %s AND path = %s", (workspace, path))
+    if not rows:
+        raise HTTPException(404, f"no HTTP trigger at {path!r}")
+    return rows[0]
+
+
+def _choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = inputs.field_of(body, name, str, f"one of {', '.join(allowed)}")
+    value = (value or default).lower()
+    if value not in allowed:
+        raise HTTPException(400, f"'{name}' must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+async def _fields(request: Request, workspace: str, body: dict[str, Any],
+                  old: dict[str, Any] | None) -> dict[str, Any]:
+    """The checked columns of a create/update body (a 400 names the bad field)."""
+    merged = {**(old or {}), **{k: v for k, v in body.items() if v is not None}}
+    route = inputs.field_of(merged, "route_path", str, "a string")
+    if route is None:
+        raise HTTPException(400, "'route_path' is required, e.g. hooks/:id")
+    route = route.lstrip("/")
+    problem = http_routes.route_problem(route)
+    if problem:
+        raise HTTPException(400, f"'route_path' {route!r} {problem}")
+    script_path = inputs.field_of(merged, "script_path", str, "a string")
+    if not script_path:
+        raise HTTPException(400, "'script_path' is required")
+    is_flow = bool(inputs.field_of(merged, "is_flow", bool, "a boolean"))
+    for name in ("wrap_body", "raw_string"):
+        inputs.field_of(merged, name, bool, "a boolean")
+    for name in ("summary", "description", "authentication_resource_path", "signature_header"):
+        inputs.field_of(merged, name, str, "a string")
+    is_async = inputs.field_of(merged, "is_async", bool, "a boolean")
+    fields: dict[str, Any] = {
+        "route_path": route, "script_path": script_path, "is_flow": is_flow,
+        "http_method": _choice(merged, "http_method", http_routes.METHODS, "post"),
+        "request_type": _choice(merged, "request_type", ("sync", "async"),
+                                "async" if is_async else "sync"),
+        "authentication_method": _choice(merged, "authentication_method",
+                                         http_routes.AUTH_METHODS, "none"),
+        "authentication_resource_path": merged.get("authentication_resource_path"),
+        "wrap_body": bool(merged.get("wrap_body")), "raw_string": bool(merged.get("raw_string")),
+        "mode": _choice(merged, "mode", ("enabled", "disabled"), "enabled"),
+        "summary": merged.get("summary"), "description": merged.get("description"),
+    }
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn:
+        try:
+            if is_flow:
+                await flow_store.latest(conn, workspace, script_path)
+            else:
+                await script_store.latest(conn, workspace, script_path)
+        except TidemillError as exc:
+            kind = "flow" if is_flow else "script"
+            raise HTTPException(400, f"'script_path': no {kind} at {script_path!r}") from exc
+        if fields["authentication_method"] in ("api_key", "basic_http", "signature"):
+            res = fields["authentication_resource_path"]
+            if not res:
+                raise HTTPException(
+                    400, f"'authentication_resource_path' is required for"
+                         f" {fields['authentication_method']} authentication")
+            cur = await conn.execute(
+                "SELECT 1 FROM resources WHERE workspace_id = %s AND path = %s",
+                (workspace, res.removeprefix("$res:")))
+            if await cur.fetchone() is None:
+                raise HTTPException(400, f"'authentication_resource_path': no resource at {res!r}")
+        cur = await conn.execute(
+            "SELECT path, route_path FROM http_triggers WHERE http_method = %s"
+            " AND NOT (workspace_id = %s AND path = %s)",
+            (fields["http_method"], workspace, (old or {}).get("path", "")))
+        others = await cur.fetchall()
+    shape = http_routes.route_shape(route)
+    for other_path, other_route in others:
+        if http_routes.route_shape(other_route) == shape:
+            raise HTTPException(400, f"'route_path': {fields['http_method'].upper()} {route} is"
+                                     f" already served by the HTTP trigger {other_path}"
+                                     f" ({other_route})")
+    return fields
+
+
+def _extra(body: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+    known = {"path", "is_async", "workspace_id", "edited_by", "edited_at", "last_error",
+             "extra_perms", *_COLUMNS}
+    extra = dict((old or {}).get("extra") or {})
+    extra.update({k: v for k, v in body.items() if k not in known})
+    return extra
+
+
+@router.post("/create", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_TRIGGER, ("path", "route_path", "script_path")))
+async def create_trigger(workspace: str, request: Request,
+                         who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("create HTTP triggers")
+    body = await inputs.json_object(request)
+    path = inputs.field_of(body, "path", str, "a string")
+    if not path:
+        raise HTTPException(400, "'path' is required")
+    fields = await _fields(request, workspace, body, None)
+    cols = ["workspace_id", "path", *fields, "extra", "edited_by", "permissioned_as"]
+    values = [workspace, path, *fields.values(), json.dumps(_extra(body, None)), who.username,
+              who.permissioned_as]
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await conn.execute(
+            f"INSERT INTO http_triggers ({', '.join(cols)}) VALUES"
+            f" ({', '.join(['%s'] * len(cols))})", values)
+    return path
+
+
+@router.post("/update/{path:path}", response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_TRIGGER))
+async def update_trigger(workspace: str, path: ItemPath, request: Request,
+                         who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("update HTTP triggers")
+    body = await inputs.json_object(request)
+    old = await _one(request, workspace, path)
+    new_path = inputs.field_of(body, "path", str, "a string") or path
+    fields = await _fields(request, workspace, body, old)
+    sets = ", ".join(f"{k} = %s" for k in fields)
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await conn.execute(
+            f"UPDATE http_triggers SET path = %s, {sets}, extra = %s, edited_by = %s,"
+            " edited_at = now(), last_error = NULL WHERE workspace_id = %s AND path = %s",
+            (new_path, *fields.values(), json.dumps(_extra(body, old)), who.username,
+             workspace, path))
+    return new_path
+
+
+@router.get("/get/{path:path}")
+async def get_trigger(workspace: str, path: ItemPath, request: Request,
+                      who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    return trigger_json(await _one(request, workspace, path))
+
+
+@router.get("/exists/{path:path}")
+async def trigger_exists(workspace: str, path: ItemPath, request: Request,
+                         who: Identity = Depends(authenticate)) -> bool:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        cur = await conn.execute("SELECT 1 FROM http_triggers WHERE workspace_id = %s"
+                                 " AND path = %s", (workspace, path))
+        return await cur.fetchone() is not None
+
+
+@router.get("/list")
+async def list_triggers(workspace: str, request: Request, path_start: str = "",
+                        path: str | None = None, is_flow: bool | None = None,
+                        who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        rows = await _fetch(conn, "workspace_id = %s AND starts_with(path, %s)"
+                                  " AND (%s::text IS NULL OR script_path = %s)"
+                                  " AND (%s::boolean IS NULL OR is_flow = %s) ORDER BY path",
+                            (workspace, path_start, path, path, is_flow, is_flow))
+    return [trigger_json(r) for r in rows]
+
+
+@router.delete("/delete/{path:path}", response_class=PlainTextResponse)
+async def delete_trigger(workspace: str, path: ItemPath, request: Request,
+                         who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("delete HTTP triggers")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        cur = await conn.execute("DELETE FROM http_triggers WHERE workspace_id = %s"
+                                 " AND path = %s", (workspace, path))
+    if cur.rowcount == 0:
+        raise HTTPException(404, f"no HTTP trigger at {path!r}")
+    return f"deleted {path}"
+
+
+@router.post("/setmode/{path:path}", response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(
+                 {"mode": {"type": "string", "enum": ["enabled", "disabled"]}}, ("mode",)))
+async def set_mode(workspace: str, path: ItemPath, request: Request,
+                   who: Identity = Depends(authenticate)) -> str:
+    who.require_admin("enable or disable HTTP triggers")
+    body = await inputs.json_object(request)
+    if "mode" not in body and isinstance(body.get("enabled"), bool):
+        body["mode"] = "enabled" if body["enabled"] else "disabled"
+    if body.get("mode") is None:
+        raise HTTPException(400, "'mode' is required: enabled or disabled")
+    mode = _choice(body, "mode", ("enabled", "disabled"), "enabled")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        cur = await conn.execute("UPDATE http_triggers SET mode = %s WHERE workspace_id = %s"
+                                 " AND path = %s", (mode, workspace, path))
+    if cur.rowcount == 0:
+        raise HTTPException(404, f"no HTTP trigger at {path!r}")
+    return f"{path} {mode}"
+
+
+# -- serving ---------------------------------------------------------------------------
+
+async def _matching(request: Request, route: str) -> tuple[dict[str, Any], dict[str, str]]:
+    method = request.method.lower()
+    async with request.app.state.tidemill.pool.connection() as conn:
+        rows = await _fetch(conn, "http_method = %s", (method,))
+    found = [(r, p) for r in rows
+             if (p := http_routes.match_route(r["route_path"], route)) is not None]
+    if not found:
+        raise HTTPException(404, f"no HTTP trigger serves {request.method} /{route.strip('/')}")
+    found.sort(key=lambda rp: (rp[0]["mode"] != "enabled",
+                               http_routes.specificity(rp[0]["route_path"])))
+    row, params = found[0]
+    if row["mode"] != "enabled":
+        raise HTTPException(503, f"the HTTP trigger {row['path']} serving {request.method}"
+                                 f" /{row['route_path']} is disabled; enable it with"
+                                 f" http_triggers/setmode")
+    return row, params
+
+
+async def _authenticate(request: Request, trigger: dict[str, Any], raw: bytes) -> Identity:
+    """The identity the run gets; HTTPException 401 when the credentials do not fit."""
+    method = trigger["authentication_method"]
+    owner = Identity(trigger["edited_by"], "admin")
+    if method == "none":
+        return owner
+    if method in ("token", "windmill"):
+        who = await authenticate(request)
+        who.require_run(trigger["script_path"])
+        return who
+    res_path = (trigger["authentication_resource_path"] or "").removeprefix("$res:")
+    try:
+        value = await resource_value(request, trigger["workspace_id"], res_path, owner)
+    except TidemillError as exc:
+        await _set_error(request, trigger, f"authentication resource {res_path!r}: {exc.message}")
+        raise HTTPException(503, f"the HTTP trigger {trigger['path']} cannot check credentials:"
+                                 f" its resource {res_path!r} is missing") from exc
+    value = value if isinstance(value, dict) else {}
+    headers = request.headers
+    ok = False
+    if method == "api_key":
+        header = str(value.get("header") or value.get("api_key_header") or "x-api-key")
+        ok = http_routes.secret_matches(str(value.get("api_key") or value.get("key") or ""),
+                                        headers.get(header))
+    elif method == "basic_http":
+        ok = http_routes.basic_ok(str(value.get("username") or ""),
+                                  str(value.get("password") or ""), headers.get("authorization"))
+    elif method == "signature":
+        header = str((trigger["extra"] or {}).get("signature_header") or value.get("header")
+                     or "x-signature")
+        secret = str(value.get("secret") or value.get("signing_secret") or "")
+        ok = bool(secret) and http_routes.signature_ok(secret, raw, headers.get(header))
+    if not ok:
+        raise HTTPException(401, f"the request's credentials do not match the HTTP trigger"
+                                 f" {trigger['path']} ({method})",
+                            headers={"www-authenticate": "Basic"}
+                            if method == "basic_http" else None)
+    return owner
+
+
+async def _set_error(request: Request, trigger: dict[str, Any], message: str) -> None:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await conn.execute("UPDATE http_triggers SET last_error = %s WHERE workspace_id = %s"
+                           " AND path = %s", (message, trigger["workspace_id"], trigger["path"]))
+
+
+def _decode_body(request: Request, raw: bytes) -> Any:
+    if not raw.strip():
+        return {}
+    ctype = request.headers.get("content-type", "")
+    text = raw.decode("utf-8", "replace")
+    if "json" in ctype or not ctype:
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            if "json" in ctype:
+                raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+            return text
+    if "x-www-form-urlencoded" in ctype:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    return text
+
+
+@serve_router.api_route("/api/r/{route_path:path}",
+                        methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+async def serve(route_path: str, request: Request) -> Response:
+    """Run the script or flow of the HTTP trigger serving this method and route."""
+    state = request.app.state.tidemill
+    trigger, params = await _matching(request, route_path)
+    raw = await request.body()
+    if len(raw) > state.max_body_bytes:
+        raise HTTPException(413, f"request body is {len(raw)} bytes, over the limit of "
+                                 f"{state.max_body_bytes} bytes")
+    who = await _authenticate(request, trigger, raw)
+    data = http_routes.HttpRequestData(
+        body=_decode_body(request, raw), raw_string=raw.decode("utf-8", "replace"),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=dict(request.query_params), params=params, method=request.method,
+        route=trigger["route_path"], path=route_path.strip("/"))
+    ws = trigger["workspace_id"]
+    opts: dict[str, Any] = {"trigger_path": trigger["path"]}
+    sync = trigger["request_type"] == "sync"
+    try:
+        if trigger["is_flow"]:
+            return await _run_flow(request, trigger, data, who, opts, sync)
+        async with state.pool.connection() as conn:
+            script = await script_store.latest(conn, ws, trigger["script_path"])
+    except TidemillError as exc:
+        if exc.http_status != 404:
+            raise
+        await _set_error(request, trigger, exc.message)
+        raise HTTPException(503, f"the HTTP trigger {trigger['path']} cannot run:"
+                                 f" {exc.message}") from exc
+    if script.has_preprocessor and script.language == "python3":
+        # main's arguments come from preprocessor(event), in the job itself
+        job = new_script_job(dataclasses.replace(script, schema=None),
+                             {EVENT_ARG: data.event(trigger["path"])}, who, opts,
+                             trigger_kind="http")
+    else:
+        job = new_script_job(script, data.args(trigger["wrap_body"], trigger["raw_string"]),
+                             who, opts, trigger_kind="http")
+    if not sync:
+        return PlainTextResponse(str(await push_job(state, job)))
+    from desktop_app.api.routes_jobs import _sync_response
+
+    return _sync_response(await push_and_wait(state, job), job.id)
+
+
+async def _run_flow(request: Request, trigger: dict[str, Any],
+                    data: http_routes.HttpRequestData, who: Identity, opts: dict[str, Any],
+                    sync: bool) -> Response:
+    from desktop_app.api.routes_jobs import _sync_response
+    from desktop_app.flows import engine
+    from desktop_app.flows.run import new_flow_job
+
+    state = request.app.state.tidemill
+    ws = trigger["workspace_id"]
+    async with state.pool.connection() as conn:
+        flow = await flow_store.latest(conn, ws, trigger["script_path"])
+    args = data.args(trigger["wrap_body"], trigger["raw_string"])
+    if flow["schema"]:
+        validate_args(flow["schema"], args)
+    job = new_flow_job(created_by=who.username, permissioned_as=who.permissioned_as,
+                       workspace_id=ws, script_path=trigger["script_path"], args=args,
+                       raw_flow=flow["value"], trigger_kind="http", **opts)
+    fut = state.waiter.register(job.id) if sync else None
+    try:
+        async with state.pool.connection() as conn, conn.transaction():
+            await engine.start_flow(conn, job)
+    except BaseException:
+        if fut is not None:
+            state.waiter.unregister(job.id, fut)
+        raise
+    if fut is None:
+        return PlainTextResponse(str(job.id))
+    return _sync_response(await wait_completed(state, ws, job.id, fut), job.id)
