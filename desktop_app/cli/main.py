@@ -294,6 +294,30 @@ def token_create(
     typer.echo(_call(lambda c: c.create_token(label, scope)))
 
 
+@app.command()
+def gui(
+    screenshot: Annotated[Path | None, typer.Option(help="render a view offscreen to this PNG and exit")] = None,
+    view: Annotated[str, typer.Option(help="home, script, runs, job, resources, schedules, settings")] = "home",
+    path: Annotated[str | None, typer.Option(help="script path (script view) or job id (job view)")] = None,
+    theme: Annotated[str, typer.Option(help="light or dark")] = "light",
+) -> None:
+    """Open the desktop app, or with --screenshot render one view to PNG and exit."""
+    # Qt is imported only when the GUI is wanted: the rest of the CLI stays light.
+    from desktop_app.gui.app import run_gui
+    from desktop_app.gui.app import screenshot as take_screenshot
+
+    conn = connection_from_env(_home(None))
+    if screenshot is None:
+        raise typer.Exit(run_gui(conn, theme))
+    try:
+        take_screenshot(conn, screenshot, view, path, theme)
+    except ClientError as exc:
+        fail_client(exc)
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(str(screenshot), err=True)
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:platformdirs")
     app()

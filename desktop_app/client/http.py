@@ -132,6 +132,9 @@ class TidemillClient:
     async def get_flow(self, path: str) -> dict[str, Any]:
         return (await self._request("GET", self._w(f"flows/get/{quote(path)}"))).json()
 
+    async def list_flows(self) -> list[dict[str, Any]]:
+        return (await self._request("GET", self._w("flows/list"))).json()
+
     async def kind_of(self, path: str) -> str | None:
         """'script' or 'flow' for what lives at `path`, None if nothing does."""
         if (await self._request("GET", self._w(f"scripts/exists/p/{quote(path)}"))).json():

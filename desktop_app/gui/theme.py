@@ -1,0 +1,55 @@
+"""Light and dark palettes for the desktop app (Fusion style, so they look the same everywhere)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+_COLOURS = {
+    "light": {"window": "#f4f5f7", "base": "#ffffff", "alt": "#f0f1f4", "text": "#1d2330",
+              "muted": "#6b7280", "button": "#e9ebef", "highlight": "#2f6fdf",
+              "hltext": "#ffffff", "nav": "#e8eaee", "error": "#c0392b", "ok": "#1e8e3e",
+              "banner": "#fde7e9", "border": "#d0d4db"},
+    "dark": {"window": "#1f2228", "base": "#16181d", "alt": "#23262d", "text": "#e3e6eb",
+             "muted": "#9aa3b2", "button": "#2c3039", "highlight": "#4a86e8",
+             "hltext": "#ffffff", "nav": "#191b20", "error": "#ff6b6b", "ok": "#5ccf7a",
+             "banner": "#4a1f24", "border": "#3a3f4a"},
+}
+
+
+def colours(theme: str) -> dict[str, str]:
+    return _COLOURS["dark" if theme == "dark" else "light"]
+
+
+def apply_theme(app: QApplication, theme: str) -> None:
+    """Set the Fusion style, a palette and a small style sheet for `theme` (light|dark)."""
+    c = colours(theme)
+    app.setStyle("Fusion")
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: c["window"], QPalette.ColorRole.WindowText: c["text"],
+        QPalette.ColorRole.Base: c["base"], QPalette.ColorRole.AlternateBase: c["alt"],
+        QPalette.ColorRole.Text: c["text"], QPalette.ColorRole.Button: c["button"],
+        QPalette.ColorRole.ButtonText: c["text"], QPalette.ColorRole.Highlight: c["highlight"],
+        QPalette.ColorRole.HighlightedText: c["hltext"], QPalette.ColorRole.ToolTipBase: c["base"],
+        QPalette.ColorRole.ToolTipText: c["text"], QPalette.ColorRole.PlaceholderText: c["muted"],
+        QPalette.ColorRole.Mid: c["border"],
+    }
+    for role, colour in roles.items():
+        pal.setColor(role, QColor(colour))
+    app.setPalette(pal)
+    app.setStyleSheet(f"""
+        QListWidget#nav {{ background: {c["nav"]}; border: none; font-size: 14px; outline: 0; }}
+        QListWidget#nav::item {{ padding: 10px 14px; }}
+        QListWidget#nav::item:selected {{ background: {c['highlight']}; color: {c['hltext']}; }}
+        QTreeWidget::item, QTableWidget::item {{ padding: 3px; }}
+        QLabel#banner {{ background: {c['banner']}; color: {c['error']}; padding: 8px;
+                        font-weight: bold; }}
+        QLabel#heading {{ font-size: 18px; font-weight: bold; }}
+        QLabel#muted, QLabel#empty {{ color: {c['muted']}; }}
+        QLabel#empty {{ font-size: 14px; padding: 24px; }}
+        QLabel#fieldError {{ color: {c['error']}; }}
+        QLabel#statusOk {{ color: {c['ok']}; font-weight: bold; }}
+        QLabel#statusErr {{ color: {c['error']}; font-weight: bold; }}
+    """)
+    app.setProperty("tidemill_theme", theme)
