@@ -174,3 +174,17 @@ def test_flow_route(daemon: RunningDaemon, database_url: str) -> None:
     r = _route(daemon, "POST", "double", json={"n": 21})
     assert r.status_code == 200 and r.json() == 42, r.text
     assert _jobs(database_url, "f/http/flowtrig") == 1
+
+
+def test_token_route(daemon: RunningDaemon, database_url: str) -> None:
+    daemon.deploy("f/http/echo", ECHO)
+    assert _create(daemon, path="f/http/bytoken", route_path="tok", http_method="post",
+                   script_path="f/http/echo", authentication_method="token").status_code == 201
+    assert _route(daemon, "POST", "tok", json={"a": 1}).status_code == 401
+    r = _route(daemon, "POST", "tok", json={"a": 1},
+               headers={"authorization": "Bearer not-a-token"})
+    assert r.status_code == 401
+    assert _jobs(database_url, "f/http/bytoken") == 0
+    r = _route(daemon, "POST", "tok", json={"a": 1},
+               headers={"authorization": f"Bearer {daemon.token}"})
+    assert r.status_code == 200 and r.json() == {"a": 1}, r.text
