@@ -107,11 +107,9 @@ class MainWindow(QMainWindow):
         try:
             version = await self.client.version()
         except ClientError as exc:
-            self.banner.setText(f"⚠  {exc.message} — retrying every {PING_SECONDS:.0f} s. "
-                                f"{exc.hint or ''}")
-            self.banner.setVisible(True)
-            was, self.connected = self.connected, False
-            return bool(was) and False
+            self._show_unreachable(exc)
+            self.connected = False
+            return False
         self.banner.setVisible(False)
         self.settings.body.setText(  # type: ignore[attr-defined]
             f"Connected to {self.client.conn.url}\nDaemon version {version}\n"
@@ -137,8 +135,17 @@ class MainWindow(QMainWindow):
             elif current is self.settings:
                 await self.ping()
         except ClientError as exc:
-            self.banner.setText(f"⚠  {exc.message} — retrying. {exc.hint or ''}")
-            self.banner.setVisible(True)
+            self._show_unreachable(exc)
+            for view in (self.home, self.runs):
+                if current is view:
+                    view.empty.setText("Waiting for the daemon…\n\n"
+                                       "This list fills in as soon as it answers.")
+                    view.stack.setCurrentWidget(view.empty)
+
+    def _show_unreachable(self, exc: ClientError) -> None:
+        hint = f"  Hint: {exc.hint}" if exc.hint else ""
+        self.banner.setText(f"⚠  {exc.message} — retrying every {PING_SECONDS:.0f} s.{hint}")
+        self.banner.setVisible(True)
 
     def show_view(self, name: str) -> None:
         rows = {"home": 0, "runs": 1, "resources": 2, "schedules": 3, "settings": 4}
