@@ -145,3 +145,12 @@ def test_tidemill_is_the_same_module_as_wmill(daemon: RunningDaemon) -> None:
         "    import wmill\n    assert tidemill is wmill\n    return await hello(who)\n"))
     status, result = daemon.run_wait("f/wac/alias", {"who": "Ada"})
     assert (status, result) == ("success", "hello Ada"), result
+
+
+def test_parallel_helper_with_concurrency(daemon: RunningDaemon) -> None:
+    _deploy(daemon, "f/wac/parhelper", (
+        "@task\nasync def inc(x: int):\n    return x + 1\n\n"
+        "@workflow\nasync def main(items: list[int]):\n"
+        "    return await wmill.parallel(items, inc, concurrency=2)\n"))
+    status, result = daemon.run_wait("f/wac/parhelper", {"items": [1, 2, 3, 4, 5]})
+    assert (status, result) == ("success", [2, 3, 4, 5, 6])
