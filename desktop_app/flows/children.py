@@ -42,6 +42,14 @@ class ChildFactory:
         self.flow_id: uuid.UUID = flow_row["id"]
 
     def _common(self, args: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+        # `same_worker`: every step of the flow (loops and branches included) sees one
+        # `./shared` folder. Workers of one daemon share the disk, so a folder keyed by the
+        # root flow gives Windmill's shared state without pinning a worker.
+        shared = (self.row.get("extra") or {}).get("shared_dir")
+        if shared is None and (self.row.get("raw_flow") or {}).get("same_worker"):
+            shared = str(self.row["root_job"] or self.flow_id)
+        if shared is not None:
+            extra = {**extra, "shared_dir": shared}
         return {
             "created_by": self.row["created_by"],
             "permissioned_as": self.row["permissioned_as"],

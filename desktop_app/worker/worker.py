@@ -292,6 +292,10 @@ class Worker:
                 )
             code, lock, language, schema = script.content, script.lock, script.language, script.schema
         workdir.mkdir(parents=True, exist_ok=True)
+        if job.extra.get("shared_dir"):  # a step of a `same_worker` flow
+            shared = self.home / "shared" / str(job.extra["shared_dir"])
+            shared.mkdir(parents=True, exist_ok=True)
+            (workdir / "shared").symlink_to(shared, target_is_directory=True)
         env = job_environment(job, base_url=self.base_url, token_key=self._token_key, worker=self.name)
         args = await self._resolve_references(job)
         wac_checkpoint = job.extra.get("wac_checkpoint")

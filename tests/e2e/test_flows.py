@@ -314,3 +314,16 @@ def test_stop_after_all_iters_if(daemon: RunningDaemon) -> None:
     deploy_flow(daemon, "f/flows/alliters", flow(loop, py("after", "def main():\n    return 'ran'\n")))
     assert run_flow(daemon, "f/flows/alliters", {"items": [1, 2, 3]}) == ("success", [1, 2, 3])
     assert run_flow(daemon, "f/flows/alliters", {"items": [1, 2]}) == ("success", "ran")
+
+
+def test_same_worker_steps_share_a_folder(daemon: RunningDaemon) -> None:
+    write = sh("write", "echo 'from step one' > shared/note.txt\necho written\n")
+    loop = {"id": "loop", "value": {"type": "forloopflow", "iterator": static([1, 2]),
+                                    "skip_failures": False, "modules": [
+                                        sh("append", 'v="$1"\necho "iter $v" >> shared/note.txt\n'
+                                                     'echo ok\n', v=js("flow_input.iter.value"))]}}
+    read = py("read", "def main():\n    return open('shared/note.txt').read().splitlines()\n")
+    deploy_flow(daemon, "f/flows/same", flow(write, loop, read, same_worker=True))
+    assert run_flow(daemon, "f/flows/same") == ("success", ["from step one", "iter 1", "iter 2"])
+    # another run has its own folder
+    assert run_flow(daemon, "f/flows/same") == ("success", ["from step one", "iter 1", "iter 2"])
