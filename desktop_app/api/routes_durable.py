@@ -3,18 +3,13 @@ approval URLs; plus the signed approve/reject links themselves."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import uuid
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from desktop_app.api import inputs
+from desktop_app.api import approval_links, inputs
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import JobId
 from desktop_app.durable import engine as durable
@@ -55,9 +50,8 @@ async def inline_checkpoint(workspace: str, job_id: JobId, request: Request,
     return JSONResponse({"ok": True})
 
 
-def _signature(key: str, job_id: uuid.UUID, step_key: str, approver: str | None) -> str:
-    msg = f"wac/{job_id}/{step_key}/{approver or ''}".encode()
-    return hmac.new(key.encode(), msg, hashlib.sha256).hexdigest()
+def _subject(job_id: uuid.UUID, step_key: str, approver: str | None) -> str:
+    return f"wac/{job_id}/{step_key}/{approver or ''}"
 
 
 @router.get("/jobs/wac_approval_urls/{job_id}/{step_key}")
@@ -65,34 +59,18 @@ async def approval_urls(workspace: str, job_id: JobId, step_key: str, request: R
                         approver: str | None = None,
                         who: Identity = Depends(authenticate)) -> dict[str, str]:
     jid = _uuid(job_id)
-    sig = _signature(request.app.state.tidemill.token_key, jid, step_key, approver)
-    base = str(request.base_url).rstrip("/")
-    query = f"?approver={quote(approver)}" if approver else ""
-    tail = f"{jid}/{quote(step_key)}/{sig}{query}"
-    return {"approvalPage": f"{base}/approve/{workspace}/wac/{tail}",
-            "resume": f"{base}/api/w/{workspace}/jobs_u/wac_resume/{tail}",
-            "cancel": f"{base}/api/w/{workspace}/jobs_u/wac_cancel/{tail}"}
+    sig = approval_links.sign(request.app.state.tidemill.token_key,
+                              _subject(jid, step_key, approver))
+    return approval_links.urls(request, workspace, f"{jid}/{quote(step_key)}/{sig}", approver,
+                               page="wac/", resume="wac_resume", cancel="wac_cancel")
 
 
 async def _answer(request: Request, job_id: str, step_key: str, signature: str,
                   approver: str | None, approved: bool, payload: str | None) -> JSONResponse:
     jid = _uuid(job_id)
-    expected = _signature(request.app.state.tidemill.token_key, jid, step_key, approver)
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise HTTPException(403, "invalid signature: this approval link was not issued by this"
-                                 " Tidemill (or was altered)")
-    value: Any = None
-    if payload is not None:
-        try:
-            value = json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
-        except ValueError as exc:
-            raise HTTPException(400, "'payload' must be base64 of JSON") from exc
-    elif request.method == "POST":
-        raw = await request.body()
-        try:
-            value = json.loads(raw) if raw.strip() else None
-        except ValueError as exc:
-            raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+    approval_links.check(request.app.state.tidemill.token_key,
+                         _subject(jid, step_key, approver), signature)
+    value = await approval_links.payload(request, payload)
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         if not await durable.resume_approval(conn, jid, step_key, value, approver, approved):
             raise HTTPException(404, "this workflow is not waiting for that approval (any more)")

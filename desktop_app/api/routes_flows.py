@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from desktop_app.api import inputs
+from desktop_app.api import approval_links, inputs
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath, JobId
 from desktop_app.api.run_request import request_args
@@ -163,9 +158,8 @@ async def restart_flow(workspace: str, job_id: JobId, step_id: str, request: Req
 
 # -- approvals -------------------------------------------------------------------------
 
-def _signature(key: str, job_id: uuid.UUID, resume_id: int, approver: str | None) -> str:
-    msg = f"{job_id}/{resume_id}/{approver or ''}".encode()
-    return hmac.new(key.encode(), msg, hashlib.sha256).hexdigest()
+def _subject(job_id: uuid.UUID, resume_id: int, approver: str | None) -> str:
+    return f"{job_id}/{resume_id}/{approver or ''}"
 
 
 @router.get("/jobs/resume_urls/{job_id}/{resume_id}")
@@ -173,25 +167,18 @@ async def resume_urls(workspace: str, job_id: JobId, resume_id: int, request: Re
                       approver: str | None = None,
                       who: Identity = Depends(authenticate)) -> dict[str, str]:
     """Signed URLs that resume or cancel the flow waiting after the step `job_id`."""
-    state = request.app.state.tidemill
     jid = _uuid(job_id)
-    sig = _signature(state.token_key, jid, resume_id, approver)
-    base = str(request.base_url).rstrip("/")
-    query = f"?approver={quote(approver)}" if approver else ""
-    tail = f"{jid}/{resume_id}/{sig}{query}"
-    return {"approvalPage": f"{base}/approve/{workspace}/{tail}",
-            "resume": f"{base}/api/w/{workspace}/jobs_u/resume/{tail}",
-            "cancel": f"{base}/api/w/{workspace}/jobs_u/cancel/{tail}"}
+    sig = approval_links.sign(request.app.state.tidemill.token_key,
+                              _subject(jid, resume_id, approver))
+    return approval_links.urls(request, workspace, f"{jid}/{resume_id}/{sig}", approver,
+                               page="", resume="resume", cancel="cancel")
 
 
 def _check(request: Request, job_id: str, resume_id: int, signature: str,
            approver: str | None) -> uuid.UUID:
     jid = _uuid(job_id)
-    expected = _signature(request.app.state.tidemill.token_key, jid, resume_id, approver)
-    # as bytes: compare_digest refuses str with non-ASCII characters
-    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
-        raise HTTPException(403, "invalid signature: this approval link was not issued by this"
-                                 " Tidemill (or was altered)")
+    approval_links.check(request.app.state.tidemill.token_key,
+                         _subject(jid, resume_id, approver), signature)
     return jid
 
 
@@ -199,18 +186,7 @@ def _check(request: Request, job_id: str, resume_id: int, signature: str,
 async def resume(workspace: str, job_id: JobId, resume_id: int, signature: str, request: Request,
                  approver: str | None = None, payload: str | None = None) -> JSONResponse:
     jid = _check(request, job_id, resume_id, signature, approver)
-    value: Any = None
-    if payload is not None:
-        try:
-            value = json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
-        except (ValueError, RecursionError) as exc:
-            raise HTTPException(400, "'payload' must be base64 of JSON") from exc
-    elif request.method == "POST":
-        raw = await request.body()
-        try:
-            value = json.loads(raw) if raw.strip() else None
-        except (ValueError, RecursionError) as exc:
-            raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+    value = await approval_links.payload(request, payload)
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         outcome = await engine.resume_step(conn, jid, value, approver)
     if outcome == "gone":
