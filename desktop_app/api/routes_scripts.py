@@ -11,6 +11,7 @@ from desktop_app.api import inputs
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.deploy import deploy_script
 from desktop_app.api.inputs import ItemPath
+from desktop_app.core.errors import UsageError
 from desktop_app.db import scripts as script_store
 
 router = APIRouter(prefix="/api/w/{workspace}/scripts", tags=["scripts"])
@@ -53,6 +54,33 @@ async def create_script(workspace: str, request: Request,
         version = await deploy_script(conn, workspace, body, who.username, state.home)
     state.scripts.drop((workspace, version.path))  # after the commit: see TtlCache
     return version.hash
+
+
+_PARSE = inputs.documented({
+    "content": inputs.STRING, "language": inputs.STRING, "schema": {"type": ["object", "null"]},
+}, ("content", "language"), example={
+    "language": "python3", "content": "def main(name: str, count: int = 1):\n    pass\n"})
+
+
+@router.post("/parse_schema", openapi_extra=_PARSE)
+async def parse_schema(workspace: str, request: Request,
+                       who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """The form schema of code that is not deployed (the editor re-parses as the user types).
+
+    `schema` (optional) is the previous schema: descriptions and other edits survive, as on
+    deploy. A syntax error answers 400 with the line.
+    """
+    from desktop_app.parsing import script_metadata
+
+    body = await inputs.json_object(request)
+    content = body.get("content")
+    if not isinstance(content, str):
+        raise UsageError("'content' (the code) is required")
+    language = body.get("language")
+    if not isinstance(language, str) or not language:
+        raise UsageError("'language' is required (e.g. python3, deno, bash, postgresql, go)")
+    existing = inputs.field_of(body, "schema", dict, "a JSON Schema object")
+    return script_metadata(content, language, existing)
 
 
 @router.get("/get/p/{path:path}")

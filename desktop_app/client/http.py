@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,52 @@ class TidemillClient:
     async def cancel(self, job_id: str, reason: str | None = None) -> str:
         return (await self._request("POST", self._w(f"jobs_u/queue/cancel/{job_id}"),
                                     json={"reason": reason})).text
+
+    # -- the script editor -------------------------------------------------------------
+    async def parse_schema(self, content: str, language: str,
+                           schema: dict[str, Any] | None = None) -> dict[str, Any]:
+        """{schema, has_preprocessor, no_main_func} of code that is not deployed."""
+        body = {"content": content, "language": language, "schema": schema}
+        return (await self._request("POST", self._w("scripts/parse_schema"), json=body)).json()
+
+    async def script_history(self, path: str) -> list[dict[str, Any]]:
+        """Versions of a script, newest first: {script_hash, deployment_msg, created_at}."""
+        return (await self._request("GET", self._w(f"scripts/history/p/{quote(path)}"))).json()
+
+    async def get_script_by_hash(self, hash_: str) -> dict[str, Any]:
+        return (await self._request("GET", self._w(f"scripts/get/h/{quote(hash_)}"))).json()
+
+    async def run_preview_async(self, content: str, language: str, args: dict[str, Any],
+                                path: str | None = None) -> str:
+        """Queue a test run of unsaved code; returns the job id (follow it with job_updates)."""
+        body = {"content": content, "language": language, "args": args, "path": path}
+        return (await self._request("POST", self._w("jobs/run/preview"), json=body)).text
+
+    async def job_updates(self, job_id: str, log_offset: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """The job's server-sent updates ({new_logs, running, completed, job…}) until it ends."""
+        url = self._w(f"jobs_u/getupdate_sse/{job_id}")
+        try:
+            async with self._http.stream("GET", url, params={"log_offset": log_offset},
+                                         timeout=httpx.Timeout(None, connect=10)) as resp:
+                if resp.status_code >= 400:
+                    await resp.aread()
+                    raise _error_from(resp)
+                async for line in resp.aiter_lines():
+                    if line.startswith("data: "):
+                        yield json.loads(line[6:])
+        except httpx.ConnectError as exc:
+            raise ClientError(f"cannot reach the Tidemill daemon at {self.conn.url}",
+                              hint="start it with `tidemill daemon start`") from exc
+
+    async def list_resources(self, resource_type: str | None = None) -> list[dict[str, Any]]:
+        params = {"resource_type": resource_type} if resource_type else {}
+        return (await self._request("GET", self._w("resources/list"), params=params)).json()
+
+    async def create_resource(self, path: str, resource_type: str, value: Any,
+                              description: str = "") -> str:
+        body = {"path": path, "resource_type": resource_type, "value": value,
+                "description": description}
+        return (await self._request("POST", self._w("resources/create"), json=body)).text
 
     # -- Git sync --------------------------------------------------------------------
     async def sync(self, action: str, remote: str | None = None) -> dict[str, Any]:
