@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import desktop_app
 from desktop_app.api import (
     inputs,
+    routes_apps,
     routes_durable,
     routes_flows,
     routes_http_triggers,
@@ -140,5 +141,6 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_schedules.global_router)
     app.include_router(routes_http_triggers.router)
     app.include_router(routes_http_triggers.serve_router)
+    app.include_router(routes_apps.router)
     gitsync.install(app)
     return app

@@ -144,6 +144,43 @@ class TidemillClient:
             return "flow"
         return None
 
+    # -- apps ------------------------------------------------------------------------
+    async def create_app(self, path: str, document: dict[str, Any]) -> str:
+        body = {**document, "path": path}
+        return (await self._request("POST", self._w("apps/create"), json=body)).text
+
+    async def update_app(self, path: str, document: dict[str, Any]) -> str:
+        return (await self._request("POST", self._w(f"apps/update/{quote(path)}"),
+                                    json=document)).text
+
+    async def save_app(self, path: str, document: dict[str, Any]) -> str:
+        """Create the app at `path`, or store a new version of it."""
+        if await self.app_exists(path):
+            return await self.update_app(path, {**document, "path": path})
+        return await self.create_app(path, document)
+
+    async def get_app(self, path: str) -> dict[str, Any]:
+        return (await self._request("GET", self._w(f"apps/get/p/{quote(path)}"))).json()
+
+    async def app_exists(self, path: str) -> bool:
+        return bool((await self._request("GET", self._w(f"apps/exists/{quote(path)}"))).json())
+
+    async def list_apps(self) -> list[dict[str, Any]]:
+        return (await self._request("GET", self._w("apps/list"))).json()
+
+    async def delete_app(self, path: str) -> str:
+        return (await self._request("DELETE", self._w(f"apps/delete/{quote(path)}"))).text
+
+    async def execute_component(self, app_path: str, runnable_id: str,
+                                args: dict[str, Any]) -> RunOutcome:
+        """Run one runnable of the deployed app and wait for its result."""
+        resp = await self._request(
+            "POST", self._w(f"apps_u/execute_component/{quote(app_path)}"),
+            params={"wait": "true"}, json={"component": runnable_id, "args": args})
+        return RunOutcome(resp.headers.get("x-tidemill-job-id", ""),
+                          resp.headers.get("x-tidemill-job-status", "success") == "success",
+                          resp.json())
+
     # -- jobs ------------------------------------------------------------------------
     async def run_async(self, path: str, args: dict[str, Any], kind: str = "script") -> str:
         p = "p" if kind == "script" else "f"

@@ -40,6 +40,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
         ("POST", r"schedules/update/(?P<p>.+)", "schedule", "update"),
         ("POST", r"schedules/setenabled/(?P<p>.+)", "schedule", "update"),
         ("DELETE", r"schedules/delete/(?P<p>.+)", "schedule", "delete"),
+        ("POST", r"apps/create", "app", "create"),
+        ("POST", r"apps/update/(?P<p>.+)", "app", "update"),
+        ("DELETE", r"apps/delete/(?P<p>.+)", "app", "delete"),
     )]
 _PREFIX = re.compile(r"^/api/w/(?P<ws>[^/]+)/(?P<rest>.+)$")
 _REF_PREFIXES = ("var://", "$res:", "res://")
@@ -124,5 +127,5 @@ async def _record(scope: Scope, hit: tuple[str, str, str, str | None], body: byt
         return
     request = Request(scope)
     who = await authenticate(request)
-    old = url_path if kind in ("variable", "resource") and url_path != path else None
+    old = url_path if kind in ("variable", "resource", "app") and url_path != path else None
     recorder_of(request.app.state.tidemill).record(Change(kind, path, action, who.username, old))

@@ -14,13 +14,14 @@ from desktop_app.api.deploy import deploy_script
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import NotFound, UsageError
 from desktop_app.core.languages import require_runnable
+from desktop_app.db import apps as app_store
 from desktop_app.db import flows as flow_store
 from desktop_app.db import scripts as script_store
 from desktop_app.db import variables as var_store
 from desktop_app.gitsync.layout import SECRET_KEY, Snapshot
 from desktop_app.parsing import script_metadata
 
-KINDS = ("resource_type", "variable", "resource", "script", "flow", "schedule")
+KINDS = ("resource_type", "variable", "resource", "script", "flow", "schedule", "app")
 # A schedule's file: its NewSchedule body (WINDMILL.md §2.4), without the run statistics.
 _SCHEDULE_KEYS = ("schedule", "timezone", "script_path", "is_flow", "args", "enabled",
                   "paused_until", "no_flow_overlap", "retry", "tag", "on_failure",
@@ -63,6 +64,8 @@ async def read_item(conn: AsyncConnection[Any], ws: str, kind: str,
             from desktop_app.scheduler import store as schedule_store
 
             return schedule_item(await schedule_store.get(conn, ws, path))
+        if kind == "app":
+            return app_item(await app_store.latest(conn, ws, path))
     except NotFound:
         return None
     raise UsageError(f"unknown item kind {kind!r}")
@@ -87,7 +90,18 @@ async def all_items(conn: AsyncConnection[Any], ws: str) -> list[tuple[str, dict
     from desktop_app.scheduler import store as schedule_store
 
     out += [("schedule", schedule_item(r)) for r in await schedule_store.list_all(conn, ws)]
+    out += [("app", app_item(r)) for r in await app_store.list_latest(conn, ws)]
     return out
+
+
+def app_item(row: dict[str, Any]) -> dict[str, Any]:
+    """An app as its app.yaml holds it (summary, value, policy, other keys), plus its path."""
+    item: dict[str, Any] = {"summary": row["summary"], "value": row["value"]}
+    if row["policy"] is not None:
+        item["policy"] = row["policy"]
+    item.update(row["extra"] or {})
+    item["path"] = row["path"]
+    return item
 
 
 def validate(snap: Snapshot) -> None:
@@ -107,6 +121,13 @@ def validate(snap: Snapshot) -> None:
             validate_flow(flow)
         except UsageError as e:
             raise UsageError(f"flow {path}: {e.message}", hint=e.hint) from e
+    from desktop_app.apps.model import AppDefinition
+
+    for path, app in snap.apps.items():
+        try:
+            AppDefinition({k: v for k, v in app.items() if k != "path"}).validate()
+        except UsageError as e:
+            raise UsageError(f"app {path}: {e.message}", hint=e.hint) from e
 
 
 @dataclass
@@ -145,6 +166,9 @@ async def apply_snapshot(conn: AsyncConnection[Any], state: ApiState, ws: str,
     for path, f in new.flows.items():
         if await _apply_flow(conn, ws, f, who):
             done.changed.append(("flow", path))
+    for path, app in new.apps.items():
+        if await _apply_app(conn, ws, app, who):
+            done.changed.append(("app", path))
     for path, sch in new.schedules.items():  # last: their scripts and flows exist by now
         if await _apply_schedule(conn, ws, sch, who):
             done.changed.append(("schedule", path))
@@ -238,6 +262,17 @@ async def _apply_flow(conn: AsyncConnection[Any], ws: str, f: dict[str, Any], wh
     return True
 
 
+async def _apply_app(conn: AsyncConnection[Any], ws: str, app: dict[str, Any], who: str) -> bool:
+    current = await read_item(conn, ws, "app", app["path"])
+    if current == app:
+        return False
+    doc = {k: v for k, v in app.items() if k != "path"}
+    extra = {k: v for k, v in doc.items() if k not in ("summary", "value", "policy")}
+    await app_store.insert_version(conn, ws, app["path"], doc.get("summary") or "",
+                                   doc.get("value") or {}, doc.get("policy"), extra, who)
+    return True
+
+
 async def _apply_schedule(conn: AsyncConnection[Any], ws: str, sch: dict[str, Any],
                           who: str) -> bool:
     from datetime import UTC
@@ -277,6 +312,12 @@ async def _delete_missing(conn: AsyncConnection[Any], ws: str, old: Snapshot, ne
         try:
             await script_store.archive(conn, ws, path)
             done.deleted.append(("script", path))
+        except NotFound:
+            pass
+    for path in old.apps.keys() - new.apps.keys():
+        try:
+            await app_store.delete(conn, ws, path)
+            done.deleted.append(("app", path))
         except NotFound:
             pass
     for path in old.flows.keys() - new.flows.keys():

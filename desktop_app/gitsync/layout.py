@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from desktop_app.apps.folder import load_app_folder, write_app_folder
 from desktop_app.core.errors import UsageError
 from desktop_app.flows.folder import _Dumper, _Loader, load_flow_folder, write_flow_folder
 from desktop_app.parsing import language_from_filename
@@ -55,12 +56,13 @@ class Snapshot:
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     resource_types: dict[str, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    apps: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # files of kinds not imported (yet)
 
     def kinds(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {"resource_type": self.resource_types, "variable": self.variables,
                 "resource": self.resources, "script": self.scripts, "flow": self.flows,
-                "schedule": self.schedules}
+                "schedule": self.schedules, "app": self.apps}
 
     def count(self) -> int:
         return sum(len(v) for v in self.kinds().values())
@@ -84,6 +86,8 @@ def item_files(kind: str, path: str, language: str | None = None) -> list[str]:
         return [*base, f"{path}{script_extension(language)}"] if language else base
     if kind == "flow":
         return [f"{path}.flow"]
+    if kind == "app":
+        return [f"{path}.app"]
     if kind == "resource_type":
         return [f"{path}.resource-type.yaml"]
     return [f"{path}.{kind}.yaml"]
@@ -102,6 +106,9 @@ def write_item(root: Path, kind: str, item: dict[str, Any]) -> list[str]:
         flow.update(item.get("extra") or {})
         write_flow_folder(flow, root / f"{path}.flow", default_ts=DEFAULT_TS)
         touched = [f"{path}.flow"]
+    elif kind == "app":
+        write_app_folder({k: v for k, v in item.items() if k != "path"}, root / f"{path}.app")
+        touched = [f"{path}.app"]
     elif kind == "resource":
         touched = [_write(root, f"{path}.resource.yaml", _resource_text(item))]
     elif kind == "variable":
@@ -282,7 +289,12 @@ def read_folder(root: Path) -> Snapshot:
                 _check_mapping(flow, full / "flow.yaml", root)
                 flow["path"] = item_path
                 snap.flows[item_path] = flow
-            elif d.endswith(("__app", ".app", "__raw_app", ".raw_app", "__mod", "__dbt")):
+            elif d.endswith((".app", "__app")):
+                dirnames.remove(d)
+                item_path = _rel(full, root)[: -len(".app" if d.endswith(".app") else "__app")]
+                _check_item_path(item_path, "app")
+                snap.apps[item_path] = {**load_app_folder(full), "path": item_path}
+            elif d.endswith(("__raw_app", ".raw_app", "__mod", "__dbt")):
                 dirnames.remove(d)
                 snap.skipped.append(_rel(full, root))
         for name in sorted(filenames):

@@ -1,0 +1,254 @@
+"""/api/w/{workspace}/apps/… (Windmill's app endpoints) and running an app's runnables.
+
+An app is stored as its document (`summary`, `value`, `policy`, other top-level keys in
+`extra`), a new version per create/update. `apps_u/execute_component/{path}` runs one
+runnable of the *deployed* app by its id: the script or flow path and an inline script's
+code come from the stored app, the caller only supplies arguments (static inputs of the
+app win over them), so a user who may run the app runs exactly what its author deployed.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from desktop_app.api import app_access, inputs
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.inputs import ItemPath
+from desktop_app.api.submit import job_options, new_script_job, push_and_wait, push_job
+from desktop_app.apps.model import AppDefinition
+from desktop_app.core.args import validate_args
+from desktop_app.core.errors import UsageError
+from desktop_app.core.jobs import JobKind, default_tag
+from desktop_app.core.languages import require_runnable
+from desktop_app.db import apps as app_store
+from desktop_app.queue.model import NewJob
+
+router = APIRouter(prefix="/api/w/{workspace}", tags=["apps"])
+
+_KNOWN = ("summary", "value", "policy")
+_API_ONLY = ("path", "deployment_message", "draft_only")
+_APP = {"path": inputs.STRING, "summary": inputs.NULLABLE_STRING, "value": inputs.OBJECT,
+        "policy": {"type": ["object", "null"]}, "deployment_message": inputs.NULLABLE_STRING}
+_EXECUTE = inputs.documented({"component": inputs.STRING, "args": {"type": ["object", "null"]}},
+                             ("component",), example={"component": "list_users",
+                                                      "args": {"limit": 10}})
+
+
+def app_json(row: dict[str, Any], *, with_code: bool = True,
+             versions: list[int] | None = None) -> dict[str, Any]:
+    value = row["value"]
+    if not with_code:
+        value = _without_code(value)
+    out = {"id": row["version"], "workspace_id": row["workspace_id"], "path": row["path"],
+           "summary": row["summary"], "value": value, "policy": row["policy"],
+           "extra": row["extra"] or {}, "created_by": row["created_by"],
+           "created_at": row["created_at"].isoformat(), "versions": versions or [row["version"]],
+           "extra_perms": {}, "code_visible": with_code}
+    return out
+
+
+def _without_code(value: Any) -> Any:
+    """The app without its inline scripts' code (for callers who may run but not read it)."""
+    value = copy.deepcopy(value)
+    runnables = value.get("runnables") if isinstance(value, dict) else None
+    for r in runnables if isinstance(runnables, list) else []:
+        if isinstance(r, dict) and "content" in r:
+            r["content"] = None
+            r.pop("lock", None)
+    return value
+
+
+def _document(body: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The app document a create/update body describes (an update keeps what it omits)."""
+    doc = dict(base or {})
+    for key, item in body.items():
+        if key not in _API_ONLY:
+            doc[key] = item
+    if not isinstance(doc.get("value"), dict):
+        raise HTTPException(400, "'value' (the app: {components: [...], runnables: [...]}) "
+                                 "is required and must be an object")
+    inputs.field_of(doc, "summary", str, "a string")
+    inputs.field_of(doc, "policy", dict, "an object")
+    inputs.field_of(body, "deployment_message", str, "a string")
+    AppDefinition(doc).validate()  # UsageError naming the component → 400
+    return doc
+
+
+async def _save(request: Request, workspace: str, path: str, doc: dict[str, Any],
+                who: Identity, message: str | None) -> None:
+    _check_path(path)
+    extra = {k: v for k, v in doc.items() if k not in _KNOWN}
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await app_store.insert_version(conn, workspace, path, doc.get("summary") or "",
+                                       doc["value"], doc.get("policy"), extra, who.username,
+                                       message)
+
+
+def _check_path(path: str) -> None:
+    parts = path.split("/")
+    if parts[0] not in ("f", "u") or len(parts) < 3 or any(p in ("", ".", "..") for p in parts):
+        raise HTTPException(400, f"invalid app path {path!r}: expected f/<folder>/<name> or "
+                                 "u/<user>/<name>")
+
+
+@router.post("/apps/create", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_APP, ("path", "value")))
+async def create_app(workspace: str, request: Request,
+                     who: Identity = Depends(authenticate)) -> str:
+    body = await inputs.json_object(request)
+    path = body.get("path")
+    if not isinstance(path, str) or not path:
+        raise HTTPException(400, "'path' is required (f/<folder>/<name>)")
+    await app_access.require_edit(request, who, path)
+    _check_path(path)
+    async with request.app.state.tidemill.pool.connection() as conn:
+        if await app_store.exists(conn, workspace, path):
+            raise HTTPException(400, f"an app already exists at {path}",
+                                ) from None
+    await _save(request, workspace, path, _document(body), who, body.get("deployment_message"))
+    return path
+
+
+@router.post("/apps/update/{path:path}", response_class=PlainTextResponse,
+             openapi_extra=inputs.documented(_APP, ()))
+async def update_app(workspace: str, path: ItemPath, request: Request,
+                     who: Identity = Depends(authenticate)) -> str:
+    body = await inputs.json_object(request)
+    new_path = inputs.field_of(body, "path", str, "a string") or path
+    await app_access.require_edit(request, who, path)
+    if new_path != path:
+        await app_access.require_edit(request, who, new_path)
+    async with request.app.state.tidemill.pool.connection() as conn:
+        row = await app_store.latest(conn, workspace, path)
+    base = {"summary": row["summary"], "value": row["value"], **(row["extra"] or {})}
+    if row["policy"] is not None:
+        base["policy"] = row["policy"]
+    doc = _document(body, base)
+    await _save(request, workspace, new_path, doc, who, body.get("deployment_message"))
+    if new_path != path:
+        async with request.app.state.tidemill.pool.connection() as conn:
+            await app_store.delete(conn, workspace, path)
+    return new_path
+
+
+@router.get("/apps/get/p/{path:path}")
+async def get_app(workspace: str, path: ItemPath, request: Request,
+                  who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        row = await app_store.latest(conn, workspace, path)
+        versions = await app_store.versions(conn, workspace, path)
+    with_code = await app_access.may_read_code(request, who, path)
+    return app_json(row, with_code=with_code, versions=versions)
+
+
+@router.get("/apps/exists/{path:path}")
+async def app_exists(workspace: str, path: ItemPath, request: Request,
+                     who: Identity = Depends(authenticate)) -> bool:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        return await app_store.exists(conn, workspace, path)
+
+
+@router.get("/apps/list")
+async def list_apps(workspace: str, request: Request, path_start: str = "",
+                    who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    async with request.app.state.tidemill.pool.connection() as conn:
+        rows = await app_store.list_latest(conn, workspace, path_start)
+    return [{"id": r["version"], "workspace_id": r["workspace_id"], "path": r["path"],
+             "summary": r["summary"], "edited_at": r["created_at"].isoformat(),
+             "created_by": r["created_by"], "extra_perms": {},
+             "execution_mode": (r["policy"] or {}).get("execution_mode", "viewer")}
+            for r in rows]
+
+
+@router.delete("/apps/delete/{path:path}", response_class=PlainTextResponse)
+async def delete_app(workspace: str, path: ItemPath, request: Request,
+                     who: Identity = Depends(authenticate)) -> str:
+    await app_access.require_edit(request, who, path)
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await app_store.delete(conn, workspace, path)
+    return f"app {path} deleted"
+
+
+# -- running -----------------------------------------------------------------------------
+
+@router.post("/apps_u/execute_component/{path:path}", openapi_extra=_EXECUTE,
+             responses={201: {"description": "the job id (or, with ?wait=true, the result)"}})
+async def execute_component(workspace: str, path: ItemPath, request: Request,
+                            wait: bool = False,
+                            who: Identity = Depends(authenticate)) -> Response:
+    """Run the runnable `component` of the deployed app at `path` with `args`."""
+    from desktop_app.api.routes_jobs import _sync_response
+
+    body = await inputs.json_object(request)
+    runnable_id = body.get("component")
+    if not isinstance(runnable_id, str) or not runnable_id:
+        raise HTTPException(400, "'component' (the id of the app's runnable) is required")
+    args = inputs.field_of(body, "args", dict, "a JSON object of arguments") or {}
+    await app_access.require_run(request, who, path)
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn:
+        row = await app_store.latest(conn, workspace, path)
+    app = AppDefinition({"value": row["value"]})
+    try:
+        runnable = app.runnable(runnable_id)
+    except UsageError as e:
+        raise HTTPException(404, f"the app {path} has no runnable {runnable_id!r}") from e
+    args = {**args, **runnable.static_inputs()}  # the author's fixed values win
+    opts = job_options(request)
+    if runnable.type == "flow":
+        return await _run_flow(request, workspace, path, runnable.path or "", args, who, wait)
+    if runnable.type == "script":
+        from desktop_app.api.routes_jobs import _script_at
+
+        script = await _script_at(request, workspace, path=runnable.path)
+        job = new_script_job(script, args, who, opts, trigger_kind="app")
+    else:
+        job = _inline_job(workspace, path, runnable, args, who, opts)
+    job.trigger_path = path
+    if wait:
+        return _sync_response(await push_and_wait(state, job), job.id)
+    return PlainTextResponse(str(await push_job(state, job)), status_code=201)
+
+
+def _inline_job(workspace: str, app_path: str, runnable: Any, args: dict[str, Any],
+                who: Identity, opts: dict[str, Any]) -> NewJob:
+    from desktop_app.parsing import script_metadata
+
+    language = require_runnable(runnable.language)
+    schema = script_metadata(runnable.content, language)["schema"]
+    validate_args(schema or {}, args)
+    return NewJob(kind=JobKind.PREVIEW, tag=opts.pop("tag", None) or default_tag(language),
+                  created_by=who.username, permissioned_as=who.permissioned_as, args=args,
+                  workspace_id=workspace, script_path=f"{app_path}/{runnable.id}",
+                  language=language, raw_code=runnable.content,
+                  raw_lock=runnable.raw.get("lock"), trigger_kind="app",
+                  extra={"schema": schema, "app": app_path, "runnable": runnable.id}, **opts)
+
+
+async def _run_flow(request: Request, workspace: str, app_path: str, flow_path: str,
+                    args: dict[str, Any], who: Identity, wait: bool) -> Response:
+    from desktop_app.api.routes_jobs import _sync_response
+    from desktop_app.api.submit import wait_completed
+    from desktop_app.db import flows as flow_store
+    from desktop_app.flows import engine
+    from desktop_app.flows.run import new_flow_job
+
+    state = request.app.state.tidemill
+    async with state.pool.connection() as conn:
+        flow = await flow_store.latest(conn, workspace, flow_path)
+    if flow["schema"]:
+        validate_args(flow["schema"], args)
+    job = new_flow_job(created_by=who.username, permissioned_as=who.permissioned_as,
+                       workspace_id=workspace, script_path=flow_path, args=args,
+                       raw_flow=flow["value"], trigger_kind="app", **job_options(request))
+    fut = state.waiter.register(job.id) if wait else None
+    async with state.pool.connection() as conn, conn.transaction():
+        await engine.start_flow(conn, job)
+    if not wait:
+        return PlainTextResponse(str(job.id), status_code=201)
+    done = await wait_completed(state, workspace, job.id, fut)
+    return _sync_response(done, job.id)
