@@ -78,7 +78,7 @@ def test_runnables_run_as_deployed_and_a_run_only_token_cannot_edit(
 
     def execute(runnable: str, args: dict[str, Any], token: str | None = None) -> Any:
         with daemon.http(token) as http:
-            return http.post(f"/api/w/main/apps_u/execute_component/f/apps/users",
+            return http.post("/api/w/main/apps_u/execute_component/f/apps/users",
                              params={"wait": "true"},
                              json={"component": runnable, "args": args})
 

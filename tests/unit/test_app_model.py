@@ -138,7 +138,7 @@ def test_folder_refuses_inline_files_outside_it(tmp_path: Path) -> None:
     (folder / "app.yaml").write_text(
         "summary: x\nvalue:\n  runnables:\n    - id: r\n      type: inline\n"
         "      language: python3\n      content: '!inline r.inline_script.py'\n")
-    with pytest.raises(UsageError, match="inline file 'r.inline_script.py' is missing"):
+    with pytest.raises(UsageError, match=r"inline file 'r\.inline_script\.py' is missing"):
         load_app_folder(folder)
     with pytest.raises(UsageError, match="not an app folder"):
         load_app_folder(tmp_path)
