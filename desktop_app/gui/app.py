@@ -12,6 +12,7 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -91,6 +92,8 @@ class MainWindow(QMainWindow):
                   self.job, self.script):
             self.stack.addWidget(w)
         self.nav.currentRowChanged.connect(self._nav_changed)
+        self.home.on_new_script = self.new_script
+        QShortcut(QKeySequence("Ctrl+K"), self, self.focus_search)
         self.setCentralWidget(central)
         self.connected: bool | None = None
         self._ping_timer = QTimer(self)
@@ -161,6 +164,18 @@ class MainWindow(QMainWindow):
         self.nav.blockSignals(False)
         await self.script.load(path)
         self.stack.setCurrentWidget(self.script)
+
+    def new_script(self, path: str, language: str) -> None:
+        self.script.new_script(path, language)
+        self.stack.setCurrentWidget(self.script)
+        self.script.editor.setFocus()
+
+    def focus_search(self) -> None:
+        """Ctrl+K: the workspace browser with its search field focused."""
+        self.show_view("home")
+        self.stack.setCurrentWidget(self.home)
+        self.home.search.setFocus()
+        self.home.search.selectAll()
 
     def open_job(self, job_id: str) -> None:
         spawn(self.show_job(job_id))

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import TidemillClient
+from desktop_app.gui.results_view import ResultView
 
 STATUS_COLOURS = {"success": "#2e9e4f", "failure": "#d9453b", "canceled": "#c98a1a",
                   "running": "#3b82f6"}
@@ -125,9 +126,9 @@ class JobView(QWidget):
         self.meta = QLabel("")
         self.meta.setObjectName("muted")
         self.args = QPlainTextEdit(readOnly=True)
-        self.result = QPlainTextEdit(readOnly=True)
+        self.result = ResultView()
         self.logs = QPlainTextEdit(readOnly=True)
-        for w in (self.args, self.result, self.logs):
+        for w in (self.args, self.logs):
             monospace(w)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(_titled("Arguments", self.args))
@@ -149,8 +150,10 @@ class JobView(QWidget):
                           f"{_duration(job.get('duration_ms')) or 'not finished'} · "
                           f"{job.get('language') or ''} · by {job.get('created_by')}")
         self.args.setPlainText(json.dumps(job.get("args") or {}, indent=2))
-        self.result.setPlainText(json.dumps(job.get("result"), indent=2)
-                                 if "result" in job else "(not finished yet)")
+        if "result" in job:
+            self.result.show_result(job.get("result"), status != "failure")
+        else:
+            self.result.show_message("Not finished yet.")
         self.logs.setPlainText(job.get("logs") or "(no output)")
 
 

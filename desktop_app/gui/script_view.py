@@ -1,15 +1,29 @@
-"""A script: its code beside the form generated from its schema, and Run."""
+"""A script: its code beside the form generated live from its signature; Test run, Deploy.
+
+As the user types, the code is re-parsed through the daemon (debounced) and the form is
+rebuilt, keeping what was typed in fields that still exist; a syntax error is shown under
+the editor and the last good form stays. Test run (Ctrl+Enter) runs the editor's code as a
+preview job with the form's values, streaming its logs; Deploy (Ctrl+S) asks for a summary
+and a description. History lists the deployed versions and diffs any two.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -19,10 +33,95 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, TidemillClient
-from desktop_app.gui.code_editor import CodeEditor
+from desktop_app.gui.code_editor import CodePane
+from desktop_app.gui.history_dialog import HistoryDialog
+from desktop_app.gui.results_view import ResultView
 from desktop_app.gui.runs_view import monospace
 from desktop_app.gui.schema_form import SchemaForm
 from desktop_app.gui.tasks import spawn
+
+REPARSE_MS = 300
+
+#: Languages a new script can be written in, with the code it starts from.
+TEMPLATES: dict[str, str] = {
+    "python3": 'def main(name: str = "world", times: int = 1):\n'
+               '    for _ in range(times):\n        print(f"hello {name}")\n'
+               '    return {"greeting": f"hello {name}"}\n',
+    "deno": 'export async function main(name: string = "world", times: number = 1) {\n'
+            '  for (let i = 0; i < times; i++) console.log(`hello ${name}`);\n'
+            '  return { greeting: `hello ${name}` };\n}\n',
+    "bun": 'export async function main(name: string = "world") {\n'
+           '  return { greeting: `hello ${name}` };\n}\n',
+    "bash": 'name="${1:-world}"\necho "hello $name"\n',
+    "go": 'package inner\n\nimport "fmt"\n\nfunc main(name string) (interface{}, error) {\n'
+          '\tfmt.Println("hello", name)\n\treturn map[string]string{"greeting": "hello " + name}, nil\n}\n',
+    "postgresql": "-- $1 name\nSELECT 'hello ' || $1::text AS greeting;\n",
+    "duckdb": "-- $name (text) = world\nSELECT 'hello ' || $name AS greeting;\n",
+    "nativets": 'export async function main(url: string) {\n'
+                '  const r = await fetch(url);\n  return await r.text();\n}\n',
+}
+_PATH = re.compile(r"^(u|f)/[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]*[A-Za-z0-9_-]$")
+
+
+def path_problem(path: str) -> str | None:
+    """Why `path` cannot name a script, or None when it can."""
+    if not path:
+        return "give the script a path, e.g. f/folder/name"
+    if not _PATH.match(path):
+        return "a path looks like f/folder/name or u/user/name (letters, digits, _ - .)"
+    return None
+
+
+class NewScriptDialog(QDialog):
+    """Path and language of a new script."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New script")
+        lay = QFormLayout(self)
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("f/folder/name")
+        self.language = QComboBox()
+        self.language.addItems(list(TEMPLATES))
+        self.error = QLabel("")
+        self.error.setObjectName("fieldError")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        lay.addRow("Path", self.path)
+        lay.addRow("Language", self.language)
+        lay.addRow(self.error)
+        lay.addRow(buttons)
+
+    def _check(self) -> None:
+        problem = path_problem(self.path.text().strip())
+        self.error.setText(problem or "")
+        if problem is None:
+            self.accept()
+
+
+class DeployDialog(QDialog):
+    """Summary and description of the version about to be deployed."""
+
+    def __init__(self, path: str, summary: str, description: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Deploy {path}")
+        self.setMinimumWidth(460)
+        lay = QFormLayout(self)
+        self.summary = QLineEdit(summary)
+        self.summary.setPlaceholderText("What the script does, in a few words")
+        self.description = QPlainTextEdit(description)
+        self.description.setPlaceholderText("Optional: details, what changed in this version")
+        self.description.setFixedHeight(100)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.deploy_button = buttons.addButton("Deploy", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addRow("Summary", self.summary)
+        lay.addRow("Description", self.description)
+        lay.addRow(buttons)
 
 
 class ScriptView(QWidget):
@@ -30,98 +129,328 @@ class ScriptView(QWidget):
         super().__init__()
         self.client = client
         self.path: str | None = None
-        self.form = SchemaForm(None)
+        self.language: str | None = None
+        self.schema: dict[str, Any] | None = None
+        self.summary_text = ""
+        self.description_text = ""
+        self.deployed_content: str | None = None
         self.last_job_id: str | None = None
+        self.running_job: str | None = None
+        self.on_deployed: Callable[[str], None] | None = None
+        self._parse_generation = 0
+        self.form = SchemaForm(None, client)
+
         lay = QVBoxLayout(self)
+        head = QHBoxLayout()
+        titles = QVBoxLayout()
         self.title = QLabel("No script open")
         self.title.setObjectName("heading")
-        self.summary = QLabel("Pick a script in “Scripts & flows” to see its code and form.")
+        self.summary = QLabel("Pick a script in “Scripts & flows”, or create one there with "
+                              "“New script…”.")
         self.summary.setObjectName("muted")
         self.summary.setWordWrap(True)
-        self.editor = CodeEditor()
-        self.editor.setReadOnly(True)
+        titles.addWidget(self.title)
+        titles.addWidget(self.summary)
+        head.addLayout(titles, 1)
+        self.history_button = QPushButton("History")
+        self.history_button.setToolTip("Deployed versions and the changes between them")
+        self.history_button.clicked.connect(self.open_history)
+        self.deploy_button = QPushButton("Deploy")
+        self.deploy_button.setToolTip("Deploy this code as a new version (Ctrl+S)")
+        self.deploy_button.clicked.connect(lambda: self.open_deploy_dialog())
+        for b in (self.history_button, self.deploy_button):
+            b.setEnabled(False)
+            head.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
+        lay.addLayout(head)
+
+        # left: the code and the parse status under it
+        self.code = CodePane()
+        self.editor = self.code.editor
+        self.editor.setPlaceholderText("The script's code")
+        self.parse_status = QLabel("")
+        self.parse_status.setObjectName("fieldError")
+        self.parse_status.setWordWrap(True)
+        self.parse_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.parse_status.setVisible(False)
+        left = QWidget()
+        llay = QVBoxLayout(left)
+        llay.setContentsMargins(0, 0, 0, 0)
+        llay.addWidget(self.code, 1)
+        llay.addWidget(self.parse_status)
+
+        # right: the form, Test run, the result and the logs
         self.form_area = QScrollArea()
         self.form_area.setWidgetResizable(True)
         self.form_area.setWidget(self.form)
-        self.run_button = QPushButton("Run")
-        self.run_button.setShortcut("Ctrl+Return")
-        self.run_button.setMinimumWidth(100)
-        self.run_button.clicked.connect(lambda: spawn(self.run()))
+        self.run_button = QPushButton("▶  Test run")
+        self.run_button.setToolTip("Run the code in the editor with these arguments (Ctrl+Enter)")
+        self.run_button.setMinimumWidth(120)
+        self.run_button.clicked.connect(lambda: spawn(self.test_run()))
         self.run_button.setEnabled(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(lambda: spawn(self.cancel()))
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        self.result = QPlainTextEdit(readOnly=True)
-        self.result.setPlaceholderText("The result appears here after Run.")
-        monospace(self.result)
-        right = QWidget()
-        rlay = QVBoxLayout(right)
-        rlay.setContentsMargins(0, 0, 0, 0)
-        form_title = QLabel("Arguments")
-        form_title.setStyleSheet("font-weight: bold")
-        rlay.addWidget(form_title)
-        rlay.addWidget(self.form_area, 3)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result = ResultView()
+        self.logs = QPlainTextEdit(readOnly=True)
+        self.logs.setPlaceholderText("The run's output appears here as it is printed.")
+        self.logs.setMaximumBlockCount(100_000)
+        monospace(self.logs)
+        form_box = QWidget()
+        flay = QVBoxLayout(form_box)
+        flay.setContentsMargins(0, 0, 0, 0)
+        flay.addWidget(_bold("Arguments"))
+        flay.addWidget(self.form_area, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.status, 1)
-        rlay.addLayout(buttons)
-        result_title = QLabel("Result")
-        result_title.setStyleSheet("font-weight: bold")
-        rlay.addWidget(result_title)
-        rlay.addWidget(self.result, 2)
+        flay.addLayout(buttons)
+        result_box = QWidget()
+        rlay = QVBoxLayout(result_box)
+        rlay.setContentsMargins(0, 0, 0, 0)
+        rlay.addWidget(_bold("Result"))
+        rlay.addWidget(self.result, 1)
+        logs_box = QWidget()
+        glay = QVBoxLayout(logs_box)
+        glay.setContentsMargins(0, 0, 0, 0)
+        glay.addWidget(_bold("Logs"))
+        glay.addWidget(self.logs, 1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(form_box)
+        right.addWidget(result_box)
+        right.addWidget(logs_box)
+        right.setSizes([330, 220, 120])
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.editor)
+        split.addWidget(left)
         split.addWidget(right)
         split.setSizes([560, 520])
-        lay.addWidget(self.title)
-        lay.addWidget(self.summary)
         lay.addWidget(split, 1)
 
+        self._reparse_timer = QTimer(self)
+        self._reparse_timer.setSingleShot(True)
+        self._reparse_timer.setInterval(REPARSE_MS)
+        self._reparse_timer.timeout.connect(lambda: spawn(self.reparse()))
+        self.editor.textChanged.connect(self._code_changed)
+        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, lambda: spawn(self.test_run()), context=ctx)
+        QShortcut(QKeySequence.StandardKey.Save, self, lambda: self.open_deploy_dialog(),
+                  context=ctx)
+
+    # -- opening ---------------------------------------------------------------------------
     async def load(self, path: str) -> None:
         script = await self.client.get_script(path)
         self.path = path
-        self.title.setText(f"{path}  ·  {script.get('language', '')}")
-        self.summary.setText(script.get("summary") or script.get("description")
-                             or "No summary.")
-        self.editor.setPlainText(script.get("content") or "")
-        self.set_schema(_in_signature_order(script.get("schema"), script.get("content") or ""))
-        self.result.clear()
-        self.status.setText("")
-        self.run_button.setEnabled(True)
+        self.language = script.get("language")
+        self.summary_text = script.get("summary") or ""
+        self.description_text = script.get("description") or ""
+        self.deployed_content = script.get("content") or ""
+        self._open(self.deployed_content,
+                   _in_signature_order(script.get("schema"), self.deployed_content))
+        self._show_heading()
+        await self.form.load_resources()
 
-    def set_schema(self, schema: dict[str, Any] | None) -> None:
-        self.form = SchemaForm(schema)
+    def new_script(self, path: str, language: str) -> None:
+        """Start a script that is not deployed yet, from the language's template."""
+        self.path, self.language = path, language
+        self.summary_text = self.description_text = ""
+        self.deployed_content = None
+        self._open(TEMPLATES.get(language, ""), None)
+        self._show_heading()
+        self._reparse_timer.start(0)
+
+    def _open(self, content: str, schema: dict[str, Any] | None) -> None:
+        self.editor.set_language(self.language)
+        self.editor.blockSignals(True)
+        self.editor.setPlainText(content)
+        self.editor.blockSignals(False)
+        self.editor.document().setModified(False)
+        self.schema = schema
+        self._set_form(schema, keep_values=False)
+        self.parse_status.setVisible(False)
+        self.result.clear()
+        self.logs.clear()
+        self._set_status("", "muted")
+        self.last_job_id = None
+        for b in (self.run_button, self.deploy_button):
+            b.setEnabled(True)
+        self.history_button.setEnabled(self.deployed_content is not None)
+
+    def _show_heading(self) -> None:
+        state = "" if self.deployed_content is not None else "  ·  not deployed yet"
+        self.title.setText(f"{self.path}  ·  {self.language or ''}{state}")
+        self.summary.setText(self.summary_text or self.description_text or
+                             ("No summary: add one when you deploy (Ctrl+S)."
+                              if self.deployed_content is not None else
+                              "Write the code; the form follows its signature. "
+                              "Test run with Ctrl+Enter, deploy with Ctrl+S."))
+
+    # -- the live form -----------------------------------------------------------------------
+    def _code_changed(self) -> None:
+        if self.language:
+            self._reparse_timer.start()
+
+    async def reparse(self) -> None:
+        """Ask the daemon for the schema of the code as it is now; rebuild the form."""
+        if not self.language:
+            return
+        self._parse_generation += 1
+        generation = self._parse_generation
+        content = self.editor.toPlainText()
+        try:
+            # `order` is ours (recomputed below), not something to merge over
+            previous = {k: v for k, v in (self.schema or {}).items() if k != "order"} or None
+            meta = await self.client.parse_schema(content, self.language, previous)
+        except ClientError as exc:
+            if generation != self._parse_generation:
+                return
+            if exc.status == 400:
+                line = (exc.body or {}).get("error", {}).get("line") if isinstance(
+                    exc.body, dict) else None
+                where = f"Line {line}: " if line else ""
+                self.parse_status.setText(f"⚠  {where}{exc.message} — the form shows the last "
+                                          "signature that parsed.")
+            else:
+                self.parse_status.setText(f"⚠  {exc.message}")
+            self.parse_status.setVisible(True)
+            return
+        if generation != self._parse_generation:
+            return  # the user typed again meanwhile; a newer parse is on its way
+        self.parse_status.setVisible(False)
+        schema = _in_signature_order(meta["schema"], content)
+        if json.dumps(schema, sort_keys=True) != json.dumps(self.schema, sort_keys=True):
+            self.schema = schema
+            self._set_form(schema, keep_values=True)
+            await self.form.load_resources()
+
+    def _set_form(self, schema: dict[str, Any] | None, keep_values: bool) -> None:
+        typed = self.form.snapshot() if keep_values else {}
+        self.form = SchemaForm(schema, self.client)
+        self.form.restore(typed)
         self.form_area.setWidget(self.form)
 
-    async def run(self) -> None:
-        """Validate the form, then run through run_wait and show the outcome."""
-        if self.path is None:
-            return
+    # -- test run ----------------------------------------------------------------------------
+    async def test_run(self) -> str | None:
+        """Validate the form, then run the editor's code and follow its logs to the result."""
+        if not self.language or self.running_job:
+            return None
         args = self.form.collect()
         if args is None:
-            self.status.setObjectName("statusErr")
-            self._restyle("Fix the fields marked in red, then run again.")
-            return
+            self._set_status("Fix the fields marked in red, then run again.", "statusErr")
+            return None
+        content = self.editor.toPlainText()
+        self.logs.clear()
+        self.result.show_message("Running…")
+        self._set_status("Starting…", "muted")
         self.run_button.setEnabled(False)
-        self.status.setObjectName("muted")
-        self._restyle("Running…")
         try:
-            outcome = await self.client.run_wait(self.path, args)
+            job_id = await self.client.run_preview_async(content, self.language, args, self.path)
         except ClientError as exc:
             self.form.show_server_error(exc.field, exc.message)
-            self.status.setObjectName("statusErr")
-            self._restyle(exc.message + (f" — {exc.hint}" if exc.hint else ""))
-            return
-        finally:
+            self._set_status(exc.message + (f" — {exc.hint}" if exc.hint else ""), "statusErr")
+            self.result.clear()
             self.run_button.setEnabled(True)
-        self.last_job_id = outcome.job_id
-        self.status.setObjectName("statusOk" if outcome.success else "statusErr")
-        self._restyle(f"{'Succeeded' if outcome.success else 'Failed'} · job {outcome.job_id}")
-        self.result.setPlainText(json.dumps(outcome.result, indent=2, default=str))
+            return None
+        self.last_job_id = self.running_job = job_id
+        self.cancel_button.setVisible(True)
+        self._set_status(f"Running · job {job_id}", "muted")
+        try:
+            job = await self._follow(job_id)
+        except ClientError as exc:
+            self._set_status(f"Lost the job's updates: {exc.message}", "statusErr")
+            return job_id
+        finally:
+            self.running_job = None
+            self.cancel_button.setVisible(False)
+            self.run_button.setEnabled(True)
+        success = bool(job.get("success"))
+        took = job.get("duration_ms")
+        took_text = f" in {took} ms" if isinstance(took, int) else ""
+        self._set_status(f"{'Succeeded' if success else 'Failed'}{took_text} · job {job_id}",
+                         "statusOk" if success else "statusErr")
+        self.result.show_result(job.get("result"), success, content)
+        return job_id
 
-    def _restyle(self, text: str) -> None:
+    async def _follow(self, job_id: str) -> dict[str, Any]:
+        job: dict[str, Any] = {}
+        async for update in self.client.job_updates(job_id):
+            if update.get("new_logs"):
+                self.logs.moveCursor(self.logs.textCursor().MoveOperation.End)
+                self.logs.insertPlainText(update["new_logs"])
+                self.logs.ensureCursorVisible()
+            if update.get("completed"):
+                job = update.get("job") or {}
+        if not job:
+            job = await self.client.get_job(job_id)
+        return job
+
+    async def cancel(self) -> None:
+        if self.running_job:
+            try:
+                await self.client.cancel(self.running_job, "canceled from the editor")
+            except ClientError as exc:
+                self._set_status(exc.message, "statusErr")
+
+    # -- deploy and history ------------------------------------------------------------------
+    def open_deploy_dialog(self) -> DeployDialog | None:
+        if not self.path or not self.language:
+            return None
+        self.deploy_dialog = DeployDialog(self.path, self.summary_text, self.description_text,
+                                          self)
+        self.deploy_dialog.accepted.connect(lambda: spawn(self.deploy(
+            self.deploy_dialog.summary.text().strip(),
+            self.deploy_dialog.description.toPlainText().strip())))
+        self.deploy_dialog.open()
+        return self.deploy_dialog
+
+    async def deploy(self, summary: str, description: str) -> str | None:
+        if not self.path or not self.language:
+            return None
+        content = self.editor.toPlainText()
+        self._set_status("Deploying…", "muted")
+        try:
+            hash_ = await self.client.deploy_script(self.path, content, self.language,
+                                                    summary=summary, description=description)
+        except ClientError as exc:
+            self._set_status("Not deployed: " + exc.message
+                             + (f" — {exc.hint}" if exc.hint else ""), "statusErr")
+            return None
+        self.summary_text, self.description_text = summary, description
+        self.deployed_content = content
+        self.editor.document().setModified(False)
+        self.history_button.setEnabled(True)
+        self._show_heading()
+        self._set_status(f"Deployed {self.path} · version {hash_}", "statusOk")
+        if self.on_deployed:
+            self.on_deployed(self.path)
+        return hash_
+
+    def open_history(self) -> HistoryDialog | None:
+        if not self.path:
+            return None
+        self.history_dialog = HistoryDialog(self.client, self.path, self.editor.toPlainText(),
+                                            self._load_version, self)
+        self.history_dialog.open()
+        spawn(self.history_dialog.load())
+        return self.history_dialog
+
+    def _load_version(self, content: str) -> None:
+        self.editor.setPlainText(content)  # re-parsed like any edit
+
+    def _set_status(self, text: str, style: str) -> None:
+        self.status.setObjectName(style)
         self.status.setText(text)
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)
+
+
+def _bold(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet("font-weight: bold")
+    return label
 
 
 def _in_signature_order(schema: dict[str, Any] | None, content: str) -> dict[str, Any] | None:

@@ -7,9 +7,12 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QStackedWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -51,7 +54,15 @@ class WorkspaceView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.tree)
         self.stack.addWidget(self.empty)
-        lay.addWidget(heading)
+        #: set by the window: called with (path, language) when the user creates a script
+        self.on_new_script: Callable[[str, str], None] | None = None
+        self.new_button = QPushButton("New script…")
+        self.new_button.setToolTip("Write a new script: choose its path and language")
+        self.new_button.clicked.connect(self.open_new_script_dialog)
+        top = QHBoxLayout()
+        top.addWidget(heading, 1)
+        top.addWidget(self.new_button)
+        lay.addLayout(top)
         lay.addWidget(self.search)
         lay.addWidget(self.stack, 1)
 
@@ -114,6 +125,15 @@ class WorkspaceView(QWidget):
         for i in range(self.tree.topLevelItemCount()):
             walk(self.tree.topLevelItem(i))
         return out
+
+    def open_new_script_dialog(self) -> QDialog:
+        from desktop_app.gui.script_view import NewScriptDialog
+
+        self.new_dialog = NewScriptDialog(self)
+        self.new_dialog.accepted.connect(lambda: self.on_new_script and self.on_new_script(
+            self.new_dialog.path.text().strip(), self.new_dialog.language.currentText()))
+        self.new_dialog.open()
+        return self.new_dialog
 
     def _activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
         path = item.data(0, PATH_ROLE)

@@ -6,7 +6,16 @@ import asyncio
 import json
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDateTimeEdit, QLineEdit, QPlainTextEdit
+from PySide6.QtWidgets import QComboBox
+
+from desktop_app.gui.schema_form import (
+    ArrayEditor,
+    BoolEditor,
+    DateTimeEditor,
+    EnumEditor,
+    JsonEditor,
+    StringEditor,
+)
 
 from desktop_app.client.http import Connection, TidemillClient
 from desktop_app.gui.app import MainWindow
@@ -61,9 +70,9 @@ def test_script_view_builds_the_form_runs_and_lists_the_job(
         kinds = {name: type(f.widget) for name, f in form.fields.items()}
         assert list(form.fields) == ["name", "count", "ratio", "loud", "mode", "when", "tags",
                                      "extra"]  # the signature's order
-        assert kinds == {"name": QLineEdit, "count": QLineEdit, "ratio": QLineEdit,
-                         "loud": QCheckBox, "mode": QComboBox, "when": QDateTimeEdit,
-                         "tags": QPlainTextEdit, "extra": QPlainTextEdit}
+        assert kinds == {"name": StringEditor, "count": StringEditor, "ratio": StringEditor,
+                         "loud": BoolEditor, "mode": EnumEditor, "when": DateTimeEditor,
+                         "tags": ArrayEditor, "extra": JsonEditor}
         assert form.fields["name"].required and form.fields["count"].required
         assert not form.fields["ratio"].required
         assert "*" in form.fields["count"].label.text()
@@ -76,10 +85,10 @@ def test_script_view_builds_the_form_runs_and_lists_the_job(
         form.fields["count"].widget.setText("21")  # type: ignore[attr-defined]
         form.fields["loud"].widget.setChecked(True)  # type: ignore[attr-defined]
         mode.setCurrentText("brisk")
-        form.fields["tags"].widget.setPlainText("x\ny\n")  # type: ignore[attr-defined]
+        form.fields["tags"].widget.set_value(["x", "y"])  # type: ignore[attr-defined]
         form.fields["extra"].widget.setPlainText('{"k": 1}')  # type: ignore[attr-defined]
-        await w.script.run()
-        result = json.loads(w.script.result.toPlainText())
+        await w.script.test_run()
+        result = w.script.result.result
         assert result == {"greeting": "HELLO Ada", "count": 42, "mode": "brisk",
                           "tags": ["x", "y"], "extra": {"k": 1}}
         assert w.script.status.text().startswith("Succeeded")
@@ -95,7 +104,7 @@ def test_script_view_builds_the_form_runs_and_lists_the_job(
         assert w.runs.table.item(row, 1).text() == "f/demo/greet"
         await w.show_job(job_id)
         assert w.stack.currentWidget() is w.job
-        assert json.loads(w.job.result.toPlainText())["count"] == 42
+        assert w.job.result.result["count"] == 42
         assert json.loads(w.job.args.toPlainText())["name"] == "Ada"
         assert "greeting Ada" in w.job.logs.toPlainText()
         return job_id
@@ -113,15 +122,15 @@ def test_invalid_integer_shows_a_message_beside_the_field_and_starts_no_job(
         form.fields["name"].widget.setText("Ada")  # type: ignore[attr-defined]
         form.fields["count"].widget.setText("twelve")  # type: ignore[attr-defined]
         form.fields["extra"].widget.setPlainText("{not json")  # type: ignore[attr-defined]
-        await w.script.run()
+        await w.script.test_run()
         assert "not a whole number" in form.fields["count"].error.text()
         assert "not valid JSON" in form.fields["extra"].error.text()
         assert form.fields["name"].error.text() == ""
-        assert w.script.result.toPlainText() == ""
+        assert w.script.result.result is None
         assert w.script.last_job_id is None
 
         form.fields["name"].widget.setText("")  # type: ignore[attr-defined]
-        await w.script.run()
+        await w.script.test_run()
         assert form.fields["name"].error.text() == "required"
 
     _window_run(qloop, daemon, qtbot, body)
