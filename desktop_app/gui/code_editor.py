@@ -39,6 +39,7 @@ from desktop_app.gui.highlighter import PygmentsHighlighter
 _OPENERS = {"python3": (":",), "default": ("{", "(", "[")}
 _CURRENT_LINE = {"light": "#eef3fc", "dark": "#232a36"}
 _MATCH = {"light": "#ffe58f", "dark": "#6b5a1e"}
+_ERROR_LINE = {"light": "#fde2e1", "dark": "#5a2327"}
 
 
 def current_theme() -> str:
@@ -70,6 +71,7 @@ class CodeEditor(QPlainTextEdit):
         self.language = language
         self.highlighter = PygmentsHighlighter(self.document(), language, self.theme)
         self._matches: list[QTextEdit.ExtraSelection] = []
+        self.error_line: int | None = None
         self._gutter = _Gutter(self)
         self.blockCountChanged.connect(self._update_width)
         self.updateRequest.connect(self._update_gutter)
@@ -92,6 +94,11 @@ class CodeEditor(QPlainTextEdit):
                                                    ("deno", "bun", "nativets") else "    ")
 
     # -- current line and search matches -----------------------------------------------------
+    def mark_error_line(self, line: int | None) -> None:
+        """Colour 1-based `line` as the one that failed (None clears it)."""
+        self.error_line = line
+        self._refresh_selections()
+
     def set_matches(self, selections: list[QTextEdit.ExtraSelection]) -> None:
         self._matches = selections
         self._refresh_selections()
@@ -102,7 +109,15 @@ class CodeEditor(QPlainTextEdit):
         line.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
         line.cursor = self.textCursor()
         line.cursor.clearSelection()
-        self.setExtraSelections([line, *self._matches])
+        marks = [line]
+        block = self.document().findBlockByNumber((self.error_line or 0) - 1)
+        if self.error_line and block.isValid():
+            failed = QTextEdit.ExtraSelection()
+            failed.format.setBackground(QColor(_ERROR_LINE.get(self.theme, "#fde2e1")))
+            failed.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+            failed.cursor = QTextCursor(block)
+            marks.append(failed)
+        self.setExtraSelections([*marks, *self._matches])
 
     # -- indentation ------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:

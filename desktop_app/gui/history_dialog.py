@@ -48,7 +48,7 @@ def diff_html(lines: list[str], theme: str) -> str:
     return (f'<div style="font-family:monospace;color:{c["text"]}">' + "".join(rows) + "</div>")
 
 
-def _when(ts: str | None) -> str:
+def when_text(ts: str | None) -> str:
     if not ts:
         return ""
     try:
@@ -103,7 +103,7 @@ class HistoryDialog(QDialog):
             combo.clear()
             combo.addItem("Editor (unsaved code)", EDITOR)
             for v in self.versions:
-                label = f"{v['script_hash'][:10]} · {_when(v.get('created_at'))}"
+                label = f"{v['script_hash'][:10]} · {when_text(v.get('created_at'))}"
                 if v.get("deployment_msg"):
                     label += f" · {v['deployment_msg']}"
                 combo.addItem(label, v["script_hash"])

@@ -148,6 +148,18 @@ def image_of(result: dict[str, Any]) -> QImage:
     return QImage.fromData(data)
 
 
+class _Cell(QTableWidgetItem):
+    number: float | None = None
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        theirs = getattr(other, "number", None)
+        if self.number is not None and theirs is not None:
+            return self.number < theirs
+        if (self.number is None) != (theirs is None):
+            return self.number is not None  # numbers before text
+        return self.text() < other.text()
+
+
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
@@ -194,6 +206,8 @@ class ResultView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setSortingEnabled(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image_area = QScrollArea()
@@ -219,6 +233,8 @@ class ResultView(QWidget):
         self.error_line.setWordWrap(True)
         self.error_line.setTextFormat(Qt.TextFormat.RichText)
         self.error_stack = QPlainTextEdit(readOnly=True)
+        # no wrapping: the failing frame's line is highlighted whole
+        self.error_stack.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         _monospace(self.error_stack)
         el.addWidget(self.error_title)
         el.addWidget(self.error_line)
@@ -296,11 +312,9 @@ class ResultView(QWidget):
         self.table.setHorizontalHeaderLabels(cols)
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
-                item = QTableWidgetItem()
+                item = _Cell(_cell_text(value))
                 if isinstance(value, int | float) and not isinstance(value, bool):
-                    item.setData(Qt.ItemDataRole.DisplayRole, value)  # sorts as a number
-                else:
-                    item.setText(_cell_text(value))
+                    item.number = float(value)  # sorts as a number, shows as the JSON did
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.client.http import ClientError, TidemillClient
 from desktop_app.gui.code_editor import CodePane
-from desktop_app.gui.history_dialog import HistoryDialog
+from desktop_app.gui.history_dialog import HistoryDialog, when_text
 from desktop_app.gui.results_view import ResultView
 from desktop_app.gui.runs_view import monospace
 from desktop_app.gui.schema_form import SchemaForm
@@ -252,6 +252,30 @@ class ScriptView(QWidget):
                    _in_signature_order(script.get("schema"), self.deployed_content))
         self._show_heading()
         await self.form.load_resources()
+        await self.show_last_run()
+
+    async def show_last_run(self) -> None:
+        """The script's latest finished run: its result, logs, and its arguments in the form."""
+        if not self.path:
+            return
+        jobs = await self.client.list_jobs(script_path_exact=self.path, running=False,
+                                           per_page=5)
+        done = [j for j in jobs if j.get("type") == "CompletedJob"]
+        if not done:
+            return
+        job = await self.client.get_job(done[0]["id"])
+        for name, value in (job.get("args") or {}).items():
+            if name in self.form.fields:
+                self.form.fields[name].editor.set_value(value)
+        success = bool(job.get("success"))
+        self.result.show_result(job.get("result"), success, self.editor.toPlainText())
+        if not success and self.deployed_content == self.editor.toPlainText():
+            self.editor.mark_error_line(self.result.error_line_number)
+        self.logs.setPlainText(job.get("logs") or "")
+        self.last_job_id = job["id"]
+        self._set_status(f"Last run {'succeeded' if success else 'failed'} · "
+                         f"{when_text(job.get('started_at'))}", "statusOk" if success else "statusErr")
+        self.status.setToolTip(f"job {job['id']}")
 
     def new_script(self, path: str, language: str) -> None:
         """Start a script that is not deployed yet, from the language's template."""
@@ -268,11 +292,13 @@ class ScriptView(QWidget):
         self.editor.setPlainText(content)
         self.editor.blockSignals(False)
         self.editor.document().setModified(False)
+        self.editor.moveCursor(self.editor.textCursor().MoveOperation.Start)
         self.schema = schema
         self._set_form(schema, keep_values=False)
         self.parse_status.setVisible(False)
         self.result.clear()
         self.logs.clear()
+        self.editor.mark_error_line(None)
         self._set_status("", "muted")
         self.last_job_id = None
         for b in (self.run_button, self.deploy_button):
@@ -290,6 +316,8 @@ class ScriptView(QWidget):
 
     # -- the live form -----------------------------------------------------------------------
     def _code_changed(self) -> None:
+        if self.editor.error_line is not None:
+            self.editor.mark_error_line(None)  # the code it pointed at has changed
         if self.language:
             self._reparse_timer.start()
 
@@ -369,9 +397,11 @@ class ScriptView(QWidget):
         success = bool(job.get("success"))
         took = job.get("duration_ms")
         took_text = f" in {took} ms" if isinstance(took, int) else ""
-        self._set_status(f"{'Succeeded' if success else 'Failed'}{took_text} · job {job_id}",
+        self._set_status(f"{'Succeeded' if success else 'Failed'}{took_text} · job {job_id[:8]}…",
                          "statusOk" if success else "statusErr")
+        self.status.setToolTip(f"job {job_id}")
         self.result.show_result(job.get("result"), success, content)
+        self.editor.mark_error_line(self.result.error_line_number if not success else None)
         return job_id
 
     async def _follow(self, job_id: str) -> dict[str, Any]:

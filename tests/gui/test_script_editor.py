@@ -126,9 +126,11 @@ def test_write_a_script_the_form_follows_test_run_then_deploy(
         assert s.result.error_line_number == 3
         assert "return x / y" in s.result.error_line.text()
         assert s.result.error_stack.extraSelections()
+        assert s.editor.error_line == 3  # the failing line is marked in the code too
 
         # deploy (Ctrl+S opens the dialog); the script then shows in the browser
         s.editor.setPlainText(RICH)
+        assert s.editor.error_line is None  # editing clears the mark
         deploy = s.open_deploy_dialog()
         assert deploy is not None
         deploy.summary.setText("Greets, richly")
