@@ -8,6 +8,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox
 
+from desktop_app.client.http import Connection, TidemillClient
+from desktop_app.gui.app import MainWindow
 from desktop_app.gui.schema_form import (
     ArrayEditor,
     BoolEditor,
@@ -16,9 +18,6 @@ from desktop_app.gui.schema_form import (
     JsonEditor,
     StringEditor,
 )
-
-from desktop_app.client.http import Connection, TidemillClient
-from desktop_app.gui.app import MainWindow
 from tests.e2e.daemon_harness import RunningDaemon
 
 GREET = '''
