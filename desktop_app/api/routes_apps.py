@@ -141,8 +141,49 @@ async def get_app(workspace: str, path: ItemPath, request: Request,
     async with request.app.state.tidemill.pool.connection() as conn:
         row = await app_store.latest(conn, workspace, path)
         versions = await app_store.versions(conn, workspace, path)
+        schemas = await _schemas(conn, workspace, row["value"])
     with_code = await app_access.may_read_code(request, who, path)
-    return app_json(row, with_code=with_code, versions=versions)
+    return {**app_json(row, with_code=with_code, versions=versions), "schemas": schemas}
+
+
+def _in_signature_order(schema: Any, content: str, language: str) -> Any:
+    """The stored schema (jsonb: its keys come back sorted) with an `order` following the
+    signature, so the form lists the arguments as the script declares them."""
+    from desktop_app.parsing import script_metadata
+
+    if not isinstance(schema, dict) or schema.get("order") or \
+            not isinstance(schema.get("properties"), dict):
+        return schema
+    try:
+        declared = list((script_metadata(content, language)["schema"] or {})
+                        .get("properties") or {})
+    except UsageError:
+        return schema
+    names = list(schema["properties"])
+    return {**schema, "order": [n for n in declared if n in names] +
+            [n for n in names if n not in declared]}
+
+
+async def _schemas(conn: Any, workspace: str, value: Any) -> dict[str, Any]:
+    """Each runnable's argument schema (a form component's fields), so that a user who may
+    not read the code still gets the form."""
+    from desktop_app.db import flows as flow_store
+    from desktop_app.db import scripts as script_store
+    from desktop_app.parsing import script_metadata
+
+    out: dict[str, Any] = {}
+    for r in AppDefinition({"value": value}).runnables:
+        try:
+            if r.type == "inline" and isinstance(r.content, str):
+                out[r.id] = script_metadata(r.content, require_runnable(r.language))["schema"]
+            elif r.type == "script" and r.path:
+                script = await script_store.latest(conn, workspace, r.path)
+                out[r.id] = _in_signature_order(script.schema, script.content, script.language)
+            elif r.type == "flow" and r.path:
+                out[r.id] = (await flow_store.latest(conn, workspace, r.path))["schema"]
+        except UsageError:  # not deployed yet, or code that does not parse: no form
+            out[r.id] = None
+    return out
 
 
 @router.get("/apps/exists/{path:path}")

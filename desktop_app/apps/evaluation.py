@@ -58,7 +58,6 @@ def _initial_state(component: Component) -> dict[str, Any]:
         state["open"] = False
     if component.type == "table":
         state["search"] = ""
-        state["rows"] = []
     return state
 
 
@@ -70,13 +69,27 @@ class AppState:
         self.evaluator = evaluator or ExpressionEvaluator(time_limit_s=0.5,
                                                           memory_limit_bytes=32 * 2**20)
         self.values: dict[str, dict[str, Any]] = {}
-        for c, _parent in app.all_components():
-            self.values[c.id] = _initial_state(c)
-        for r in app.runnables:
-            self.values[r.id] = {"result": None, "loading": False, "error": None}
-        self.ids = set(self.values)
-        # Input components whose default is an expression get it once, at start.
-        for c, _parent in app.all_components():
+        self.ids: set[str] = set()
+        self.sync()
+
+    def sync(self) -> None:
+        """Give components and runnables added since (the builder) their initial state;
+        forget the removed ones."""
+        fresh = []
+        present = set()
+        for c, _parent in self.app.all_components():
+            present.add(c.id)
+            if c.id not in self.values:
+                self.values[c.id] = _initial_state(c)
+                fresh.append(c)
+        for r in self.app.runnables:
+            present.add(r.id)
+            self.values.setdefault(r.id, {"result": None, "loading": False, "error": None})
+        for gone in set(self.values) - present:
+            del self.values[gone]
+        self.ids = present
+        # Input components whose default is an expression get it once, when they appear.
+        for c in fresh:
             default = c.props.get("default")
             if is_expr(default):
                 self.values[c.id]["value"], _err = self.try_evaluate(default)

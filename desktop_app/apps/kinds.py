@@ -43,7 +43,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          notes={"runnable": "the fields are the runnable's script schema"}),
     Kind("table", "Table", {"data": [], "columns": None, "searchable": True, "sortable": True,
                             "selectable": True},
-         state=("selectedRow", "selectedRowIndex", "search", "rows"), size=(8, 6)),
+         state=("selectedRow", "selectedRowIndex", "search"), size=(8, 6)),
     Kind("chart", "Chart", {"kind": "bar", "data": [], "x": "", "y": "", "title": ""},
          size=(6, 6), notes={"kind": "line, bar or pie", "x": "the labels' key",
                              "y": "the values' key (or a list of keys)"}),

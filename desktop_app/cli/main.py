@@ -164,8 +164,12 @@ def deploy(
     description: Annotated[str, typer.Option()] = "",
     language: Annotated[str | None, typer.Option("--language", "-l")] = None,
 ) -> None:
-    """Create or update a script at PATH from FILE, or a flow from a Windmill flow folder
-    (`name.flow/` or `name__flow/` with flow.yaml and its inline step files)."""
+    """Create or update a script at PATH from FILE, a flow from a Windmill flow folder
+    (`name.flow/` or `name__flow/` with flow.yaml and its inline step files), or an app from
+    an app folder (`name.app/` with app.yaml)."""
+    if file.name.endswith((".app", "__app")) or file.name == "app.yaml":
+        _deploy_app(file.parent if file.name == "app.yaml" else file, path, summary)
+        return
     if file.is_dir() or file.name in ("flow.yaml", "flow.json"):
         _deploy_flow(file, path, summary, description)
         return
@@ -180,6 +184,24 @@ def deploy(
     if script.get("lock_error_logs"):
         typer.echo(f"warning: its requirements could not be resolved; runs will fail until "
                    f"fixed:\n{script['lock_error_logs']}", err=True)
+
+
+def _deploy_app(folder: Path, path: str, summary: str) -> None:
+    from desktop_app.apps.folder import load_app_folder
+    from desktop_app.apps.model import AppDefinition
+    from desktop_app.core.errors import TidemillError
+
+    try:
+        document = load_app_folder(folder)
+        if summary:
+            document["summary"] = summary
+        AppDefinition(document).validate()
+    except TidemillError as exc:
+        fail(exc.message, exc.hint)
+    _call(lambda c: c.save_app(path, document))
+    count = len(list(AppDefinition(document).all_components()))
+    typer.echo(f"deployed app {path} ({count} components); open it with `tidemill app {path}`",
+               err=True)
 
 
 def _deploy_flow(folder: Path, path: str, summary: str, description: str) -> None:
@@ -297,8 +319,8 @@ def token_create(
 @app.command()
 def gui(
     screenshot: Annotated[Path | None, typer.Option(help="render a view offscreen to this PNG and exit")] = None,
-    view: Annotated[str, typer.Option(help="home, script, runs, job, resources, schedules, settings")] = "home",
-    path: Annotated[str | None, typer.Option(help="script path (script view) or job id (job view)")] = None,
+    view: Annotated[str, typer.Option(help="home, script, runs, job, resources, schedules, settings, app, app-builder")] = "home",
+    path: Annotated[str | None, typer.Option(help="script path (script view), job id (job view) or app path (app views)")] = None,
     theme: Annotated[str, typer.Option(help="light or dark")] = "light",
 ) -> None:
     """Open the desktop app, or with --screenshot render one view to PNG and exit."""
@@ -316,6 +338,17 @@ def gui(
     except (ValueError, OSError) as exc:
         fail(str(exc))
     typer.echo(str(screenshot), err=True)
+
+
+@app.command("app")
+def open_app(
+    path: Annotated[str, typer.Argument(help="the app's path, e.g. f/admin/users")],
+    theme: Annotated[str, typer.Option(help="light or dark")] = "light",
+) -> None:
+    """Open the app at PATH in its own window (run mode)."""
+    from desktop_app.gui.apps.entry import run_app
+
+    raise typer.Exit(run_app(connection_from_env(_home(None)), path, theme))
 
 
 def main() -> None:

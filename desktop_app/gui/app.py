@@ -243,6 +243,11 @@ def run_gui(conn: Connection, theme: str = "light") -> int:
 def screenshot(conn: Connection, out: Path, view: str, path: str | None = None,
                theme: str = "light") -> None:
     """Render `view` at 1280x800 against the daemon at `conn` and save it as PNG."""
+    from desktop_app.gui.apps import entry as app_views
+
+    if view in app_views.APP_VIEWS:
+        app_views.screenshot(conn, out, view, path, theme)
+        return
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}: one of {', '.join(VIEWS)}")
     import os

@@ -51,5 +51,26 @@ def apply_theme(app: QApplication, theme: str) -> None:
         QLabel#fieldError {{ color: {c['error']}; }}
         QLabel#statusOk {{ color: {c['ok']}; font-weight: bold; }}
         QLabel#statusErr {{ color: {c['error']}; font-weight: bold; }}
-    """)
+    """ + _app_styles(c))
     app.setProperty("tidemill_theme", theme)
+
+
+def _app_styles(c: dict[str, str]) -> str:
+    """Apps (run mode and builder): cards for framed components, the message bar."""
+    return f"""
+        QWidget#appBar {{ background: {c['nav']}; border-bottom: 1px solid {c['border']}; }}
+        QLabel#appLabel {{ font-weight: bold; }}
+        QFrame#appComponent[kind="form"], QFrame#appComponent[kind="container"],
+        QFrame#appComponent[kind="json"] {{ background: {c['base']};
+            border: 1px solid {c['border']}; border-radius: 6px; }}
+        QLabel#appMessage {{ padding: 8px 12px; font-weight: bold; }}
+        QLabel#appMessage[level="success"] {{ color: {c['ok']}; background: {c['alt']}; }}
+        QLabel#appMessage[level="error"] {{ color: {c['error']}; background: {c['banner']}; }}
+        QPushButton#appButton {{ background: {c['highlight']}; color: {c['hltext']};
+            border: none; border-radius: 4px; padding: 6px 12px; font-weight: bold; }}
+        QPushButton#appButton:disabled {{ background: {c['button']}; color: {c['muted']}; }}
+        QWidget#builderCanvas {{ background: {c['alt']}; }}
+        QListWidget#palette::item {{ padding: 5px 6px; }}
+        QFrame#appComponent[selected="true"] {{ border: 2px solid {c['highlight']};
+            border-radius: 4px; }}
+    """

@@ -1,0 +1,1 @@
+"""Apps in the desktop app: the run window (what operators use) and the builder."""
