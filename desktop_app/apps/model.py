@@ -321,8 +321,10 @@ class AppDefinition:
         return kids
 
     # -- checks -------------------------------------------------------------------------
-    def validate(self) -> None:
-        """UsageError naming the component or runnable and the field that is wrong."""
+    def validate(self, *, with_code: bool = True) -> None:
+        """UsageError naming the component or runnable and the field that is wrong.
+        `with_code=False` accepts inline runnables whose code was withheld (run mode for
+        users who may not read it)."""
         seen: set[str] = set()
 
         def check_id(raw_id: Any, what: str) -> str:
@@ -348,7 +350,7 @@ class AppDefinition:
                 raise UsageError("each runnable must be a mapping (id, type, ...)")
             rid = check_id(r.get("id"), "runnable")
             runnable_ids.add(rid)
-            self._check_runnable(Runnable(r))
+            self._check_runnable(Runnable(r), with_code)
         for c, _parent in self.all_components():
             cid = check_id(c.raw.get("id"), "component")
             if c.type not in KINDS:
@@ -379,7 +381,7 @@ class AppDefinition:
                                          f"{target!r}, which does not exist")
 
     @staticmethod
-    def _check_runnable(r: Runnable) -> None:
+    def _check_runnable(r: Runnable, with_code: bool) -> None:
         where = f"runnable {r.id}"
         if r.type not in RUNNABLE_TYPES:
             raise UsageError(f"{where}: type must be one of {', '.join(RUNNABLE_TYPES)}, "
@@ -389,7 +391,7 @@ class AppDefinition:
             raise UsageError(f"{where}: a {r.type} runnable needs the deployed path "
                              f"(f/folder/name), not {r.path!r}")
         if r.type == "inline" and not (isinstance(r.language, str) and
-                                       isinstance(r.content, str)):
+                                       (isinstance(r.content, str) or not with_code)):
             raise UsageError(f"{where}: an inline runnable needs `language` and `content`")
         if r.trigger not in TRIGGERS:
             raise UsageError(f"{where}: trigger must be one of {', '.join(TRIGGERS)}, "

@@ -179,7 +179,7 @@ class AppRunWindow(QMainWindow):
         try:
             body = await self.client.get_app(path)
             app = AppDefinition.from_api(body)
-            app.validate()
+            app.validate(with_code=bool(body.get("code_visible")))
         except ClientError as exc:
             return self._fail(f"Cannot open the app {path}", exc.message, exc.hint)
         except Exception as exc:  # a definition this version cannot show

@@ -1,0 +1,261 @@
+"""Apps in the desktop app, against a real daemon and a real PostgreSQL database: build an
+app in the builder (drops, property and runnable panels, save), reopen it in run mode and
+use it; app.yaml → builder → save gives the same YAML; a run-only user gets no editor."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtGui import QDropEvent
+
+from desktop_app.apps.model import AppDefinition
+from desktop_app.client.http import Connection, TidemillClient
+from desktop_app.gui.apps.builder import AppBuilderWindow
+from desktop_app.gui.apps.builder_canvas import KIND_MIME
+from desktop_app.gui.apps.chart import ChartView
+from desktop_app.gui.apps.displays import TableView
+from desktop_app.gui.apps.inputs import FormView
+from desktop_app.gui.apps.run_window import AppRunWindow
+from desktop_app.gui.code_editor import CodeEditor
+from tests.e2e.daemon_harness import RunningDaemon
+from tests.support.pg import create_database, drop_database
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
+LIST_ITEMS = "-- database f/shop/pg\nSELECT name, qty FROM items ORDER BY id;\n"
+ADD_ITEM = textwrap.dedent("""\
+    -- database f/shop/pg
+    -- $1 name
+    -- $2 qty (int) = 1
+    INSERT INTO items (name, qty) VALUES ($1, $2) RETURNING id;
+""")
+
+
+@pytest.fixture
+def shop_db(pg_server: Any) -> Iterator[dict[str, Any]]:
+    """A database with an `items` table, and the `postgresql` resource value reaching it."""
+    name = f"shop_{uuid.uuid4().hex[:12]}"
+    url = create_database(pg_server.url, name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, "
+                     "qty int NOT NULL)")
+        conn.execute("INSERT INTO items (name, qty) VALUES ('apple', 3), ('fig', 7)")
+    query = parse_qs(urlsplit(url).query)
+    value = {"host": query["host"][0], "port": int(query.get("port", ["5432"])[0]),
+             "user": urlsplit(url).username or "postgres", "dbname": name, "password": "unused"}
+    yield {"url": url, "value": value}
+    drop_database(pg_server.url, name)
+
+
+def _drive(loop: Any, daemon: RunningDaemon, body: Any, token: str | None = None) -> Any:
+    async def go() -> Any:
+        conn = Connection(url=daemon.url, token=token or daemon.token)
+        async with TidemillClient(conn, timeout=120) as client:
+            return await body(client)
+    return loop.run_until_complete(asyncio.wait_for(go(), 240))
+
+
+def _drop(builder: AppBuilderWindow, kind: str, x: int, y: int) -> str:
+    """Drop a palette kind on the grid cell (x, y), as a drag from the palette ends."""
+    canvas = builder.canvas
+    mime = QMimeData()
+    mime.setData(KIND_MIME, kind.encode())
+    pos = QPointF(canvas.cell_rect(x, y, 1, 1).center())
+    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    canvas.dropEvent(event)
+    assert event.isAccepted()
+    return canvas.selected
+
+
+def _set_prop(builder: AppBuilderWindow, name: str, text: str, *, expr: bool = False) -> None:
+    editor = builder.properties.editors[name]
+    if expr and editor.mode.currentText() != "expr":
+        editor.mode.setCurrentText("expr")  # a command; the panel is rebuilt
+        editor = builder.properties.editors[name]
+    editor.edit.setText(text)
+    editor.edit.editingFinished.emit()
+
+
+def test_build_save_reopen_and_use_an_app_on_a_real_query(
+        daemon: RunningDaemon, shop_db: dict[str, Any], qtbot: Any, qloop: Any) -> None:
+    r = daemon.api("POST", "resources/create", json={
+        "path": "f/shop/pg", "resource_type": "postgresql", "value": shop_db["value"]})
+    assert r.status_code == 201, r.text
+    daemon.deploy("f/shop/add_item", ADD_ITEM, "postgresql")
+    daemon.deploy("f/shop/list_items", LIST_ITEMS, "postgresql")
+
+    async def build(client: TidemillClient) -> None:
+        b = AppBuilderWindow(client)
+        qtbot.addWidget(b)
+        b.show()
+        assert await b.load("f/shop/items")
+        assert "new app" in b.status.text()
+
+        panel = b.runnables
+        panel.add_script.click()  # query1: the first deployed script, then picked
+        panel.path_combo.setCurrentText("f/shop/list_items")
+        panel.path_combo.lineEdit().editingFinished.emit()
+        panel.trigger_combo.setCurrentText("load")
+        panel.add_script.click()  # query2
+        panel.path_combo.setCurrentText("f/shop/add_item")
+        panel.path_combo.lineEdit().editingFinished.emit()
+        panel.refresh_edit.setText("query1")
+        panel.refresh_edit.editingFinished.emit()
+        assert [(x.id, x.path, x.trigger) for x in b.app.runnables] == [
+            ("query1", "f/shop/list_items", "load"), ("query2", "f/shop/add_item", "button")]
+        assert b.app.runnable("query2").follow_up("success") == {"refresh": ["query1"]}
+
+        assert _drop(b, "form", 0, 0) == "form1"
+        b.properties.runnable_combo.setCurrentIndex(b.properties.runnable_combo.findData(
+            "query2"))
+        assert b.app.component("form1").runnable == "query2"
+        assert _drop(b, "table", 4, 0) == "table1"
+        _set_prop(b, "data", "query1.result", expr=True)
+        # results are stored as jsonb, which keeps no key order: name the columns
+        _set_prop(b, "columns", '["name", "qty"]')
+        _set_prop(b, "searchable", "not json")
+        assert "not JSON" in b.properties.message.text()
+        assert _drop(b, "chart", 0, 6) == "chart1"
+        _set_prop(b, "data", "query1.result", expr=True)
+        _set_prop(b, "x", "name")
+        _set_prop(b, "y", "qty")
+        _set_prop(b, "title", "Stock")
+        chart = b.app.component("chart1")
+        assert chart.props["data"] == {"expr": "query1.result"} and chart.props["y"] == "qty"
+        # undo/redo through the toolbar
+        b.undo_button.click()
+        assert b.app.component("chart1").props["title"] == ""
+        b.redo_button.click()
+        assert b.app.component("chart1").props["title"] == "Stock"
+
+        b.save_button.click()
+        await b.idle()
+        assert b.status.text().startswith("saved f/shop/items"), b.status.text()
+
+    _drive(qloop, daemon, build)
+    stored = daemon.api("GET", "apps/get/p/f/shop/items").json()
+    assert [c["id"] for c in stored["value"]["components"]] == ["form1", "table1", "chart1"]
+
+    async def use(client: TidemillClient) -> None:
+        w = AppRunWindow(client)
+        qtbot.addWidget(w)
+        w.show()
+        assert await w.load("f/shop/items")
+        assert w.surface is not None
+        table = w.surface.views["table1"]
+        chart = w.surface.views["chart1"]
+        form = w.surface.views["form1"]
+        assert isinstance(table, TableView) and isinstance(chart, ChartView)
+        assert isinstance(form, FormView)
+        assert table.visible_rows() == [["apple", "3"], ["fig", "7"]]
+        assert chart.shown() == {"kind": "bar", "title": "Stock", "labels": ["apple", "fig"],
+                                 "series": {"qty": [3.0, 7.0]}}
+        assert list(form.form.fields) == ["name", "qty"]  # the script's schema
+
+        form.form.fields["name"].widget.setText("pear")  # type: ignore[attr-defined]
+        form.form.fields["qty"].widget.setText("5")  # type: ignore[attr-defined]
+        form.submit.click()
+        await w.surface.idle()
+        # the table refreshed after the script ran: the query ran again
+        assert table.visible_rows() == [["apple", "3"], ["fig", "7"], ["pear", "5"]]
+        assert chart.shown()["series"] == {"qty": [3.0, 7.0, 5.0]}
+        assert chart.shown()["labels"] == ["apple", "fig", "pear"]
+        assert w.surface.session.runs == {"query1": 2, "query2": 1}
+
+        form.form.fields["name"].widget.setText("")  # type: ignore[attr-defined]
+        form.submit.click()  # required field empty: refused in the form, nothing runs
+        await w.surface.idle()
+        assert "required" in form.form.fields["name"].error.text().lower()
+        assert w.surface.session.runs == {"query1": 2, "query2": 1}
+
+        table.search.setText("fi")
+        assert table.visible_rows() == [["fig", "7"]]
+        table.table.sortItems(1, Qt.SortOrder.DescendingOrder)
+        table.search.setText("")
+        assert [row[0] for row in table.visible_rows()] == ["fig", "pear", "apple"]
+        table.select_row(1)
+        await w.surface.idle()
+        assert w.surface.session.state.values["table1"]["selectedRow"] == {
+            "name": "pear", "qty": 5}
+
+    _drive(qloop, daemon, use)
+    with psycopg.connect(shop_db["url"]) as conn:
+        assert conn.execute("SELECT name, qty FROM items ORDER BY id").fetchall() == [
+            ("apple", 3), ("fig", 7), ("pear", 5)]
+
+
+def test_app_yaml_through_the_builder_and_save_is_the_same_yaml(
+        daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
+    text = (FIXTURES / "admin_panel.app.yaml").read_text()
+
+    async def body(client: TidemillClient) -> None:
+        b = AppBuilderWindow(client)
+        qtbot.addWidget(b)
+        b.show()
+        b.set_document("f/admin/users", AppDefinition.from_yaml(text).document)
+        assert set(b.design_views) == {"title", "new_user", "users", "logins_chart", "selected"}
+        # an edit and its undo leave nothing behind
+        b.canvas.select("users")
+        _set_prop(b, "searchable", "", expr=True)  # refused: empty expression
+        assert "cannot be empty" in b.properties.message.text()
+        b.properties.geometry_spins[2].setValue(6)
+        assert b.app.component("users").geometry == (4, 1, 6, 6)
+        b.undo()
+        assert b.app.to_yaml() == text
+        b.save_button.click()
+        await b.idle()
+        assert b.status.text().startswith("saved"), b.status.text()
+        stored = await client.get_app("f/admin/users")
+        assert AppDefinition.from_api(stored).to_yaml() == text
+
+    _drive(qloop, daemon, body)
+    r = daemon.api("GET", "sync/status", params={"wait": "true"})
+    assert r.status_code == 200
+    assert (daemon.home / "workspace/f/admin/users.app/app.yaml").read_text() == text
+
+
+def test_a_run_only_user_runs_the_app_but_gets_no_editor_or_code(
+        daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
+    dashboard = AppDefinition.from_yaml((FIXTURES / "dashboard.app.yaml").read_text())
+    r = daemon.api("POST", "apps/create", json=dashboard.to_api("f/sales/board"))
+    assert r.status_code == 201, r.text
+    token = daemon.cli("token", "create", "--scope", "run:f/sales/*", check=True).stdout.strip()
+
+    async def body(client: TidemillClient) -> None:
+        opened: list[str] = []
+        w = AppRunWindow(client, open_builder=opened.append)
+        qtbot.addWidget(w)
+        w.show()
+        assert await w.load("f/sales/board")
+        assert w.code_visible is False and w.edit.isHidden()
+        assert w.findChildren(CodeEditor) == []
+        assert w.surface is not None
+        assert w.surface.views["total"].text.text() == "Total: 150"  # type: ignore[attr-defined]
+        region = w.surface.views["region"]
+        region.combo.setCurrentText("eu")  # type: ignore[attr-defined]
+        await w.surface.idle()
+        assert w.surface.views["total"].text.text() == "Total: 60"  # type: ignore[attr-defined]
+        chart = w.surface.views["by_day"]
+        assert isinstance(chart, ChartView)
+        assert chart.shown()["series"] == {"amount": [4.0, 8.0, 12.0, 16.0, 20.0]}
+        assert w.surface.session.runs == {"sales": 2}
+
+    _drive(qloop, daemon, body, token=token)
+
+    async def admin(client: TidemillClient) -> None:
+        w = AppRunWindow(client, open_builder=lambda path: None)
+        qtbot.addWidget(w)
+        w.show()
+        assert await w.load("f/sales/board")
+        assert w.code_visible and not w.edit.isHidden()
+
+    _drive(qloop, daemon, admin)
