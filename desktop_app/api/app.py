@@ -15,6 +15,7 @@ from desktop_app.api import (
     inputs,
     routes_apps,
     routes_durable,
+    routes_event_triggers,
     routes_flows,
     routes_http_triggers,
     routes_jobs,
@@ -142,5 +143,8 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_http_triggers.router)
     app.include_router(routes_http_triggers.serve_router)
     app.include_router(routes_apps.router)
+    for router in routes_event_triggers.routers:
+        app.include_router(router)
+    app.include_router(routes_event_triggers.overview_router)
     gitsync.install(app)
     return app

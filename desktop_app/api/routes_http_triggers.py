@@ -30,8 +30,7 @@ from desktop_app.db import scripts as script_store
 router = APIRouter(prefix="/api/w/{workspace}/http_triggers", tags=["http_triggers"])
 serve_router = APIRouter(tags=["http_triggers"])
 
-# Set by the worker's Python wrapper: the args of a preprocessed job are the event.
-EVENT_ARG = "__tidemill_event"
+EVENT_ARG = http_routes.EVENT_ARG
 
 _COLUMNS = ("route_path", "http_method", "script_path", "is_flow", "request_type",
             "authentication_method", "authentication_resource_path", "wrap_body", "raw_string",
@@ -86,6 +85,13 @@ def _choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: 
 async def _fields(request: Request, workspace: str, body: dict[str, Any],
                   old: dict[str, Any] | None) -> dict[str, Any]:
     """The checked columns of a create/update body (a 400 names the bad field)."""
+    async with request.app.state.tidemill.pool.connection() as conn:
+        return await check_fields(conn, workspace, body, old)
+
+
+async def check_fields(conn: Any, workspace: str, body: dict[str, Any],
+                       old: dict[str, Any] | None) -> dict[str, Any]:
+    """`_fields` on a given connection (Git sync applies trigger files in its transaction)."""
     merged = {**(old or {}), **{k: v for k, v in body.items() if v is not None}}
     route = inputs.field_of(merged, "route_path", str, "a string")
     if route is None:
@@ -115,32 +121,30 @@ async def _fields(request: Request, workspace: str, body: dict[str, Any],
         "mode": _choice(merged, "mode", ("enabled", "disabled"), "enabled"),
         "summary": merged.get("summary"), "description": merged.get("description"),
     }
-    state = request.app.state.tidemill
-    async with state.pool.connection() as conn:
-        try:
-            if is_flow:
-                await flow_store.latest(conn, workspace, script_path)
-            else:
-                await script_store.latest(conn, workspace, script_path)
-        except TidemillError as exc:
-            kind = "flow" if is_flow else "script"
-            raise HTTPException(400, f"'script_path': no {kind} at {script_path!r}") from exc
-        if fields["authentication_method"] in ("api_key", "basic_http", "signature"):
-            res = fields["authentication_resource_path"]
-            if not res:
-                raise HTTPException(
-                    400, f"'authentication_resource_path' is required for"
-                         f" {fields['authentication_method']} authentication")
-            cur = await conn.execute(
-                "SELECT 1 FROM resources WHERE workspace_id = %s AND path = %s",
-                (workspace, res.removeprefix("$res:")))
-            if await cur.fetchone() is None:
-                raise HTTPException(400, f"'authentication_resource_path': no resource at {res!r}")
+    try:
+        if is_flow:
+            await flow_store.latest(conn, workspace, script_path)
+        else:
+            await script_store.latest(conn, workspace, script_path)
+    except TidemillError as exc:
+        kind = "flow" if is_flow else "script"
+        raise HTTPException(400, f"'script_path': no {kind} at {script_path!r}") from exc
+    if fields["authentication_method"] in ("api_key", "basic_http", "signature"):
+        res = fields["authentication_resource_path"]
+        if not res:
+            raise HTTPException(
+                400, f"'authentication_resource_path' is required for"
+                     f" {fields['authentication_method']} authentication")
         cur = await conn.execute(
-            "SELECT path, route_path FROM http_triggers WHERE http_method = %s"
-            " AND NOT (workspace_id = %s AND path = %s)",
-            (fields["http_method"], workspace, (old or {}).get("path", "")))
-        others = await cur.fetchall()
+            "SELECT 1 FROM resources WHERE workspace_id = %s AND path = %s",
+            (workspace, res.removeprefix("$res:")))
+        if await cur.fetchone() is None:
+            raise HTTPException(400, f"'authentication_resource_path': no resource at {res!r}")
+    cur = await conn.execute(
+        "SELECT path, route_path FROM http_triggers WHERE http_method = %s"
+        " AND NOT (workspace_id = %s AND path = %s)",
+        (fields["http_method"], workspace, (old or {}).get("path", "")))
+    others = await cur.fetchall()
     shape = http_routes.route_shape(route)
     for other_path, other_route in others:
         if http_routes.route_shape(other_route) == shape:

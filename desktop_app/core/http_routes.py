@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+#: The one argument of a preprocessed job: the event, which the worker's Python wrapper
+#: hands to the script's `preprocessor(event)` (HTTP routes and event triggers alike).
+EVENT_ARG = "__tidemill_event"
 METHODS = ("get", "post", "put", "delete", "patch")
 AUTH_METHODS = ("none", "windmill", "token", "api_key", "basic_http", "signature")
 _SEGMENT = re.compile(r"^(:[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~\-]+)$")

@@ -11,7 +11,7 @@ import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from desktop_app.flows.engine import on_finished
 from desktop_app.queue.reaper import reap
 from desktop_app.scheduler.scheduler import run_scheduler
 from desktop_app.secrets.store import open_secret_store
+from desktop_app.triggers.manager import TriggerManager
 
 log = logging.getLogger("tidemill.daemon")
 
@@ -56,11 +57,27 @@ class DaemonConfig:
     database_url: str | None = None
     heartbeat_s: float = 2.0
     drain_s: float = 30.0
+    # The SMTP listener of email triggers (opened while one is enabled); 0 = any free port,
+    # None = none at all. TIDEMILL_SMTP_PORT / TIDEMILL_SMTP_HOST override the defaults.
+    smtp_port: int | None = field(default_factory=lambda: _smtp_port_from_env())
+    smtp_host: str = field(default_factory=lambda: os.environ.get("TIDEMILL_SMTP_HOST",
+                                                                  "127.0.0.1"))
 
     @property
     def stale_after_s(self) -> float:
         # A job whose worker missed five heartbeats in a row is considered lost.
         return max(self.heartbeat_s * 5, 2.0)
+
+
+def _smtp_port_from_env() -> int | None:
+    raw = os.environ.get("TIDEMILL_SMTP_PORT", "2525").strip().lower()
+    if raw in ("", "off", "none", "no"):
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise DaemonError(f"TIDEMILL_SMTP_PORT={raw!r} is not a port number",
+                          hint="a number (0 = any free port) or 'off'") from exc
 
 
 class _QuietServer(uvicorn.Server):
@@ -160,7 +177,10 @@ class Daemon:
                      asyncio.create_task(supervisor.watch()),
                      asyncio.create_task(self._reaper(database_url)),
                      asyncio.create_task(run_internal_jobs(database_url)),
-                     asyncio.create_task(run_scheduler(database_url))]
+                     asyncio.create_task(run_scheduler(database_url)),
+                     asyncio.create_task(TriggerManager(
+                         state, f"{socket.gethostname()}-{os.getpid()}",
+                         smtp_host=cfg.smtp_host, smtp_port=cfg.smtp_port).run())]
             self._write_info(base_url, supervisor)
             log.info("Tidemill daemon ready at %s (home %s, %d workers)", base_url, cfg.home,
                      cfg.workers)

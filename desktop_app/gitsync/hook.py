@@ -43,6 +43,13 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
         ("POST", r"apps/create", "app", "create"),
         ("POST", r"apps/update/(?P<p>.+)", "app", "update"),
         ("DELETE", r"apps/delete/(?P<p>.+)", "app", "delete"),
+        *((m, p.replace("KIND", k), f"{k}_trigger", a)
+          for k in ("http", "websocket", "postgres", "mqtt", "email")
+          for m, p, a in (("POST", r"KIND_triggers/create", "create"),
+                          ("POST", r"KIND_triggers/update/(?P<p>.+)", "update"),
+                          ("POST", r"KIND_triggers/setenabled/(?P<p>.+)", "update"),
+                          ("POST", r"KIND_triggers/setmode/(?P<p>.+)", "update"),
+                          ("DELETE", r"KIND_triggers/delete/(?P<p>.+)", "delete"))),
     )]
 _PREFIX = re.compile(r"^/api/w/(?P<ws>[^/]+)/(?P<rest>.+)$")
 _REF_PREFIXES = ("var://", "$res:", "res://")
@@ -127,5 +134,6 @@ async def _record(scope: Scope, hit: tuple[str, str, str, str | None], body: byt
         return
     request = Request(scope)
     who = await authenticate(request)
-    old = url_path if kind in ("variable", "resource", "app") and url_path != path else None
+    old = url_path if (kind in ("variable", "resource", "app") or kind.endswith("_trigger")) \
+        and url_path != path else None
     recorder_of(request.app.state.tidemill).record(Change(kind, path, action, who.username, old))

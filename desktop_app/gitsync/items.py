@@ -18,10 +18,11 @@ from desktop_app.db import apps as app_store
 from desktop_app.db import flows as flow_store
 from desktop_app.db import scripts as script_store
 from desktop_app.db import variables as var_store
-from desktop_app.gitsync.layout import SECRET_KEY, Snapshot
+from desktop_app.gitsync.layout import SECRET_KEY, TRIGGER_ITEM_KINDS, Snapshot
 from desktop_app.parsing import script_metadata
 
-KINDS = ("resource_type", "variable", "resource", "script", "flow", "schedule", "app")
+KINDS = ("resource_type", "variable", "resource", "script", "flow", "schedule", "app",
+         *TRIGGER_ITEM_KINDS)
 # A schedule's file: its NewSchedule body (WINDMILL.md §2.4), without the run statistics.
 _SCHEDULE_KEYS = ("schedule", "timezone", "script_path", "is_flow", "args", "enabled",
                   "paused_until", "no_flow_overlap", "retry", "tag", "on_failure",
@@ -66,6 +67,8 @@ async def read_item(conn: AsyncConnection[Any], ws: str, kind: str,
             return schedule_item(await schedule_store.get(conn, ws, path))
         if kind == "app":
             return app_item(await app_store.latest(conn, ws, path))
+        if kind in TRIGGER_ITEM_KINDS:
+            return await _trigger_item(conn, ws, kind, path)
     except NotFound:
         return None
     raise UsageError(f"unknown item kind {kind!r}")
@@ -91,6 +94,7 @@ async def all_items(conn: AsyncConnection[Any], ws: str) -> list[tuple[str, dict
 
     out += [("schedule", schedule_item(r)) for r in await schedule_store.list_all(conn, ws)]
     out += [("app", app_item(r)) for r in await app_store.list_latest(conn, ws)]
+    out += await _all_triggers(conn, ws)
     return out
 
 
@@ -102,6 +106,114 @@ def app_item(row: dict[str, Any]) -> dict[str, Any]:
     item.update(row["extra"] or {})
     item["path"] = row["path"]
     return item
+
+
+# -- triggers ------------------------------------------------------------------------------
+
+# An HTTP trigger's file: its NewHttpTrigger body (WINDMILL.md §2.4).
+_HTTP_KEYS = ("route_path", "http_method", "script_path", "is_flow", "request_type",
+              "authentication_method", "authentication_resource_path", "wrap_body",
+              "raw_string", "mode", "summary", "description")
+
+
+def _http_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {"path": row["path"], **{k: row[k] for k in _HTTP_KEYS}, **(row["extra"] or {})}
+
+
+async def _trigger_item(conn: AsyncConnection[Any], ws: str, kind: str,
+                        path: str) -> dict[str, Any] | None:
+    from psycopg.rows import dict_row
+
+    from desktop_app.api.routes_event_triggers import trigger_body
+    from desktop_app.triggers import store as trigger_store
+
+    if kind == "http_trigger":
+        cur = conn.cursor(row_factory=dict_row)
+        await cur.execute("SELECT * FROM http_triggers WHERE workspace_id = %s AND path = %s",
+                          (ws, path))
+        row = await cur.fetchone()
+        return _http_item(row) if row else None
+    row = await trigger_store.get(conn, ws, kind.removesuffix("_trigger"), path)
+    return {"path": path, **trigger_body(row)}
+
+
+async def _all_triggers(conn: AsyncConnection[Any], ws: str) -> list[tuple[str, dict[str, Any]]]:
+    from psycopg.rows import dict_row
+
+    from desktop_app.api.routes_event_triggers import trigger_body
+    from desktop_app.triggers import store as trigger_store
+
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute("SELECT * FROM http_triggers WHERE workspace_id = %s ORDER BY path", (ws,))
+    out = [("http_trigger", _http_item(r)) for r in await cur.fetchall()]
+    out += [(f"{r['kind']}_trigger", {"path": r["path"], **trigger_body(r)})
+            for r in await trigger_store.list_all(conn, ws)]
+    return out
+
+
+async def _apply_trigger(conn: AsyncConnection[Any], ws: str, kind: str, item: dict[str, Any],
+                         who: str) -> bool:
+    """Create or update one trigger from its file; False when the database has it already."""
+    import json
+
+    from fastapi import HTTPException
+
+    from desktop_app.api.routes_event_triggers import check_values
+    from desktop_app.api.routes_http_triggers import check_fields
+    from desktop_app.triggers import store as trigger_store
+
+    path = item["path"]
+    current = await read_item(conn, ws, kind, path)
+    if current is not None and all(current.get(k) == v for k, v in item.items()):
+        return False
+    body = {k: v for k, v in item.items() if k != "path"}
+    try:
+        if kind == "http_trigger":
+            from psycopg.rows import dict_row
+
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute("SELECT * FROM http_triggers WHERE workspace_id = %s AND path = %s",
+                              (ws, path))
+            old = await cur.fetchone()
+            fields = await check_fields(conn, ws, body, old)
+            extra = {k: v for k, v in body.items() if k not in (*_HTTP_KEYS, "is_async")}
+            cols = [*fields, "extra", "edited_by", "permissioned_as"]
+            vals = [*fields.values(), json.dumps(extra), who, f"u/{who}"]
+            if old is None:
+                await conn.execute(
+                    f"INSERT INTO http_triggers (workspace_id, path, {', '.join(cols)}) VALUES"
+                    f" (%s, %s, {', '.join(['%s'] * len(cols))})", [ws, path, *vals])
+            else:
+                sets = ", ".join(f"{c} = %s" for c in cols)
+                await conn.execute(f"UPDATE http_triggers SET {sets}, edited_at = now()"
+                                   " WHERE workspace_id = %s AND path = %s", [*vals, ws, path])
+            return True
+        event_kind = kind.removesuffix("_trigger")
+        old = await trigger_store.get(conn, ws, event_kind, path) if current else None
+        values = await check_values(conn, ws, event_kind, path, body, old)
+    except UsageError as e:
+        raise UsageError(f"{kind.replace('_', ' ')} {path}: {e.message}", hint=e.hint) from e
+    except HTTPException as e:
+        raise UsageError(f"{kind.replace('_', ' ')} {path}: {e.detail}") from e
+    if old is None:
+        await trigger_store.create(conn, ws, event_kind, path, values, who, f"u/{who}")
+    else:
+        await trigger_store.update(conn, ws, event_kind, path, path, values, who, f"u/{who}")
+    return True
+
+
+async def _delete_trigger(conn: AsyncConnection[Any], ws: str, kind: str, path: str) -> bool:
+    from desktop_app.triggers import store as trigger_store
+
+    if kind == "http_trigger":
+        cur = await conn.execute("DELETE FROM http_triggers WHERE workspace_id = %s AND"
+                                 " path = %s", (ws, path))
+        return cur.rowcount > 0
+    try:
+        await trigger_store.delete(conn, ws, kind.removesuffix("_trigger"), path)
+        return True
+    except NotFound:
+        return False
 
 
 def validate(snap: Snapshot) -> None:
@@ -172,6 +284,10 @@ async def apply_snapshot(conn: AsyncConnection[Any], state: ApiState, ws: str,
     for path, sch in new.schedules.items():  # last: their scripts and flows exist by now
         if await _apply_schedule(conn, ws, sch, who):
             done.changed.append(("schedule", path))
+    for kind, found in new.triggers.items():
+        for path, trig in found.items():
+            if await _apply_trigger(conn, ws, kind, trig, who):
+                done.changed.append((kind, path))
     if old is not None:
         await _delete_missing(conn, ws, old, new, done)
     done.missing_secrets = await missing_secrets(conn, state, ws, new)
@@ -302,7 +418,11 @@ async def _delete_missing(conn: AsyncConnection[Any], ws: str, old: Snapshot, ne
                           done: Applied) -> None:
     from desktop_app.scheduler import store as schedule_store
 
-    for path in old.schedules.keys() - new.schedules.keys():  # first: they name scripts
+    for kind, found in old.triggers.items():  # first: they name scripts
+        for path in found.keys() - new.triggers.get(kind, {}).keys():
+            if await _delete_trigger(conn, ws, kind, path):
+                done.deleted.append((kind, path))
+    for path in old.schedules.keys() - new.schedules.keys():
         try:
             await schedule_store.delete(conn, ws, path)
             done.deleted.append(("schedule", path))

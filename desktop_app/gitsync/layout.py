@@ -40,6 +40,9 @@ _EXTENSION = {"python3": ".py", "deno": ".ts", "bun": ".bun.ts", "nativets": ".f
 _META_SUFFIXES = (".script.yaml", ".script.json", ".script.lock", ".resource.yaml",
                   ".variable.yaml", ".resource-type.yaml", ".yaml", ".yml", ".json", ".lock",
                   ".md")
+#: Trigger items, each in `<path>.<kind>.yaml` holding its create body without `path`.
+TRIGGER_ITEM_KINDS = ("http_trigger", "websocket_trigger", "postgres_trigger", "mqtt_trigger",
+                      "email_trigger")
 # Optional script fields written when set (wmill's NewScript keys).
 _SCRIPT_OPTIONAL = ("tag", "timeout", "envs", "concurrent_limit", "concurrency_time_window_s",
                     "cache_ttl", "dedicated_worker", "priority", "restart_unless_cancelled",
@@ -57,12 +60,15 @@ class Snapshot:
     resource_types: dict[str, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
     apps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # item kind (e.g. "websocket_trigger") → path → the file's fields
+    triggers: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: {k: {} for k in TRIGGER_ITEM_KINDS})
     skipped: list[str] = field(default_factory=list)  # files of kinds not imported (yet)
 
     def kinds(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {"resource_type": self.resource_types, "variable": self.variables,
                 "resource": self.resources, "script": self.scripts, "flow": self.flows,
-                "schedule": self.schedules, "app": self.apps}
+                "schedule": self.schedules, "app": self.apps, **self.triggers}
 
     def count(self) -> int:
         return sum(len(v) for v in self.kinds().values())
@@ -120,6 +126,9 @@ def write_item(root: Path, kind: str, item: dict[str, Any]) -> list[str]:
     elif kind == "schedule":
         body = {k: v for k, v in item.items() if k != "path" and v is not None}
         touched = [_write(root, f"{path}.schedule.yaml", dump_yaml(body))]
+    elif kind in TRIGGER_ITEM_KINDS:
+        body = {k: v for k, v in item.items() if k != "path" and v is not None}
+        touched = [_write(root, f"{path}.{kind}.yaml", dump_yaml(body))]
     elif kind == "resource_type":
         touched = [_write(root, f"{path}.resource-type.yaml", dump_yaml({
             "schema": item.get("schema"), "description": item.get("description") or ""}))]
@@ -241,6 +250,9 @@ def _check_item_path(path: str, kind: str) -> None:
                          "u/<user>/<name>")
 
 
+_TRIGGER_SUFFIXES = tuple(f".{k}.yaml" for k in TRIGGER_ITEM_KINDS)
+
+
 # -- reading -------------------------------------------------------------------------------
 
 def load_yaml(file: Path, root: Path) -> Any:
@@ -323,6 +335,11 @@ def read_folder(root: Path) -> Snapshot:
                 item_path = _item_path(rel, ".schedule.yaml")
                 data = _check_mapping(load_yaml(file, root), file, root)
                 snap.schedules[item_path] = {**data, "path": item_path}
+            elif name.endswith(_TRIGGER_SUFFIXES):
+                kind = name.rsplit(".", 2)[-2]
+                item_path = _item_path(rel, f".{kind}.yaml")
+                data = _check_mapping(load_yaml(file, root), file, root)
+                snap.triggers[kind][item_path] = {**data, "path": item_path}
             elif name.endswith(".variable.yaml"):
                 item_path = _item_path(rel, ".variable.yaml")
                 data = _check_mapping(load_yaml(file, root), file, root)
@@ -365,7 +382,7 @@ def read_folder(root: Path) -> Snapshot:
         snap.scripts[item_path] = _read_script(root, real_root, item_path, file, language,
                                                script_meta.get(item_path))
     for kind, items in (("resource", snap.resources), ("variable", snap.variables),
-                        ("schedule", snap.schedules)):
+                        ("schedule", snap.schedules), *snap.triggers.items()):
         for item_path in items:
             _check_item_path(item_path, kind)
     return snap

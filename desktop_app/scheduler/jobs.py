@@ -10,6 +10,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from desktop_app.core.errors import UsageError
+from desktop_app.core.http_routes import EVENT_ARG
 from desktop_app.core.jobs import JobKind, default_tag
 from desktop_app.db import flows as flow_store
 from desktop_app.db import scripts as script_store
@@ -34,17 +35,24 @@ async def push_item(conn: AsyncConnection[Any], *, workspace: str, path: str, is
                     args: dict[str, Any], created_by: str, permissioned_as: str,
                     trigger_path: str, schedule_path: str | None,
                     scheduled_for: datetime | None = None, tag: str | None = None,
-                    max_retries: int = 0, extra: dict[str, Any] | None = None) -> uuid.UUID:
-    """Queue a run of the script or flow at `path` in the caller's transaction."""
+                    max_retries: int = 0, extra: dict[str, Any] | None = None,
+                    trigger_kind: str | None = "schedule",
+                    event: dict[str, Any] | None = None) -> uuid.UUID:
+    """Queue a run of the script or flow at `path` in the caller's transaction.
+
+    With `event` (an event trigger's), a Python script that has a `preprocessor` gets the
+    event instead of `args` and turns it into main's arguments itself."""
     common: dict[str, Any] = dict(
         created_by=created_by, permissioned_as=permissioned_as, workspace_id=workspace,
-        script_path=path, trigger_kind="schedule", trigger_path=trigger_path,
+        script_path=path, trigger_kind=trigger_kind, trigger_path=trigger_path,
         schedule_path=schedule_path, scheduled_for=scheduled_for, extra=extra or {})
     if is_flow:
         flow = await flow_store.latest(conn, workspace, path)
         job = new_flow_job(args=args, raw_flow=flow["value"], **common)
         return await start_flow(conn, job)
     script = await script_store.latest(conn, workspace, path)
+    if event is not None and script.has_preprocessor and script.language == "python3":
+        args = {EVENT_ARG: event}  # the worker's wrapper hands it to preprocessor(event)
     if script.language == "bash":
         args = {k: v if v is None or isinstance(v, str) else json.dumps(v) for k, v in args.items()}
     job = NewJob(kind=JobKind.SCRIPT, tag=tag or script.tag or default_tag(script.language),

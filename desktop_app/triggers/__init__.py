@@ -1,0 +1,1 @@
+"""Event triggers: definitions, listeners, the SMTP listener, the daemon's manager."""

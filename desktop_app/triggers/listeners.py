@@ -1,0 +1,201 @@
+"""The listeners of the owned kinds: a WebSocket client, a Postgres LISTEN connection and
+an MQTT subscriber. Each runs until cancelled, reconnecting with exponential back-off;
+every failure is reported (the trigger's `last_error` and `status`), none escapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+from psycopg.conninfo import make_conninfo
+
+from desktop_app.core import event_triggers as rules
+from desktop_app.core.errors import TidemillError, UsageError
+from desktop_app.triggers import runs
+
+log = logging.getLogger("tidemill.triggers")
+
+#: Seconds to wait for a peer to accept a connection.
+CONNECT_TIMEOUT_S = 10.0
+#: A Postgres LISTEN connection is probed this often, so a silently dead one is noticed.
+PG_PROBE_S = 5.0
+
+
+@dataclass
+class ListenerContext:
+    """What a listener gets: its trigger row and the ways to report and fire."""
+
+    row: dict[str, Any]
+    state: Any  # ApiState: the pool and the secret store
+    server_id: str
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self.row["config"] or {})
+
+    async def status(self, status: str) -> None:
+        await runs.set_status(self.state.pool, self.row, status, self.server_id)
+
+    async def failed(self, message: str) -> None:
+        await runs.record_error(self.state.pool, self.row, message)
+        await runs.set_status(self.state.pool, self.row, "error", self.server_id)
+
+    async def fire(self, args: dict[str, Any], event: dict[str, Any] | None = None) -> None:
+        await runs.fire(self.state.pool, self.row, args, event if event is not None else args)
+
+    async def resource(self, path: str) -> Any:
+        """A resource's value with its secret fields read from the keyring."""
+        from desktop_app.api import secret_values
+        from desktop_app.db import variables as var_store
+
+        async with self.state.pool.connection() as conn:
+            row = await var_store.get_resource(conn, self.row["workspace_id"], path)
+        value, _ = await secret_values.join_secrets(self.state, self.row["workspace_id"],
+                                                    row["value"], f"resource {path}")
+        return value
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, TidemillError):
+        return exc.message
+    detail = getattr(exc, "detail", None)  # an HTTPException from the secrets helpers
+    if isinstance(detail, str):
+        return detail
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return "timed out connecting"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+Session = Callable[[ListenerContext], Awaitable[str]]
+
+
+async def reconnecting(ctx: ListenerContext, session: Session) -> None:
+    """Run `session` (one connection's life; returns why it ended) again and again, waiting
+    longer after each failure in a row (a session that connected resets the wait)."""
+    backoff = rules.Backoff()
+    while True:
+        await ctx.status("connecting")
+        connected = asyncio.Event()
+        ctx_connected = _Connected(ctx, connected, backoff)
+        try:
+            reason = await session(ctx_connected)  # type: ignore[arg-type]
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = describe(exc)
+        delay = backoff.next()
+        await ctx.failed(f"{reason}; reconnecting in {delay:.1f} s")
+        await asyncio.sleep(delay)
+
+
+class _Connected(ListenerContext):
+    """The context a session sees: `connected()` marks the link up and resets the wait."""
+
+    def __init__(self, ctx: ListenerContext, event: asyncio.Event,
+                 backoff: rules.Backoff) -> None:
+        super().__init__(ctx.row, ctx.state, ctx.server_id)
+        self._event, self._backoff = event, backoff
+
+    async def connected(self) -> None:
+        self._event.set()
+        self._backoff.reset()
+        await self.status("connected")
+
+
+# -- WebSocket -----------------------------------------------------------------------------
+
+async def websocket_session(ctx: Any) -> str:
+    from websockets.asyncio.client import connect
+
+    cfg = ctx.config
+    url = cfg["url"]
+    async with connect(url, open_timeout=CONNECT_TIMEOUT_S, max_size=16 * 1024 * 1024,
+                       proxy=None) as ws:
+        await ctx.connected()
+        for m in cfg.get("initial_messages") or []:
+            await ws.send(m["raw_message"])
+        async for msg in ws:
+            text = msg if isinstance(msg, str) else msg.decode("utf-8", "replace")
+            if rules.message_passes(cfg.get("filters") or [], cfg.get("filter_logic", "and"),
+                                    text):
+                await ctx.fire({"msg": text, "url": url})
+    return "the server closed the connection"
+
+
+# -- Postgres LISTEN -----------------------------------------------------------------------
+
+def pg_conninfo(value: Any, path: str, trigger_path: str = "") -> str:
+    """A libpq connection string from Windmill's `postgresql` resource; the session's
+    application_name names the trigger (pg_stat_activity shows who listens)."""
+    if not isinstance(value, dict) or not value.get("host"):
+        raise UsageError(f"the postgresql resource {path!r} has no 'host'")
+    keys = {"host": value.get("host"), "port": value.get("port"), "user": value.get("user"),
+            "password": value.get("password"), "dbname": value.get("dbname"),
+            "sslmode": value.get("sslmode"),
+            "application_name": f"tidemill trigger {trigger_path}"[:63]}
+    return make_conninfo(**{k: str(v) for k, v in keys.items() if v not in (None, "")})
+
+
+async def postgres_session(ctx: Any) -> str:
+    cfg = ctx.config
+    res_path, channel = cfg["postgres_resource_path"], cfg["channel"]
+    conninfo = pg_conninfo(await ctx.resource(res_path), res_path, ctx.row["path"])
+    async with await AsyncConnection.connect(conninfo, autocommit=True,
+                                             connect_timeout=int(CONNECT_TIMEOUT_S)) as conn:
+        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        await ctx.connected()
+        while True:
+            async for n in conn.notifies(timeout=PG_PROBE_S):
+                await ctx.fire({"channel": n.channel, "payload": n.payload, "pid": n.pid})
+            await conn.execute("SELECT 1")  # a connection that died quietly shows here
+
+
+# -- MQTT ----------------------------------------------------------------------------------
+
+async def mqtt_session(ctx: Any) -> str:
+    import aiomqtt
+
+    cfg = ctx.config
+    if cfg.get("broker_url"):
+        broker = rules.parse_broker_url(cfg["broker_url"])
+    else:
+        res_path = cfg["mqtt_resource_path"]
+        broker = rules.broker_from_resource(await ctx.resource(res_path), res_path)
+    v5 = cfg.get("client_version", "v5") == "v5"
+    kwargs: dict[str, Any] = {}
+    if not v5 and isinstance(cfg.get("v3_config"), dict) and \
+            isinstance(cfg["v3_config"].get("clean_session"), bool):
+        kwargs["clean_session"] = cfg["v3_config"]["clean_session"]
+    if broker.tls:
+        kwargs["tls_params"] = aiomqtt.TLSParameters()
+    client = aiomqtt.Client(broker.host, broker.port, username=broker.username,
+                            password=broker.password, identifier=cfg.get("client_id") or None,
+                            protocol=aiomqtt.ProtocolVersion.V5 if v5 else
+                            aiomqtt.ProtocolVersion.V311, timeout=CONNECT_TIMEOUT_S, **kwargs)
+    async with client:
+        for t in cfg["subscribe_topics"]:
+            await client.subscribe(t["topic"], qos=rules.QOS[t["qos"]])
+        await ctx.connected()
+        async for message in client.messages:
+            payload = message.payload
+            if isinstance(payload, (bytes, bytearray)):
+                data = bytes(payload)
+            else:
+                data = b"" if payload is None else str(payload).encode()
+            await ctx.fire(rules.mqtt_payload_args(str(message.topic), data, message.qos,
+                                                   bool(message.retain)))
+    return "the broker closed the connection"
+
+
+SESSIONS: dict[str, Session] = {"websocket": websocket_session, "postgres": postgres_session,
+                                "mqtt": mqtt_session}
+
+
+async def run_listener(ctx: ListenerContext) -> None:
+    await reconnecting(ctx, SESSIONS[ctx.row["kind"]])

@@ -1,0 +1,133 @@
+"""Real local peers for the event trigger tests: a WebSocket server and an MQTT broker
+(mosquitto) the tests start and stop themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.daemon_harness import free_port
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0,
+             interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class WebSocketPeer:
+    """A websockets server in its own thread: records what clients send, counts
+    connections, broadcasts to the connected clients, and can drop them all."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.connects = 0
+        self.clients: set[Any] = set()
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.thread.start()
+        ready.wait(10)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/feed"
+
+    def _run(self, ready: threading.Event) -> None:
+        from websockets.asyncio.server import serve
+
+        async def handler(ws: Any) -> None:
+            self.connects += 1
+            self.clients.add(ws)
+            try:
+                async for m in ws:
+                    self.received.append(m if isinstance(m, str) else m.decode())
+            except Exception:
+                pass
+            finally:
+                self.clients.discard(ws)
+
+        async def main() -> None:
+            self.stopping = asyncio.Event()
+            async with serve(handler, "127.0.0.1", 0, close_timeout=1) as server:
+                self.port = server.sockets[0].getsockname()[1]
+                ready.set()
+                await self.stopping.wait()
+
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(main())
+        self.loop.close()
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def send(self, message: str) -> int:
+        async def go() -> int:
+            for ws in list(self.clients):
+                await ws.send(message)
+            return len(self.clients)
+        return int(self._call(go()))
+
+    def drop_all(self) -> None:
+        """Cut every client's TCP connection without a closing handshake (a dead peer)."""
+        async def go() -> None:
+            for ws in list(self.clients):
+                ws.transport.abort()
+        self._call(go())
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.stopping.set)
+        self.thread.join(10)
+
+
+class Mosquitto:
+    """A real MQTT broker on a free port (`.ci/run` installs mosquitto)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(exe).exists():
+            raise AssertionError("mosquitto is not installed: apt-get install mosquitto"
+                                 " (.ci/run installs it)")
+        self.port = free_port()
+        self.log = open(log_dir / "mosquitto.log", "ab")
+        self.proc = subprocess.Popen([exe, "-p", str(self.port)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        import socket
+
+        def up() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+        wait_for("mosquitto to listen", up, timeout=10)
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def publish(self, topic: str, payload: str | bytes, qos: int = 1) -> None:
+        import paho.mqtt.publish as publish
+
+        publish.single(topic, payload, qos=qos, hostname="127.0.0.1", port=self.port)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()

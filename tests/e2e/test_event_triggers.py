@@ -1,0 +1,396 @@
+"""Event triggers on real daemons against real local peers: a WebSocket server (filters,
+initial messages, the peer dropping and the trigger reconnecting), mail sent with smtplib to
+the daemon's SMTP listener (attachment included), NOTIFY from psycopg on a postgresql
+resource (and the LISTEN connection killed), MQTT through a real mosquitto with a failure
+handler; enable/disable, last_error for unreachable peers, one owner across two daemons,
+and the 400s of bad definitions.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.e2e.daemon_harness import RunningDaemon, free_port
+from tests.e2e.event_peers import Mosquitto, WebSocketPeer, wait_for
+
+ECHO_JSON = "import json\n\ndef main(msg: str, url: str = ''):\n    return json.loads(msg)\n"
+ECHO = "def main(**kwargs):\n    return kwargs\n"
+
+
+def _create(d: RunningDaemon, kind: str, **body: Any) -> httpx.Response:
+    return d.api("POST", f"{kind}_triggers/create", json=body)
+
+
+def _get(d: RunningDaemon, kind: str, path: str) -> dict[str, Any]:
+    r = d.api("GET", f"{kind}_triggers/get/{path}")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _runs(url: str, trigger_path: str) -> list[dict[str, Any]]:
+    """Finished runs a trigger started, oldest first."""
+    with psycopg.connect(url, autocommit=True) as c:
+        rows = c.execute("SELECT status, result, trigger_kind FROM job_completed"
+                         " WHERE trigger_path = %s AND parent_job IS NULL ORDER BY created_at",
+                         (trigger_path,)).fetchall()
+    return [{"status": s, "result": r, "kind": k} for s, r, k in rows]
+
+
+def _wait_runs(url: str, trigger_path: str, n: int, timeout: float = 30) -> list[dict[str, Any]]:
+    return list(wait_for(f"{n} runs of {trigger_path}",
+                         lambda: (lambda r: r if len(r) >= n else None)(_runs(url, trigger_path)),
+                         timeout=timeout))
+
+
+def test_websocket_trigger_filters_reconnects_and_disables(daemon: RunningDaemon,
+                                                           database_url: str) -> None:
+    peer = WebSocketPeer()
+    try:
+        daemon.deploy("f/ev/ws", ECHO_JSON)
+        r = _create(daemon, "websocket", path="f/ev/ws_orders", script_path="f/ev/ws",
+                    is_flow=False, url=peer.url, filters=[{"key": "type", "value": "order"}],
+                    initial_messages=[{"raw_message": "subscribe orders"}])
+        assert r.status_code == 201, r.text
+        wait_for("the trigger to connect and subscribe",
+                 lambda: peer.received.count("subscribe orders") == 1 and peer.clients)
+        for msg in ({"type": "order", "n": 1}, {"type": "noise", "n": 99},
+                    {"type": "order", "n": 2}):
+            peer.send(json.dumps(msg))
+        runs = _wait_runs(database_url, "f/ev/ws_orders", 2)
+        assert [r["result"]["n"] for r in runs] == [1, 2]  # the filter kept n=99 out
+        assert {r["kind"] for r in runs} == {"websocket"}
+        got = _get(daemon, "websocket", "f/ev/ws_orders")
+        assert got["status"] == "connected" and got["enabled"] and got["server_id"]
+        assert got["events_total"] == 2 and got["last_server_ping"] and got["error"] is None
+
+        # The peer dies without a goodbye: the trigger reconnects, subscribes again and
+        # keeps delivering.
+        peer.drop_all()
+        wait_for("a reconnect", lambda: peer.connects == 2 and peer.clients
+                 and peer.received.count("subscribe orders") == 2)
+        peer.send(json.dumps({"type": "order", "n": 3}))
+        assert [r["result"]["n"] for r in _wait_runs(database_url, "f/ev/ws_orders", 3)] == \
+            [1, 2, 3]
+
+        # Disabled: the daemon lets go of the connection; nothing more runs.
+        r = daemon.api("POST", "websocket_triggers/setenabled/f/ev/ws_orders",
+                       json={"enabled": False})
+        assert r.status_code == 200, r.text
+        wait_for("the connection to close", lambda: not peer.clients)
+        assert _get(daemon, "websocket", "f/ev/ws_orders")["status"] == "disabled"
+        r = daemon.api("POST", "websocket_triggers/setmode/f/ev/ws_orders",
+                       json={"mode": "enabled"})
+        assert r.status_code == 200, r.text
+        wait_for("a new connection once enabled", lambda: peer.connects == 3 and peer.clients)
+        assert len(_runs(database_url, "f/ev/ws_orders")) == 3
+    finally:
+        peer.stop()
+
+
+def test_unreachable_peers_show_last_error(daemon: RunningDaemon, database_url: str) -> None:
+    daemon.deploy("f/ev/echo", ECHO)
+    dead = free_port()
+    r = _create(daemon, "websocket", path="f/ev/ws_dead", script_path="f/ev/echo",
+                url=f"ws://127.0.0.1:{dead}/nobody")
+    assert r.status_code == 201, r.text
+    r = daemon.api("POST", "resources/create", json={
+        "path": "f/ev/nodb", "resource_type": "postgresql",
+        "value": {"host": "127.0.0.1", "port": dead, "user": "x", "dbname": "x"}})
+    assert r.status_code == 201, r.text
+    r = _create(daemon, "postgres", path="f/ev/pg_dead", script_path="f/ev/echo",
+                postgres_resource_path="$res:f/ev/nodb", channel="nothing")
+    assert r.status_code == 201, r.text
+    for kind, path in (("websocket", "f/ev/ws_dead"), ("postgres", "f/ev/pg_dead")):
+        got = wait_for(f"{path} to report its error",
+                       lambda k=kind, p=path: (lambda g: g if g["last_error"] else None)(
+                           _get(daemon, k, p)))
+        assert "reconnecting in" in got["last_error"] and got["last_error_at"], got
+        assert got["status"] in ("error", "connecting"), got
+    listed = daemon.api("GET", "triggers/list").json()
+    assert {(t["kind"], t["path"]) for t in listed} == {("websocket", "f/ev/ws_dead"),
+                                                      ("postgres", "f/ev/pg_dead")}
+    assert all(t["last_error"] for t in listed)
+    assert "Traceback" not in daemon.log()  # a broken trigger is reported, not a crash
+
+
+@pytest.fixture
+def mail_daemon(database_url: str, tmp_path: Path, shared_cache: Path) -> Iterator[RunningDaemon]:
+    home = tmp_path / "home"
+    home.mkdir()
+    for sub in ("cache", "envs"):
+        (shared_cache / sub).mkdir(parents=True, exist_ok=True)
+        (home / sub).symlink_to(shared_cache / sub)
+    d = RunningDaemon(home=home, port=free_port(), database_url=database_url,
+                      extra_env={"TIDEMILL_SMTP_PORT": str(free_port())})
+    d.start()
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+MAIL_SCRIPT = '''import base64
+
+def main(sender: str, subject: str, text_body: str, attachments: list, recipients: list):
+    a = attachments[0]
+    return {"sender": sender, "subject": subject, "text": text_body.strip(),
+            "to": recipients, "file": a["filename"], "type": a["content_type"],
+            "content": base64.b64decode(a["content_base64"]).decode()}
+'''
+
+
+def test_email_trigger_runs_with_sender_subject_body_and_attachment(
+        mail_daemon: RunningDaemon, database_url: str) -> None:
+    d = mail_daemon
+    smtp_port = int(d.extra_env["TIDEMILL_SMTP_PORT"])
+    d.deploy("f/ev/mail", MAIL_SCRIPT)
+    r = _create(d, "email", path="f/ev/inbox", script_path="f/ev/mail", local_part="orders")
+    assert r.status_code == 201, r.text
+    wait_for("the SMTP listener", lambda: _get(d, "email", "f/ev/inbox")["status"] == "listening")
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "ada@example.com", "orders@tidemill.local", "PO 17"
+    msg.set_content("Please ship 3 crates.\n")
+    msg.add_attachment(b"sku,qty\nA1,3\n", maintype="text", subtype="csv",
+                       filename="order.csv")
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as s:
+        s.send_message(msg)
+        # nobody receives mail for this address: refused before the mail is sent
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            s.sendmail("ada@example.com", ["nobody@tidemill.local"], "Subject: x\n\nx")
+    code, text = refused.value.recipients["nobody@tidemill.local"]
+    assert code == 550 and b"no Tidemill email trigger receives mail" in text
+
+    [run] = _wait_runs(database_url, "f/ev/inbox", 1)
+    assert run["status"] == "success", run
+    assert run["result"] == {"sender": "ada@example.com", "subject": "PO 17",
+                             "text": "Please ship 3 crates.", "to": ["orders@tidemill.local"],
+                             "file": "order.csv", "type": "text/csv",
+                             "content": "sku,qty\nA1,3\n"}
+    # the trigger's path is an address too
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as s:
+        s.send_message(msg, to_addrs=["f/ev/inbox@localhost"])
+    assert len(_wait_runs(database_url, "f/ev/inbox", 2)) == 2
+    # disabled: the address is refused
+    assert d.api("POST", "email_triggers/setenabled/f/ev/inbox",
+                 json={"enabled": False}).status_code == 200
+    time.sleep(0.3)
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as s, \
+            pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        s.send_message(msg)
+    assert b"f/ev/inbox" in refused.value.recipients["orders@tidemill.local"][1]
+    assert b"is disabled" in refused.value.recipients["orders@tidemill.local"][1]
+
+
+def test_postgres_trigger_listens_and_survives_a_killed_connection(
+        daemon: RunningDaemon, database_url: str) -> None:
+    info = conninfo_to_dict(database_url)
+    value = {k: info[k] for k in ("host", "port", "user", "dbname", "password") if info.get(k)}
+    value["port"] = int(value.get("port", 5432))
+    r = daemon.api("POST", "resources/create", json={"path": "f/ev/db",
+                                                     "resource_type": "postgresql",
+                                                     "value": value})
+    assert r.status_code == 201, r.text
+    daemon.deploy("f/ev/pg", ECHO)
+    r = _create(daemon, "postgres", path="f/ev/pg_orders", script_path="f/ev/pg",
+                postgres_resource_path="f/ev/db", channel="orders_changed")
+    assert r.status_code == 201, r.text
+
+    def listener_pid() -> int | None:
+        with psycopg.connect(database_url, autocommit=True) as c:
+            row = c.execute("SELECT pid FROM pg_stat_activity WHERE application_name ="
+                            " 'tidemill trigger f/ev/pg_orders'").fetchone()
+        return row[0] if row else None
+
+    first = wait_for("the LISTEN connection", listener_pid)
+    wait_for("connected", lambda: _get(daemon, "postgres", "f/ev/pg_orders")["status"]
+             == "connected")
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute("NOTIFY orders_changed, '{\"id\": 7}'")
+    [run] = _wait_runs(database_url, "f/ev/pg_orders", 1)
+    assert run["status"] == "success"
+    assert run["result"]["channel"] == "orders_changed"
+    assert json.loads(run["result"]["payload"]) == {"id": 7}
+
+    # The database drops the listener's connection: it reconnects and listens again.
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute("SELECT pg_terminate_backend(%s)", (first,))
+    wait_for("a new LISTEN connection", lambda: (lambda p: p and p != first)(listener_pid()))
+    wait_for("connected again", lambda: _get(daemon, "postgres", "f/ev/pg_orders")["status"]
+             == "connected")
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute("NOTIFY orders_changed, 'second'")
+    assert _wait_runs(database_url, "f/ev/pg_orders", 2)[1]["result"]["payload"] == "second"
+    # what happened stays readable, with its time, while the trigger is healthy again
+    got = _get(daemon, "postgres", "f/ev/pg_orders")
+    assert "reconnecting in" in got["last_error"] and got["status"] == "connected"
+
+
+MQTT_SCRIPT = '''def main(payload: str, topic: str):
+    if payload == "boom":
+        raise ValueError("sensor exploded")
+    return {"topic": topic, "t": float(payload)}
+'''
+ON_FAIL = '''def main(error: dict, trigger_path: str, job_id: str, path: str, team: str):
+    return {"msg": error["message"], "trigger": trigger_path, "path": path, "team": team}
+'''
+
+
+def test_mqtt_trigger_with_failure_handler(daemon: RunningDaemon, database_url: str,
+                                           tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path)
+    try:
+        daemon.deploy("f/ev/temp", MQTT_SCRIPT)
+        daemon.deploy("f/ev/on_fail", ON_FAIL)
+        r = _create(daemon, "mqtt", path="f/ev/temps", script_path="f/ev/temp",
+                    broker_url=broker.url,
+                    subscribe_topics=[{"topic": "sensors/+/temp", "qos": "qos1"}],
+                    error_handler_path="script/f/ev/on_fail",
+                    error_handler_args={"team": "ops"})
+        assert r.status_code == 201, r.text
+        wait_for("the subscription", lambda: _get(daemon, "mqtt", "f/ev/temps")["status"]
+                 == "connected")
+        broker.publish("sensors/kitchen/temp", "21.5")
+        broker.publish("other/topic", "1")  # not subscribed
+        [run] = _wait_runs(database_url, "f/ev/temps", 1)
+        assert run["result"] == {"topic": "sensors/kitchen/temp", "t": 21.5}
+        assert run["kind"] == "mqtt"
+
+        broker.publish("sensors/cellar/temp", "boom")
+        runs = _wait_runs(database_url, "f/ev/temps", 2)
+        assert runs[1]["status"] == "failure"
+        [handled] = _wait_runs(database_url, "mqtt/f/ev/temps", 1)
+        assert handled["status"] == "success", handled
+        assert handled["result"] == {"msg": "sensor exploded", "trigger": "mqtt/f/ev/temps",
+                                     "path": "f/ev/temp", "team": "ops"}
+    finally:
+        broker.stop()
+
+
+def test_one_daemon_owns_a_trigger_and_another_takes_over(daemon: RunningDaemon,
+                                                          database_url: str,
+                                                          tmp_path: Path) -> None:
+    home = tmp_path / "second"
+    home.mkdir()
+    for sub in ("cache", "envs"):
+        (home / sub).symlink_to(daemon.home / sub)
+    other = RunningDaemon(home=home, port=free_port(), database_url=database_url).start()
+    peer = WebSocketPeer()
+    try:
+        daemon.deploy("f/ev/ws", ECHO_JSON)
+        assert _create(daemon, "websocket", path="f/ev/shared", script_path="f/ev/ws",
+                       url=peer.url).status_code == 201
+        wait_for("one connection", lambda: peer.clients)
+        time.sleep(2.5)  # both daemons had two rounds: still one listener
+        assert peer.connects == 1 and len(peer.clients) == 1
+        owner = _get(daemon, "websocket", "f/ev/shared")["server_id"]
+        victim = daemon if owner.endswith(f"-{daemon.proc.pid}") else other  # type: ignore[union-attr]
+        survivor = other if victim is daemon else daemon
+        victim.kill9()
+        wait_for("the other daemon to take over", lambda: peer.connects == 2 and peer.clients,
+                 timeout=20)
+        peer.send(json.dumps({"n": 5}))
+        assert _wait_runs(database_url, "f/ev/shared", 1)[0]["result"] == {"n": 5}
+        assert _get(survivor, "websocket", "f/ev/shared")["server_id"] != owner
+    finally:
+        peer.stop()
+        other.stop()
+
+
+BAD_DEFINITIONS: list[tuple[str, dict[str, Any], str]] = [
+    ("websocket", {"url": "wss://x.test/a", "script_path": "f/ev/missing"},
+     "'script_path': no script at 'f/ev/missing'"),
+    ("websocket", {"url": "http://x.test/a"}, "must start with ws:// or wss://"),
+    ("websocket", {"url": "ws://:80/"}, "has no host"),
+    ("websocket", {"url": "ws://x.test", "filters": [{"value": 1}]}, "'filters' must be"),
+    ("websocket", {"url": "ws://x.test", "initial_messages": ["hi"]}, "initial_messages[0]"),
+    ("websocket", {"url": "ws://x.test", "mode": "sometimes"}, "'mode' must be"),
+    ("websocket", {"url": "ws://x.test", "error_handler_path": "script/f/ev/nope"},
+     "'error_handler_path': no script or flow"),
+    ("postgres", {"postgres_resource_path": "f/ev/nowhere", "channel": "c"},
+     "'postgres_resource_path': no resource at 'f/ev/nowhere'"),
+    ("postgres", {"postgres_resource_path": "f/ev/db", "channel": "bad channel"},
+     "'channel' must be a PostgreSQL identifier"),
+    ("postgres", {"postgres_resource_path": "f/ev/db"}, "'channel' is required"),
+    ("mqtt", {"broker_url": "mqtt://h:1883", "subscribe_topics": [{"topic": "a/#/b"}]},
+     "'#' only as the whole last level"),
+    ("mqtt", {"broker_url": "http://h", "subscribe_topics": ["a"]}, "mqtt://host:1883"),
+    ("mqtt", {"subscribe_topics": ["a"]}, "'mqtt_resource_path' (an mqtt resource) or"),
+    ("mqtt", {"broker_url": "mqtt://h", "subscribe_topics": [{"topic": "a", "qos": 7}]},
+     "qos0, qos1 or qos2"),
+    ("email", {"local_part": "two words"}, "'local_part' must be"),
+    ("email", {"local_part": "taken"}, "already receives mail for the email trigger f/ev/m1"),
+    ("email", {"path": "nofolder", "local_part": "x"}, "must be f/<folder>/<name>"),
+]
+
+
+def test_bad_definitions_are_clear_400s(daemon: RunningDaemon) -> None:
+    daemon.deploy("f/ev/echo", ECHO)
+    assert daemon.api("POST", "resources/create", json={
+        "path": "f/ev/db", "resource_type": "postgresql",
+        "value": {"host": "127.0.0.1", "user": "u", "dbname": "d"}}).status_code == 201
+    assert _create(daemon, "email", path="f/ev/m1", script_path="f/ev/echo",
+                   local_part="Taken").status_code == 201
+    for kind, body, says in BAD_DEFINITIONS:
+        full = {"path": "f/ev/bad", "script_path": "f/ev/echo", **body}
+        r = _create(daemon, kind, **full)
+        assert r.status_code == 400, (body, r.text)
+        assert says in r.json()["error"]["message"], (body, r.text)
+        assert daemon.api("GET", f"{kind}_triggers/exists/f/ev/bad").json() is False
+    # an update is checked the same way, and leaves the trigger as it was
+    r = daemon.api("POST", "email_triggers/update/f/ev/m1", json={"local_part": "a b"})
+    assert r.status_code == 400 and "'local_part' must be" in r.text
+    assert _get(daemon, "email", "f/ev/m1")["local_part"] == "Taken"
+    r = daemon.api("POST", "email_triggers/setenabled/f/ev/m1", json={"enabled": "yes"})
+    assert r.status_code == 400 and "'enabled' must be true or false" in r.text
+    assert daemon.api("GET", "email_triggers/get/f/ev/none").status_code == 404
+
+
+def test_triggers_are_kept_in_git_and_imported_from_files(daemon: RunningDaemon) -> None:
+    daemon.deploy("f/ev/echo", ECHO)
+    assert _create(daemon, "websocket", path="f/ev/feed", script_path="f/ev/echo",
+                   url="ws://127.0.0.1:9/feed", mode="disabled").status_code == 201
+    assert daemon.api("POST", "http_triggers/create", json={
+        "path": "f/ev/hook", "route_path": "ev/hook", "script_path": "f/ev/echo",
+        "request_type": "async"}).status_code == 201
+    repo = daemon.home / "workspace"
+    feed = repo / "f/ev/feed.websocket_trigger.yaml"
+    wait_for("the trigger files", lambda: feed.exists()
+             and (repo / "f/ev/hook.http_trigger.yaml").exists())
+    import yaml
+
+    assert yaml.safe_load(feed.read_text()) == {
+        "script_path": "f/ev/echo", "is_flow": False, "mode": "disabled",
+        "url": "ws://127.0.0.1:9/feed", "filters": [], "filter_logic": "and",
+        "initial_messages": [], "url_runnable_args": {}, "can_return_message": False,
+        "can_return_error_result": False}
+    assert yaml.safe_load((repo / "f/ev/hook.http_trigger.yaml").read_text())["route_path"] == \
+        "ev/hook"
+    assert daemon.api("DELETE", "websocket_triggers/delete/f/ev/feed").status_code == 200
+    wait_for("the file to go", lambda: not feed.exists())
+
+    files = {"f/ev/echo.py": ECHO, "f/ev/topic.mqtt_trigger.yaml": (
+        "script_path: f/ev/echo\nbroker_url: mqtt://127.0.0.1:1\nmode: disabled\n"
+        "subscribe_topics:\n  - topic: a/+/b\n    qos: qos1\n")}
+    r = daemon.api("POST", "sync/import", json={"files": files})
+    assert r.status_code == 200, r.text
+    got = _get(daemon, "mqtt", "f/ev/topic")
+    assert got["subscribe_topics"] == [{"topic": "a/+/b", "qos": "qos1"}]
+    bad = dict(files)
+    bad["f/ev/topic.mqtt_trigger.yaml"] = ("script_path: f/ev/echo\nbroker_url: mqtt://h\n"
+                                           "subscribe_topics: 42\n")
+    r = daemon.api("POST", "sync/import", json={"files": bad})
+    assert r.status_code == 400, r.text
+    assert "mqtt trigger f/ev/topic: 'subscribe_topics' must be a non-empty list" in r.text
+    assert _get(daemon, "mqtt", "f/ev/topic")["subscribe_topics"][0]["topic"] == "a/+/b"
