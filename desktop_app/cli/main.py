@@ -22,9 +22,11 @@ daemon_app = typer.Typer(help="Run the daemon (foreground), or start/stop/status
 token_app = typer.Typer(help="API tokens.")
 app.add_typer(daemon_app, name="daemon")
 app.add_typer(token_app, name="token")
-from desktop_app.cli import sync_commands  # noqa: E402  (adds `sync`, `import`, `secret`)
+# adds `sync`, `import`, `secret`; and `trigger`
+from desktop_app.cli import sync_commands, trigger_commands  # noqa: E402
 
 sync_commands.register(app)
+trigger_commands.register(app)
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="state folder ($TIDEMILL_HOME)")]
 

@@ -266,6 +266,36 @@ class TidemillClient:
                 "description": description}
         return (await self._request("POST", self._w("resources/create"), json=body)).text
 
+    # -- triggers --------------------------------------------------------------------
+    #: `kind`: websocket, postgres, mqtt, email (Windmill's {kind}_triggers endpoints)
+    async def list_all_triggers(self) -> list[dict[str, Any]]:
+        """Every trigger (HTTP routes too): kind, path, target, mode, status, last error."""
+        return list((await self._request("GET", self._w("triggers/list"))).json())
+
+    async def list_triggers(self, kind: str) -> list[dict[str, Any]]:
+        return list((await self._request("GET", self._w(f"{kind}_triggers/list"))).json())
+
+    async def get_trigger(self, kind: str, path: str) -> dict[str, Any]:
+        return dict((await self._request("GET", self._w(f"{kind}_triggers/get/{path}"))).json())
+
+    async def create_trigger(self, kind: str, body: dict[str, Any]) -> str:
+        return (await self._request("POST", self._w(f"{kind}_triggers/create"), json=body)).text
+
+    async def update_trigger(self, kind: str, path: str, body: dict[str, Any]) -> str:
+        return (await self._request("POST", self._w(f"{kind}_triggers/update/{path}"),
+                                    json=body)).text
+
+    async def delete_trigger(self, kind: str, path: str) -> str:
+        return (await self._request("DELETE", self._w(f"{kind}_triggers/delete/{path}"))).text
+
+    async def set_trigger_enabled(self, kind: str, path: str, enabled: bool) -> str:
+        if kind == "http":
+            return (await self._request("POST", self._w(f"http_triggers/setmode/{path}"),
+                                        json={"mode": "enabled" if enabled else
+                                              "disabled"})).text
+        return (await self._request("POST", self._w(f"{kind}_triggers/setenabled/{path}"),
+                                    json={"enabled": enabled})).text
+
     # -- Git sync --------------------------------------------------------------------
     async def sync(self, action: str, remote: str | None = None) -> dict[str, Any]:
         """`action`: push or pull; a conflict comes back as ClientError (409)."""

@@ -121,6 +121,10 @@ def test_unreachable_peers_show_last_error(daemon: RunningDaemon, database_url: 
     assert {(t["kind"], t["path"]) for t in listed} == {("websocket", "f/ev/ws_dead"),
                                                       ("postgres", "f/ev/pg_dead")}
     assert all(t["last_error"] for t in listed)
+    out = daemon.cli("trigger", "list", check=True).stdout
+    assert "f/ev/ws_dead" in out and "last error at" in out and "reconnecting in" in out
+    assert daemon.cli("trigger", "disable", "websocket", "f/ev/ws_dead", check=True)
+    assert _get(daemon, "websocket", "f/ev/ws_dead")["status"] == "disabled"
     assert "Traceback" not in daemon.log()  # a broken trigger is reported, not a crash
 
 
