@@ -206,8 +206,10 @@ class TidemillClient:
         params = {k: v for k, v in filters.items() if v is not None}
         return (await self._request("GET", self._w("jobs/list"), params=params)).json()
 
-    async def get_job(self, job_id: str) -> dict[str, Any]:
-        return (await self._request("GET", self._w(f"jobs_u/get/{job_id}"))).json()
+    async def get_job(self, job_id: str, logs: bool = True) -> dict[str, Any]:
+        params = None if logs else {"no_logs": "true"}
+        return (await self._request("GET", self._w(f"jobs_u/get/{job_id}"),
+                                    params=params)).json()
 
     async def get_logs(self, job_id: str) -> str:
         return (await self._request("GET", self._w(f"jobs_u/get_logs/{job_id}"))).text
@@ -215,6 +217,22 @@ class TidemillClient:
     async def result_maybe(self, job_id: str) -> dict[str, Any]:
         return (await self._request(
             "GET", self._w(f"jobs_u/completed/get_result_maybe/{job_id}"))).json()
+
+    async def resume_urls(self, step_job_id: str, resume_id: int = 0,
+                          approver: str | None = None) -> dict[str, str]:
+        """Signed {approvalPage, resume, cancel} URLs for the suspended step's job."""
+        params = {"approver": approver} if approver else None
+        return (await self._request("GET", self._w(f"jobs/resume_urls/{step_job_id}/{resume_id}"),
+                                    params=params)).json()
+
+    async def answer_approval(self, step_job_id: str, approve: bool, payload: Any = None,
+                              approver: str | None = None) -> Any:
+        """Approve (resume, with `payload` as the resume value) or reject (cancel) the flow
+        waiting after the step whose job is `step_job_id`."""
+        urls = await self.resume_urls(step_job_id, approver=approver)
+        resp = await self._request("POST", urls["resume" if approve else "cancel"],
+                                   json=payload)
+        return resp.json()
 
     async def cancel(self, job_id: str, reason: str | None = None) -> str:
         return (await self._request("POST", self._w(f"jobs_u/queue/cancel/{job_id}"),

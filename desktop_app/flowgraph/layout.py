@@ -17,7 +17,7 @@ from desktop_app.flowgraph.model import TOP, FlowDocument, ListRef, step_value
 
 __all__ = ["Layout", "Rect", "layout", "step_title"]
 
-NODE_W, NODE_H = 240.0, 54.0
+NODE_W, NODE_H = 250.0, 54.0
 INPUT_H = 54.0
 GAP = 46.0          # between steps: the edge and its "+"
 PAD = 18.0          # inside container frames

@@ -98,6 +98,10 @@ async def on_finished(conn: AsyncConnection[Any], fin: queue.Finished | None) ->
 
         await child_done(conn, fin)
         return
+    busy = FlowRun.loaded(conn, fin.parent_job)
+    if busy is not None:  # the parent is still launching this child: it applies it itself
+        busy.defer(fin)
+        return
     run = await FlowRun.load(conn, fin.parent_job)
     if run is None:
         return  # not a flow (a script that ran another), or the flow already ended

@@ -15,6 +15,7 @@ import hashlib
 import json
 import random
 import uuid
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,12 @@ MAX_WHILE_ITERATIONS = 10_000
 
 _FLOW_COLUMNS = ("id, workspace_id, args, raw_flow, flow_status, parent_job, root_job,"
                  " created_by, permissioned_as, extra, canceled, script_path")
+
+
+# Flows loaded by a transaction and not saved yet, by (connection, flow id). Weak: a run
+# dropped after an error leaves no entry behind for the connection's next transaction.
+_LOADED: weakref.WeakValueDictionary[tuple[int, uuid.UUID], FlowRun] = \
+    weakref.WeakValueDictionary()
 
 
 def initial_status(value: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +71,7 @@ class FlowRun:
         self.children = ChildFactory(conn, row)
         self.finished = False
         self._driving = False
+        self._deferred: list[queue.Finished] = []
         self._next: int | None = None
 
     # -- loading and saving ------------------------------------------------------------
@@ -75,9 +83,27 @@ class FlowRun:
         await cur.execute(f"SELECT {_FLOW_COLUMNS} FROM job_queue WHERE id = %s AND kind = 'flow'"
                           " FOR UPDATE", (flow_id,))
         row = await cur.fetchone()
-        return cls(conn, row) if row else None
+        if row is None:
+            return None
+        run = cls(conn, row)
+        _LOADED[(id(conn), flow_id)] = run
+        return run
+
+    @staticmethod
+    def loaded(conn: AsyncConnection[Any], flow_id: uuid.UUID) -> FlowRun | None:
+        """The flow if this transaction has it loaded and not yet saved."""
+        return _LOADED.get((id(conn), flow_id))
+
+    def defer(self, fin: queue.Finished) -> None:
+        """A child ended while this flow, loaded in the same transaction, is still busy
+        launching it (a sub-flow whose steps all finish at once): apply it at `save`,
+        once this flow's own state is complete, instead of on a stale copy."""
+        self._deferred.append(fin)
 
     async def save(self) -> None:
+        while self._deferred and not self.finished:
+            await self.child_done(self._deferred.pop(0))
+        _LOADED.pop((id(self.conn), self.id), None)
         if not self.finished:
             await self.conn.execute("UPDATE job_queue SET flow_status = %s WHERE id = %s",
                                     (Jsonb(self.status), self.id))

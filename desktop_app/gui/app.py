@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, Connection, TidemillClient
+from desktop_app.gui.flow_designer.designer import FlowDesigner
 from desktop_app.gui.runs_view import JobView, RunsView
 from desktop_app.gui.script_view import ScriptView
 from desktop_app.gui.tasks import spawn
@@ -32,7 +33,7 @@ from desktop_app.gui.theme import apply_theme
 from desktop_app.gui.workspace_view import WorkspaceView
 
 NAV = ["Scripts & flows", "Runs", "Resources & variables", "Schedules", "Settings"]
-VIEWS = ["home", "script", "runs", "job", "resources", "schedules", "settings"]
+VIEWS = ["home", "script", "flow", "runs", "job", "resources", "schedules", "settings"]
 PING_SECONDS = 3.0
 
 
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.runs = RunsView(client, self.open_job)
         self.job = JobView(client, lambda: self.show_view("runs"))
         self.script = ScriptView(client)
+        self.flow = FlowDesigner(client)
         self.resources = _notice("Resources & variables",
                                  "Resources and variables are not editable here yet.\n\n"
                                  "Create them with Windmill's API or a sync folder "
@@ -89,7 +91,7 @@ class MainWindow(QMainWindow):
                                  "or use the /schedules API.")
         self.settings = _notice("Settings", "")
         for w in (self.home, self.runs, self.resources, self.schedules, self.settings,
-                  self.job, self.script):
+                  self.job, self.script, self.flow):
             self.stack.addWidget(w)
         self.nav.currentRowChanged.connect(self._nav_changed)
         self.home.on_new_script = self.new_script
@@ -157,6 +159,15 @@ class MainWindow(QMainWindow):
     def open_item(self, kind: str, path: str) -> None:
         if kind == "script":
             spawn(self.open_script(path))
+        elif kind == "flow":
+            spawn(self.open_flow(path))
+
+    async def open_flow(self, path: str) -> None:
+        self.nav.blockSignals(True)
+        self.nav.setCurrentRow(0)
+        self.nav.blockSignals(False)
+        self.stack.setCurrentWidget(self.flow)
+        await self.flow.load(path)
 
     async def open_script(self, path: str) -> None:
         self.nav.blockSignals(True)
@@ -193,6 +204,11 @@ class MainWindow(QMainWindow):
             if not path:
                 raise ValueError("the script view needs --path f/folder/name")
             await self.open_script(path)
+        elif view == "flow":
+            if not path:
+                raise ValueError("the flow view needs --path f/folder/name (a new flow if "
+                                 "nothing is deployed there)")
+            await self.open_flow(path)
         elif view == "job":
             job_id = path
             if not job_id:

@@ -123,6 +123,26 @@ def test_branchone_and_branchall(daemon: RunningDaemon) -> None:
         assert result[1]["error"]["message"] == "branch 2 broke"
 
 
+def test_containers_whose_steps_finish_at_once_let_the_flow_go_on(daemon: RunningDaemon) -> None:
+    # Sub-flows of only identity (or skipped) steps end while their parent is still
+    # launching them; the parent must still see them end.
+    deploy_flow(daemon, "f/flows/instant", flow(
+        {"id": "pick", "value": {"type": "branchone", "branches": [
+            {"expr": "flow_input.n > 5", "modules": [identity("i1")]}],
+            "default": [identity("i2")]}},
+        {"id": "each", "value": {"type": "forloopflow", "iterator": js("[1, 2, 3]"),
+                                 "parallel": True, "skip_failures": False,
+                                 "modules": [identity("i3")]}},
+        {"id": "fan", "value": {"type": "branchall", "parallel": False, "branches": [
+            {"modules": [identity("i4")]}, {"modules": [identity("i5")]}]}},
+        py("last", "def main(x):\n    return x\n", x=js("[results.each, results.fan]"))))
+    for n in (1, 9):
+        status, result = run_flow(daemon, "f/flows/instant", {"n": n})
+        # identity passes the previous result on: None in each iteration, the loop's
+        # results in each branch
+        assert (status, result) == ("success", [[None] * 3, [[None] * 3] * 2]), result
+
+
 def test_retry_then_success_and_retry_count(daemon: RunningDaemon, tmp_path: Path) -> None:
     counter = tmp_path / "tries"
     code = (f"import pathlib\n\ndef main():\n    p = pathlib.Path({str(counter)!r})\n"
