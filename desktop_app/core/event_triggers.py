@@ -114,13 +114,16 @@ def _websocket(body: dict[str, Any]) -> dict[str, Any]:
                              hint='send a fixed message: {"raw_message": "..."}')
         if not (isinstance(m, dict) and isinstance(m.get("raw_message"), str)):
             raise _bad(f"initial_messages[{i}]", 'an object {"raw_message": "<text to send>"}')
-    if _flag(body, "can_return_message") or _flag(body, "can_return_error_result"):
-        raise UsageError("'can_return_message': sending the run's result back on the"
-                         " WebSocket is not supported yet", hint="set it to false")
     return {"url": url, "filters": filters, "filter_logic": logic,
             "initial_messages": initial,
             "url_runnable_args": _object(body, "url_runnable_args") or {},
-            "can_return_message": False, "can_return_error_result": False}
+            "can_return_message": _flag(body, "can_return_message"),
+            "can_return_error_result": _flag(body, "can_return_error_result")}
+
+
+def reply_text(result: Any) -> str:
+    """A run's result as the WebSocket message sent back: a string as it is, else JSON."""
+    return result if isinstance(result, str) else json.dumps(result)
 
 
 def websocket_url_problem(url: str) -> str | None:

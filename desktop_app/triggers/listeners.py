@@ -6,7 +6,9 @@ every failure is reported (the trigger's `last_error` and `status`), none escape
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,8 +47,10 @@ class ListenerContext:
         await runs.record_error(self.state.pool, self.row, message)
         await runs.set_status(self.state.pool, self.row, "error", self.server_id)
 
-    async def fire(self, args: dict[str, Any], event: dict[str, Any] | None = None) -> None:
-        await runs.fire(self.state.pool, self.row, args, event if event is not None else args)
+    async def fire(self, args: dict[str, Any],
+                   event: dict[str, Any] | None = None) -> uuid.UUID | None:
+        return await runs.fire(self.state.pool, self.row, args,
+                               event if event is not None else args)
 
     async def resource(self, path: str) -> Any:
         """A resource's value with its secret fields read from the keyring."""
@@ -115,17 +119,39 @@ async def websocket_session(ctx: Any) -> str:
 
     cfg = ctx.config
     url = cfg["url"]
-    async with connect(url, open_timeout=CONNECT_TIMEOUT_S, max_size=16 * 1024 * 1024,
-                       proxy=None) as ws:
-        await ctx.connected()
-        for m in cfg.get("initial_messages") or []:
-            await ws.send(m["raw_message"])
-        async for msg in ws:
-            text = msg if isinstance(msg, str) else msg.decode("utf-8", "replace")
-            if rules.message_passes(cfg.get("filters") or [], cfg.get("filter_logic", "and"),
-                                    text):
-                await ctx.fire({"msg": text, "url": url})
+    replies: set[asyncio.Task[None]] = set()
+    try:
+        async with connect(url, open_timeout=CONNECT_TIMEOUT_S, max_size=16 * 1024 * 1024,
+                           proxy=None) as ws:
+            await ctx.connected()
+            for m in cfg.get("initial_messages") or []:
+                await ws.send(m["raw_message"])
+            async for msg in ws:
+                text = msg if isinstance(msg, str) else msg.decode("utf-8", "replace")
+                if not rules.message_passes(cfg.get("filters") or [],
+                                            cfg.get("filter_logic", "and"), text):
+                    continue
+                job = await ctx.fire({"msg": text, "url": url})
+                if job is not None and cfg.get("can_return_message"):
+                    # the reply waits for the run, the next messages do not
+                    task = asyncio.create_task(_reply(ctx, ws, job, cfg))
+                    replies.add(task)
+                    task.add_done_callback(replies.discard)
+    finally:
+        for task in replies:
+            task.cancel()
     return "the server closed the connection"
+
+
+async def _reply(ctx: Any, ws: Any, job: uuid.UUID, cfg: dict[str, Any]) -> None:
+    """`can_return_message`: send the run's result back on the WebSocket (a failed run's
+    error only with `can_return_error_result`)."""
+    from desktop_app.api.submit import wait_completed
+
+    with contextlib.suppress(Exception):  # the link may be gone; the run is recorded anyway
+        row = await wait_completed(ctx.state, ctx.row["workspace_id"], job)
+        if row["status"] == "success" or cfg.get("can_return_error_result"):
+            await ws.send(rules.reply_text(row["result"]))
 
 
 # -- Postgres LISTEN -----------------------------------------------------------------------

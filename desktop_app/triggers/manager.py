@@ -147,9 +147,11 @@ class TriggerManager:
             await runs.record_error(self.state.pool, ctx.row, f"listener crashed: {exc!r}")
 
     async def _cancel(self, owned: _Owned) -> None:
+        """Cancel a listener; wait a little for it to close its connection, never long (a
+        peer that does not answer a close must not hold up the other triggers)."""
         owned.task.cancel()
         with contextlib.suppress(BaseException):
-            await owned.task
+            await asyncio.wait({owned.task}, timeout=2.0)
 
     async def _release(self, conn: AsyncConnection[Any], key: str) -> None:
         owned = self.owned.pop(key)

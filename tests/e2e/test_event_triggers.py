@@ -60,7 +60,8 @@ def test_websocket_trigger_filters_reconnects_and_disables(daemon: RunningDaemon
         daemon.deploy("f/ev/ws", ECHO_JSON)
         r = _create(daemon, "websocket", path="f/ev/ws_orders", script_path="f/ev/ws",
                     is_flow=False, url=peer.url, filters=[{"key": "type", "value": "order"}],
-                    initial_messages=[{"raw_message": "subscribe orders"}])
+                    initial_messages=[{"raw_message": "subscribe orders"}],
+                    can_return_message=True)
         assert r.status_code == 201, r.text
         wait_for("the trigger to connect and subscribe",
                  lambda: peer.received.count("subscribe orders") == 1 and peer.clients)
@@ -70,6 +71,10 @@ def test_websocket_trigger_filters_reconnects_and_disables(daemon: RunningDaemon
         runs = _wait_runs(database_url, "f/ev/ws_orders", 2)
         assert [r["result"]["n"] for r in runs] == [1, 2]  # the filter kept n=99 out
         assert {r["kind"] for r in runs} == {"websocket"}
+        # can_return_message: each run's result came back on the WebSocket
+        replies = wait_for("the results sent back", lambda: (lambda got: got if len(got) == 2
+                           else None)([json.loads(m) for m in peer.received if m[0] == "{"]))
+        assert sorted(m["n"] for m in replies) == [1, 2]
         got = _get(daemon, "websocket", "f/ev/ws_orders")
         assert got["status"] == "connected" and got["enabled"] and got["server_id"]
         assert got["events_total"] == 2 and got["last_server_ping"] and got["error"] is None
@@ -364,7 +369,8 @@ def test_bad_definitions_are_clear_400s(daemon: RunningDaemon) -> None:
 def test_triggers_are_kept_in_git_and_imported_from_files(daemon: RunningDaemon) -> None:
     daemon.deploy("f/ev/echo", ECHO)
     assert _create(daemon, "websocket", path="f/ev/feed", script_path="f/ev/echo",
-                   url="ws://127.0.0.1:9/feed", mode="disabled").status_code == 201
+                   url="ws://127.0.0.1:9/feed", mode="disabled",
+                   can_return_message=True).status_code == 201
     assert daemon.api("POST", "http_triggers/create", json={
         "path": "f/ev/hook", "route_path": "ev/hook", "script_path": "f/ev/echo",
         "request_type": "async"}).status_code == 201
@@ -377,7 +383,7 @@ def test_triggers_are_kept_in_git_and_imported_from_files(daemon: RunningDaemon)
     assert yaml.safe_load(feed.read_text()) == {
         "script_path": "f/ev/echo", "is_flow": False, "mode": "disabled",
         "url": "ws://127.0.0.1:9/feed", "filters": [], "filter_logic": "and",
-        "initial_messages": [], "url_runnable_args": {}, "can_return_message": False,
+        "initial_messages": [], "url_runnable_args": {}, "can_return_message": True,
         "can_return_error_result": False}
     assert yaml.safe_load((repo / "f/ev/hook.http_trigger.yaml").read_text())["route_path"] == \
         "ev/hook"
