@@ -99,6 +99,19 @@ def test_websocket_trigger_filters_reconnects_and_disables(daemon: RunningDaemon
         assert r.status_code == 200, r.text
         wait_for("a new connection once enabled", lambda: peer.connects == 3 and peer.clients)
         assert len(_runs(database_url, "f/ev/ws_orders")) == 3
+
+        # An edit restarts the listener with the new definition, no daemon restart.
+        r = daemon.api("POST", "websocket_triggers/update/f/ev/ws_orders",
+                       json={"filters": [{"key": "type", "value": "refund"}]})
+        assert r.status_code == 200, r.text
+        wait_for("the edited trigger to reconnect", lambda: peer.connects == 4 and peer.clients)
+        peer.send(json.dumps({"type": "order", "n": 4}))
+        peer.send(json.dumps({"type": "refund", "n": 5}))
+        assert [r["result"]["n"] for r in _wait_runs(database_url, "f/ev/ws_orders", 4)] == \
+            [1, 2, 3, 5]
+        # Deleted: the connection goes.
+        assert daemon.api("DELETE", "websocket_triggers/delete/f/ev/ws_orders").status_code == 200
+        wait_for("the connection to close after delete", lambda: not peer.clients)
     finally:
         peer.stop()
 
@@ -262,8 +275,12 @@ def test_mqtt_trigger_with_failure_handler(daemon: RunningDaemon, database_url: 
     try:
         daemon.deploy("f/ev/temp", MQTT_SCRIPT)
         daemon.deploy("f/ev/on_fail", ON_FAIL)
+        r = daemon.api("POST", "resources/create", json={
+            "path": "f/ev/broker", "resource_type": "mqtt",
+            "value": {"broker": "127.0.0.1", "port": broker.port}})
+        assert r.status_code == 201, r.text
         r = _create(daemon, "mqtt", path="f/ev/temps", script_path="f/ev/temp",
-                    broker_url=broker.url,
+                    mqtt_resource_path="$res:f/ev/broker",
                     subscribe_topics=[{"topic": "sensors/+/temp", "qos": "qos1"}],
                     error_handler_path="script/f/ev/on_fail",
                     error_handler_args={"team": "ops"})
@@ -404,3 +421,21 @@ def test_triggers_are_kept_in_git_and_imported_from_files(daemon: RunningDaemon)
     assert r.status_code == 400, r.text
     assert "mqtt trigger f/ev/topic: 'subscribe_topics' must be a non-empty list" in r.text
     assert _get(daemon, "mqtt", "f/ev/topic")["subscribe_topics"][0]["topic"] == "a/+/b"
+
+
+FAILS = "def main(**kwargs):\n    raise RuntimeError('no stock for ' + str(kwargs.get('sku')))\n"
+
+
+def test_http_trigger_failure_handler(daemon: RunningDaemon, database_url: str) -> None:
+    daemon.deploy("f/ev/fails", FAILS)
+    daemon.deploy("f/ev/on_fail", ON_FAIL)
+    r = daemon.api("POST", "http_triggers/create", json={
+        "path": "f/ev/order_hook", "route_path": "ev/orders", "script_path": "f/ev/fails",
+        "request_type": "async", "error_handler_path": "f/ev/on_fail",
+        "error_handler_args": {"team": "shop"}})
+    assert r.status_code == 201, r.text
+    with httpx.Client(base_url=daemon.url, timeout=30) as c:
+        assert c.post("/api/r/ev/orders", json={"sku": "A1"}).status_code == 200
+    [handled] = _wait_runs(database_url, "http/f/ev/order_hook", 1)
+    assert handled["result"] == {"msg": "no stock for A1", "trigger": "http/f/ev/order_hook",
+                                 "path": "f/ev/fails", "team": "shop"}
