@@ -24,6 +24,7 @@ from desktop_app.api import (
     routes_schedules,
     routes_scripts,
     routes_variables,
+    routes_workers,
 )
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.state import ApiState
@@ -146,5 +147,6 @@ def create_app(state: ApiState) -> FastAPI:
     for router in routes_event_triggers.routers:
         app.include_router(router)
     app.include_router(routes_event_triggers.overview_router)
+    app.include_router(routes_workers.router)
     gitsync.install(app)
     return app

@@ -45,6 +45,7 @@ def job_json(row: dict[str, Any], logs: str | None = None) -> dict[str, Any]:
         "priority": row["priority"],
         "worker": row["worker"],
         "trigger_kind": row["trigger_kind"],
+        "trigger_path": row["trigger_path"],
         "timeout": row["timeout_s"],
         "attempt": row["attempt"],
     }

@@ -191,14 +191,18 @@ async def list_jobs(
     status: str | None = None, job_kinds: str | None = None, created_after: datetime | None = None,
     created_before: datetime | None = None, trigger_kind: str | None = None,
     created_by: str | None = None, per_page: int = 30, page: int = 1,
+    cursor: str | None = None,
     who: Identity = Depends(authenticate),
 ) -> list[dict[str, Any]]:
+    """Newest first. `cursor` (Tidemill's addition) is `<created_at>,<id>` of the last job
+    of the previous page: keyset paging, as fast deep in 100,000 jobs as on page 1."""
     f = job_reads.JobFilter(
         script_path_exact=script_path_exact, script_path_start=script_path_start,
         parent_job=_job_id(parent_job) if parent_job else None, running=running, success=success,
         status=status, job_kinds=job_kinds.split(",") if job_kinds else None,
         created_after=created_after, created_before=created_before, trigger_kind=trigger_kind,
         created_by=created_by, per_page=per_page, page=page,
+        before=job_reads.parse_cursor(cursor) if cursor else None,
     )
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = await job_reads.list_jobs(conn, workspace, f)

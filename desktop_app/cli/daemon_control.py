@@ -27,10 +27,15 @@ def _info(home: Path) -> dict[str, Any] | None:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-        return True
     except ProcessLookupError:
         return False
     except PermissionError:
+        return True
+    # A daemon started by this very process (the desktop app) stays a zombie once it
+    # exits until reaped: it is not running.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return True
 
 
@@ -41,12 +46,25 @@ def _answers(url: str) -> bool:
         return False
 
 
-def start(home: Path, port: int, host: str, workers: int, database_url: str | None,
-          heartbeat: float) -> None:
+def running_url(home: Path) -> str | None:
+    """The URL of this home's daemon if it is alive and answering, else None."""
     info = _info(home)
     if info and _alive(info["pid"]) and _answers(info["url"]):
-        print(f"already running: pid {info['pid']} at {info['url']}")
-        return
+        return str(info["url"])
+    return None
+
+
+class DaemonStartError(Exception):
+    """The background daemon exited or never answered; the message says where to look."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def launch(home: Path, port: int = 8765, host: str = "127.0.0.1", workers: int = 2,
+           database_url: str | None = None, heartbeat: float = 2.0) -> subprocess.Popen[bytes]:
+    """Start the daemon in the background (its own session: it outlives this process)."""
     layout = HomeLayout(home)
     layout.ensure()
     cmd = [sys.executable, "-m", "desktop_app.cli.main", "daemon", "--home", str(home),
@@ -54,24 +72,66 @@ def start(home: Path, port: int, host: str, workers: int, database_url: str | No
            "--heartbeat", str(heartbeat)]
     if database_url:
         cmd += ["--database-url", database_url]
-    log_path = layout.logs / "daemon.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+    with open(log_path(home), "ab") as log:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
+
+
+def log_path(home: Path) -> Path:
+    return HomeLayout(home).logs / "daemon.log"
+
+
+def poll_ready(home: Path, proc: subprocess.Popen[bytes]) -> str | None:
+    """The daemon's URL once it answers; None while it is starting; DaemonStartError if
+    it exited (with the end of its log)."""
+    code = proc.poll()
+    if code is not None:
+        path = log_path(home)
+        tail = path.read_text(errors="replace").splitlines()[-15:]
+        raise DaemonStartError(f"the daemon exited with code {code} during start:\n  "
+                               + "\n  ".join(tail), f"full log: {path}")
+    info = _info(home)
+    if info and info.get("pid") == proc.pid and _answers(info["url"]):
+        return str(info["url"])
+    return None
+
+
+START_TIMEOUT_S = 120
+
+
+def launch_tray(home: Path) -> subprocess.Popen[bytes] | None:
+    """The tray icon runs in its own process beside the daemon (the daemon never loads
+    Qt). Only on a desktop session; TIDEMILL_TRAY=0 turns it off; without a system tray
+    it exits by itself and the daemon runs on without one."""
+    if os.environ.get("TIDEMILL_TRAY", "1") == "0" or not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return None
+    with open(log_path(home).with_name("tray.log"), "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "desktop_app.gui.tray", "--home", str(home)],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+
+
+def start(home: Path, port: int, host: str, workers: int, database_url: str | None,
+          heartbeat: float) -> None:
+    info = _info(home)
+    if info and _alive(info["pid"]) and _answers(info["url"]):
+        print(f"already running: pid {info['pid']} at {info['url']}")
+        return
+    proc = launch(home, port, host, workers, database_url, heartbeat)
+    deadline = time.monotonic() + START_TIMEOUT_S
     print("starting the Tidemill daemon...", file=sys.stderr, flush=True)
     while time.monotonic() < deadline:
-        code = proc.poll()
-        if code is not None:
-            tail = log_path.read_text(errors="replace").splitlines()[-15:]
-            fail(f"the daemon exited with code {code} during start:\n  " + "\n  ".join(tail),
-                 f"full log: {log_path}", code=1)
-        info = _info(home)
-        if info and info.get("pid") == proc.pid and _answers(info["url"]):
-            print(f"Tidemill daemon running: pid {proc.pid} at {info['url']} (log: {log_path})")
+        try:
+            url = poll_ready(home, proc)
+        except DaemonStartError as exc:
+            fail(exc.message, exc.hint, code=1)
+        if url:
+            print(f"Tidemill daemon running: pid {proc.pid} at {url} (log: {log_path(home)})")
+            launch_tray(home)
             return
         time.sleep(0.1)
-    fail(f"the daemon did not answer within 120 s; see {log_path}", code=1)
+    fail(f"the daemon did not answer within {START_TIMEOUT_S} s; see {log_path(home)}", code=1)
 
 
 def stop(home: Path, timeout_s: float = 60.0) -> None:

@@ -53,8 +53,24 @@ def _call(coro_fn: Any) -> Any:
 
 @app.callback(invoke_without_command=True)
 def root(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand is None:
+    """With no command: open the desktop app (starting the daemon if none answers)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not _has_display():
         typer.echo(ctx.get_help())
+        typer.echo("\n(no display: `tidemill` alone opens the desktop app on a desktop session)",
+                   err=True)
+        return
+    from desktop_app.gui.app import run_gui
+
+    home = _home(None)
+    raise typer.Exit(run_gui(connection_from_env(home), os.environ.get("TIDEMILL_THEME", "light"),
+                             home=home))
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM"))
 
 
 PortOpt = Annotated[int, typer.Option(help="API port")]
@@ -330,9 +346,10 @@ def gui(
     from desktop_app.gui.app import run_gui
     from desktop_app.gui.app import screenshot as take_screenshot
 
-    conn = connection_from_env(_home(None))
+    home = _home(None)
+    conn = connection_from_env(home)
     if screenshot is None:
-        raise typer.Exit(run_gui(conn, theme))
+        raise typer.Exit(run_gui(conn, theme, home=home))
     try:
         take_screenshot(conn, screenshot, view, path, theme)
     except ClientError as exc:

@@ -273,6 +273,8 @@ class TidemillClient:
         except httpx.ConnectError as exc:
             raise ClientError(f"cannot reach the Tidemill daemon at {self.conn.url}",
                               hint="start it with `tidemill daemon start`") from exc
+        except httpx.TransportError as exc:  # the daemon went away mid-stream
+            raise ClientError(f"the daemon at {self.conn.url} closed the live log stream") from exc
 
     async def list_resources(self, resource_type: str | None = None) -> list[dict[str, Any]]:
         params = {"resource_type": resource_type} if resource_type else {}
@@ -283,6 +285,70 @@ class TidemillClient:
         body = {"path": path, "resource_type": resource_type, "value": value,
                 "description": description}
         return (await self._request("POST", self._w("resources/create"), json=body)).text
+
+    async def get_resource(self, path: str) -> dict[str, Any]:
+        return (await self._request("GET", self._w(f"resources/get/{quote(path)}"))).json()
+
+    async def resource_value(self, path: str) -> Any:
+        """The value with its secret fields read from the daemon's keyring."""
+        return (await self._request("GET", self._w(f"resources/get_value/{quote(path)}"))).json()
+
+    async def update_resource(self, path: str, value: Any, description: str | None = None) -> str:
+        body: dict[str, Any] = {"value": value}
+        if description is not None:
+            body["description"] = description
+        return (await self._request("POST", self._w(f"resources/update/{quote(path)}"),
+                                    json=body)).text
+
+    async def list_resource_types(self) -> list[dict[str, Any]]:
+        return (await self._request("GET", self._w("resources/type/list"))).json()
+
+    async def list_variables(self) -> list[dict[str, Any]]:
+        return (await self._request("GET", self._w("variables/list"))).json()
+
+    async def variable_value(self, path: str) -> str:
+        """A variable's value; a secret one is read from the daemon's keyring."""
+        return str((await self._request(
+            "GET", self._w(f"variables/get_value/{quote(path)}"))).json())
+
+    async def create_variable(self, path: str, value: str, is_secret: bool = False,
+                              description: str = "") -> str:
+        body = {"path": path, "value": value, "is_secret": is_secret, "description": description}
+        return (await self._request("POST", self._w("variables/create"), json=body)).text
+
+    async def update_variable(self, path: str, **fields: Any) -> str:
+        return (await self._request("POST", self._w(f"variables/update/{quote(path)}"),
+                                    json=fields)).text
+
+    # -- schedules -------------------------------------------------------------------
+    async def list_schedules(self) -> list[dict[str, Any]]:
+        return (await self._request("GET", self._w("schedules/list"))).json()
+
+    async def get_schedule(self, path: str) -> dict[str, Any]:
+        return (await self._request("GET", self._w(f"schedules/get/{quote(path)}"))).json()
+
+    async def create_schedule(self, body: dict[str, Any]) -> str:
+        return (await self._request("POST", self._w("schedules/create"), json=body)).text
+
+    async def update_schedule(self, path: str, body: dict[str, Any]) -> str:
+        return (await self._request("POST", self._w(f"schedules/update/{quote(path)}"),
+                                    json=body)).text
+
+    async def set_schedule_enabled(self, path: str, enabled: bool) -> str:
+        return (await self._request("POST", self._w(f"schedules/setenabled/{quote(path)}"),
+                                    json={"enabled": enabled})).text
+
+    async def schedule_preview(self, schedule: str, timezone: str, count: int = 5) -> list[str]:
+        """The next `count` fire times (UTC ISO 8601) of a cron expression in `timezone`."""
+        body = {"schedule": schedule, "timezone": timezone, "count": count}
+        return (await self._request("POST", self._w("schedules/preview"), json=body)).json()
+
+    # -- workers ---------------------------------------------------------------------
+    async def worker_status(self) -> dict[str, Any]:
+        return (await self._request("GET", "/api/workers/status")).json()
+
+    async def pause_workers(self, paused: bool = True) -> str:
+        return (await self._request("POST", f"/api/workers/{'pause' if paused else 'resume'}")).text
 
     # -- triggers --------------------------------------------------------------------
     #: `kind`: websocket, postgres, mqtt, email (Windmill's {kind}_triggers endpoints)

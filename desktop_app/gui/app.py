@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,31 +26,19 @@ from PySide6.QtWidgets import (
 
 from desktop_app.client.http import ClientError, Connection, TidemillClient
 from desktop_app.gui.flow_designer.designer import FlowDesigner
+from desktop_app.gui.resources_view import ResourcesView
 from desktop_app.gui.runs_view import JobView, RunsView
+from desktop_app.gui.schedules_view import SchedulesView
 from desktop_app.gui.script_view import ScriptView
+from desktop_app.gui.settings_view import SettingsView
 from desktop_app.gui.tasks import spawn
 from desktop_app.gui.theme import apply_theme
 from desktop_app.gui.workspace_view import WorkspaceView
 
 NAV = ["Scripts & flows", "Runs", "Resources & variables", "Schedules", "Settings"]
+NAV_VIEWS = ["home", "runs", "resources", "schedules", "settings"]  # one per NAV entry
 VIEWS = ["home", "script", "flow", "runs", "job", "resources", "schedules", "settings"]
 PING_SECONDS = 3.0
-
-
-def _notice(title: str, text: str) -> QWidget:
-    box = QWidget()
-    lay = QVBoxLayout(box)
-    heading = QLabel(title)
-    heading.setObjectName("heading")
-    body = QLabel(text)
-    body.setObjectName("empty")
-    body.setWordWrap(True)
-    body.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    lay.addWidget(heading)
-    lay.addWidget(body, 1)
-    box.body = body  # type: ignore[attr-defined]
-    return box
 
 
 class MainWindow(QMainWindow):
@@ -79,29 +67,40 @@ class MainWindow(QMainWindow):
         body.addWidget(self.stack, 1)
         self.home = WorkspaceView(client, self.open_item)
         self.runs = RunsView(client, self.open_job)
-        self.job = JobView(client, lambda: self.show_view("runs"))
+        self.job = JobView(client, lambda: self.show_view("runs"), self.open_job)
         self.script = ScriptView(client)
         self.flow = FlowDesigner(client)
-        self.resources = _notice("Resources & variables",
-                                 "Resources and variables are not editable here yet.\n\n"
-                                 "Create them with Windmill's API or a sync folder "
-                                 "(`tidemill import DIR`).")
-        self.schedules = _notice("Schedules", "Schedules are not shown here yet.\n\n"
-                                 "Add `*.schedule.yaml` files and `tidemill import DIR`, "
-                                 "or use the /schedules API.")
-        self.settings = _notice("Settings", "")
+        self.resources = ResourcesView(client)
+        self.schedules = SchedulesView(client)
+        self.settings = SettingsView(client)
         for w in (self.home, self.runs, self.resources, self.schedules, self.settings,
                   self.job, self.script, self.flow):
             self.stack.addWidget(w)
         self.nav.currentRowChanged.connect(self._nav_changed)
         self.home.on_new_script = self.new_script
-        QShortcut(QKeySequence("Ctrl+K"), self, self.focus_search)
+        self.stack.currentChanged.connect(self._page_changed)
         self.setCentralWidget(central)
         self.connected: bool | None = None
+        self.version = ""
         self._ping_timer = QTimer(self)
         self._ping_timer.setInterval(int(PING_SECONDS * 1000))
         self._ping_timer.timeout.connect(lambda: spawn(self.ping()))
+        QShortcut(QKeySequence("Ctrl+K"), self, self.focus_search)
         self.nav.setCurrentRow(0)
+
+    def nav_widgets(self) -> list[QWidget]:
+        return [self.home, self.runs, self.resources, self.schedules, self.settings]
+
+    def focus_search(self) -> None:
+        """Ctrl+K: jump to the workspace search, whatever view is open."""
+        self.show_view("home")
+        self.stack.setCurrentWidget(self.home)
+        self.home.search.setFocus()
+        self.home.search.selectAll()
+
+    def _page_changed(self, _index: int) -> None:
+        if self.stack.currentWidget() is not self.job:
+            self.job.stop_following()  # no live stream for a job nobody looks at
 
     def start(self) -> None:
         """Begin the liveness checks (the foreground app; screenshots don't need them)."""
@@ -110,42 +109,34 @@ class MainWindow(QMainWindow):
 
     async def ping(self) -> bool:
         try:
-            version = await self.client.version()
+            self.version = await self.client.version()
         except ClientError as exc:
             self._show_unreachable(exc)
+            self.setWindowTitle(f"Tidemill — {self.client.conn.url} (not answering)")
             self.connected = False
             return False
         self.banner.setVisible(False)
-        self.settings.body.setText(  # type: ignore[attr-defined]
-            f"Connected to {self.client.conn.url}\nDaemon version {version}\n"
-            f"Workspace {self.client.conn.workspace}\n\n"
-            "Point the app at another daemon with TIDEMILL_URL and TIDEMILL_TOKEN.")
+        self.setWindowTitle(f"Tidemill — {self.client.conn.url} ({self.version})")
         if self.connected is False:
             spawn(self.refresh_current())
         self.connected = True
         return True
 
     def _nav_changed(self, row: int) -> None:
-        widget = [self.home, self.runs, self.resources, self.schedules, self.settings][row]
-        self.stack.setCurrentWidget(widget)
+        self.stack.setCurrentWidget(self.nav_widgets()[row])
         spawn(self.refresh_current())
 
     async def refresh_current(self) -> None:
         current = self.stack.currentWidget()
         try:
-            if current is self.home:
-                await self.home.refresh()
-            elif current is self.runs:
-                await self.runs.refresh()
-            elif current is self.settings:
-                await self.ping()
+            if current in self.nav_widgets():
+                await current.refresh()  # type: ignore[attr-defined]
         except ClientError as exc:
             self._show_unreachable(exc)
-            for view in (self.home, self.runs):
-                if current is view:
-                    view.empty.setText("Waiting for the daemon…\n\n"
-                                       "This list fills in as soon as it answers.")
-                    view.stack.setCurrentWidget(view.empty)
+            if hasattr(current, "empty") and hasattr(current, "stack"):
+                current.empty.setText("Waiting for the daemon…\n\n"
+                                      "This list fills in as soon as it answers.")
+                current.stack.setCurrentWidget(current.empty)
 
     def _show_unreachable(self, exc: ClientError) -> None:
         hint = f"  Hint: {exc.hint}" if exc.hint else ""
@@ -153,14 +144,33 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(True)
 
     def show_view(self, name: str) -> None:
-        rows = {"home": 0, "runs": 1, "resources": 2, "schedules": 3, "settings": 4}
-        self.nav.setCurrentRow(rows[name])
+        self.nav.setCurrentRow(NAV_VIEWS.index(name))
 
     def open_item(self, kind: str, path: str) -> None:
+        """Open what the workspace tree shows at `path`, in the view that edits it."""
         if kind == "script":
             spawn(self.open_script(path))
         elif kind == "flow":
             spawn(self.open_flow(path))
+        elif kind in ("resource", "variable", "schedule"):
+            spawn(self._open_in(kind, path))
+
+    async def _open_in(self, kind: str, path: str) -> None:
+        view = "schedules" if kind == "schedule" else "resources"
+        await self.goto(view)
+        if kind == "schedule":
+            found = next((s for s in self.schedules.schedules if s["path"] == path), None)
+            if found:
+                self.schedules.editor.edit(found)
+                await self.schedules.editor.update_preview()
+        elif kind == "resource":
+            self.resources.tabs.setCurrentIndex(0)
+            await self.resources.resource_editor.edit(path)
+        else:
+            self.resources.tabs.setCurrentIndex(1)
+            found = next((v for v in self.resources.variables if v["path"] == path), None)
+            if found:
+                self.resources.variable_editor.edit(found)
 
     async def open_flow(self, path: str) -> None:
         self.nav.blockSignals(True)
@@ -169,24 +179,17 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.flow)
         await self.flow.load(path)
 
+    def new_script(self, path: str, language: str) -> None:
+        self.script.new_script(path, language)
+        self.stack.setCurrentWidget(self.script)
+        self.script.editor.setFocus()
+
     async def open_script(self, path: str) -> None:
         self.nav.blockSignals(True)
         self.nav.setCurrentRow(0)
         self.nav.blockSignals(False)
         await self.script.load(path)
         self.stack.setCurrentWidget(self.script)
-
-    def new_script(self, path: str, language: str) -> None:
-        self.script.new_script(path, language)
-        self.stack.setCurrentWidget(self.script)
-        self.script.editor.setFocus()
-
-    def focus_search(self) -> None:
-        """Ctrl+K: the workspace browser with its search field focused."""
-        self.show_view("home")
-        self.stack.setCurrentWidget(self.home)
-        self.home.search.setFocus()
-        self.home.search.selectAll()
 
     def open_job(self, job_id: str) -> None:
         spawn(self.show_job(job_id))
@@ -221,9 +224,7 @@ class MainWindow(QMainWindow):
             self.nav.blockSignals(True)
             self.show_view(view)
             self.nav.blockSignals(False)
-            self.stack.setCurrentWidget(
-                [self.home, self.runs, self.resources, self.schedules, self.settings]
-                [["home", "runs", "resources", "schedules", "settings"].index(view)])
+            self.stack.setCurrentWidget(self.nav_widgets()[NAV_VIEWS.index(view)])
             await self.ping()
             await self.refresh_current()
 
@@ -236,24 +237,40 @@ def _application(theme: str) -> QApplication:
     return app
 
 
-def run_gui(conn: Connection, theme: str = "light") -> int:
-    """The foreground desktop app; returns when the window closes."""
+def run_gui(conn: Connection, theme: str = "light", home: Path | None = None) -> int:
+    """The foreground desktop app; returns when the window closes. With `home`, a local
+    daemon that does not answer is started first (with a progress window)."""
     app = _application(theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
+    app.setQuitOnLastWindowClosed(False)  # the progress window closing is not the end
 
-    async def main() -> None:
+    async def main() -> int:
+        nonlocal conn
+        if home is not None:
+            from desktop_app.cli.daemon_control import DaemonStartError
+            from desktop_app.gui.startup import ensure_daemon
+
+            try:
+                conn = await ensure_daemon(home, conn)
+            except DaemonStartError as exc:
+                from PySide6.QtWidgets import QMessageBox
+
+                QMessageBox.critical(None, "Tidemill could not start",
+                                     f"{exc.message}\n\n{exc.hint}")
+                return 1
+            closed.clear()
         async with TidemillClient(conn) as client:
             window = MainWindow(client)
             window.show()
             window.start()
             await closed.wait()
+        return 0
 
     with loop:
-        loop.run_until_complete(main())
-    return 0
+        return loop.run_until_complete(main())
 
 
 def screenshot(conn: Connection, out: Path, view: str, path: str | None = None,

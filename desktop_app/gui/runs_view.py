@@ -1,33 +1,49 @@
-"""Runs: the recent jobs, and one job's arguments, result and logs."""
+"""Runs: the job history (filters, paging through any number of jobs), and one job with its
+arguments, result, live logs, cancel, re-run and a chart of the script's recent runs."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop_app.client.http import TidemillClient
+from desktop_app.client.http import ClientError, TidemillClient
+from desktop_app.gui.log_pane import LogPane
 from desktop_app.gui.results_view import ResultView
+from desktop_app.gui.run_chart import OUTCOME_COLOURS, RunBar, RunChart
+from desktop_app.gui.tasks import spawn
 
-STATUS_COLOURS = {"success": "#2e9e4f", "failure": "#d9453b", "canceled": "#c98a1a",
-                  "running": "#3b82f6"}
+STATUS_COLOURS = OUTCOME_COLOURS
+PAGE = 500
+# Filter choices: (label, list_jobs parameters)
+STATUS_FILTERS = [("Any status", {}), ("Succeeded", {"status": "success"}),
+                  ("Failed", {"status": "failure"}), ("Canceled", {"status": "canceled"}),
+                  ("Running", {"running": True})]
+TRIGGER_FILTERS = [("Any trigger", None), ("API / app", "webhook"), ("Schedule", "schedule"),
+                   ("HTTP route", "http")]
+TIME_FILTERS = [("Any time", None), ("Last hour", timedelta(hours=1)),
+                ("Last 24 hours", timedelta(days=1)), ("Last 7 days", timedelta(days=7)),
+                ("Last 30 days", timedelta(days=30))]
 
 
 def job_status(job: dict[str, Any]) -> str:
@@ -52,14 +68,151 @@ def _duration(ms: int | None) -> str:
     return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
+def trigger_text(job: dict[str, Any]) -> str:
+    """Who or what started the job, in a few words."""
+    kind = job.get("trigger_kind")
+    if job.get("schedule_path"):
+        return f"schedule {job['schedule_path']}"
+    if job.get("parent_job"):
+        return f"step of {str(job['parent_job'])[:8]}…"
+    if kind == "http":
+        return f"HTTP route {job.get('trigger_path') or ''}".strip()
+    if kind == "webhook":
+        return "API / app"
+    return kind or "—"
+
+
 def monospace(widget: QWidget) -> None:
     font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     font.setPointSize(10)
     widget.setFont(font)
 
 
+class RunsModel(QAbstractTableModel):
+    """Jobs newest first, fetched a page at a time as the view scrolls (Qt's fetchMore),
+    each page asked with a keyset cursor so the 200th page costs what the first does.
+    Rows keep only their display strings: 100,000 of them stay small."""
+
+    COLUMNS = ["Status", "Path", "Started", "Duration", "Trigger", "By", "Job id"]
+
+    def __init__(self, client: TidemillClient) -> None:
+        super().__init__()
+        self.client = client
+        self.rows: list[tuple[str, ...]] = []
+        self._cursors: list[str] = []
+        self.filters: dict[str, Any] = {}
+        self.exhausted = False
+        self.error: str | None = None
+        self._loading: asyncio.Task[None] | None = None
+        self._generation = 0
+        self._colours = {k: QColor(v) for k, v in STATUS_COLOURS.items()}
+        self.on_loaded: Callable[[], None] = lambda: None
+
+    # -- Qt model ------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
+            return self._colours.get(self.rows[index.row()][0])
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.COLUMNS[section]
+        return None
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:
+        return not parent.isValid() and not self.exhausted and not self.loading \
+            and self.error is None
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:
+        if self.canFetchMore(parent):
+            self._next_page()
+
+    # -- loading -------------------------------------------------------------------
+    @property
+    def loading(self) -> bool:
+        return self._loading is not None and not self._loading.done()
+
+    def job_id(self, row: int) -> str:
+        return self.rows[row][-1]
+
+    def _next_page(self) -> asyncio.Task[None]:
+        """The page being loaded, or a new load of the next one: one at a time, so two
+        callers never fetch the same page twice."""
+        if self._loading is None or self._loading.done():
+            self._loading = asyncio.ensure_future(self._load_next(self._generation))
+        return self._loading
+
+    async def reset(self, filters: dict[str, Any]) -> None:
+        """Start over with `filters` and load the first page (ClientError if unreachable).
+        When another reset starts meanwhile, returns once that newer one has loaded."""
+        self._generation += 1
+        if self._loading is not None:
+            self._loading.cancel()
+            self._loading = None
+        self.beginResetModel()
+        self.rows, self._cursors, self.filters = [], [], filters
+        self.exhausted, self.error = False, None
+        self.endResetModel()
+        gen = self._generation
+        await asyncio.wait([self._next_page()])
+        while gen != self._generation and self._loading is not None:
+            gen = self._generation
+            await asyncio.wait([self._loading])
+        if self.error:
+            raise ClientError(self.error)
+
+    async def load_all_pages(self, limit: int | None = None) -> None:
+        """Fetch until the end (or `limit` rows): for tests and benchmarks."""
+        while not self.exhausted and (limit is None or len(self.rows) < limit):
+            await self._next_page()
+            if self.error:
+                raise ClientError(self.error)
+
+    async def _load_next(self, gen: int) -> None:
+        params = dict(self.filters)
+        params["per_page"] = PAGE
+        if self._cursors:
+            params["cursor"] = self._cursors[-1]
+        try:
+            jobs = await self.client.list_jobs(**params)
+        except ClientError as exc:
+            if gen == self._generation:
+                self.error = exc.message
+                self.on_loaded()
+            return
+        if gen != self._generation:
+            return  # the filters changed while this page was on its way
+        if jobs:
+            first = len(self.rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(jobs) - 1)
+            self.rows.extend(_row(j) for j in jobs)
+            self.endInsertRows()
+            last = jobs[-1]
+            self._cursors.append(f"{last['created_at']},{last['id']}")
+        if len(jobs) < PAGE:
+            self.exhausted = True
+        self.on_loaded()
+
+
+def _row(job: dict[str, Any]) -> tuple[str, ...]:
+    return (job_status(job), job.get("script_path") or f"({job.get('job_kind')})",
+            _when(job.get("started_at") or job.get("created_at")),
+            _duration(job.get("duration_ms")), trigger_text(job), job.get("created_by") or "",
+            job["id"])
+
+
 class RunsView(QWidget):
-    COLUMNS = ["Status", "Path", "Started", "Duration", "Trigger", "Job id"]
+    COLUMNS = RunsModel.COLUMNS
 
     def __init__(self, client: TidemillClient, open_job: Callable[[str], None]) -> None:
         super().__init__()
@@ -68,17 +221,46 @@ class RunsView(QWidget):
         lay = QVBoxLayout(self)
         heading = QLabel("Runs")
         heading.setObjectName("heading")
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        bar = QHBoxLayout()
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("Filter by path prefix, e.g. f/reports/")
+        self.path.setClearButtonEnabled(True)
+        self.status = QComboBox()
+        self.status.addItems([label for label, _ in STATUS_FILTERS])
+        self.trigger = QComboBox()
+        self.trigger.addItems([label for label, _ in TRIGGER_FILTERS])
+        self.since = QComboBox()
+        self.since.addItems([label for label, _ in TIME_FILTERS])
+        bar.addWidget(self.path, 1)
+        for combo in (self.status, self.trigger, self.since):
+            bar.addWidget(combo)
+            combo.currentIndexChanged.connect(self._filters_changed)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)  # typing a path reloads once, not per key
+        self._debounce.timeout.connect(self._filters_changed)
+        self.path.textChanged.connect(lambda _t: self._debounce.start())
+        self.model = RunsModel(client)
+        self.model.on_loaded = self._loaded
+        self.table = QTableView()
+        self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        vh = self.table.verticalHeader()
+        vh.setVisible(False)
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # no per-row size queries
+        vh.setDefaultSectionSize(26)
         hdr = self.table.horizontalHeader()
         hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 90), (2, 160), (3, 90), (4, 90), (5, 290)):
+        for col, width in ((0, 90), (2, 160), (3, 80), (4, 150), (5, 80), (6, 280)):
             hdr.resizeSection(col, width)
-        self.table.cellClicked.connect(self._clicked)
+        self.table.clicked.connect(lambda idx: self.open_job(self.model.job_id(idx.row())))
+        self.table.activated.connect(lambda idx: self.open_job(self.model.job_id(idx.row())))
+        self.count = QLabel("")
+        self.count.setObjectName("muted")
         self.empty = QLabel("No runs yet.\n\nOpen a script in “Scripts & flows”, fill its form "
                             "and press Run; its job will appear here.")
         self.empty.setObjectName("empty")
@@ -88,73 +270,225 @@ class RunsView(QWidget):
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.empty)
         lay.addWidget(heading)
+        lay.addLayout(bar)
         lay.addWidget(self.stack, 1)
-        self.jobs: list[dict[str, Any]] = []
+        lay.addWidget(self.count)
+
+    @property
+    def jobs(self) -> list[tuple[str, ...]]:
+        return self.model.rows
+
+    def current_filters(self) -> dict[str, Any]:
+        f: dict[str, Any] = dict(STATUS_FILTERS[self.status.currentIndex()][1])
+        trigger = TRIGGER_FILTERS[self.trigger.currentIndex()][1]
+        if trigger:
+            f["trigger_kind"] = trigger
+        since = TIME_FILTERS[self.since.currentIndex()][1]
+        if since:
+            f["created_after"] = (datetime.now(UTC) - since).isoformat()
+        if self.path.text().strip():
+            f["script_path_start"] = self.path.text().strip()
+        return f
+
+    def filtered(self) -> bool:
+        return bool(self.current_filters())
 
     async def refresh(self) -> None:
-        self.jobs = await self.client.list_jobs(per_page=100)
-        self.table.setRowCount(len(self.jobs))
-        for row, job in enumerate(self.jobs):
-            cells = [job_status(job), job.get("script_path") or f"({job.get('job_kind')})",
-                     _when(job.get("started_at") or job.get("created_at")),
-                     _duration(job.get("duration_ms")), job.get("trigger_kind") or "",
-                     job["id"]]
-            for col, text in enumerate(cells):
-                cell = QTableWidgetItem(str(text))
-                if col == 0 and text in STATUS_COLOURS:
-                    cell.setForeground(QColor(STATUS_COLOURS[text]))
-                self.table.setItem(row, col, cell)
-        self.stack.setCurrentWidget(self.table if self.jobs else self.empty)
+        await self.model.reset(self.current_filters())
 
-    def _clicked(self, row: int, _col: int) -> None:
-        if 0 <= row < len(self.jobs):
-            self.open_job(self.jobs[row]["id"])
+    def _filters_changed(self, *_a: object) -> None:
+        self._debounce.stop()
+        spawn(self._reload())
+
+    async def _reload(self) -> None:
+        try:
+            await self.refresh()
+        except ClientError:
+            pass  # shown by _loaded (model.error); the main window's ping shows the banner
+
+    def _loaded(self) -> None:
+        m = self.model
+        if m.error:
+            self.count.setText(f"Could not load more runs: {m.error}")
+        else:
+            more = "" if m.exhausted else " — scroll for more"
+            self.count.setText(f"{len(m.rows):,} runs shown{more}")
+        if m.rows:
+            self.stack.setCurrentWidget(self.table)
+            return
+        if self.filtered():
+            self.empty.setText("No runs match these filters.\n\nWiden the time range, pick "
+                               "“Any status” / “Any trigger”, or clear the path.")
+        else:
+            self.empty.setText("No runs yet.\n\nOpen a script in “Scripts & flows”, fill its "
+                               "form and press Run; its job will appear here.")
+        self.stack.setCurrentWidget(self.empty)
 
 
 class JobView(QWidget):
-    def __init__(self, client: TidemillClient, back: Callable[[], None]) -> None:
+    """One job: what ran, with which arguments, who started it, its result and live logs."""
+
+    def __init__(self, client: TidemillClient, back: Callable[[], None],
+                 open_job: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self.client = client
+        self.open_job = open_job
         self.job_id: str | None = None
+        self.job: dict[str, Any] = {}
+        self._follow: asyncio.Task[None] | None = None
         lay = QVBoxLayout(self)
+        top = QHBoxLayout()
         self.back = QPushButton("← All runs")
         self.back.clicked.connect(back)
-        self.back.setMaximumWidth(120)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: spawn(self.cancel()))
+        self.rerun_button = QPushButton("Re-run with the same arguments")
+        self.rerun_button.clicked.connect(lambda: spawn(self.rerun()))
+        top.addWidget(self.back)
+        top.addStretch(1)
+        top.addWidget(self.cancel_button)
+        top.addWidget(self.rerun_button)
         self.title = QLabel("Job")
         self.title.setObjectName("heading")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label = QLabel("")
         self.meta = QLabel("")
         self.meta.setObjectName("muted")
+        self.meta.setWordWrap(True)
+        self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = QLabel("")
+        self.message.setObjectName("fieldError")
+        self.message.setWordWrap(True)
+        self.message.setVisible(False)
+        self.chart = RunChart()
         self.args = QPlainTextEdit(readOnly=True)
         self.result = ResultView()
-        self.logs = QPlainTextEdit(readOnly=True)
+        self.logs = LogPane()
         for w in (self.args, self.logs):
             monospace(w)
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(_titled("Arguments", self.args))
-        top.addWidget(_titled("Result", self.result))
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(_titled("Arguments", self.args))
+        upper.addWidget(_titled("Result", self.result))
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(top)
+        split.addWidget(upper)
         split.addWidget(_titled("Logs", self.logs))
-        lay.addWidget(self.back)
-        lay.addWidget(self.title)
+        split.setSizes([220, 380])
+        heading = QHBoxLayout()
+        heading.addWidget(self.title)
+        heading.addWidget(self.status_label)
+        heading.addStretch(1)
+        lay.addLayout(top)
+        lay.addLayout(heading)
         lay.addWidget(self.meta)
+        lay.addWidget(self.message)
+        lay.addWidget(self.chart)
         lay.addWidget(split, 1)
 
     async def load(self, job_id: str) -> None:
+        self.stop_following()
         self.job_id = job_id
+        self.message.setVisible(False)
         job = await self.client.get_job(job_id)
-        status = job_status(job)
-        self.title.setText(f"{job.get('script_path') or job.get('job_kind')} — {status}")
-        self.meta.setText(f"job {job['id']} · started {_when(job.get('started_at'))} · "
-                          f"{_duration(job.get('duration_ms')) or 'not finished'} · "
-                          f"{job.get('language') or ''} · by {job.get('created_by')}")
+        self._show(job)
         self.args.setPlainText(json.dumps(job.get("args") or {}, indent=2))
-        if "result" in job:
+        if job.get("type") == "CompletedJob":
+            self.logs.set_log(job.get("logs") or "")
+        else:
+            self.logs.set_log("")
+            self._follow = spawn(self._stream(job_id))
+        await self._load_chart(job)
+
+    def stop_following(self) -> None:
+        if self._follow is not None and not self._follow.done():
+            self._follow.cancel()
+        self._follow = None
+
+    @property
+    def following(self) -> bool:
+        return self._follow is not None and not self._follow.done()
+
+    async def _stream(self, job_id: str) -> None:
+        """Logs and status as the daemon pushes them (server-sent events)."""
+        try:
+            async for update in self.client.job_updates(job_id):
+                if self.job_id != job_id:
+                    return
+                if update.get("new_logs"):
+                    self.logs.append_log(update["new_logs"])
+                if update.get("completed") and update.get("job"):
+                    self._show(update["job"])
+                    await self._load_chart(update["job"])
+                elif update.get("running") and self.job.get("running") is not True:
+                    self._show({**self.job, "running": True})
+        except ClientError as exc:
+            self._say(f"Live log stopped: {exc.message}")
+
+    def _show(self, job: dict[str, Any]) -> None:
+        self.job = job
+        status = job_status(job)
+        self.title.setText(job.get("script_path") or f"({job.get('job_kind')} job)")
+        self.status_label.setText(status)
+        self.status_label.setStyleSheet(
+            f"color: {STATUS_COLOURS.get(status, '#8a8f98')}; font-weight: bold; font-size: 16px")
+        done = job.get("type") == "CompletedJob"
+        took = _duration(job.get("duration_ms")) if done else (
+            "running" if job.get("running") else "waiting for a worker")
+        started = _when(job.get("started_at")) or "not started"
+        who = job.get("created_by") or "?"
+        self.meta.setText(
+            f"Job {job['id']} · started {started} · took {took} · "
+            f"triggered by {trigger_text(job)} (user {who}) · {job.get('language') or ''}"
+            + (f" · canceled by {job.get('canceled_by')}" if job.get("canceled") else ""))
+        if done:
             self.result.show_result(job.get("result"), status != "failure")
         else:
             self.result.show_message("Not finished yet.")
-        self.logs.setPlainText(job.get("logs") or "(no output)")
+        self.cancel_button.setEnabled(not done)
+        self.rerun_button.setEnabled(bool(job.get("script_path"))
+                                     and job.get("job_kind") in ("script", "flow"))
+        self.rerun_button.setToolTip("" if self.rerun_button.isEnabled() else
+                                     "Only a deployed script or flow can be run again here.")
+
+    async def _load_chart(self, job: dict[str, Any]) -> None:
+        path = job.get("script_path")
+        self.chart.setVisible(bool(path))
+        if not path:
+            return
+        recent = await self.client.list_jobs(script_path_exact=path, per_page=40)
+        self.chart.set_runs([RunBar(j["id"], job_status(j), j.get("duration_ms"))
+                             for j in reversed(recent)])
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    async def cancel(self) -> None:
+        if not self.job_id:
+            return
+        try:
+            await self.client.cancel(self.job_id, "canceled from the desktop app")
+        except ClientError as exc:
+            self._say(f"Could not cancel: {exc.message}")
+            return
+        self.cancel_button.setEnabled(False)
+        self._say("")
+
+    async def rerun(self) -> str | None:
+        """Run the same script or flow with the same arguments; shows the new job."""
+        path = self.job.get("script_path")
+        if not path:
+            return None
+        kind = "flow" if self.job.get("job_kind") == "flow" else "script"
+        try:
+            new_id = await self.client.run_async(path, self.job.get("args") or {}, kind)
+        except ClientError as exc:
+            self._say(f"Could not run {path} again: {exc.message}")
+            return None
+        if self.open_job is not None:
+            self.open_job(new_id)
+        else:
+            await self.load(new_id)
+        return new_id
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

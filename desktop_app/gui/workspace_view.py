@@ -1,11 +1,15 @@
-"""Home: the scripts and flows of the workspace in a tree by folder, with search as you type."""
+"""Home: everything in the workspace (scripts, flows, schedules, resources, variables) in a
+tree by folder (`u/…`, `f/…`), with search as you type, a language badge, the summary
+and how the last run went."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -21,9 +25,41 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import TidemillClient
+from desktop_app.gui.run_chart import OUTCOME_COLOURS
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1
+
+# (badge text, colour) per language or kind: readable at 16 px in both themes.
+BADGES = {"python3": ("Py", "#3572A5"), "deno": ("TS", "#2f74c0"), "bun": ("TS", "#2f74c0"),
+          "nativets": ("TS", "#2f74c0"), "typescript": ("TS", "#2f74c0"),
+          "go": ("Go", "#00ADD8"), "bash": ("$_", "#4a5a3a"), "powershell": ("PS", "#012456"),
+          "postgresql": ("SQL", "#336791"), "mysql": ("SQL", "#00758f"),
+          "flow": ("⇉", "#7c4dff"), "schedule": ("⏱", "#c98a1a"), "resource": ("R", "#0f8a6d"),
+          "variable": ("$", "#8a5a00"), "secret": ("🔒", "#8a5a00")}
+KIND_LABELS = {"schedule": "schedule", "resource": "resource", "variable": "variable",
+               "flow": "flow"}
+
+
+@lru_cache(maxsize=64)
+def badge_icon(key: str) -> QIcon:
+    """A small rounded badge with the language's short name (no icon files to ship)."""
+    text, colour = BADGES.get(key, (key[:2].title() or "?", "#6b7280"))
+    pm = QPixmap(32, 32)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setBrush(QColor(colour))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.drawRoundedRect(QRectF(1, 1, 30, 30), 7, 7)
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(15 if len(text) <= 2 else 11)
+    p.setFont(font)
+    p.setPen(QColor("#ffffff"))
+    p.drawText(QRectF(0, 0, 32, 32), Qt.AlignmentFlag.AlignCenter, text)
+    p.end()
+    return QIcon(pm)
 
 
 class WorkspaceView(QWidget):
@@ -36,15 +72,21 @@ class WorkspaceView(QWidget):
         heading = QLabel("Scripts & flows")
         heading.setObjectName("heading")
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search by path or summary…")
+        self.search.setPlaceholderText("Search scripts, flows, schedules, resources, variables "
+                                       "by path or summary…  (Ctrl+K)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._fill)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Name", "Language", "Summary"])
+        self.tree.setHeaderLabels(["Name", "Kind", "Summary", "Last run"])
         self.tree.setAlternatingRowColors(True)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.tree.header().resizeSection(0, 320)
-        self.tree.header().resizeSection(1, 120)
+        self.tree.setUniformRowHeights(True)
+        hdr = self.tree.header()
+        hdr.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        hdr.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        hdr.setStretchLastSection(False)
+        hdr.resizeSection(0, 300)
+        hdr.resizeSection(1, 110)
+        hdr.resizeSection(3, 190)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemClicked.connect(self._activated)
         self.empty = QLabel()
@@ -67,40 +109,76 @@ class WorkspaceView(QWidget):
         lay.addWidget(self.stack, 1)
 
     async def refresh(self) -> None:
-        scripts = await self.client.list_scripts()
-        flows = await self.client.list_flows()
-        self.items = ([{**s, "kind": "script"} for s in scripts]
-                      + [{**f, "kind": "flow", "language": "flow"} for f in flows])
+        c = self.client
+        scripts = await c.list_scripts()
+        flows = await c.list_flows()
+        schedules = await c.list_schedules()
+        resources = await c.list_resources()
+        variables = await c.list_variables()
+        recent = await c.list_jobs(per_page=500)  # the last run of each recently run path
+        last: dict[str, dict[str, Any]] = {}
+        for job in recent:
+            if job.get("script_path") and not job.get("parent_job"):
+                last.setdefault(job["script_path"], job)
+        self.items = (
+            [{**s, "kind": "script", "badge": s.get("language") or "",
+              "kind_label": s.get("language") or "script"} for s in scripts]
+            + [{**f, "kind": "flow", "badge": "flow", "kind_label": "flow"} for f in flows]
+            + [{"path": s["path"], "summary": s.get("summary") or
+                f"{s['schedule']} → {s['script_path']}" + ("" if s["enabled"] else " (off)"),
+                "kind": "schedule", "badge": "schedule", "kind_label": "schedule"}
+               for s in schedules]
+            + [{"path": r["path"], "summary": r.get("description") or "", "kind": "resource",
+                "badge": "resource", "kind_label": r["resource_type"]} for r in resources]
+            + [{"path": v["path"], "summary": v.get("description") or "", "kind": "variable",
+                "badge": "secret" if v["is_secret"] else "variable",
+                "kind_label": "secret" if v["is_secret"] else "variable"} for v in variables])
+        for item in self.items:
+            item["last_job"] = last.get(item["path"]) if item["kind"] in ("script", "flow") \
+                else None
         self._fill()
 
     def _fill(self) -> None:
+        from desktop_app.gui.runs_view import _when, job_status
+
         needle = self.search.text().strip().lower()
+        self.tree.setUpdatesEnabled(False)
         self.tree.clear()
         folders: dict[str, QTreeWidgetItem] = {}
         shown = 0
-        for item in sorted(self.items, key=lambda i: i["path"]):
+        for item in sorted(self.items, key=lambda i: (i["path"], i["kind"])):
             path, summary = item["path"], item.get("summary") or ""
-            if needle and needle not in path.lower() and needle not in summary.lower():
+            if needle and needle not in path.lower() and needle not in summary.lower() \
+                    and needle not in item["kind_label"].lower():
                 continue
             parts = path.split("/")
             parent: QTreeWidget | QTreeWidgetItem = self.tree
             for depth in range(1, len(parts)):
                 key = "/".join(parts[:depth])
                 if key not in folders:
-                    node = QTreeWidgetItem([parts[depth - 1] + "/", "", ""])
-                    node.setExpanded(True)
+                    node = QTreeWidgetItem([parts[depth - 1] + "/", "", "", ""])
                     (parent.addTopLevelItem(node) if isinstance(parent, QTreeWidget)
                      else parent.addChild(node))
                     node.setExpanded(True)
                     folders[key] = node
                 parent = folders[key]
-            leaf = QTreeWidgetItem([parts[-1], item.get("language") or "", summary])
+            run = item.get("last_job")
+            run_text = ""
+            leaf = QTreeWidgetItem([parts[-1], item["kind_label"], summary, ""])
+            if run:
+                status = job_status(run)
+                run_text = f"{status} · {_when(run.get('created_at'))}"
+                leaf.setText(3, run_text)
+                leaf.setForeground(3, QColor(OUTCOME_COLOURS.get(status, "#8a8f98")))
+            leaf.setIcon(0, badge_icon(item["badge"]))
             leaf.setData(0, PATH_ROLE, path)
             leaf.setData(0, KIND_ROLE, item["kind"])
-            leaf.setToolTip(0, path)
+            leaf.setToolTip(0, f"{item['kind']} {path}")
+            leaf.setToolTip(2, summary)
             (parent.addTopLevelItem(leaf) if isinstance(parent, QTreeWidget)
              else parent.addChild(leaf))
             shown += 1
+        self.tree.setUpdatesEnabled(True)
         if shown:
             self.stack.setCurrentWidget(self.tree)
         elif needle:
@@ -112,19 +190,35 @@ class WorkspaceView(QWidget):
                                "Windmill folder with `tidemill import DIR`.")
             self.stack.setCurrentWidget(self.empty)
 
-    def visible_paths(self) -> list[str]:
+    def visible_paths(self, kind: str | None = "script,flow") -> list[str]:
+        """Paths shown in the tree (by default scripts and flows; kind=None: everything)."""
+        kinds = set(kind.split(",")) if kind else None
         out: list[str] = []
 
         def walk(node: QTreeWidgetItem | None) -> None:
             if node is None:
                 return
-            if node.data(0, PATH_ROLE):
+            if node.data(0, PATH_ROLE) and (kinds is None or node.data(0, KIND_ROLE) in kinds):
                 out.append(node.data(0, PATH_ROLE))
             for i in range(node.childCount()):
                 walk(node.child(i))
         for i in range(self.tree.topLevelItemCount()):
             walk(self.tree.topLevelItem(i))
         return out
+
+    def row_of(self, path: str, kind: str) -> list[str] | None:
+        """The texts of the tree row for `path` of `kind` (for tests and screenshots)."""
+        found: list[str] | None = None
+
+        def walk(node: QTreeWidgetItem) -> None:
+            nonlocal found
+            if node.data(0, PATH_ROLE) == path and node.data(0, KIND_ROLE) == kind:
+                found = [node.text(c) for c in range(4)]
+            for i in range(node.childCount()):
+                walk(node.child(i))
+        for i in range(self.tree.topLevelItemCount()):
+            walk(self.tree.topLevelItem(i))
+        return found
 
     def open_new_script_dialog(self) -> QDialog:
         from desktop_app.gui.script_view import NewScriptDialog

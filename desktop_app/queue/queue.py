@@ -98,6 +98,10 @@ async def push_many(conn: AsyncConnection[Any], jobs: Sequence[NewJob]) -> list[
     return [j.id for j in jobs]
 
 
+# While the workers are paused (the tray's "Pause workers") nothing is claimed; running
+# jobs finish. The flag lives in `settings` so every worker of the database obeys it.
+PAUSED_SETTING = "workers_paused"
+
 _CLAIM = f"""
 UPDATE job_queue q
    SET running = true, started_at = now(), last_ping = now(), worker = %(worker)s,
@@ -105,6 +109,8 @@ UPDATE job_queue q
  WHERE q.id IN (
         SELECT id FROM job_queue
          WHERE NOT running AND tag = ANY(%(tags)s) AND scheduled_for <= now()
+           AND NOT EXISTS (SELECT 1 FROM settings WHERE name = 'workers_paused'
+                                                    AND value = 'true')
          ORDER BY priority DESC, scheduled_for, id
          LIMIT %(limit)s
            FOR UPDATE SKIP LOCKED)

@@ -1,0 +1,54 @@
+"""/api/workers/…: the worker pool's state, and pausing it (the tray's Pause workers).
+
+Paused workers claim nothing new; jobs already running finish. Queued jobs wait and start
+as soon as the workers are resumed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+
+from desktop_app.api.auth import Identity, authenticate
+from desktop_app.db.settings import get_setting, set_setting
+from desktop_app.queue.notify import QUEUE_CHANNEL
+from desktop_app.queue.queue import PAUSED_SETTING
+
+router = APIRouter(prefix="/api/workers", tags=["workers"])
+
+
+@router.get("/status")
+async def worker_status(request: Request,
+                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """Whether the workers are paused, and how many jobs run and wait."""
+    async with request.app.state.tidemill.pool.connection() as conn:
+        paused = await get_setting(conn, PAUSED_SETTING) == "true"
+        cur = await conn.execute(
+            "SELECT count(*) FILTER (WHERE running), count(*) FILTER (WHERE NOT running)"
+            " FROM job_queue")
+        running, queued = await cur.fetchone() or (0, 0)
+    return {"paused": paused, "running_jobs": running, "queued_jobs": queued}
+
+
+async def _set_paused(request: Request, who: Identity, paused: bool) -> str:
+    who.require_admin("pause or resume workers")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await set_setting(conn, PAUSED_SETTING, "true" if paused else "false")
+        if not paused:  # wake the idle workers now rather than at their next poll
+            await conn.execute(
+                "SELECT pg_notify(%s, tag) FROM (SELECT DISTINCT tag FROM job_queue"
+                " WHERE NOT running) t", (QUEUE_CHANNEL,))
+    return "workers paused: running jobs finish, queued jobs wait" if paused \
+        else "workers resumed"
+
+
+@router.post("/pause", response_class=PlainTextResponse)
+async def pause(request: Request, who: Identity = Depends(authenticate)) -> str:
+    return await _set_paused(request, who, True)
+
+
+@router.post("/resume", response_class=PlainTextResponse)
+async def resume(request: Request, who: Identity = Depends(authenticate)) -> str:
+    return await _set_paused(request, who, False)

@@ -1,0 +1,334 @@
+"""Schedules: the list with next fire times and an enable switch; create and edit with a
+cron field that says in words what it means and lists the next 5 fire times in the chosen
+time zone (computed by the daemon, so what you see is what will run)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.client.http import ClientError, TidemillClient
+from desktop_app.gui.resources_view import _empty, _message_label, _say
+from desktop_app.gui.tasks import spawn
+from desktop_app.scheduler.describe import CronDescribeError, describe
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> list[str]:
+    return sorted(available_timezones())  # reads the tz database: done once, when needed
+
+
+def local_timezone() -> str:
+    """The machine's IANA zone name (TZ, else /etc/localtime's target), else UTC."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and tz in zone_names():
+        return tz
+    try:
+        target = str(Path("/etc/localtime").resolve())
+        if "zoneinfo/" in target:
+            name = target.split("zoneinfo/", 1)[1]
+            if name in zone_names():
+                return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+def in_zone(iso: str | None, tz: str) -> str:
+    if not iso:
+        return ""
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        return when.astimezone(ZoneInfo(tz)).strftime("%a %Y-%m-%d %H:%M:%S %Z")
+    except (ValueError, KeyError):
+        return iso
+
+
+class ScheduleEditor(QWidget):
+    def __init__(self, client: TidemillClient, saved: Any) -> None:
+        super().__init__()
+        self.client = client
+        self.saved = saved
+        self.editing: str | None = None
+        self.targets: dict[str, bool] = {}  # path → is_flow
+        lay = QVBoxLayout(self)
+        self.title = QLabel("New schedule")
+        self.title.setStyleSheet("font-size: 15px; font-weight: bold")
+        form = QFormLayout()
+        self.path = QLineEdit()
+        self.path.setPlaceholderText("f/folder/nightly_report")
+        self.target = QComboBox()
+        self.target.setEditable(True)
+        self.target.setPlaceholderText("the script or flow to run")
+        self.cron = QLineEdit("0 0 9 * * *")
+        self.cron.setPlaceholderText("second minute hour day month weekday, e.g. 0 */5 * * * *")
+        self.explain = QLabel("")
+        self.explain.setWordWrap(True)
+        self.timezone = QComboBox()
+        self.timezone.setEditable(True)
+        self.timezone.setCurrentText("UTC")  # the zone list is filled on first show
+        self.next_times = QListWidget()
+        self.next_times.setMaximumHeight(120)
+        self.next_times.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.args = QPlainTextEdit("{}")
+        self.args.setMaximumHeight(90)
+        self.enabled = QCheckBox("Enabled")
+        self.enabled.setChecked(True)
+        form.addRow("Path", self.path)
+        form.addRow("Runs", self.target)
+        form.addRow("Cron", self.cron)
+        form.addRow("", self.explain)
+        form.addRow("Time zone", self.timezone)
+        form.addRow("Next 5 runs", self.next_times)
+        form.addRow("Arguments (JSON)", self.args)
+        form.addRow("", self.enabled)
+        self.save_button = QPushButton("Save")
+        self.save_button.clicked.connect(lambda: spawn(self.save()))
+        self.message = _message_label()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.message, 1)
+        buttons.addWidget(self.save_button)
+        lay.addWidget(self.title)
+        lay.addLayout(form)
+        lay.addStretch(1)
+        lay.addLayout(buttons)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(300)  # ask the daemon once typing pauses
+        self._debounce.timeout.connect(lambda: spawn(self.update_preview()))
+        self.cron.textChanged.connect(self._cron_changed)
+        self.timezone.currentTextChanged.connect(lambda _t: self._debounce.start())
+        self._cron_changed(self.cron.text())
+
+    def fill_zones(self) -> None:
+        if self.timezone.count() == 0:
+            current = self.timezone.currentText() if self.editing else local_timezone()
+            self.timezone.blockSignals(True)
+            self.timezone.addItems(zone_names())
+            self.timezone.blockSignals(False)
+            self.timezone.setCurrentText(current)
+
+    def set_targets(self, scripts: list[dict[str, Any]], flows: list[dict[str, Any]]) -> None:
+        self.targets = {s["path"]: False for s in scripts} | {f["path"]: True for f in flows}
+        current = self.target.currentText()
+        self.target.clear()
+        for path, is_flow in sorted(self.targets.items()):
+            self.target.addItem(f"{path}", path)
+            if is_flow:
+                self.target.setItemData(self.target.count() - 1, "flow", Qt.ItemDataRole.ToolTipRole)
+        self.target.setCurrentText(current)
+
+    def _cron_changed(self, text: str) -> None:
+        try:
+            self.explain.setText(describe(text))
+            self.explain.setObjectName("muted")
+        except CronDescribeError as exc:
+            self.explain.setText(str(exc))
+            self.explain.setObjectName("fieldError")
+        self.explain.style().unpolish(self.explain)
+        self.explain.style().polish(self.explain)
+        self._debounce.start()
+
+    async def update_preview(self) -> list[str]:
+        """The next 5 fire times in the chosen zone, or the daemon's reason why none."""
+        self._debounce.stop()
+        tz = self.timezone.currentText().strip() or "UTC"
+        self.next_times.clear()
+        try:
+            times = await self.client.schedule_preview(self.cron.text().strip(), tz, 5)
+        except ClientError as exc:
+            self.next_times.addItem(exc.message)
+            return []
+        shown = [in_zone(t, tz) for t in times]
+        self.next_times.addItems(shown)
+        return shown
+
+    def new(self) -> None:
+        self.editing = None
+        self.title.setText("New schedule")
+        self.path.setReadOnly(False)
+        self.path.clear()
+        self.target.setCurrentText("")
+        self.cron.setText("0 0 9 * * *")
+        self.timezone.setCurrentText(local_timezone())
+        self.args.setPlainText("{}")
+        self.enabled.setChecked(True)
+        self.message.setText("")
+
+    def edit(self, s: dict[str, Any]) -> None:
+        self.editing = s["path"]
+        self.title.setText(f"Edit {s['path']}")
+        self.path.setText(s["path"])
+        self.path.setReadOnly(True)
+        self.target.setCurrentText(s["script_path"])
+        self.cron.setText(s["schedule"])
+        self.timezone.setCurrentText(s.get("timezone") or "UTC")
+        self.args.setPlainText(json.dumps(s.get("args") or {}, indent=2))
+        self.enabled.setChecked(bool(s.get("enabled")))
+        self.message.setText("")
+
+    async def save(self) -> bool:
+        path, target = self.path.text().strip(), self.target.currentText().strip()
+        if not path:
+            _say(self.message, "Give the schedule a path, e.g. f/reports/nightly.", False)
+            return False
+        if not target:
+            _say(self.message, "Choose the script or flow it runs.", False)
+            return False
+        try:
+            args = json.loads(self.args.toPlainText() or "{}")
+        except json.JSONDecodeError as exc:
+            _say(self.message, f"Arguments are not valid JSON: {exc.msg} (line {exc.lineno}).",
+                 False)
+            return False
+        if not isinstance(args, dict):
+            _say(self.message, "Arguments must be a JSON object, e.g. {\"name\": \"x\"}.", False)
+            return False
+        body = {"path": path, "schedule": self.cron.text().strip(),
+                "timezone": self.timezone.currentText().strip() or "UTC",
+                "script_path": target, "is_flow": self.targets.get(target, False),
+                "args": args, "enabled": self.enabled.isChecked()}
+        try:
+            if self.editing:
+                await self.client.update_schedule(self.editing, body)
+            else:
+                await self.client.create_schedule(body)
+        except ClientError as exc:
+            where = f"{exc.field}: " if exc.field else ""
+            _say(self.message, where + exc.message + (f" — {exc.hint}" if exc.hint else ""),
+                 False)
+            return False
+        _say(self.message, f"Saved {path}.", True)
+        self.editing = path
+        self.path.setReadOnly(True)
+        await self.saved(path)
+        return True
+
+
+class SchedulesView(QWidget):
+    COLUMNS = ["On", "Path", "Runs", "When", "Next run", "Last run"]
+
+    def __init__(self, client: TidemillClient) -> None:
+        super().__init__()
+        self.client = client
+        self.schedules: list[dict[str, Any]] = []
+        lay = QVBoxLayout(self)
+        heading = QLabel("Schedules")
+        heading.setObjectName("heading")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(self.COLUMNS)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        for col, width in ((0, 44), (1, 170), (2, 150), (3, 200), (4, 190)):
+            self.tree.header().resizeSection(col, width)
+        self.tree.itemClicked.connect(self._clicked)
+        self.tree.itemChanged.connect(self._item_changed)
+        self.editor = ScheduleEditor(client, self._saved)
+        new_button = QPushButton("New schedule")
+        new_button.clicked.connect(self.editor.new)
+        self.empty = _empty("No schedules yet.\n\nPress “New schedule”, choose a script, "
+                            "write a cron expression (its meaning and next runs show as you "
+                            "type) and Save.")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.tree)
+        self.stack.addWidget(self.empty)
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(new_button)
+        left_lay.addLayout(row)
+        left_lay.addWidget(self.stack, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.editor)
+        split.setSizes([620, 420])
+        split.setChildrenCollapsible(False)
+        lay.addWidget(heading)
+        lay.addWidget(split, 1)
+
+    async def refresh(self) -> None:
+        self.schedules = await self.client.list_schedules()
+        self.editor.set_targets(await self.client.list_scripts(), await self.client.list_flows())
+        self.editor.fill_zones()
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        for s in sorted(self.schedules, key=lambda s: s["path"]):
+            tz = s.get("timezone") or "UTC"
+            try:
+                words = describe(s["schedule"])
+            except CronDescribeError:
+                words = s["schedule"]
+            stats = s.get("stats") or {}
+            nxt = in_zone(stats.get("next_fire"), tz) if s["enabled"] else "— disabled"
+            item = QTreeWidgetItem(["", s["path"], s["script_path"], words, nxt,
+                                    in_zone(stats.get("last_fire"), tz)])
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Checked if s["enabled"]
+                               else Qt.CheckState.Unchecked)
+            item.setToolTip(0, "enabled: click to disable" if s["enabled"]
+                            else "disabled: click to enable")
+            item.setToolTip(3, f"{s['schedule']} ({tz})")
+            item.setData(0, PATH_ROLE, s["path"])
+            self.tree.addTopLevelItem(item)
+        self.tree.blockSignals(False)
+        self.stack.setCurrentWidget(self.tree if self.schedules else self.empty)
+        await self.editor.update_preview()
+
+    def rows(self) -> list[list[str]]:
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            on = "on" if item.checkState(0) == Qt.CheckState.Checked else "off"
+            out.append([on] + [item.text(c) for c in range(1, len(self.COLUMNS))])
+        return out
+
+    def _clicked(self, item: QTreeWidgetItem, col: int) -> None:
+        if col == 0:
+            return
+        found = next((s for s in self.schedules if s["path"] == item.data(0, PATH_ROLE)), None)
+        if found is not None:
+            self.editor.edit(found)
+            spawn(self.editor.update_preview())
+
+    def _item_changed(self, item: QTreeWidgetItem, col: int) -> None:
+        if col == 0:
+            spawn(self.set_enabled(item.data(0, PATH_ROLE),
+                                   item.checkState(0) == Qt.CheckState.Checked))
+
+    async def set_enabled(self, path: str, enabled: bool) -> None:
+        try:
+            await self.client.set_schedule_enabled(path, enabled)
+        except ClientError as exc:
+            _say(self.editor.message, f"Could not change {path}: {exc.message}", False)
+        await self.refresh()
+
+    async def _saved(self, _path: str) -> None:
+        await self.refresh()

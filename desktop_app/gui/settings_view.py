@@ -1,0 +1,89 @@
+"""Settings: which daemon this window talks to, the workers (pause/resume), the theme."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.client.http import ClientError, TidemillClient
+from desktop_app.gui.tasks import spawn
+from desktop_app.gui.theme import apply_theme
+
+
+def _value() -> QLabel:
+    label = QLabel("—")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    return label
+
+
+class SettingsView(QWidget):
+    def __init__(self, client: TidemillClient) -> None:
+        super().__init__()
+        self.client = client
+        self.paused: bool | None = None
+        lay = QVBoxLayout(self)
+        heading = QLabel("Settings")
+        heading.setObjectName("heading")
+        form = QFormLayout()
+        form.setHorizontalSpacing(24)
+        form.setVerticalSpacing(10)
+        self.url, self.version, self.workspace, self.jobs = _value(), _value(), _value(), _value()
+        self.workers = _value()
+        self.pause_button = QPushButton("Pause workers")
+        self.pause_button.clicked.connect(lambda: spawn(self.toggle_pause()))
+        workers_row = QHBoxLayout()
+        workers_row.addWidget(self.workers, 1)
+        workers_row.addWidget(self.pause_button)
+        self.theme = QComboBox()
+        self.theme.addItems(["light", "dark"])
+        app = QApplication.instance()
+        self.theme.setCurrentText(str(app.property("tidemill_theme") or "light") if app else "light")
+        self.theme.currentTextChanged.connect(self._theme_changed)
+        form.addRow("Daemon", self.url)
+        form.addRow("Version", self.version)
+        form.addRow("Workspace", self.workspace)
+        form.addRow("Jobs", self.jobs)
+        form.addRow("Workers", workers_row)
+        form.addRow("Theme", self.theme)
+        hint = QLabel("Point the app at another daemon (a teammate's, a server) with "
+                      "TIDEMILL_URL and TIDEMILL_TOKEN, then start it again.")
+        hint.setObjectName("muted")
+        hint.setWordWrap(True)
+        lay.addWidget(heading)
+        lay.addLayout(form)
+        lay.addWidget(hint)
+        lay.addStretch(1)
+        self.body = hint  # the main window writes connection notes here
+
+    async def refresh(self) -> None:
+        self.url.setText(self.client.conn.url)
+        self.workspace.setText(self.client.conn.workspace)
+        self.version.setText(await self.client.version())
+        status = await self.client.worker_status()
+        self.paused = bool(status["paused"])
+        self.jobs.setText(f"{status['running_jobs']} running, {status['queued_jobs']} waiting")
+        self.workers.setText("paused: queued jobs wait until you resume" if self.paused
+                             else "running: queued jobs start as soon as a worker is free")
+        self.pause_button.setText("Resume workers" if self.paused else "Pause workers")
+
+    async def toggle_pause(self) -> None:
+        try:
+            await self.client.pause_workers(not self.paused)
+            await self.refresh()
+        except ClientError as exc:
+            self.workers.setText(f"could not change: {exc.message}")
+
+    def _theme_changed(self, theme: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
