@@ -5,7 +5,7 @@ its "+" point) before each step and after the last, so a line runs straight thro
 Loops are frames around their body; branch steps are frames whose columns stand side by
 side under a fork bus and meet again at a join bus. Containers are sized from what they
 hold, so nothing overlaps and edges only run vertically in columns or along the buses.
-The error handler (and preprocessor) stand to the right of the main column.
+The error handler (and preprocessor) stand beside the input node, on its row.
 """
 
 from __future__ import annotations
@@ -258,18 +258,19 @@ def layout(doc: FlowDocument) -> Layout:
     bottom = placer.seq(steps, TOP, cx, MARGIN + INPUT_H, 0)
     out.nodes.append(Node("result", "result", Rect(cx - NODE_W / 2, bottom, NODE_W, NODE_H),
                           "Result", "the last step's result"))
-    side_x, side_y = MARGIN + width + SIDE_GAP, MARGIN
+    # Beside the input node: nothing else shares its row, however wide the steps below.
+    side_x = cx + NODE_W / 2 + SIDE_GAP
     right = MARGIN + width
     for key, step in doc.special():
         kind = "failure" if key == "failure_module" else "preprocessor"
         title, subtitle = step_title(step)
         if not step.get("summary"):
             title = "Error handler" if kind == "failure" else "Preprocessor"
-        rect = Rect(side_x, side_y, NODE_W, NODE_H)
+        rect = Rect(side_x, MARGIN, NODE_W, NODE_H)
         out.nodes.append(Node(str(step.get("id")), kind, rect, title, subtitle,
                               str(step.get("id"))))
-        side_y += NODE_H + GAP
-        right = rect.right
+        side_x = rect.right + COL_GAP
+        right = max(right, rect.right)
     out.width = right + MARGIN
     out.height = bottom + NODE_H + MARGIN
     return out

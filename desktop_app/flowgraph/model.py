@@ -141,6 +141,24 @@ class FlowDocument:
                 out.extend(str(s.get("id")) for s in descendants(step))
         return out
 
+    def visible_results(self) -> dict[str, set[str]]:
+        """For every step, the ids `ids_before` gives, all in one walk (validation needs
+        them for each step after every edit)."""
+        out: dict[str, set[str]] = {}
+        self._visible(self.value.get("modules") or [], set(), out)
+        return out
+
+    def _visible(self, steps: list[Any], outer: set[str], out: dict[str, set[str]]) -> None:
+        seen = set(outer)
+        for step in steps:
+            if not isinstance(step, dict):
+                continue
+            out[str(step.get("id"))] = set(seen)
+            for _ref, inner in child_lists(step):
+                self._visible(inner, seen, out)
+            seen.add(str(step.get("id")))
+            seen.update(str(s.get("id")) for s in descendants(step))
+
     def to_json(self) -> str:
         return json.dumps(self.flow, indent=2, ensure_ascii=False)
 

@@ -9,6 +9,7 @@ arguments against the step's input transforms.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,12 +49,10 @@ def find_problems(doc: FlowDocument, schemas: dict[str, dict[str, Any]] | None =
             seen.add(text)
     inputs = _flow_inputs(doc.flow)
     ids = set(doc.ids())
+    visible = doc.visible_results()
     for step, _ref, _index in doc.walk():
         sid = str(step.get("id"))
-        try:
-            before = set(doc.ids_before(sid))
-        except TidemillError:
-            continue
+        before = visible.get(sid, set())
         for where, expr in _expressions(step):
             for name in _names(_RESULTS, expr):
                 if name not in ids:
@@ -120,15 +119,21 @@ def step_schema(step: dict[str, Any], schemas: dict[str, dict[str, Any]]) -> dic
     """The argument schema of what the step runs, when known."""
     value = step_value(step)
     if value.get("type") == "rawscript" and isinstance(value.get("content"), str):
-        from desktop_app.parsing import script_schema
-
-        try:
-            return script_schema(value["content"], str(value.get("language") or ""))
-        except (TidemillError, SyntaxError, ValueError):
-            return None
+        return _inline_schema(value["content"], str(value.get("language") or ""))
     if value.get("type") in ("script", "flow"):
         return schemas.get(str(value.get("path")))
     return None
+
+
+@functools.lru_cache(maxsize=2048)
+def _inline_schema(content: str, language: str) -> dict[str, Any] | None:
+    """Parsed once per code text: the designer re-validates after every edit."""
+    from desktop_app.parsing import script_schema
+
+    try:
+        return script_schema(content, language)
+    except (TidemillError, SyntaxError, ValueError):
+        return None
 
 
 def _missing_inputs(step: dict[str, Any], schemas: dict[str, dict[str, Any]]) -> list[str]:

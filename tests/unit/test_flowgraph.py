@@ -330,6 +330,15 @@ def test_results_of_parallel_branches_are_not_visible_to_each_other() -> None:
     assert found["m"] == ["input v: results.l — step 'l' has not run yet at this point"]
 
 
+def test_visible_results_agree_with_ids_before() -> None:
+    doc = FlowDocument(every_kind_flow())
+    visible = doc.visible_results()
+    assert set(visible) == {str(s["id"]) for s, _r, _i in doc.walk()}
+    for sid, ids in visible.items():
+        assert ids == set(doc.ids_before(sid)), sid
+    assert visible["m"] == {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+
+
 def test_a_valid_flow_has_no_problems() -> None:
     assert find_problems(FlowDocument(every_kind_flow())) == []
 
@@ -387,10 +396,8 @@ def test_layout_of_branches_side_by_side_and_error_handler_aside() -> None:
     out = layout(doc)
     i, j = out.node("i").rect, out.node("j").rect
     assert i.right <= j.x and abs(i.y - j.y) < 1  # branch 1 beside the default, same row
-    fail = out.node("failure").rect
-    main_right = max(n.rect.right for n in out.nodes if n.kind not in ("failure",
-                                                                      "preprocessor"))
-    assert fail.x > main_right
+    fail, pre, start = out.node("failure").rect, out.node("preprocessor").rect, out.node("input")
+    assert fail.y == pre.y == start.rect.y and start.rect.right < pre.x < fail.x
     labels = [lab.text for lab in out.labels if lab.owner == "h"]
     assert labels == ["big: results.a > 3", "Branch 2: false", "Default"]
     # One "+" per gap: before, between and after the steps of each list.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QResizeEvent, QWheelEvent
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
 from desktop_app.flowgraph.layout import InsertPoint, Layout
@@ -129,7 +129,7 @@ class FlowCanvas(QGraphicsView):
         factor = max(MIN_ZOOM, min(MAX_ZOOM, factor))
         self.scale(factor / self.zoom(), factor / self.zoom())
         self.zoomChanged.emit(self.zoom())
-        self.minimap.viewport().update()
+        self.minimap.update()
 
     def zoom_by(self, step: float) -> None:
         self.set_zoom(self.zoom() * step)
@@ -159,11 +159,11 @@ class FlowCanvas(QGraphicsView):
             event.accept()
             return
         super().wheelEvent(event)
-        self.minimap.viewport().update()
+        self.minimap.update()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
-        self.minimap.viewport().update()
+        self.minimap.update()
 
     # -- drag a step onto an edge ----------------------------------------------------------
 
@@ -213,48 +213,90 @@ class FlowCanvas(QGraphicsView):
         self.minimap.place()
 
 
-class Minimap(QGraphicsView):
+class Minimap(QWidget):
     """The whole flow small, in the canvas's corner; the visible part framed; a click or a
-    drag moves the canvas there. Shown only when the flow does not fit the canvas."""
+    drag moves the canvas there. Shown only when the flow does not fit the canvas.
+
+    The flow is rendered into a picture once per change of the graph, so scrolling only
+    repaints the frame (a 200-step flow would otherwise be drawn twice per frame)."""
 
     WIDTH, HEIGHT = 150, 190
 
     def __init__(self, canvas: FlowCanvas) -> None:
-        super().__init__(canvas.flow_scene, canvas)
+        super().__init__(canvas)
         self.canvas = canvas
         self.setObjectName("minimap")
         self.setFixedSize(self.WIDTH, self.HEIGHT)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setInteractive(False)
-        self.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         self.setToolTip("Overview: click to move there")
-        canvas.flow_scene.sceneRectChanged.connect(lambda _r: self.refresh())
+        self.picture: QPixmap | None = None
+        self.target = QRectF()
+        canvas.flow_scene.sceneRectChanged.connect(lambda _r: self.refresh(rebuild=True))
 
     def place(self) -> None:
         vp = self.canvas.viewport().geometry()
         self.move(vp.right() - self.WIDTH - 10, vp.bottom() - self.HEIGHT - 10)
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, rebuild: bool = False) -> None:
+        """Re-frame the visible part; `rebuild` after the graph changed."""
+        if rebuild:
+            self.picture = None
         rect = self.canvas.flow_scene.sceneRect()
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         visible = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
-        self.setVisible(not visible.contains(rect.adjusted(30, 30, -30, -30)))
-        self.viewport().update()
+        show = not visible.contains(rect.adjusted(30, 30, -30, -30))
+        self.setVisible(show)
+        if show and (rebuild or self.picture is None):
+            self.render_picture()
+        self.update()
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+    def render_picture(self) -> None:
+        rect = self.canvas.flow_scene.sceneRect()
+        if rect.isEmpty():
+            return
+        scale = min((self.WIDTH - 8) / rect.width(), (self.HEIGHT - 8) / rect.height())
+        w, h = max(1, int(rect.width() * scale)), max(1, int(rect.height() * scale))
+        self.target = QRectF((self.WIDTH - w) / 2, (self.HEIGHT - h) / 2, w, h)
+        picture = QPixmap(w, h)
+        picture.fill(QColor(colours(theme())["window"]))
+        painter = QPainter(picture)
+        self.canvas.flow_scene.render(painter, QRectF(0, 0, w, h), rect)
+        painter.end()
+        self.picture = picture
+
+    def _to_scene(self, x: float, y: float) -> QPointF:
+        rect = self.canvas.flow_scene.sceneRect()
+        if self.target.isEmpty():
+            return rect.center()
+        return QPointF(rect.x() + (x - self.target.x()) / self.target.width() * rect.width(),
+                       rect.y() + (y - self.target.y()) / self.target.height() * rect.height())
+
+    def _from_scene(self, r: QRectF) -> QRectF:
+        rect = self.canvas.flow_scene.sceneRect()
+        sx, sy = self.target.width() / rect.width(), self.target.height() / rect.height()
+        return QRectF(self.target.x() + (r.x() - rect.x()) * sx,
+                      self.target.y() + (r.y() - rect.y()) * sy, r.width() * sx,
+                      r.height() * sy).intersected(self.target)
+
+    def paintEvent(self, event: Any) -> None:
         c = colours(theme())
-        visible = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
-        fill = QColor(c["highlight"])
-        fill.setAlpha(40)
-        painter.setBrush(fill)
-        painter.setPen(QPen(QColor(c["highlight"]), 2 / max(0.01, self.transform().m11())))
-        painter.drawRect(visible)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(c["base"]))
+        painter.setPen(QPen(QColor(c["border"]), 1))
+        painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+        if self.picture is not None:
+            painter.drawPixmap(self.target.topLeft(), self.picture)
+            visible = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
+            fill = QColor(c["highlight"])
+            fill.setAlpha(40)
+            painter.setBrush(fill)
+            painter.setPen(QPen(QColor(c["highlight"]), 1.5))
+            painter.drawRect(self._from_scene(visible))
+        painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        self.canvas.centerOn(self.mapToScene(event.position().toPoint()))
-        self.viewport().update()
+        pos = event.position()
+        self.canvas.centerOn(self._to_scene(pos.x(), pos.y()))
+        self.update()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton:

@@ -58,6 +58,16 @@ _SERVER_KEYS = ("workspace_id", "path", "archived", "edited_by", "edited_at", "v
 POLL_SECONDS = 0.4
 
 
+def flow_form(schema: dict[str, Any] | None, client: TidemillClient | None,
+              empty: str) -> SchemaForm:
+    """The run form of a flow (the shared form says "script" when there are no fields)."""
+    form = SchemaForm(schema, client)
+    if not form.fields:
+        for label in form.findChildren(QLabel):
+            label.setText(empty)
+    return form
+
+
 def _scrolled(widget: QWidget) -> QScrollArea:
     area = QScrollArea()
     area.setWidgetResizable(True)
@@ -255,7 +265,7 @@ class FlowDesigner(QWidget):
         self.scene.build(layout(self.doc), self.problems,
                          self.run.states if self.run else None, self.selected)
         self.canvas.centerOn(center)
-        self.canvas.minimap.refresh()
+        self.canvas.minimap.refresh(rebuild=True)
         summary = self.doc.flow.get("summary")
         self.title.setText(str(summary) if summary else "Flow")
         if rebuild_panel:
@@ -282,7 +292,8 @@ class FlowDesigner(QWidget):
 
     def _rebuild_run_form(self) -> None:
         old = self.run_form
-        self.run_form = SchemaForm(self.doc.flow.get("schema"))
+        self.run_form = flow_form(self.doc.flow.get("schema"), self.client,
+                                  "This flow takes no inputs: press Run flow.")
         self.run_form_holder.replaceWidget(old, self.run_form)
         old.setParent(None)  # type: ignore[call-overload]
         old.deleteLater()
@@ -563,6 +574,7 @@ class FlowDesigner(QWidget):
             return view
         self.run = view
         self.scene.set_states(view.states)
+        self.canvas.minimap.refresh(rebuild=True)
         self._show_run(view)
         return view
 

@@ -129,6 +129,10 @@ class InputsPanel(QWidget):
             self.preview.setParent(None)  # type: ignore[call-overload]
             self.preview.deleteLater()
         self.preview = SchemaForm(self.schema)
+        if not self.preview.fields:
+            for label in self.preview.findChildren(QLabel):
+                label.setText("Add a field above: it appears here as the run form shows it.")
+                label.setWordWrap(True)
         self.preview_lay.addWidget(self.preview)
 
     def built_schema(self) -> dict[str, Any]:

@@ -36,6 +36,9 @@ KIND_ACCENT = {"input": "#7c5cd6", "result": "#7c5cd6", "step": "#2f6fdf",
                "preprocessor": "#7c5cd6"}
 
 
+SKETCH_BELOW = 0.45  # zoom under which nodes are drawn without text
+
+
 def theme() -> str:
     app = QApplication.instance()
     return str(app.property("tidemill_theme") or "light") if app else "light"
@@ -100,8 +103,11 @@ class NodeItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         c = colours(theme())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         w, h = self.node.rect.w, self.node.rect.h
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < SKETCH_BELOW:
+            self._sketch(painter, c, w, h)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         accent = QColor(KIND_ACCENT.get(self.node.kind, c["highlight"]))
         state_colour = QColor(STATE_COLOURS[theme() if theme() == "dark" else "light"][
             self.state]) if self.state else None
@@ -135,6 +141,21 @@ class NodeItem(QGraphicsItem):
             painter.drawRoundedRect(QRectF(-4, -4, w + 8, h + 8), 10, 10)
         if self.problems:
             self._badge(painter, QColor(c["error"]), w - 10, -2, f"⚠ {len(self.problems)}")
+
+    def _sketch(self, painter: QPainter, c: dict[str, str], w: float, h: float) -> None:
+        """Far out (the whole flow in view, the minimap): boxes and state colours only."""
+        state = STATE_COLOURS["dark" if theme() == "dark" else "light"].get(self.state or "")
+        border = QColor(c["highlight"]) if self.isSelected() else QColor(state or c["border"])
+        painter.setPen(QPen(border, 3 if state or self.isSelected() else 1))
+        if self.container:
+            fill = QColor(KIND_ACCENT.get(self.node.kind, c["highlight"]))
+            fill.setAlpha(30)
+            painter.setBrush(fill)
+        else:
+            painter.setBrush(QColor(c["base"]))
+        painter.drawRect(QRectF(0, 0, w, h))
+        if self.problems:
+            painter.fillRect(QRectF(w - 24, -6, 24, 12), QColor(c["error"]))
 
     def _text(self, painter: QPainter, c: dict[str, str], box: QRectF) -> None:
         reserve = 22 if self.state else 0
@@ -211,8 +232,11 @@ class LabelItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         c = colours(theme())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self.boundingRect().adjusted(1, 3, -1, -3)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < SKETCH_BELOW:
+            painter.fillRect(rect, QColor(KIND_ACCENT["branch"]))
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(QColor(KIND_ACCENT["branch"]), 1))
         painter.setBrush(QColor(c["base"]))
         painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
@@ -263,6 +287,8 @@ class PlusItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < SKETCH_BELOW:
+            return
         c = colours(theme())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         fill = QColor(c["highlight"]) if self.hot else QColor(c["base"])

@@ -300,9 +300,16 @@ class StepPanel(QWidget):
                 widget.setToolTip(str(exc))
                 return
             self.set_input(name, {"type": "static", "value": value})
-        for signal in ("editingFinished", "toggled", "currentTextChanged", "dateTimeChanged"):
+        for signal in ("editingFinished", "toggled", "currentTextChanged", "dateTimeChanged",
+                       "dateChanged"):
             if hasattr(widget, signal):
                 getattr(widget, signal).connect(lambda *_: commit())
+        if isinstance(widget, QPlainTextEdit):  # JSON and multi-line text: once typing pauses
+            pause = QTimer(widget)
+            pause.setSingleShot(True)
+            pause.setInterval(CODE_PAUSE_MS)
+            pause.timeout.connect(commit)
+            widget.textChanged.connect(pause.start)
         return widget
 
     def _mode_changed(self, name: str) -> None:
