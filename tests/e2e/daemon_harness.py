@@ -46,6 +46,8 @@ class RunningDaemon:
                     "PYTHONWARNINGS": "ignore"})
         env.pop("TIDEMILL_TOKEN", None)
         env.pop("TIDEMILL_DATABASE_URL", None)
+        # email triggers' SMTP listener on any free port, never the machine's 2525
+        env["TIDEMILL_SMTP_PORT"] = "0"
         env.update(self.extra_env)
         return env
 

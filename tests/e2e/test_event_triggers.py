@@ -116,36 +116,6 @@ def test_websocket_trigger_filters_reconnects_and_disables(daemon: RunningDaemon
         peer.stop()
 
 
-def test_unreachable_peers_show_last_error(daemon: RunningDaemon, database_url: str) -> None:
-    daemon.deploy("f/ev/echo", ECHO)
-    dead = free_port()
-    r = _create(daemon, "websocket", path="f/ev/ws_dead", script_path="f/ev/echo",
-                url=f"ws://127.0.0.1:{dead}/nobody")
-    assert r.status_code == 201, r.text
-    r = daemon.api("POST", "resources/create", json={
-        "path": "f/ev/nodb", "resource_type": "postgresql",
-        "value": {"host": "127.0.0.1", "port": dead, "user": "x", "dbname": "x"}})
-    assert r.status_code == 201, r.text
-    r = _create(daemon, "postgres", path="f/ev/pg_dead", script_path="f/ev/echo",
-                postgres_resource_path="$res:f/ev/nodb", channel="nothing")
-    assert r.status_code == 201, r.text
-    for kind, path in (("websocket", "f/ev/ws_dead"), ("postgres", "f/ev/pg_dead")):
-        got = wait_for(f"{path} to report its error",
-                       lambda k=kind, p=path: (lambda g: g if g["last_error"] else None)(
-                           _get(daemon, k, p)))
-        assert "reconnecting in" in got["last_error"] and got["last_error_at"], got
-        assert got["status"] in ("error", "connecting"), got
-    listed = daemon.api("GET", "triggers/list").json()
-    assert {(t["kind"], t["path"]) for t in listed} == {("websocket", "f/ev/ws_dead"),
-                                                      ("postgres", "f/ev/pg_dead")}
-    assert all(t["last_error"] for t in listed)
-    out = daemon.cli("trigger", "list", check=True).stdout
-    assert "f/ev/ws_dead" in out and "last error at" in out and "reconnecting in" in out
-    assert daemon.cli("trigger", "disable", "websocket", "f/ev/ws_dead", check=True)
-    assert _get(daemon, "websocket", "f/ev/ws_dead")["status"] == "disabled"
-    assert "Traceback" not in daemon.log()  # a broken trigger is reported, not a crash
-
-
 @pytest.fixture
 def mail_daemon(database_url: str, tmp_path: Path, shared_cache: Path) -> Iterator[RunningDaemon]:
     home = tmp_path / "home"
@@ -264,12 +234,13 @@ MQTT_SCRIPT = '''def main(payload: str, topic: str):
         raise ValueError("sensor exploded")
     return {"topic": topic, "t": float(payload)}
 '''
+FAILS = "def main(**kwargs):\n    raise RuntimeError('no stock for ' + str(kwargs.get('sku')))\n"
 ON_FAIL = '''def main(error: dict, trigger_path: str, job_id: str, path: str, team: str):
     return {"msg": error["message"], "trigger": trigger_path, "path": path, "team": team}
 '''
 
 
-def test_mqtt_trigger_with_failure_handler(daemon: RunningDaemon, database_url: str,
+def test_mqtt_trigger_and_failure_handlers(daemon: RunningDaemon, database_url: str,
                                            tmp_path: Path) -> None:
     broker = Mosquitto(tmp_path)
     try:
@@ -302,6 +273,19 @@ def test_mqtt_trigger_with_failure_handler(daemon: RunningDaemon, database_url: 
                                      "path": "f/ev/temp", "team": "ops"}
     finally:
         broker.stop()
+
+    # HTTP route triggers take a failure handler the same way
+    daemon.deploy("f/ev/fails", FAILS)
+    r = daemon.api("POST", "http_triggers/create", json={
+        "path": "f/ev/order_hook", "route_path": "ev/orders", "script_path": "f/ev/fails",
+        "request_type": "async", "error_handler_path": "f/ev/on_fail",
+        "error_handler_args": {"team": "shop"}})
+    assert r.status_code == 201, r.text
+    with httpx.Client(base_url=daemon.url, timeout=30) as c:
+        assert c.post("/api/r/ev/orders", json={"sku": "A1"}).status_code == 200
+    [handled] = _wait_runs(database_url, "http/f/ev/order_hook", 1)
+    assert handled["result"] == {"msg": "no stock for A1", "trigger": "http/f/ev/order_hook",
+                                 "path": "f/ev/fails", "team": "shop"}
 
 
 def test_one_daemon_owns_a_trigger_and_another_takes_over(daemon: RunningDaemon,
@@ -361,7 +345,7 @@ BAD_DEFINITIONS: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-def test_bad_definitions_are_clear_400s(daemon: RunningDaemon) -> None:
+def test_bad_definitions_and_unreachable_peers(daemon: RunningDaemon) -> None:
     daemon.deploy("f/ev/echo", ECHO)
     assert daemon.api("POST", "resources/create", json={
         "path": "f/ev/db", "resource_type": "postgresql",
@@ -381,6 +365,34 @@ def test_bad_definitions_are_clear_400s(daemon: RunningDaemon) -> None:
     r = daemon.api("POST", "email_triggers/setenabled/f/ev/m1", json={"enabled": "yes"})
     assert r.status_code == 400 and "'enabled' must be true or false" in r.text
     assert daemon.api("GET", "email_triggers/get/f/ev/none").status_code == 404
+
+    # Well-formed but unreachable peers: the listeners keep trying and say why.
+    dead = free_port()
+    r = _create(daemon, "websocket", path="f/ev/ws_dead", script_path="f/ev/echo",
+                url=f"ws://127.0.0.1:{dead}/nobody")
+    assert r.status_code == 201, r.text
+    r = daemon.api("POST", "resources/create", json={
+        "path": "f/ev/nodb", "resource_type": "postgresql",
+        "value": {"host": "127.0.0.1", "port": dead, "user": "x", "dbname": "x"}})
+    assert r.status_code == 201, r.text
+    r = _create(daemon, "postgres", path="f/ev/pg_dead", script_path="f/ev/echo",
+                postgres_resource_path="$res:f/ev/nodb", channel="nothing")
+    assert r.status_code == 201, r.text
+    for kind, path in (("websocket", "f/ev/ws_dead"), ("postgres", "f/ev/pg_dead")):
+        got = wait_for(f"{path} to report its error",
+                       lambda k=kind, p=path: (lambda g: g if g["last_error"] else None)(
+                           _get(daemon, k, p)))
+        assert "reconnecting in" in got["last_error"] and got["last_error_at"], got
+        assert got["status"] in ("error", "connecting"), got
+    listed = [t for t in daemon.api("GET", "triggers/list").json() if "dead" in t["path"]]
+    assert {(t["kind"], t["path"]) for t in listed} == {("websocket", "f/ev/ws_dead"),
+                                                      ("postgres", "f/ev/pg_dead")}
+    assert all(t["last_error"] for t in listed)
+    out = daemon.cli("trigger", "list", check=True).stdout
+    assert "f/ev/ws_dead" in out and "last error at" in out and "reconnecting in" in out
+    assert daemon.cli("trigger", "disable", "websocket", "f/ev/ws_dead", check=True)
+    assert _get(daemon, "websocket", "f/ev/ws_dead")["status"] == "disabled"
+    assert "Traceback" not in daemon.log()  # a broken trigger is reported, not a crash
 
 
 def test_triggers_are_kept_in_git_and_imported_from_files(daemon: RunningDaemon) -> None:
@@ -422,20 +434,3 @@ def test_triggers_are_kept_in_git_and_imported_from_files(daemon: RunningDaemon)
     assert "mqtt trigger f/ev/topic: 'subscribe_topics' must be a non-empty list" in r.text
     assert _get(daemon, "mqtt", "f/ev/topic")["subscribe_topics"][0]["topic"] == "a/+/b"
 
-
-FAILS = "def main(**kwargs):\n    raise RuntimeError('no stock for ' + str(kwargs.get('sku')))\n"
-
-
-def test_http_trigger_failure_handler(daemon: RunningDaemon, database_url: str) -> None:
-    daemon.deploy("f/ev/fails", FAILS)
-    daemon.deploy("f/ev/on_fail", ON_FAIL)
-    r = daemon.api("POST", "http_triggers/create", json={
-        "path": "f/ev/order_hook", "route_path": "ev/orders", "script_path": "f/ev/fails",
-        "request_type": "async", "error_handler_path": "f/ev/on_fail",
-        "error_handler_args": {"team": "shop"}})
-    assert r.status_code == 201, r.text
-    with httpx.Client(base_url=daemon.url, timeout=30) as c:
-        assert c.post("/api/r/ev/orders", json={"sku": "A1"}).status_code == 200
-    [handled] = _wait_runs(database_url, "http/f/ev/order_hook", 1)
-    assert handled["result"] == {"msg": "no stock for A1", "trigger": "http/f/ev/order_hook",
-                                 "path": "f/ev/fails", "team": "shop"}
