@@ -152,6 +152,18 @@ async def check_values(conn: AsyncConnection[Any], ws: str, kind: str, path: str
             raise UsageError(f"'{name}' must be a JSON object")
         values[name] = v
     await _check_target(conn, ws, script_path, is_flow)
+    if kind == "websocket":  # the runnables that compute the URL or the first messages
+        runnables = [rules.runnable_of(config["url"])]
+        runnables += [(m["runnable_result"]["path"], bool(m["runnable_result"].get("is_flow")))
+                      for m in config["initial_messages"] if "runnable_result" in m]
+        for found in runnables:
+            if found is not None:
+                try:
+                    await _check_target(conn, ws, *found)
+                except UsageError as exc:
+                    raise UsageError(exc.message.replace("'script_path'", "'url' or"
+                                                         " 'initial_messages'"),
+                                     hint=exc.hint) from exc
     if values["error_handler_path"]:
         runs.check_handler_prefix(values["error_handler_path"])
         try:

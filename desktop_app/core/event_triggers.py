@@ -90,12 +90,15 @@ def check_config(kind: str, body: dict[str, Any]) -> dict[str, Any]:
 def _websocket(body: dict[str, Any]) -> dict[str, Any]:
     url = _string(body, "url", required=True)
     assert url is not None
-    if url.startswith(("$script:", "$flow:")):
-        raise UsageError("'url': a URL computed by a runnable ($script:/$flow:) is not"
-                         " supported yet", hint="give the ws:// or wss:// URL itself")
-    problem = websocket_url_problem(url)
-    if problem:
-        raise UsageError(f"'url' {url!r} {problem}", hint="e.g. wss://stream.example.com/feed")
+    if runnable_of(url) is None:
+        problem = websocket_url_problem(url)
+        if problem:
+            raise UsageError(f"'url' {url!r} {problem}",
+                             hint="e.g. wss://stream.example.com/feed, or $script:f/x/make_url"
+                                  " (a script whose result is the URL)")
+    elif not runnable_of(url)[0].startswith(("f/", "u/")):  # type: ignore[index]
+        raise UsageError(f"'url' {url!r}: after $script: or $flow: comes the path of the"
+                         " script or flow that returns the URL, e.g. $script:f/feeds/url")
     filters = body.get("filters") or []
     if not isinstance(filters, list) or not all(
             isinstance(f, dict) and isinstance(f.get("key"), str) and f["key"] and "value" in f
@@ -110,10 +113,16 @@ def _websocket(body: dict[str, Any]) -> dict[str, Any]:
         raise _bad("initial_messages", 'a list of {"raw_message": "..."} objects')
     for i, m in enumerate(initial):
         if isinstance(m, dict) and "runnable_result" in m:
-            raise UsageError(f"'initial_messages[{i}]': runnable_result is not supported yet",
-                             hint='send a fixed message: {"raw_message": "..."}')
+            r = m["runnable_result"]
+            if not (isinstance(r, dict) and isinstance(r.get("path"), str) and r["path"]
+                    and isinstance(r.get("args", {}), dict)
+                    and isinstance(r.get("is_flow", False), bool)):
+                raise _bad(f"initial_messages[{i}].runnable_result",
+                           'an object {"path": "f/…", "args": {…}, "is_flow": false}')
+            continue
         if not (isinstance(m, dict) and isinstance(m.get("raw_message"), str)):
-            raise _bad(f"initial_messages[{i}]", 'an object {"raw_message": "<text to send>"}')
+            raise _bad(f"initial_messages[{i}]", 'an object {"raw_message": "<text to send>"}'
+                       ' or {"runnable_result": {"path": …, "args": {…}, "is_flow": false}}')
     return {"url": url, "filters": filters, "filter_logic": logic,
             "initial_messages": initial,
             "url_runnable_args": _object(body, "url_runnable_args") or {},
@@ -124,6 +133,15 @@ def _websocket(body: dict[str, Any]) -> dict[str, Any]:
 def reply_text(result: Any) -> str:
     """A run's result as the WebSocket message sent back: a string as it is, else JSON."""
     return result if isinstance(result, str) else json.dumps(result)
+
+
+def runnable_of(url: str) -> tuple[str, bool] | None:
+    """`$script:f/x/y` → ('f/x/y', False), `$flow:…` → (…, True): the URL is the result of
+    running it (with `url_runnable_args`); None for a plain URL."""
+    for prefix, is_flow in (("$script:", False), ("$flow:", True)):
+        if url.startswith(prefix):
+            return url[len(prefix):], is_flow
+    return None
 
 
 def websocket_url_problem(url: str) -> str | None:

@@ -119,13 +119,24 @@ async def websocket_session(ctx: Any) -> str:
 
     cfg = ctx.config
     url = cfg["url"]
+    runnable = rules.runnable_of(url)
+    if runnable is not None:  # Windmill's $script:/$flow: URL: whatever it returns
+        url = await run_for_result(ctx, *runnable, cfg.get("url_runnable_args") or {})
+        problem = rules.websocket_url_problem(url) if isinstance(url, str) else "is not text"
+        if problem:
+            raise UsageError(f"the URL {url!r} that {cfg['url']} returned {problem}")
     replies: set[asyncio.Task[None]] = set()
     try:
         async with connect(url, open_timeout=CONNECT_TIMEOUT_S, max_size=16 * 1024 * 1024,
                            proxy=None) as ws:
             await ctx.connected()
             for m in cfg.get("initial_messages") or []:
-                await ws.send(m["raw_message"])
+                if "runnable_result" in m:
+                    r = m["runnable_result"]
+                    await ws.send(rules.reply_text(await run_for_result(
+                        ctx, r["path"], bool(r.get("is_flow")), r.get("args") or {})))
+                else:
+                    await ws.send(m["raw_message"])
             async for msg in ws:
                 text = msg if isinstance(msg, str) else msg.decode("utf-8", "replace")
                 if not rules.message_passes(cfg.get("filters") or [],
@@ -141,6 +152,30 @@ async def websocket_session(ctx: Any) -> str:
         for task in replies:
             task.cancel()
     return "the server closed the connection"
+
+
+async def run_for_result(ctx: Any, path: str, is_flow: bool, args: dict[str, Any]) -> Any:
+    """Run a script or flow (as the trigger's owner) and return its result; UsageError
+    saying so when it fails."""
+    from desktop_app.api.submit import wait_completed
+    from desktop_app.scheduler.jobs import push_item
+
+    row = ctx.row
+    async with ctx.state.pool.connection() as conn, conn.transaction():
+        job = await push_item(conn, workspace=row["workspace_id"], path=path, is_flow=is_flow,
+                              args=args, created_by=row["edited_by"],
+                              permissioned_as=row["permissioned_as"],
+                              trigger_path=f"{row['kind']}/{row['path']}", schedule_path=None,
+                              trigger_kind=None,
+                              extra={"trigger_setup_of": f"{row['kind']}/{row['path']}"})
+    done = await wait_completed(ctx.state, row["workspace_id"], job)
+    if done["status"] != "success":
+        error = done["result"].get("error", done["result"]) \
+            if isinstance(done["result"], dict) else done["result"]
+        message = error.get("message", error) if isinstance(error, dict) else error
+        raise UsageError(f"{'flow' if is_flow else 'script'} {path} (job {job}) failed:"
+                         f" {message}")
+    return done["result"]
 
 
 async def _reply(ctx: Any, ws: Any, job: uuid.UUID, cfg: dict[str, Any]) -> None:

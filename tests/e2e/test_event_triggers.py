@@ -112,6 +112,20 @@ def test_websocket_trigger_filters_reconnects_and_disables(daemon: RunningDaemon
         # Deleted: the connection goes.
         assert daemon.api("DELETE", "websocket_triggers/delete/f/ev/ws_orders").status_code == 200
         wait_for("the connection to close after delete", lambda: not peer.clients)
+
+        # Windmill's computed URL ($script: + url_runnable_args) and a first message that
+        # is a script's result
+        daemon.deploy("f/ev/ws_url", "def main(port: int):\n"
+                                     "    return f'ws://127.0.0.1:{port}/computed'\n")
+        daemon.deploy("f/ev/greet", "def main(who: str):\n    return f'hello {who}'\n")
+        r = _create(daemon, "websocket", path="f/ev/ws_computed", script_path="f/ev/ws",
+                    url="$script:f/ev/ws_url", url_runnable_args={"port": peer.port},
+                    initial_messages=[{"runnable_result": {"path": "f/ev/greet",
+                                                           "args": {"who": "ada"},
+                                                           "is_flow": False}}])
+        assert r.status_code == 201, r.text
+        wait_for("the computed connection and its greeting",
+                 lambda: "hello ada" in peer.received and peer.clients)
     finally:
         peer.stop()
 
@@ -326,6 +340,8 @@ BAD_DEFINITIONS: list[tuple[str, dict[str, Any], str]] = [
     ("websocket", {"url": "ws://x.test", "filters": [{"value": 1}]}, "'filters' must be"),
     ("websocket", {"url": "ws://x.test", "initial_messages": ["hi"]}, "initial_messages[0]"),
     ("websocket", {"url": "ws://x.test", "mode": "sometimes"}, "'mode' must be"),
+    ("websocket", {"url": "$script:f/ev/no_url_maker"},
+     "'url' or 'initial_messages': no script at 'f/ev/no_url_maker'"),
     ("websocket", {"url": "ws://x.test", "error_handler_path": "script/f/ev/nope"},
      "'error_handler_path': no script or flow"),
     ("postgres", {"postgres_resource_path": "f/ev/nowhere", "channel": "c"},

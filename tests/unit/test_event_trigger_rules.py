@@ -55,8 +55,14 @@ def test_check_config_names_the_bad_field() -> None:
                                     "client_version": "v4"})
     with pytest.raises(UsageError, match="'url' is required"):
         rules.check_config("websocket", {})
-    with pytest.raises(UsageError, match="not supported yet"):
-        rules.check_config("websocket", {"url": "$script:f/x/y"})
+    assert rules.check_config("websocket", {"url": "$script:f/x/y"})["url"] == "$script:f/x/y"
+    assert rules.runnable_of("$flow:f/x/y") == ("f/x/y", True)
+    assert rules.runnable_of("wss://h") is None
+    with pytest.raises(UsageError, match="the path of the script or flow"):
+        rules.check_config("websocket", {"url": "$script:make_url"})
+    with pytest.raises(UsageError, match="runnable_result"):
+        rules.check_config("websocket", {"url": "ws://h", "initial_messages": [
+            {"runnable_result": {"path": "f/x/y", "args": "no"}}]})
     with pytest.raises(UsageError) as err:
         rules.check_config("postgres", {"postgres_resource_path": "f/x/db",
                                         "publication_name": "p"})
