@@ -59,8 +59,10 @@ class TriggerManager:
     async def run(self) -> None:
         while True:
             try:
-                async with await AsyncConnection.connect(self.state.database_url,
-                                                         autocommit=True) as conn:
+                async with await AsyncConnection.connect(
+                        self.state.database_url, autocommit=True,
+                        application_name=f"tidemill trigger manager {self.server_id}"[:63],
+                ) as conn:
                     self._conn = conn
                     await conn.execute(f"LISTEN {CHANNEL}")
                     while True:

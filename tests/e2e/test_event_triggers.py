@@ -327,6 +327,19 @@ def test_one_daemon_owns_a_trigger_and_another_takes_over(daemon: RunningDaemon,
         peer.send(json.dumps({"n": 5}))
         assert _wait_runs(database_url, "f/ev/shared", 1)[0]["result"] == {"n": 5}
         assert _get(survivor, "websocket", "f/ev/shared")["server_id"] != owner
+
+        # The survivor's manager loses its database session (and so its locks): it stops
+        # listening at once, reconnects, takes the trigger again, and delivery goes on.
+        with psycopg.connect(database_url, autocommit=True) as c:
+            killed = c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                               " WHERE application_name LIKE 'tidemill trigger manager %'"
+                               ).fetchall()
+        assert killed == [(True,)]
+        wait_for("a new listener after the manager reconnected",
+                 lambda: peer.connects == 3 and peer.clients, timeout=20)
+        peer.send(json.dumps({"n": 6}))
+        assert [r["result"]["n"] for r in _wait_runs(database_url, "f/ev/shared", 2)] == [5, 6]
+        assert survivor.proc is not None and survivor.proc.poll() is None
     finally:
         peer.stop()
         other.stop()
