@@ -61,7 +61,7 @@ def _app_styles(c: dict[str, str]) -> str:
         QWidget#appBar {{ background: {c['nav']}; border-bottom: 1px solid {c['border']}; }}
         QLabel#appLabel {{ font-weight: bold; }}
         QFrame#appComponent[kind="form"], QFrame#appComponent[kind="container"],
-        QFrame#appComponent[kind="json"] {{ background: {c['base']};
+        QFrame#appComponent[kind="json"] {{ background: {c['alt']};
             border: 1px solid {c['border']}; border-radius: 6px; }}
         QLabel#appMessage {{ padding: 8px 12px; font-weight: bold; }}
         QLabel#appMessage[level="success"] {{ color: {c['ok']}; background: {c['alt']}; }}

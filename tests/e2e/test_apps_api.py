@@ -64,6 +64,30 @@ def test_app_crud_versions_and_bad_input(daemon: RunningDaemon) -> None:
     assert r.status_code == 404 and "app not found" in r.text
 
 
+def test_cli_deploys_app_folders_and_says_what_is_wrong(daemon: RunningDaemon,
+                                                        tmp_path: Path) -> None:
+    folder = tmp_path / "users.app"
+    folder.mkdir()
+    (folder / "app.yaml").write_text((FIXTURES / "dashboard.app.yaml").read_text())
+    res = daemon.cli("deploy", str(folder), "--path", "f/sales/board", check=True)
+    assert "deployed app f/sales/board (5 components)" in res.stderr
+    res = daemon.cli("deploy", str(folder), "--path", "f/sales/board", check=True)
+    assert len(daemon.api("GET", "apps/get/p/f/sales/board").json()["versions"]) == 2
+    (folder / "app.yaml").write_text("summary: x\nvalue:\n  components:\n"
+                                     "    - {id: t, type: text, x: 11, y: 0, w: 4, h: 1}\n")
+    res = daemon.cli("deploy", str(folder), "--path", "f/sales/bad")
+    assert res.returncode != 0 and "component t: it must fit the 12-column grid" in res.stderr
+    res = daemon.cli("gui", "--screenshot", str(tmp_path / "x.png"), "--view", "app",
+                     "--path", "f/sales/missing")
+    assert res.returncode != 0 and "app not found at path 'f/sales/missing'" in res.stderr
+    res = daemon.cli("gui", "--screenshot", str(tmp_path / "x.png"), "--view", "app")
+    assert res.returncode != 0 and "needs --path" in res.stderr
+    res = daemon.cli("gui", "--screenshot", str(tmp_path / "ok.png"), "--view", "app",
+                     "--path", "f/sales/board")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "ok.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_runnables_run_as_deployed_and_a_run_only_token_cannot_edit(
         daemon: RunningDaemon) -> None:
     daemon.deploy("f/admin/list_users", LIST_USERS)

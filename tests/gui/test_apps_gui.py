@@ -259,3 +259,55 @@ def test_a_run_only_user_runs_the_app_but_gets_no_editor_or_code(
         assert w.code_visible and not w.edit.isHidden()
 
     _drive(qloop, daemon, admin)
+
+
+def test_every_component_kind_renders_and_reacts(daemon: RunningDaemon, qtbot: Any,
+                                                 qloop: Any) -> None:
+    every = AppDefinition.from_yaml((FIXTURES / "every_kind.app.yaml").read_text())
+    r = daemon.api("POST", "apps/create", json=every.to_api("f/demo/every"))
+    assert r.status_code == 201, r.text
+
+    async def body(client: TidemillClient) -> None:
+        w = AppRunWindow(client)
+        qtbot.addWidget(w)
+        w.show()
+        assert await w.load("f/demo/every")
+        assert w.surface is not None
+        views = w.surface.views
+        assert set(views) == {c.id for c, _ in every.all_components()}
+        state = w.surface.session.state.values
+        # on load: the python and the deno inline scripts ran
+        assert state["regions"]["result"] == ["eu", "us"]
+        assert state["inline_sum"]["result"] == [{"label": "a", "value": 3},
+                                                 {"label": "b", "value": 2}]
+        region = views["region"].combo  # type: ignore[attr-defined]
+        assert [region.itemText(i) for i in range(region.count())] == ["eu", "us"]
+        pie = views["chart_pie"]
+        assert isinstance(pie, ChartView)
+        assert pie.shown()["series"] == {"pie": {"a": 3.0, "b": 2.0}}
+        # a number input drives the `change` runnable and what reads its result
+        views["count"].spin.setValue(8)  # type: ignore[attr-defined]
+        await w.surface.idle()
+        assert pie.shown()["series"] == {"pie": {"a": 8.0, "b": 2.0}}
+        assert views["heading"].text.text() == "Hello yes"  # type: ignore[attr-defined]
+        views["name"].edit.setText("Ada")  # type: ignore[attr-defined]
+        views["name"].edit.returnPressed.emit()  # type: ignore[attr-defined]
+        await w.surface.idle()
+        assert views["heading"].text.text() == "Hello Ada"  # type: ignore[attr-defined]
+        # a static value that is not a list: the table says so instead of failing
+        assert "expected a list of objects" in views["table1"].error.text()
+        # the flow is not deployed: the form says so; the button runs and reports it
+        assert "not deployed" in views["form1"].note.text()  # type: ignore[attr-defined]
+        views["modal_json"].refresh()
+        details = views["details"]
+        details.button.click()  # type: ignore[attr-defined]
+        assert details.dialog.isVisible()  # type: ignore[attr-defined]
+        await w.surface.idle()
+        assert state["details"]["open"] is True
+        tabs = views["tabs1"].tabs  # type: ignore[attr-defined]
+        assert [tabs.tabText(i) for i in range(tabs.count())] == ["First", "Second"]
+        tabs.setCurrentIndex(1)
+        await w.surface.idle()
+        assert state["tabs1"]["selectedTab"] == 1
+
+    _drive(qloop, daemon, body)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDoubleSpinBox,
     QFileDialog,
+    QLabel,
     QLineEdit,
     QPushButton,
 )
@@ -191,7 +192,18 @@ class FormView(ComponentView):
     def __init__(self, component: Component, host: Host) -> None:
         super().__init__(component, host)
         schema = host.schemas.get(component.runnable or "") if component.runnable else None
-        self.form = SchemaForm(schema)
+        self.note = QLabel("")
+        self.note.setObjectName("muted")
+        self.note.setWordWrap(True)
+        if component.runnable is None:
+            self.note.setText("This form runs nothing yet: pick its runnable in the builder.")
+        elif schema is None:
+            self.note.setText(f"No form for {component.runnable}: what it runs is not "
+                              "deployed, or its code does not parse.")
+        self.note.setVisible(bool(self.note.text()))
+        self.outer.addWidget(self.note)
+        self.form = SchemaForm(schema if schema is not None else {"properties": {}})
+        self.form.setVisible(schema is not None)
         self.outer.addWidget(self.form, 1)
         self.submit = QPushButton()
         self.submit.setObjectName("appButton")

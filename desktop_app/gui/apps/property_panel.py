@@ -79,6 +79,7 @@ class PropertyEditor(QWidget):
             self.edit.setText(value if isinstance(value, str) and self.text_like else
                               json.dumps(value, ensure_ascii=False))
             self.edit.setPlaceholderText("text" if self.text_like else "a JSON value")
+        self.edit.setCursorPosition(0)  # show the start of a long value
 
     def _mode_changed(self, mode: str) -> None:
         self.bool_box.setVisible(False)
