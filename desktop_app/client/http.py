@@ -280,6 +280,15 @@ class TidemillClient:
         params = {"resource_type": resource_type} if resource_type else {}
         return (await self._request("GET", self._w("resources/list"), params=params)).json()
 
+    async def get_resource_type(self, name: str) -> dict[str, Any] | None:
+        """{name, schema, description} of a resource type, None if the workspace has none."""
+        try:
+            return (await self._request("GET", self._w(f"resources/type/get/{quote(name)}"))).json()
+        except ClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     async def create_resource(self, path: str, resource_type: str, value: Any,
                               description: str = "") -> str:
         body = {"path": path, "resource_type": resource_type, "value": value,

@@ -75,6 +75,8 @@ def kind_of(prop: dict[str, Any]) -> str:
         return "string"
     if t in ("integer", "number", "boolean", "array"):
         return t
+    if t == "object" and isinstance(prop.get("oneOf"), list) and prop["oneOf"]:
+        return "one-of"
     if t == "object":
         return "object" if prop.get("properties") else "json"
     return "json"  # "", unknown types: any JSON value
@@ -385,17 +387,18 @@ class ResourceEditor(QWidget):
         return self.value()
 
     def open_new_dialog(self) -> None:
-        self.dialog = NewResourceDialog(self.resource_type, self)
+        self.dialog = NewResourceDialog(self.resource_type, self.client, self)
         self.dialog.accepted.connect(lambda: spawn(self._create(self.dialog)))
         self.dialog.open()
+        spawn(self.dialog.load_type())
 
     async def _create(self, dialog: NewResourceDialog) -> None:
         assert self.client is not None
+        path, value = dialog.checked
         try:
-            path, value = dialog.result_value()
             await self.client.create_resource(path, self.resource_type, value)
-        except (FieldError, ClientError) as exc:
-            dialog.error.setText(str(getattr(exc, "message", exc)))
+        except ClientError as exc:
+            dialog.error.setText(exc.message + (f" — {exc.hint}" if exc.hint else ""))
             dialog.open()
             return
         self._wanted = path
@@ -403,10 +406,19 @@ class ResourceEditor(QWidget):
 
 
 class NewResourceDialog(QDialog):
-    def __init__(self, resource_type: str, parent: QWidget | None = None) -> None:
+    """Path and value of a new resource: the type's own form when the workspace has the
+    type's schema, else the value as JSON."""
+
+    def __init__(self, resource_type: str, client: TidemillClient | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.resource_type, self.client = resource_type, client
+        self.checked: tuple[str, Any] = ("", None)
+        self.type_form: SchemaForm | None = None
+        self.type_loaded = False  # True once the type's schema was looked up
         self.setWindowTitle(f"New {resource_type} resource")
-        lay = QFormLayout(self)
+        self.setMinimumWidth(480)
+        self.lay = QFormLayout(self)
         self.path = QLineEdit()
         self.path.setPlaceholderText(f"f/folder/my_{resource_type}")
         self.value_text = QPlainTextEdit()
@@ -419,15 +431,37 @@ class NewResourceDialog(QDialog):
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._check_then_accept)
         buttons.rejected.connect(self.reject)
-        lay.addRow("Path", self.path)
-        lay.addRow("Value (JSON)", self.value_text)
-        lay.addRow(self.error)
-        lay.addRow(buttons)
+        self.lay.addRow("Path", self.path)
+        self.lay.addRow("Value (JSON)", self.value_text)
+        self.lay.addRow(self.error)
+        self.lay.addRow(buttons)
+
+    async def load_type(self) -> None:
+        """Swap the JSON box for the resource type's form, when its schema is known."""
+        if self.client is None:
+            self.type_loaded = True
+            return
+        try:
+            rtype = await self.client.get_resource_type(self.resource_type)
+        except ClientError:
+            rtype = None
+        self.type_loaded = True
+        schema = rtype.get("schema") if rtype else None
+        if not isinstance(schema, dict) or not schema.get("properties"):
+            return
+        self.type_form = SchemaForm(schema, None, nested=True)
+        self.lay.removeRow(1)
+        self.lay.insertRow(1, "Value", self.type_form)
 
     def result_value(self) -> tuple[str, Any]:
         path = self.path.text().strip()
         if not re.match(r"^(u|f)/[\w.-]+/[\w./-]+$", path):
             raise FieldError("the path must look like f/folder/name or u/user/name")
+        if self.type_form is not None:
+            value = self.type_form.collect()
+            if value is None:
+                raise FieldError("fix the fields marked in red")
+            return path, value
         try:
             value = json.loads(self.value_text.toPlainText() or "{}")
         except json.JSONDecodeError as exc:
@@ -437,7 +471,7 @@ class NewResourceDialog(QDialog):
 
     def _check_then_accept(self) -> None:
         try:
-            self.result_value()
+            self.checked = self.result_value()
         except FieldError as exc:
             self.error.setText(str(exc))
             return
@@ -576,6 +610,86 @@ class ObjectEditor(QFrame):
         self.form.restore(raw)
 
 
+class VariantEditor(QWidget):
+    """One of several object shapes (a TypeScript union): pick the variant, fill its form.
+
+    A property whose enum has a single value (the discriminating `kind: "a"`) is filled in
+    and locked, as it can only take that value in that variant.
+    """
+
+    kind = "one-of"
+
+    def __init__(self, prop: dict[str, Any], client: TidemillClient | None) -> None:
+        super().__init__()
+        self.prop = prop
+        self.variants = [v for v in prop.get("oneOf") or [] if isinstance(v, dict)]
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.choice = QComboBox()
+        self.choice.addItems([str(v.get("title") or f"Variant {i + 1}")
+                              for i, v in enumerate(self.variants)])
+        self.forms: list[SchemaForm] = []
+        self.frame = QFrame()
+        self.frame.setObjectName("nestedForm")
+        self.frame.setFrameShape(QFrame.Shape.StyledPanel)
+        frame_lay = QVBoxLayout(self.frame)
+        frame_lay.setContentsMargins(6, 6, 6, 6)
+        for variant in self.variants:
+            form = SchemaForm({"properties": variant.get("properties") or {},
+                               "required": variant.get("required") or []}, client, nested=True)
+            for field in form.fields.values():
+                only = field.prop.get("enum")
+                if isinstance(only, list) and len(only) == 1:
+                    field.editor.set_value(only[0])
+                    field.editor.setEnabled(False)
+            frame_lay.addWidget(form)
+            self.forms.append(form)
+        self.choice.currentIndexChanged.connect(self._show)
+        lay.addWidget(self.choice)
+        lay.addWidget(self.frame)
+        self._show(0)
+
+    def _show(self, index: int) -> None:
+        for i, form in enumerate(self.forms):
+            form.setVisible(i == index)
+
+    def current_form(self) -> SchemaForm | None:
+        i = self.choice.currentIndex()
+        return self.forms[i] if 0 <= i < len(self.forms) else None
+
+    def value(self) -> Any:
+        form = self.current_form()
+        if form is None:
+            return None
+        args = form.collect()
+        if args is None:
+            raise FieldError("fix the fields inside")
+        return args
+
+    def set_value(self, value: Any) -> None:
+        if not isinstance(value, dict):
+            return
+        for i, form in enumerate(self.forms):
+            fixed = {n: f.prop["enum"][0] for n, f in form.fields.items()
+                     if isinstance(f.prop.get("enum"), list) and len(f.prop["enum"]) == 1}
+            if all(value.get(n) == v for n, v in fixed.items()) and set(value) <= set(form.fields):
+                self.choice.setCurrentIndex(i)
+                for name, field in form.fields.items():
+                    if name in value and name not in fixed:
+                        field.editor.set_value(value[name])
+                return
+
+    def raw(self) -> Any:
+        form = self.current_form()
+        return (self.choice.currentIndex(), form.snapshot() if form else {})
+
+    def restore(self, raw: Any) -> None:
+        index, snap = raw
+        if 0 <= index < len(self.forms):
+            self.choice.setCurrentIndex(index)
+            self.forms[index].restore(snap)
+
+
 def make_editor(prop: dict[str, Any], required: bool, client: TidemillClient | None) -> Any:
     kind = kind_of(prop)
     if kind in ("string", "password", "integer", "number"):
@@ -590,6 +704,7 @@ def make_editor(prop: dict[str, Any], required: bool, client: TidemillClient | N
         "resource": lambda: ResourceEditor(prop, client),
         "array": lambda: ArrayEditor(prop, client),
         "object": lambda: ObjectEditor(prop, client),
+        "one-of": lambda: VariantEditor(prop, client),
     }
     return editors.get(kind, lambda: JsonEditor(prop))()
 
@@ -662,6 +777,9 @@ class SchemaField:
             raise FieldError("required")
         return value
 
+    def set_value(self, value: Any) -> None:
+        self.editor.set_value(value)
+
     def show_error(self, message: str) -> None:
         self.error.setText(message)
 
@@ -711,6 +829,9 @@ class SchemaForm(QWidget):
             out.append(field.editor)
             if isinstance(field.editor, ObjectEditor):
                 out.extend(field.editor.form.all_editors())
+            elif isinstance(field.editor, VariantEditor):
+                for form in field.editor.forms:
+                    out.extend(form.all_editors())
         return out
 
     def collect(self) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ and a description. History lists the deployed versions and diffs any two.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -408,14 +409,23 @@ class ScriptView(QWidget):
         job: dict[str, Any] = {}
         async for update in self.client.job_updates(job_id):
             if update.get("new_logs"):
-                self.logs.moveCursor(self.logs.textCursor().MoveOperation.End)
-                self.logs.insertPlainText(update["new_logs"])
-                self.logs.ensureCursorVisible()
+                await self._append_logs(update["new_logs"])
             if update.get("completed"):
                 job = update.get("job") or {}
         if not job:
             job = await self.client.get_job(job_id)
         return job
+
+    async def _append_logs(self, text: str, lines_per_turn: int = 1000) -> None:
+        """Append in slices, letting the loop run between them: a burst of output never
+        holds the window for long."""
+        lines = text.splitlines(keepends=True)
+        for start in range(0, len(lines), lines_per_turn):
+            self.logs.moveCursor(self.logs.textCursor().MoveOperation.End)
+            self.logs.insertPlainText("".join(lines[start:start + lines_per_turn]))
+            self.logs.ensureCursorVisible()
+            if start + lines_per_turn < len(lines):
+                await asyncio.sleep(0)
 
     async def cancel(self) -> None:
         if self.running_job:

@@ -120,6 +120,28 @@ def test_bad_values_get_a_message_beside_their_field(qapp: Any) -> None:
     assert f["when"].error.text() == ""  # a required date-time always has a value
 
 
+def test_a_union_of_object_types_picks_a_variant(qapp: Any) -> None:
+    from desktop_app.gui.schema_form import VariantEditor
+    from desktop_app.parsing import script_schema
+
+    code = ('type Shape = {kind: "circle", radius: number} | {kind: "square", side: number};\n'
+            'export async function main(shape: Shape) { return shape; }\n')
+    form = SchemaForm(script_schema(code, "deno"))
+    shape = form.fields["shape"].editor
+    assert isinstance(shape, VariantEditor)
+    assert [shape.choice.itemText(i) for i in range(shape.choice.count())] == \
+        [v["title"] for v in form.fields["shape"].prop["oneOf"]]
+    kinds = [f.fields["kind"] for f in shape.forms]
+    assert [k.editor.value() for k in kinds] == ["circle", "square"]
+    assert not kinds[0].editor.isEnabled()  # the discriminator is fixed per variant
+    shape.choice.setCurrentIndex(1)
+    shape.current_form().fields["side"].editor.setText("4")
+    assert form.collect() == {"shape": {"kind": "square", "side": 4}}
+    shape.set_value({"kind": "circle", "radius": 2})
+    assert shape.choice.currentIndex() == 0
+    assert form.collect() == {"shape": {"kind": "circle", "radius": 2}}
+
+
 def test_array_rows_are_added_and_removed(qapp: Any) -> None:
     form = SchemaForm({"properties": {"tags": {"type": "array", "items": {"type": "string"}}}})
     tags = form.fields["tags"].editor

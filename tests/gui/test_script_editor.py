@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtWidgets import QLineEdit
+
 from desktop_app.client.http import Connection, TidemillClient
 from desktop_app.gui.app import MainWindow
 from desktop_app.gui.schema_form import (
@@ -194,8 +196,8 @@ def test_invalid_values_are_explained_beside_their_fields_and_start_no_job(
 
 def test_resource_picker_lists_that_type_and_creates_one(
         daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
-    code = ('from typing import TypedDict\n\nclass postgresql(TypedDict):\n    host: str\n\n'
-            'def main(db: postgresql, servers: list[str] = []):\n    return db\n')
+    code = ('postgresql = mailgun = dict\n\n\ndef main(db: postgresql, mail: mailgun = None):\n'
+            '    return {"db": db, "mail": mail}\n')
     for path, rtype in (("f/res/main_db", "postgresql"), ("f/res/replica", "postgresql"),
                         ("f/res/chat", "slack")):
         r = daemon.api("POST", "resources/create",
@@ -210,19 +212,52 @@ def test_resource_picker_lists_that_type_and_creates_one(
         items = [picker.combo.itemText(i) for i in range(picker.combo.count())]
         assert items == ["", "f/res/main_db", "f/res/replica"]  # not the slack one
 
+        # "New…" for a type the workspace knows: the type's own form, password masked
         picker.open_new_dialog()
         dialog = picker.dialog
+        await until(lambda: dialog.type_loaded, what="the type's schema")
+        form = dialog.type_form
+        assert form is not None and "password" in form.fields
+        assert form.fields["password"].editor.echoMode() == QLineEdit.EchoMode.Password
+        assert form.fields["port"].editor.text() == "5432"  # the type's default
         dialog.path.setText("f/res/new_db")
-        dialog.value_text.setPlainText("{not json")
+        form.fields["port"].editor.setText("many")
         dialog._check_then_accept()
-        assert "not valid JSON" in dialog.error.text() and dialog.isVisible()
-        dialog.value_text.setPlainText('{"host": "db.local"}')
+        assert "fix the fields" in dialog.error.text() and dialog.isVisible()
+        assert "not a whole number" in form.fields["port"].error.text()
+        form.fields["port"].editor.setText("5433")
+        form.fields["host"].editor.setText("db.local")
+        form.fields["user"].editor.setText("app")
+        form.fields["dbname"].editor.setText("shop")
+        form.fields["password"].editor.setText("s3cret")
         dialog._check_then_accept()
-        await until(lambda: "f/res/new_db" in picker.paths, what="the new resource")
+        await until(lambda: "f/res/new_db" in picker.paths or dialog.error.text(),
+                    what="the new resource")
+        assert dialog.error.text() == ""
         assert picker.combo.currentText() == "f/res/new_db"
         assert picker.value() == "$res:f/res/new_db"
+
+        # a type without a schema: the value is typed as JSON
+        mail = w.script.form.fields["mail"].editor
+        mail.open_new_dialog()
+        dialog = mail.dialog
+        await until(lambda: dialog.type_loaded, what="the type lookup")
+        assert dialog.type_form is None
+        dialog.path.setText("f/res/mailer")
+        dialog.value_text.setPlainText("{not json")
+        dialog._check_then_accept()
+        assert "not valid JSON" in dialog.error.text()
+        dialog.value_text.setPlainText('{"api_key": "k"}')
+        dialog._check_then_accept()
+        await until(lambda: "f/res/mailer" in mail.paths, what="the JSON resource")
+
         job_id = await w.script.test_run()
-        assert job_id and w.script.result.result == {"host": "db.local"}
+        assert job_id, w.script.status.text()
+        result = w.script.result.result
+        assert isinstance(result, dict) and "mail" in result, (result, w.script.status.text())
+        assert result["mail"] == {"api_key": "k"}
+        assert result["db"]["host"] == "db.local" and result["db"]["port"] == 5433
+        assert result["db"]["password"] == "s3cret"  # kept in the keyring, given to the job
 
     _window_run(qloop, daemon, qtbot, body)
 
@@ -280,5 +315,40 @@ def test_nested_object_and_array_of_objects_reach_the_script(
         assert await w.script.test_run()
         assert w.script.result.result == {"user": {"name": "Ada", "age": 36},
                                           "items": [{"sku": "A-1", "qty": 2}]}
+
+    _window_run(qloop, daemon, qtbot, body)
+
+
+def test_a_10000_line_test_run_keeps_the_editor_responsive(
+        daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
+    from PySide6.QtCore import QTimer
+
+    flood = ('def main(lines: int = 10000):\n    for i in range(lines):\n'
+             '        print(f"line {i:05d} " + "x" * 40)\n    return lines\n')
+    daemon.deploy("f/demo/flood", flood)
+
+    async def body(w: MainWindow) -> float:
+        await w.open_script("f/demo/flood")
+        gaps: list[float] = []
+        last = [time.perf_counter()]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            gaps.append(now - last[0])
+            last[0] = now
+        probe = QTimer()
+        probe.setInterval(5)
+        probe.timeout.connect(tick)
+        last[0] = time.perf_counter()
+        probe.start()
+        await w.script.test_run()
+        probe.stop()
+        text = w.script.logs.toPlainText()
+        assert "line 00000" in text and "line 09999" in text
+        assert w.script.result.result == 10000
+        worst = max(gaps) * 1000 - 5
+        assert len(gaps) > 20
+        assert worst < 50, f"the event loop was blocked for {worst:.0f} ms"
+        return worst
 
     _window_run(qloop, daemon, qtbot, body)
