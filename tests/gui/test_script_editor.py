@@ -329,26 +329,29 @@ def test_a_10000_line_test_run_keeps_the_editor_responsive(
 
     async def body(w: MainWindow) -> float:
         await w.open_script("f/demo/flood")
-        gaps: list[float] = []
-        last = [time.perf_counter()]
+        # Between two ticks of a 5 ms timer, the CPU time the GUI thread spent is the
+        # longest anything held the loop. CPU time, not wall time: on a loaded machine the
+        # OS may pause the whole process, which no handler of ours can help.
+        busy: list[float] = []
+        last = [time.thread_time()]
 
         def tick() -> None:
-            now = time.perf_counter()
-            gaps.append(now - last[0])
+            now = time.thread_time()
+            busy.append(now - last[0])
             last[0] = now
         probe = QTimer()
         probe.setInterval(5)
         probe.timeout.connect(tick)
-        last[0] = time.perf_counter()
+        last[0] = time.thread_time()
         probe.start()
         await w.script.test_run()
         probe.stop()
         text = w.script.logs.toPlainText()
         assert "line 00000" in text and "line 09999" in text
         assert w.script.result.result == 10000
-        worst = max(gaps) * 1000 - 5
-        assert len(gaps) > 20
-        assert worst < 50, f"the event loop was blocked for {worst:.0f} ms"
+        worst = max(busy) * 1000
+        assert len(busy) > 20
+        assert worst < 50, f"the event loop was held for {worst:.0f} ms of CPU"
         return worst
 
     _window_run(qloop, daemon, qtbot, body)
