@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(w)
         self.nav.currentRowChanged.connect(self._nav_changed)
         self.home.on_new_script = self.new_script
+        self.home.on_new_flow = lambda path: spawn(self.open_flow(path))
         self.stack.currentChanged.connect(self._page_changed)
         self.setCentralWidget(central)
         self.connected: bool | None = None

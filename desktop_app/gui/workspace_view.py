@@ -101,9 +101,15 @@ class WorkspaceView(QWidget):
         self.new_button = QPushButton("New script…")
         self.new_button.setToolTip("Write a new script: choose its path and language")
         self.new_button.clicked.connect(self.open_new_script_dialog)
+        #: set by the window: called with the path when the user creates a flow
+        self.on_new_flow: Callable[[str], None] | None = None
+        self.new_flow_button = QPushButton("New flow…")
+        self.new_flow_button.setToolTip("Build a new flow in the designer: choose its path")
+        self.new_flow_button.clicked.connect(self.ask_new_flow)
         top = QHBoxLayout()
         top.addWidget(heading, 1)
         top.addWidget(self.new_button)
+        top.addWidget(self.new_flow_button)
         lay.addLayout(top)
         lay.addWidget(self.search)
         lay.addWidget(self.stack, 1)
@@ -228,6 +234,15 @@ class WorkspaceView(QWidget):
             self.new_dialog.path.text().strip(), self.new_dialog.language.currentText()))
         self.new_dialog.open()
         return self.new_dialog
+
+    def ask_new_flow(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        path, ok = QInputDialog.getText(self, "New flow", "Path of the new flow "
+                                        "(f/folder/name or u/user/name):", text="f/")
+        path = path.strip()
+        if ok and path and self.on_new_flow:
+            self.on_new_flow(path)
 
     def _activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
         path = item.data(0, PATH_ROLE)
