@@ -38,6 +38,7 @@ class AddComponent(Command):
     parent: str | None = None
     component_id: str = ""
     props: dict[str, Any] | None = None
+    tab: int | None = None  # in a tabs component: which tab
 
     def __post_init__(self) -> None:
         if self.type not in KINDS:
@@ -54,6 +55,8 @@ class AddComponent(Command):
                                "y": self.y, "w": w, "h": h,
                                "props": copy.deepcopy(self.props if self.props is not None
                                                       else kind.props)}
+        if self.tab is not None:
+            raw["tab"] = self.tab
         if kind.container:
             raw["children"] = []
         app.container_list(self.parent).append(raw)

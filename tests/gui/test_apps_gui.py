@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from desktop_app.apps.model import AppDefinition
 from desktop_app.client.http import Connection, TidemillClient
@@ -209,6 +210,19 @@ def test_app_yaml_through_the_builder_and_save_is_the_same_yaml(
         assert "cannot be empty" in b.properties.message.text()
         b.properties.geometry_spins[2].setValue(6)
         assert b.app.component("users").geometry == (4, 1, 6, 6)
+        b.undo()
+        assert b.app.to_yaml() == text
+        # a drop on a container puts the component inside it
+        assert _drop(b, "container", 0, 16) == "container1"
+        assert _drop(b, "text", 1, 17) == "text1"
+        assert [c.id for c in b.app.component("container1").children] == ["text1"]
+        assert "text1" in b.design_views  # drawn inside the container's own grid
+        up = [w for w in b.properties.findChildren(QPushButton)
+              if w.text() == "Select container1 (holds it)"]
+        up[0].click()
+        assert b.canvas.selected == "container1"
+        assert "Holds: text1" in [w.text() for w in b.properties.findChildren(QLabel)]
+        b.undo()
         b.undo()
         assert b.app.to_yaml() == text
         b.save_button.click()

@@ -154,7 +154,7 @@ class AppBuilderWindow(QMainWindow):
         split.addWidget(self.center)
 
         self.side = QTabWidget()
-        self.properties = PropertyPanel(self.app, self.push)
+        self.properties = PropertyPanel(self.app, self.push, lambda cid: self.canvas.select(cid))
         props_scroll = QScrollArea()
         props_scroll.setWidgetResizable(True)
         props_scroll.setWidget(self.properties)

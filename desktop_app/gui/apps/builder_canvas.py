@@ -89,7 +89,7 @@ class BuilderCanvas(GridCanvas):
         for widget, _geometry in self.placed:
             # The canvas handles the mouse; the component views only show.
             widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
-        if self.selected and self.selected not in {c.id for c in self.app.components}:
+        if self.selected and self.selected not in self.app.ids():
             self.selected = ""
         self.relayout()
         self._repaint()
@@ -170,8 +170,17 @@ class BuilderCanvas(GridCanvas):
         kind = bytes(event.mimeData().data(KIND_MIME).data()).decode()
         if kind not in KINDS:
             return
-        x, y = self.cell_at(event.position().toPoint())
-        command = commands.AddComponent(kind, min(x, GRID_COLUMNS - KINDS[kind].size[0]), y)
+        pos = event.position().toPoint()
+        target = self.component_at(pos)
+        holder = self.app.component(target) if target else None
+        if holder is not None and holder.kind is not None and holder.kind.container:
+            # Into the container, below what it holds (its own grid; move it from there).
+            below = max([c.geometry[1] + c.geometry[3] for c in holder.children] + [0])
+            command = commands.AddComponent(kind, 0, below, parent=holder.id,
+                                            tab=0 if holder.type == "tabs" else None)
+        else:
+            x, y = self.cell_at(pos)
+            command = commands.AddComponent(kind, min(x, GRID_COLUMNS - KINDS[kind].size[0]), y)
         self.push(command)
         event.acceptProposedAction()
         self.select(command.component_id)
@@ -193,11 +202,11 @@ class BuilderCanvas(GridCanvas):
 
     def paint_overlay(self, painter: QPainter) -> None:
         accent = QApplication.palette().highlight().color()
+        top_level = {c.id for c in self.app.components}
         if self.selected:
-            try:
+            rect = None
+            if self.selected in top_level:
                 rect = self.cell_rect(*self.app.component(self.selected).geometry)
-            except Exception:
-                rect = None
             if rect is not None:
                 painter.setPen(QPen(accent, 2))
                 painter.drawRect(rect.adjusted(-1, -1, 1, 1))

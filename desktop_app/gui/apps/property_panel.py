@@ -126,10 +126,12 @@ _ABSENT = object()
 class PropertyPanel(QWidget):
     """Edits the selected component; rebuilt when the selection or the app changes."""
 
-    def __init__(self, app: AppDefinition, push: Callable[[commands.Command], None]) -> None:
+    def __init__(self, app: AppDefinition, push: Callable[[commands.Command], None],
+                 select: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self.app = app
         self.push = push
+        self.select = select or self.show_component
         self.component_id = ""
         self.editors: dict[str, PropertyEditor] = {}
         self.outer = QVBoxLayout(self)
@@ -186,9 +188,38 @@ class PropertyPanel(QWidget):
             state.setWordWrap(True)
             state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(state)
+        parent = self._parent_of(component.id)
+        if parent is not None and parent.type == "tabs":
+            tab = QSpinBox()
+            names = parent.prop("tabs")
+            tab.setRange(0, max(0, len(names) - 1) if isinstance(names, list) else 0)
+            tab.setValue(component.tab)
+            tab.valueChanged.connect(lambda i: self.push(commands.SetField(
+                ("component", component.id), "tab", i)))
+            form.addRow("tab", tab)
+        if parent is not None:
+            up = QPushButton(f"Select {parent.id} (holds it)")
+            up.clicked.connect(lambda: self.select(parent.id))
+            form.addRow(up)
+        if kind and kind.container:
+            inside = QLabel("Holds: " + (", ".join(c.id for c in component.children) or
+                                         "nothing yet — drop components on it"))
+            inside.setObjectName("muted")
+            inside.setWordWrap(True)
+            form.addRow(inside)
+            for child in component.children:
+                pick = QPushButton(f"Edit {child.id}")
+                pick.clicked.connect(lambda _c=False, cid=child.id: self.select(cid))
+                form.addRow(pick)
         remove = QPushButton(f"Remove {component.id}")
         remove.clicked.connect(lambda: self.push(commands.RemoveComponent(component.id)))
         form.addRow(remove)
+
+    def _parent_of(self, component_id: str) -> Component | None:
+        for c, parent in self.app.all_components():
+            if c.id == component_id:
+                return parent
+        return None
 
     def _geometry_row(self, component: Component) -> QWidget:
         box = QWidget()
