@@ -78,7 +78,7 @@ class PygmentsHighlighter(QSyntaxHighlighter):
                  theme: str = "light") -> None:
         # Our "text changed" slot must run before Qt's own re-highlighting, which is
         # connected when the document is set: so connect first, then set the document.
-        super().__init__(None)
+        super().__init__(None)  # type: ignore[call-overload]  # (PySide accepts no parent)
         self._stale = True
         document.contentsChange.connect(self._mark_stale)
         self._lines: list[list[tuple[int, int, str]]] = []

@@ -405,8 +405,9 @@ class ResultView(QWidget):
     def _show_render_all(self, result: Any, code: str | None) -> None:
         while self.all_lay.count():
             item = self.all_lay.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         parts = result["render_all"]
         for part in parts:
             view = ResultView()

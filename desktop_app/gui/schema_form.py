@@ -347,7 +347,7 @@ class ResourceEditor(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
         self.combo.setEditable(True)
-        self.combo.lineEdit().setPlaceholderText(f"a {self.resource_type} resource")
+        self._placeholder(f"a {self.resource_type} resource")
         self.new = QPushButton("New…")
         self.new.setToolTip(f"Create a {self.resource_type} resource")
         self.new.clicked.connect(self.open_new_dialog)
@@ -356,6 +356,11 @@ class ResourceEditor(QWidget):
         lay.addWidget(self.new)
         self.paths: list[str] = []
         self._wanted: str | None = None
+
+    def _placeholder(self, text: str) -> None:
+        line = self.combo.lineEdit()
+        if line is not None:
+            line.setPlaceholderText(text)
 
     async def load(self) -> None:
         if self.client is None:
@@ -368,8 +373,7 @@ class ResourceEditor(QWidget):
         self.combo.addItems(self.paths)
         self.combo.setCurrentText(keep)
         if not self.paths:
-            self.combo.lineEdit().setPlaceholderText(
-                f"no {self.resource_type} resource yet: press New…")
+            self._placeholder(f"no {self.resource_type} resource yet: press New…")
 
     def value(self) -> Any:
         text = self.combo.currentText().strip()
@@ -507,7 +511,8 @@ class ArrayEditor(QWidget):
         self.empty.setObjectName("muted")
         bottom = QHBoxLayout()
         bottom.addWidget(self.add_button)
-        bottom.addWidget(self.empty, 1)
+        bottom.addWidget(self.empty)
+        bottom.addStretch(1)
         lay.addLayout(self.rows_box)
         lay.addLayout(bottom)
 
@@ -765,9 +770,12 @@ class SchemaField:
         self.label = QLabel(f"{title} <span style='color:#d33'>*</span>" if required else title)
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setToolTip(prop.get("description") or "")
+        # level with the text inside the editor (a checkbox has no frame around its box)
+        self.label.setContentsMargins(0, 0 if self.kind == "boolean" else 4, 0, 0)
         self.error = QLabel("")
         self.error.setObjectName("fieldError")
         self.error.setWordWrap(True)
+        self.error.setContentsMargins(0, 4, 0, 0)
         self.error.setMaximumWidth(200)
 
     def value(self) -> Any:
@@ -782,6 +790,9 @@ class SchemaField:
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)
+        # wide enough for a short message on one line; longer ones wrap at 200 px
+        wanted = self.error.fontMetrics().horizontalAdvance(message) + 6 if message else 0
+        self.error.setMinimumWidth(min(200, wanted))
 
 
 class SchemaForm(QWidget):
