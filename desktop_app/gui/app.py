@@ -33,11 +33,13 @@ from desktop_app.gui.script_view import ScriptView
 from desktop_app.gui.settings_view import SettingsView
 from desktop_app.gui.tasks import spawn
 from desktop_app.gui.theme import apply_theme
+from desktop_app.gui.triggers_view import TriggersView
 from desktop_app.gui.workspace_view import WorkspaceView
 
-NAV = ["Scripts & flows", "Runs", "Resources & variables", "Schedules", "Settings"]
-NAV_VIEWS = ["home", "runs", "resources", "schedules", "settings"]  # one per NAV entry
-VIEWS = ["home", "script", "flow", "runs", "job", "resources", "schedules", "settings"]
+NAV = ["Scripts & flows", "Runs", "Resources & variables", "Schedules", "Triggers", "Settings"]
+NAV_VIEWS = ["home", "runs", "resources", "schedules", "triggers", "settings"]  # one per NAV entry
+VIEWS = ["home", "script", "flow", "runs", "job", "resources", "schedules", "triggers",
+         "settings"]
 PING_SECONDS = 3.0
 
 
@@ -72,9 +74,10 @@ class MainWindow(QMainWindow):
         self.flow = FlowDesigner(client)
         self.resources = ResourcesView(client)
         self.schedules = SchedulesView(client)
+        self.triggers = TriggersView(client)
         self.settings = SettingsView(client)
-        for w in (self.home, self.runs, self.resources, self.schedules, self.settings,
-                  self.job, self.script, self.flow):
+        for w in (self.home, self.runs, self.resources, self.schedules, self.triggers,
+                  self.settings, self.job, self.script, self.flow):
             self.stack.addWidget(w)
         self.nav.currentRowChanged.connect(self._nav_changed)
         self.home.on_new_script = self.new_script
@@ -90,7 +93,8 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
 
     def nav_widgets(self) -> list[QWidget]:
-        return [self.home, self.runs, self.resources, self.schedules, self.settings]
+        return [self.home, self.runs, self.resources, self.schedules, self.triggers,
+                self.settings]
 
     def focus_search(self) -> None:
         """Ctrl+K: jump to the workspace search, whatever view is open."""
@@ -228,6 +232,9 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.nav_widgets()[NAV_VIEWS.index(view)])
             await self.ping()
             await self.refresh_current()
+            if view == "triggers" and path:  # --path <kind>/<trigger path>
+                kind, _, trigger = path.partition("/")
+                await self.triggers.open(kind, trigger)
 
 
 def _application(theme: str) -> QApplication:

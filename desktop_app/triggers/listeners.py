@@ -72,8 +72,26 @@ def describe(exc: BaseException) -> str:
         return detail
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return "timed out connecting"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text = " ".join(str(exc).split()) if str(exc).strip() else ""
+    if text and _speaks_for_itself(exc):
+        return text[:500]
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+def _speaks_for_itself(exc: BaseException) -> bool:
+    """Errors whose message already says what failed (a refused connection, a closed
+    link): shown without the exception's class name."""
+    import psycopg
+    from websockets.exceptions import WebSocketException
+
+    kinds: tuple[type[BaseException], ...] = (OSError, psycopg.Error, WebSocketException)
+    try:
+        import aiomqtt
+
+        kinds += (aiomqtt.MqttError,)
+    except ImportError:  # pragma: no cover
+        pass
+    return isinstance(exc, kinds)
 
 
 Session = Callable[[ListenerContext], Awaitable[str]]

@@ -1,0 +1,104 @@
+"""The Triggers view against a real daemon: every trigger with its status and last error,
+the enable switch, and creating and editing a trigger (the daemon's 400s shown)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from desktop_app.client.http import Connection, TidemillClient
+from desktop_app.gui.app import MainWindow
+from tests.e2e.daemon_harness import RunningDaemon, free_port
+
+
+def _window_run(loop: Any, daemon: RunningDaemon, qtbot: Any, body: Any) -> Any:
+    async def go() -> Any:
+        conn = Connection(url=daemon.url, token=daemon.token)
+        async with TidemillClient(conn, timeout=120) as client:
+            window = MainWindow(client)
+            qtbot.addWidget(window)
+            window.show()
+            return await body(window)
+    return loop.run_until_complete(asyncio.wait_for(go(), 180))
+
+
+async def _until(what: str, check: Any, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = await check()
+        if got:
+            return got
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_triggers_view_lists_state_toggles_and_edits(daemon: RunningDaemon, qtbot: Any,
+                                                     qloop: Any) -> None:
+    daemon.deploy("f/ev/echo", "def main(**kw):\n    return kw\n")
+    dead = free_port()
+    assert daemon.api("POST", "websocket_triggers/create", json={
+        "path": "f/ev/feed", "script_path": "f/ev/echo",
+        "url": f"ws://127.0.0.1:{dead}/feed"}).status_code == 201
+    assert daemon.api("POST", "http_triggers/create", json={
+        "path": "f/ev/hook", "route_path": "ev/hook", "script_path": "f/ev/echo"}
+    ).status_code == 201
+
+    async def body(w: MainWindow) -> None:
+        await w.goto("triggers")
+        view = w.triggers
+
+        async def errored() -> Any:
+            await view.refresh()
+            rows = view.rows()
+            return rows if any("reconnecting in" in r[4] for r in rows) else None
+        rows = await _until("the feed's last error", errored)
+        by_path = {r[2]: r for r in rows}
+        assert by_path["f/ev/hook"][:2] == ["on", "http"]
+        assert by_path["f/ev/hook"][6] == "POST /api/r/ev/hook"
+        assert by_path["f/ev/hook"][3] == "serving"
+        assert by_path["f/ev/feed"][1] == "websocket"
+        assert by_path["f/ev/feed"][6] == f"ws://127.0.0.1:{dead}/feed"
+        assert by_path["f/ev/feed"][5] == "f/ev/echo"
+
+        # the switch disables it
+        item = next(view.tree.topLevelItem(i) for i in range(view.tree.topLevelItemCount())
+                    if view.tree.topLevelItem(i).text(2) == "f/ev/feed")
+        item.setCheckState(0, Qt.CheckState.Unchecked)
+        async def disabled() -> bool:
+            got = await w.client.get_trigger("websocket", "f/ev/feed")
+            return got["mode"] == "disabled"
+        await _until("disabled", disabled)
+        await view.refresh()
+        assert {r[2]: r for r in view.rows()}["f/ev/feed"][:1] == ["off"]
+        assert {r[2]: r for r in view.rows()}["f/ev/feed"][3] == "disabled"
+
+        # opening a trigger shows its settings and state
+        await view.open("websocket", "f/ev/feed")
+        ed = view.editor
+        assert ed.editing == ("websocket", "f/ev/feed")
+        assert f"127.0.0.1:{dead}" in ed.settings.toPlainText()
+        assert "Last error" in ed.state.text() and "reconnecting in" in ed.state.text()
+
+        # a new email trigger: bad JSON, then the daemon's 400, then saved
+        ed.new()
+        ed.kind.setCurrentText("email")
+        assert '"local_part"' in ed.settings.toPlainText()  # the kind's template
+        ed.path.setText("f/ev/inbox")
+        ed.target.setCurrentText("f/ev/echo")
+        ed.settings.setPlainText("{not json")
+        assert not await ed.save()
+        assert "not valid JSON" in ed.message.text()
+        ed.settings.setPlainText('{"local_part": "two words"}')
+        assert not await ed.save()
+        assert "'local_part' must be" in ed.message.text()
+        ed.settings.setPlainText('{"local_part": "orders"}')
+        assert await ed.save(), ed.message.text()
+        assert ("email", "f/ev/inbox") in {(r[1], r[2]) for r in view.rows()}
+        assert (await w.client.get_trigger("email", "f/ev/inbox"))["local_part"] == "orders"
+        assert await ed.delete()
+        assert "f/ev/inbox" not in {r[2] for r in view.rows()}
+
+    _window_run(qloop, daemon, qtbot, body)
