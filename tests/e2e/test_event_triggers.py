@@ -260,9 +260,13 @@ def test_mqtt_trigger_and_failure_handlers(daemon: RunningDaemon, database_url: 
     try:
         daemon.deploy("f/ev/temp", MQTT_SCRIPT)
         daemon.deploy("f/ev/on_fail", ON_FAIL)
+        # the resource names its host through a secret variable (read from the keyring)
+        r = daemon.api("POST", "variables/create", json={
+            "path": "f/ev/broker_host", "value": "127.0.0.1", "is_secret": True})
+        assert r.status_code == 201, r.text
         r = daemon.api("POST", "resources/create", json={
             "path": "f/ev/broker", "resource_type": "mqtt",
-            "value": {"broker": "127.0.0.1", "port": broker.port}})
+            "value": {"broker": "$var:f/ev/broker_host", "port": broker.port}})
         assert r.status_code == 201, r.text
         r = _create(daemon, "mqtt", path="f/ev/temps", script_path="f/ev/temp",
                     mqtt_resource_path="$res:f/ev/broker",
