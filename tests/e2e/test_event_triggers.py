@@ -23,6 +23,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from tests.e2e.daemon_harness import RunningDaemon, free_port
 from tests.e2e.event_peers import Mosquitto, WebSocketPeer, wait_for
+from tests.e2e.flow_helpers import flow, js, py
 
 ECHO_JSON = "import json\n\ndef main(msg: str, url: str = ''):\n    return json.loads(msg)\n"
 ECHO = "def main(**kwargs):\n    return kwargs\n"
@@ -156,6 +157,16 @@ def main(sender: str, subject: str, text_body: str, attachments: list, recipient
 '''
 
 
+PRE_MAIL = '''def preprocessor(event):
+    return {"kind": event["kind"], "trigger": event["trigger_path"],
+            "title": event["subject"], "files": [a["filename"] for a in event["attachments"]]}
+
+
+def main(kind: str, trigger: str, title: str, files: list):
+    return {"kind": kind, "trigger": trigger, "title": title, "files": files}
+'''
+
+
 def test_email_trigger_runs_with_sender_subject_body_and_attachment(
         mail_daemon: RunningDaemon, database_url: str) -> None:
     d = mail_daemon
@@ -188,6 +199,16 @@ def test_email_trigger_runs_with_sender_subject_body_and_attachment(
     with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as s:
         s.send_message(msg, to_addrs=["f/ev/inbox@localhost"])
     assert len(_wait_runs(database_url, "f/ev/inbox", 2)) == 2
+
+    # a script with preprocessor(event) gets the event and shapes main's arguments
+    d.deploy("f/ev/pre_mail", PRE_MAIL)
+    assert _create(d, "email", path="f/ev/pre_inbox", script_path="f/ev/pre_mail",
+                   local_part="pre").status_code == 201
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as s:
+        s.send_message(msg, to_addrs=["pre@tidemill.local"])
+    [run] = _wait_runs(database_url, "f/ev/pre_inbox", 1)
+    assert run["result"] == {"kind": "email", "trigger": "f/ev/pre_inbox", "title": "PO 17",
+                             "files": ["order.csv"]}, run
     # disabled: the address is refused
     assert d.api("POST", "email_triggers/setenabled/f/ev/inbox",
                  json={"enabled": False}).status_code == 200
@@ -241,6 +262,20 @@ def test_postgres_trigger_listens_and_survives_a_killed_connection(
     # what happened stays readable, with its time, while the trigger is healthy again
     got = _get(daemon, "postgres", "f/ev/pg_orders")
     assert "reconnecting in" in got["last_error"] and got["status"] == "connected"
+
+    # a flow as the target: its input is the notification
+    r = daemon.api("POST", "flows/create", json={"path": "f/ev/pg_flow", **flow(
+        py("a", "def main(p):\n    return p.upper()\n", p=js("flow_input.payload")))})
+    assert r.status_code == 201, r.text
+    assert _create(daemon, "postgres", path="f/ev/pg_to_flow", script_path="f/ev/pg_flow",
+                   is_flow=True, postgres_resource_path="f/ev/db",
+                   channel="flow_please").status_code == 201
+    wait_for("the flow trigger", lambda: _get(daemon, "postgres", "f/ev/pg_to_flow")["status"]
+             == "connected")
+    with psycopg.connect(database_url, autocommit=True) as c:
+        c.execute("NOTIFY flow_please, 'shout'")
+    [run] = _wait_runs(database_url, "f/ev/pg_to_flow", 1)
+    assert run == {"status": "success", "result": "SHOUT", "kind": "postgres"}
 
 
 MQTT_SCRIPT = '''def main(payload: str, topic: str):
