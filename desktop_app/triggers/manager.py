@@ -114,9 +114,23 @@ class TriggerManager:
                 " WHERE t.workspace_id = k.ws AND t.kind = k.kind AND t.path = k.path",
                 (self.server_id, [k[0] for k in keys], [k[1] for k in keys],
                  [k[2] for k in keys]))
-        await self._smtp_round(conn, [r for r in rows if r["kind"] == "email"])
+        # Side duties: a failure in one of them is logged and retried next round, and never
+        # costs this daemon its listeners (only a lost connection does).
+        await self._duty("the SMTP listener",
+                         self._smtp_round(conn, [r for r in rows if r["kind"] == "email"]))
+        await self._duty("failure handlers", self._outcomes(conn))
+
+    async def _outcomes(self, conn: AsyncConnection[Any]) -> None:
         while await runs.process_outcomes(conn):
             pass
+
+    async def _duty(self, what: str, work: Any) -> None:
+        try:
+            await work
+        except psycopg.OperationalError:
+            raise
+        except Exception:
+            log.exception("trigger manager: %s failed this round", what)
 
     async def _check_locks(self, conn: AsyncConnection[Any]) -> None:
         """Stop listeners whose lock this session no longer holds (it should never happen

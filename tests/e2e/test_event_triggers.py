@@ -71,6 +71,16 @@ def test_websocket_trigger_filters_reconnects_and_disables(daemon: RunningDaemon
             peer.send(json.dumps(msg))
         runs = _wait_runs(database_url, "f/ev/ws_orders", 2)
         assert [r["result"]["n"] for r in runs] == [1, 2]  # the filter kept n=99 out
+
+        # A definition broken behind the API's back (no url) fails alone, and says why.
+        with psycopg.connect(database_url, autocommit=True) as c:
+            c.execute("INSERT INTO event_triggers (kind, path, script_path, config, edited_by,"
+                      " permissioned_as) VALUES ('websocket', 'f/ev/broken', 'f/ev/ws', '{}',"
+                      " 'admin', 'u/admin'); NOTIFY tidemill_triggers")
+        broken = wait_for("the broken trigger's error", lambda: (lambda g: g if g["last_error"]
+                          else None)(_get(daemon, "websocket", "f/ev/broken")))
+        assert "KeyError" in broken["last_error"] and "'url'" in broken["last_error"]
+        assert daemon.api("DELETE", "websocket_triggers/delete/f/ev/broken").status_code == 200
         assert {r["kind"] for r in runs} == {"websocket"}
         # can_return_message: each run's result came back on the WebSocket
         replies = wait_for("the results sent back", lambda: (lambda got: got if len(got) == 2
