@@ -159,6 +159,24 @@ class MainWindow(QMainWindow):
             spawn(self.open_flow(path))
         elif kind in ("resource", "variable", "schedule"):
             spawn(self._open_in(kind, path))
+        elif kind in ("app", "app-builder"):
+            self.open_app(path, builder=kind == "app-builder")
+
+    def open_app(self, path: str, *, builder: bool = False) -> QMainWindow:
+        """An app in its own window: run mode, or the builder."""
+        from desktop_app.gui.apps.builder import AppBuilderWindow
+        from desktop_app.gui.apps.run_window import AppRunWindow
+
+        window: AppRunWindow | AppBuilderWindow
+        if builder:
+            window = AppBuilderWindow(self.client)
+        else:
+            window = AppRunWindow(self.client, lambda p: self.open_app(p, builder=True))
+        self.app_windows = [w for w in getattr(self, "app_windows", []) if w.isVisible()]
+        self.app_windows.append(window)
+        window.show()
+        spawn(window.load(path))
+        return window
 
     async def _open_in(self, kind: str, path: str) -> None:
         view = "schedules" if kind == "schedule" else "resources"

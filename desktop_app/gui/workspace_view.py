@@ -35,10 +35,10 @@ BADGES = {"python3": ("Py", "#3572A5"), "deno": ("TS", "#2f74c0"), "bun": ("TS",
           "nativets": ("TS", "#2f74c0"), "typescript": ("TS", "#2f74c0"),
           "go": ("Go", "#00ADD8"), "bash": ("$_", "#4a5a3a"), "powershell": ("PS", "#012456"),
           "postgresql": ("SQL", "#336791"), "mysql": ("SQL", "#00758f"),
-          "flow": ("⇉", "#7c4dff"), "schedule": ("⏱", "#c98a1a"), "resource": ("R", "#0f8a6d"),
+          "flow": ("⇉", "#7c4dff"), "app": ("▦", "#d9480f"), "schedule": ("⏱", "#c98a1a"), "resource": ("R", "#0f8a6d"),
           "variable": ("$", "#8a5a00"), "secret": ("🔒", "#8a5a00")}
 KIND_LABELS = {"schedule": "schedule", "resource": "resource", "variable": "variable",
-               "flow": "flow"}
+               "flow": "flow", "app": "app"}
 
 
 @lru_cache(maxsize=64)
@@ -110,6 +110,11 @@ class WorkspaceView(QWidget):
         top.addWidget(heading, 1)
         top.addWidget(self.new_button)
         top.addWidget(self.new_flow_button)
+        self.new_app_button = QPushButton("New app…")
+        self.new_app_button.setToolTip("Build a new app (components bound to scripts and "
+                                       "flows): choose its path")
+        self.new_app_button.clicked.connect(self.ask_new_app)
+        top.addWidget(self.new_app_button)
         lay.addLayout(top)
         lay.addWidget(self.search)
         lay.addWidget(self.stack, 1)
@@ -121,6 +126,7 @@ class WorkspaceView(QWidget):
         schedules = await c.list_schedules()
         resources = await c.list_resources()
         variables = await c.list_variables()
+        apps = await c.list_apps()
         recent = await c.list_jobs(per_page=500)  # the last run of each recently run path
         last: dict[str, dict[str, Any]] = {}
         for job in recent:
@@ -130,6 +136,8 @@ class WorkspaceView(QWidget):
             [{**s, "kind": "script", "badge": s.get("language") or "",
               "kind_label": s.get("language") or "script"} for s in scripts]
             + [{**f, "kind": "flow", "badge": "flow", "kind_label": "flow"} for f in flows]
+            + [{"path": a["path"], "summary": a.get("summary") or "", "kind": "app",
+                "badge": "app", "kind_label": "app"} for a in apps]
             + [{"path": s["path"], "summary": s.get("summary") or
                 f"{s['schedule']} → {s['script_path']}" + ("" if s["enabled"] else " (off)"),
                 "kind": "schedule", "badge": "schedule", "kind_label": "schedule"}
@@ -243,6 +251,15 @@ class WorkspaceView(QWidget):
         path = path.strip()
         if ok and path and self.on_new_flow:
             self.on_new_flow(path)
+
+    def ask_new_app(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        path, ok = QInputDialog.getText(self, "New app", "Path of the new app "
+                                        "(f/folder/name or u/user/name):", text="f/")
+        path = path.strip()
+        if ok and path:
+            self.open_item("app-builder", path)
 
     def _activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
         path = item.data(0, PATH_ROLE)

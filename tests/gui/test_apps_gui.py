@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 from desktop_app.apps.model import AppDefinition
 from desktop_app.client.http import Connection, TidemillClient
+from desktop_app.gui.app import MainWindow
 from desktop_app.gui.apps.builder import AppBuilderWindow
 from desktop_app.gui.apps.builder_canvas import KIND_MIME
 from desktop_app.gui.apps.chart import ChartView
@@ -253,7 +254,8 @@ def test_a_run_only_user_runs_the_app_but_gets_no_editor_or_code(
         assert w.code_visible is False and w.edit.isHidden()
         assert w.findChildren(CodeEditor) == []
         assert w.surface is not None
-        assert w.surface.views["total"].text.text() == "Total: 150"  # type: ignore[attr-defined]
+        assert w.surface.views["total"].text.text() == "Total: 150", \
+            w.surface.session.state.values["sales"]  # type: ignore[attr-defined]
         region = w.surface.views["region"]
         region.combo.setCurrentText("eu")  # type: ignore[attr-defined]
         await w.surface.idle()
@@ -266,11 +268,27 @@ def test_a_run_only_user_runs_the_app_but_gets_no_editor_or_code(
     _drive(qloop, daemon, body, token=token)
 
     async def admin(client: TidemillClient) -> None:
-        w = AppRunWindow(client, open_builder=lambda path: None)
+        main = MainWindow(client)
+        qtbot.addWidget(main)
+        await main.goto("home")
+        assert main.home.visible_paths("app") == ["f/sales/board"]
+        w = main.open_app("f/sales/board")  # what activating it in the tree does
         qtbot.addWidget(w)
-        w.show()
-        assert await w.load("f/sales/board")
+        assert isinstance(w, AppRunWindow)
+        for _ in range(600):
+            if w.surface is not None and w.surface.session.runs.get("sales"):
+                break
+            await asyncio.sleep(0.05)
         assert w.code_visible and not w.edit.isHidden()
+        w.edit.click()  # the admin may edit: the builder opens on the same app
+        builder = main.app_windows[-1]
+        qtbot.addWidget(builder)
+        assert isinstance(builder, AppBuilderWindow)
+        for _ in range(600):
+            if builder.path == "f/sales/board" and builder.session.runs.get("sales"):
+                break
+            await asyncio.sleep(0.05)
+        assert set(builder.design_views) == {"title", "region", "total", "by_day", "share"}
 
     _drive(qloop, daemon, admin)
 
