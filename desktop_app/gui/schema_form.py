@@ -365,7 +365,11 @@ class ResourceEditor(QWidget):
     async def load(self) -> None:
         if self.client is None:
             return
-        rows = await self.client.list_resources(self.resource_type)
+        try:
+            rows = await self.client.list_resources(self.resource_type)
+        except ClientError as exc:
+            self._placeholder(f"could not list {self.resource_type} resources: {exc.message}")
+            return
         self.paths = [r["path"] for r in rows]
         keep = self._wanted if self._wanted is not None else self.combo.currentText()
         self.combo.clear()

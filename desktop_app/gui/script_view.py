@@ -259,12 +259,15 @@ class ScriptView(QWidget):
         """The script's latest finished run: its result, logs, and its arguments in the form."""
         if not self.path:
             return
-        jobs = await self.client.list_jobs(script_path_exact=self.path, running=False,
-                                           per_page=5)
-        done = [j for j in jobs if j.get("type") == "CompletedJob"]
-        if not done:
-            return
-        job = await self.client.get_job(done[0]["id"])
+        try:
+            jobs = await self.client.list_jobs(script_path_exact=self.path, running=False,
+                                               per_page=5)
+            done = [j for j in jobs if j.get("type") == "CompletedJob"]
+            if not done:
+                return
+            job = await self.client.get_job(done[0]["id"])
+        except ClientError:
+            return  # the script is open all the same; its last run is a nicety
         for name, value in (job.get("args") or {}).items():
             if name in self.form.fields:
                 self.form.fields[name].editor.set_value(value)
@@ -307,7 +310,12 @@ class ScriptView(QWidget):
         self.history_button.setEnabled(self.deployed_content is not None)
 
     def _show_heading(self) -> None:
-        state = "" if self.deployed_content is not None else "  ·  not deployed yet"
+        if self.deployed_content is None:
+            state = "  ·  not deployed yet"
+        elif self.editor.toPlainText() != self.deployed_content:
+            state = "  ·  ● changed, not deployed"
+        else:
+            state = ""
         self.title.setText(f"{self.path}  ·  {self.language or ''}{state}")
         self.summary.setText(self.summary_text or self.description_text or
                              ("No summary: add one when you deploy (Ctrl+S)."
@@ -317,6 +325,8 @@ class ScriptView(QWidget):
 
     # -- the live form -----------------------------------------------------------------------
     def _code_changed(self) -> None:
+        if self.path and self.deployed_content is not None:
+            self._show_heading()
         if self.editor.error_line is not None:
             self.editor.mark_error_line(None)  # the code it pointed at has changed
         if self.language:

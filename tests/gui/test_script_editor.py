@@ -147,8 +147,11 @@ def test_write_a_script_the_form_follows_test_run_then_deploy(
 
         # a second version, then the history's diff between the two
         await w.open_script("f/demo/rich")
+        assert "changed" not in s.title.text()
         s.editor.setPlainText(RICH.replace('"greeting"', '"hi"'))
+        assert "changed, not deployed" in s.title.text()
         assert await s.deploy("Says hi", "")
+        assert "changed" not in s.title.text()
         history = s.open_history()
         assert history is not None
         await until(lambda: len(history.versions) == 2, what="the history")
