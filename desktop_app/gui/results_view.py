@@ -41,7 +41,9 @@ from PySide6.QtWidgets import (
 from desktop_app.gui.code_editor import current_theme
 
 IMAGE_KEYS = ("png", "jpeg", "gif", "svg")
-_STACK_LINE = re.compile(r"main(?:\.py\"?, line |\.(?:ts|js|go):)(\d+)")
+# The script's own frames: Python names it main.py, Deno main.ts, Go main.go (the runtimes
+# rewrite their paths so); a path before it (…/script/main.go) is a wrapper's frame.
+_STACK_LINE = re.compile(r"main\.py\", line (\d+)|(?<![\w/.])main\.(?:ts|js|go):(\d+)")
 
 
 def _single(result: Any) -> tuple[str, Any] | None:
@@ -122,8 +124,11 @@ def describe(result: Any, success: bool = True) -> str:
 
 def failing_line(stack: str) -> int | None:
     """The line of the script where the error happened (the innermost frame in it)."""
-    found = _STACK_LINE.findall(stack or "")
-    return int(found[-1]) if found else None
+    found = [a or b for a, b in _STACK_LINE.findall(stack or "")]
+    if not found:
+        return None
+    # Python lists the innermost frame last; V8 and Go list it first.
+    return int(found[-1] if "most recent call last" in stack else found[0])
 
 
 def image_of(result: dict[str, Any]) -> QImage:
@@ -392,8 +397,8 @@ class ResultView(QWidget):
         doc = self.error_stack.document()
         block = doc.begin()
         while block.isValid():
-            hits = _STACK_LINE.findall(block.text())
-            if hits and int(hits[-1]) == line:
+            hits = [int(a or b) for a, b in _STACK_LINE.findall(block.text())]
+            if line in hits:
                 sel = QTextEdit.ExtraSelection()
                 sel.format.setBackground(colour)
                 sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)

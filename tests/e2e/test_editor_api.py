@@ -83,3 +83,32 @@ def test_history_and_resources_through_the_client(daemon: RunningDaemon) -> None
             await c.create_resource("f/x/other", "slack", {"token": "t"})
             assert [r["path"] for r in await c.list_resources("postgresql")] == ["f/x/db1"]
     asyncio.run(go())
+
+
+def test_the_failing_line_is_found_in_real_python_and_deno_stacks(
+        daemon: RunningDaemon) -> None:
+    import pytest
+
+    pytest.importorskip("PySide6")
+    from desktop_app.gui.results_view import failing_line
+
+    # (Go's stack, which takes a compile to get, is checked against a captured copy in
+    # tests/gui/test_editor_widgets.py.)
+    scripts = {
+        "python3": ("def helper(x):\n    return 1 / x\n\n\ndef main(x: int = 0):\n"
+                    "    return helper(x)\n", 2),
+        "deno": ("function helper(): number {\n  throw new Error('boom');\n}\n"
+                 "export async function main() {\n  return helper();\n}\n", 2),
+    }
+
+    async def go() -> dict[str, Any]:
+        out = {}
+        async with _client(daemon) as c:
+            for language, (code, _line) in scripts.items():
+                outcome = await c.run_preview(code, language, {})
+                assert not outcome.success, (language, outcome.result)
+                out[language] = outcome.result["error"].get("stack", "")
+        return out
+    stacks = asyncio.run(go())
+    for language, (_code, line) in scripts.items():
+        assert failing_line(stacks[language]) == line, (language, stacks[language])

@@ -240,8 +240,13 @@ def test_describe_follows_windmills_rich_display_keys(result: Any, kind: str) ->
 
 def test_failing_line_for_python_deno_and_go_stacks() -> None:
     assert failing_line('  File "/x/main.py", line 12, in main') == 12
-    assert failing_line("    at main (file:///tmp/job/main.ts:4:11)") == 4
-    assert failing_line("main.main()\n\t/tmp/job/inner/main.go:9 +0x1d") == 9
+    assert failing_line("Error: boom\n    at helper (main.ts:4:11)\n    at main (main.ts:9:3)") == 4
+    # a Go panic as the runtime reports it (captured from a real run): the script's frame
+    # is main.go, the wrapper's is …/script/main.go
+    go = ("goroutine 1 [running]:\ntidemill.job/script/inner.helper(...)\n\tmain.go:4\n"
+          "tidemill.job/script/inner.main()\n\tmain.go:8 +0x1d\nreflect.Value.call(...)\n"
+          "\treflect/value.go:584 +0x8c5\nmain.main()\n\ttidemill.job/script/main.go:74 +0x185\n")
+    assert failing_line(go) == 4
     assert failing_line("no frames here") is None
 
 
