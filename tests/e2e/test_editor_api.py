@@ -44,8 +44,7 @@ def test_parse_schema_of_unsaved_code_keeps_descriptions_and_names_the_bad_line(
                 assert exc.status == 400 and "cobol" in exc.message
     asyncio.run(go())
 
-
-def test_bad_parse_requests_say_what_is_missing(daemon: RunningDaemon) -> None:
+    # bad requests say what is missing
     r = daemon.api("POST", "scripts/parse_schema", json={"language": "python3"})
     assert r.status_code == 400 and "content" in r.json()["error"]["message"]
     r = daemon.api("POST", "scripts/parse_schema", json={"content": "x"})
