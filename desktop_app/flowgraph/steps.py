@@ -49,7 +49,11 @@ def new_step(kind: str, step_id: str, *, language: str = "python3", path: str = 
             "branches": [{"summary": "", "skip_failure": False, "modules": []},
                          {"summary": "", "skip_failure": False, "modules": []}]}}
     if kind == "approval":
-        return {"id": step_id, "summary": "Approval", "value": {"type": "identity"},
+        # A script step, not identity: approvals are answered through the step's own job.
+        return {"id": step_id, "summary": "Approval", "value": {
+            "type": "rawscript", "language": "python3", "input_transforms": {},
+            "content": "def main():\n    # runs, then the flow waits for an approval\n"
+                       "    return \"approval requested\"\n"},
                 "suspend": {"required_events": 1, "timeout": 1800}}
     if kind == "identity":
         return {"id": step_id, "value": {"type": "identity"}}

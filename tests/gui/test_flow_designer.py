@@ -181,13 +181,25 @@ def test_build_save_run_a_flow_in_the_designer(daemon: RunningDaemon, qtbot: Any
         assert d.step_panel.result_box is not None
         assert d.step_panel.result_box.toPlainText() == "8"
 
+        # Test one step alone: its inputs from the run form (n = 5) and the last results.
+        d.run_form.fields["n"].widget.setText("5")  # type: ignore[attr-defined]
+        _type_code(d, "def main(n: int):\n    return n * 3\n")
+        outcome = await d.test_step(a)
+        assert outcome.success and outcome.result == 15
+        assert d.step_panel.test_status.text() == "Succeeded"  # type: ignore[union-attr]
+        d.select_and_show(inner)
+        assert await d.test_step(inner) is None
+        assert "flow_input.iter.value has no value yet" in \
+            d.step_panel.test_status.text()  # type: ignore[union-attr]
+
     _window_run(qloop, daemon, qtbot, body)
 
 
 def test_approval_from_the_designer_and_yaml_round_trip(daemon: RunningDaemon, qtbot: Any,
                                                          qloop: Any) -> None:
     ask = py("ask", "Ask", "def main():\n    return 'asked'\n")
-    ask["suspend"] = {"required_events": 1, "timeout": 600}
+    ask["suspend"] = {"required_events": 1, "timeout": 600, "resume_form": {"schema": {
+        "type": "object", "properties": {"note": {"type": "string"}}, "required": ["note"]}}}
     flow = {"summary": "Approve me", "value": {"modules": [
         ask, py("after", "After", "def main(r):\n    return r\n", r="resume")]},
         "schema": {"type": "object", "properties": {}, "required": []}}
@@ -228,11 +240,14 @@ def test_approval_from_the_designer_and_yaml_round_trip(daemon: RunningDaemon, q
             await asyncio.sleep(0.2)
         assert view.states == {"ask": "suspended", "after": "waiting"}
         d.select_and_show("ask")
-        assert d.step_panel.approve_row is not None
+        assert d.step_panel.approve_row is not None and d.step_panel.resume_form is not None
+        assert not await d.answer_approval("ask", True)  # the note is required
+        assert d.step_panel.resume_form.fields["note"].error.text() == "required"
+        d.step_panel.resume_form.fields["note"].widget.setText("ship it")  # type: ignore[attr-defined]
         assert await d.answer_approval("ask", True)
         view = await asyncio.wait_for(d.follow(job_id), 120)  # type: ignore[arg-type]
         assert view.success and view.states == {"ask": "success", "after": "success"}
-        assert view.result["approved"] is True
+        assert view.result == {"note": "ship it", "approved": True}
 
     _window_run(qloop, daemon, qtbot, body)
 

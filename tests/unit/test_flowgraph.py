@@ -419,3 +419,16 @@ def test_layout_of_deeply_nested_and_long_flows() -> None:
     stack.push(InsertStep(ListRef("wl", "modules"), 0, new_step("approval", "ok")))
     _assert_geometry(doc)
     assert layout(doc).node("deep").depth == 3
+
+
+def test_step_args_from_static_values_and_plain_paths() -> None:
+    from desktop_app.flowgraph.step_args import NotTestable, step_args
+
+    transforms = {"a": static(3), "b": js("flow_input.name"), "c": js("results.x.items[1]"),
+                  "d": js('results["x"].items[0]'), "e": static(None)}
+    assert step_args(transforms, {"name": "ada"}, {"x": {"items": [5, 6]}}) == {
+        "a": 3, "b": "ada", "c": 6, "d": 5}
+    with pytest.raises(NotTestable, match=r"input b: flow_input\.name has no value yet"):
+        step_args(transforms, {}, {"x": {"items": [5, 6]}})
+    with pytest.raises(NotTestable, match="not a plain path"):
+        step_args({"q": js("results.x + 1")}, {}, {"x": 1})

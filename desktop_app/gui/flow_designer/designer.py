@@ -42,6 +42,7 @@ from desktop_app.flowgraph.commands import (
 from desktop_app.flowgraph.layout import InsertPoint, layout
 from desktop_app.flowgraph.model import FlowDocument, ListRef, new_id, step_value
 from desktop_app.flowgraph.run_status import RunView, child_job_ids, run_view
+from desktop_app.flowgraph.step_args import NotTestable, step_args
 from desktop_app.flowgraph.steps import KINDS, TEMPLATES, new_step
 from desktop_app.flowgraph.validation import find_problems, problems_by_step, step_schema
 from desktop_app.flows.model import InvalidFlow, validate_flow
@@ -91,6 +92,7 @@ class FlowDesigner(QWidget):
         self._fetching: set[str] = set()
         self._poller: asyncio.Task[Any] | None = None
         self._shown_run: tuple[Any, str] | None = None
+        self._run_form_schema: Any = None
         self.deployed = False
         self._build()
         self._shortcuts()
@@ -211,6 +213,7 @@ class FlowDesigner(QWidget):
         self.run_job_id = None
         self.selected = None
         self.deployed = False
+        self._run_form_schema = None  # a new flow: a fresh run form
         self.run_status.setText("Not run yet.")
         self.run_result.setPlainText("")
         self.tabs.setCurrentIndex(0)
@@ -291,11 +294,16 @@ class FlowDesigner(QWidget):
             self.step_panel.show_step(self.selected)
 
     def _rebuild_run_form(self) -> None:
+        """A new run form only when the inputs changed, so typed values stay."""
+        schema = self.doc.flow.get("schema")
+        if schema == self._run_form_schema and self._run_form_schema is not None:
+            return
+        self._run_form_schema = copy.deepcopy(schema)
         old = self.run_form
         self.run_form = flow_form(self.doc.flow.get("schema"), self.client,
                                   "This flow takes no inputs: press Run flow.")
         self.run_form_holder.replaceWidget(old, self.run_form)
-        old.setParent(None)  # type: ignore[call-overload]
+        old.hide()  # kept parented until deleted: never a window of its own
         old.deleteLater()
 
     def select(self, key: str | None) -> None:
@@ -315,6 +323,8 @@ class FlowDesigner(QWidget):
 
     def push(self, command: Command, *, from_panel: bool = False) -> bool:
         """Do `command` as one undoable edit; False (after saying why) if refused."""
+        if not from_panel:
+            self.step_panel.commit_code()  # code typed just before is its own edit, first
         try:
             self.stack.push(command)
         except UsageError as exc:
@@ -493,6 +503,40 @@ class FlowDesigner(QWidget):
         self.yaml.shown = self.yaml.editor.toPlainText()
         return True
 
+    # -- testing one step ----------------------------------------------------------------
+
+    def test(self, step_id: str) -> None:
+        spawn(self.test_step(step_id))
+
+    async def test_step(self, step_id: str) -> Any:
+        """Run this one step (its code as it is now) with inputs from the Run tab's form
+        and the last run's results; shows and returns the outcome."""
+        self.step_panel.commit_code()
+        step = self.doc.module(step_id)
+        value = step_value(step)
+        flow_input = self.run_form.collect() or {}
+        results = dict(self.run.results) if self.run else {}
+        try:
+            args = step_args(value.get("input_transforms") or {}, flow_input, results)
+        except NotTestable as exc:
+            self.step_panel.show_test(False, f"{exc.message}. {exc.hint or ''}".strip())
+            return None
+        self.step_panel.show_test(None, f"Testing with {json.dumps(args, default=str)[:200]}…")
+        try:
+            if value.get("type") == "rawscript":
+                outcome = await self.client.run_preview(str(value.get("content") or ""),
+                                                        str(value.get("language")), args)
+            else:
+                outcome = await self.client.run_wait(str(value.get("path")), args)
+        except ClientError as exc:
+            self.step_panel.show_test(False, f"Could not test: {exc.message}")
+            return None
+        text = json.dumps(outcome.result, indent=2, default=str)
+        if self.step_panel.step_id == step_id:
+            self.step_panel.show_test(outcome.success, "Succeeded" if outcome.success
+                                      else "Failed", text)
+        return outcome
+
     # -- saving and running --------------------------------------------------------------
 
     async def save(self) -> bool:
@@ -602,12 +646,20 @@ class FlowDesigner(QWidget):
         spawn(self.answer_approval(step_id, approve))
 
     async def answer_approval(self, step_id: str, approve: bool) -> bool:
+        """Approve (resume, with the resume form's values when the step has one) or reject
+        the run waiting at `step_id`."""
         if self.run is None or step_id not in self.run.step_jobs:
             self.status.setText("⚠ This step is not waiting for an approval.")
             return False
+        payload: dict[str, Any] = {"approved": approve, "at": time.time()}
+        form = self.step_panel.resume_form if self.step_panel.step_id == step_id else None
+        if approve and form is not None:
+            values = form.collect()
+            if values is None:
+                return False  # the form shows what is wrong
+            payload = {**values, "approved": True}
         try:
-            await self.client.answer_approval(self.run.step_jobs[step_id], approve,
-                                              {"approved": approve, "at": time.time()})
+            await self.client.answer_approval(self.run.step_jobs[step_id], approve, payload)
         except ClientError as exc:
             self.status.setText(f"⚠ {exc.message}")
             return False

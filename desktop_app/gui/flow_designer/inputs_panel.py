@@ -88,7 +88,7 @@ class InputsPanel(QWidget):
         while self.grid.count():
             w = self.grid.takeAt(0).widget()
             if w is not None:
-                w.setParent(None)  # type: ignore[call-overload]
+                w.hide()  # kept parented until deleted: never a window of its own
                 w.deleteLater()
         for col, title in enumerate(["Name", "Type", "Default", "Required", ""]):
             label = QLabel(title)
@@ -126,7 +126,7 @@ class InputsPanel(QWidget):
 
     def _preview(self) -> None:
         if self.preview is not None:
-            self.preview.setParent(None)  # type: ignore[call-overload]
+            self.preview.hide()  # kept parented until deleted: never a window of its own
             self.preview.deleteLater()
         self.preview = SchemaForm(self.schema)
         if not self.preview.fields:

@@ -39,7 +39,7 @@ from desktop_app.flowgraph.run_status import RunView
 from desktop_app.gui.code_editor import CodeEditor
 from desktop_app.gui.flow_designer.expr_edit import ExprEdit
 from desktop_app.gui.flow_designer.items import STATE_TEXT
-from desktop_app.gui.schema_form import FieldError, SchemaField
+from desktop_app.gui.schema_form import FieldError, SchemaField, SchemaForm
 
 LANGUAGES = ["python3", "bun", "deno", "bash", "go", "postgresql", "mysql", "nativets",
              "powershell", "php", "rust", "csharp", "nu", "graphql", "duckdb"]
@@ -55,6 +55,7 @@ class Host(Protocol):
     def schema_of(self, step: dict[str, Any]) -> dict[str, Any] | None: ...
     def problems_of(self, step_id: str) -> list[str]: ...
     def answer(self, step_id: str, approve: bool) -> None: ...
+    def test(self, step_id: str) -> None: ...
 
 
 def _muted(text: str) -> QLabel:
@@ -77,6 +78,10 @@ class StepPanel(QWidget):
         self.result_box: QPlainTextEdit | None = None
         self.status_label: QLabel | None = None
         self.approve_row: QWidget | None = None
+        self.resume_form: SchemaForm | None = None
+        self.test_output: QPlainTextEdit | None = None
+        self.test_status: QLabel | None = None
+        self._committing = False
         self._code_timer = QTimer(self)
         self._code_timer.setSingleShot(True)
         self._code_timer.setInterval(CODE_PAUSE_MS)
@@ -91,10 +96,11 @@ class StepPanel(QWidget):
             item = self.lay.takeAt(0)
             w = item.widget()
             if w is not None:
-                w.setParent(None)  # type: ignore[call-overload]
+                w.hide()  # kept parented until deleted: never a window of its own
                 w.deleteLater()
         self.code, self.inputs, self.widgets = None, {}, {}
         self.result_box = self.status_label = self.approve_row = None
+        self.resume_form = self.test_output = self.test_status = None
 
     def show_step(self, step_id: str | None) -> None:
         self.clear()
@@ -142,6 +148,8 @@ class StepPanel(QWidget):
             self._branches(value, kind)
         if kind in ("rawscript", "script", "flow"):
             self._inputs(step)
+        if kind in ("rawscript", "script"):
+            self._test_section(step_id)
         self._options(step)
         self.lay.addStretch(1)
 
@@ -162,11 +170,17 @@ class StepPanel(QWidget):
 
     def commit_code(self) -> None:
         self._code_timer.stop()
-        if self.code is None or self.step_id is None:
-            return
+        if self.code is None or self.step_id is None or self.step_id not in self.host.doc.ids():
+            return  # nothing typed, or the step is gone (deleted, undone)
         text = self.code.toPlainText()
-        if text != step_value(self.host.doc.module(self.step_id)).get("content"):
+        if self._committing or text == step_value(self.host.doc.module(self.step_id)).get(
+                "content"):
+            return
+        self._committing = True  # pushing calls back here: commit once
+        try:
             self.set(("value", "content"), text, refresh=True)
+        finally:
+            self._committing = False
 
     def _loop(self, form: QFormLayout, value: dict[str, Any], kind: str) -> None:
         if kind == "forloopflow":
@@ -322,6 +336,34 @@ class StepPanel(QWidget):
     def set_input(self, name: str, transform: dict[str, Any], refresh: bool = False) -> None:
         self.set(("value", "input_transforms", name), transform, refresh=refresh)
 
+    def _test_section(self, step_id: str) -> None:
+        box = QGroupBox("Test this step")
+        lay = QVBoxLayout(box)
+        lay.addWidget(_muted("Runs only this step, its inputs taken from the Run tab's form "
+                             "and the last run's results."))
+        button = QPushButton("▶ Test step")
+        button.setObjectName("testStep")
+        button.clicked.connect(lambda: self.host.test(step_id))
+        lay.addWidget(button)
+        self.test_status = QLabel("")
+        self.test_status.setWordWrap(True)
+        lay.addWidget(self.test_status)
+        self.test_output = QPlainTextEdit()
+        self.test_output.setReadOnly(True)
+        self.test_output.setMaximumHeight(90)
+        self.test_output.setVisible(False)
+        lay.addWidget(self.test_output)
+        self.lay.addWidget(box)
+
+    def show_test(self, ok: bool | None, text: str, output: str = "") -> None:
+        if self.test_status is None or self.test_output is None:
+            return
+        self.test_status.setText(text)
+        self.test_status.setObjectName("statusOk" if ok else "statusErr" if ok is False else "")
+        self.test_status.setStyleSheet("")  # re-apply the object name's style
+        self.test_output.setVisible(bool(output))
+        self.test_output.setPlainText(output)
+
     def _options(self, step: dict[str, Any]) -> None:
         box = QGroupBox("Options")
         form = QFormLayout(box)
@@ -434,6 +476,12 @@ class StepPanel(QWidget):
             self.result_box.setObjectName("stepResult")
             lay.addWidget(self.result_box)
         if state == "suspended":
+            schema = ((self.host.doc.module(step_id).get("suspend") or {}).get("resume_form")
+                      or {}).get("schema")
+            if isinstance(schema, dict) and schema.get("properties"):
+                lay.addWidget(_muted("The approver's answer:"))
+                self.resume_form = SchemaForm(schema)
+                lay.addWidget(self.resume_form)
             self.approve_row = QWidget()
             row = QHBoxLayout(self.approve_row)
             row.setContentsMargins(0, 0, 0, 0)
