@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QLineEdit, QPushButton
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QPushButton
 
 from desktop_app.client.http import Connection, TidemillClient
 from desktop_app.flowgraph.model import TOP, ListRef
@@ -109,8 +109,11 @@ def test_build_save_run_a_flow_in_the_designer(daemon: RunningDaemon, qtbot: Any
         _type_code(d, "def main(n: int):\n    return n * 2\n")
         assert "input n is required and has no value" in d.problems_of(a)
         assert d.scene.nodes[a].problems  # shown on the node
+        shown = d.step_panel.problems_box
+        assert shown is not None and "no value" in shown.findChildren(QLabel)[0].text()
         _expr(d, "n", "flow_input.n")
         assert d.problems_of(a) == []
+        assert not d.step_panel.problems_box.isVisibleTo(d)  # type: ignore[union-attr]
         completer = d.step_panel.inputs["n"][1]
         assert isinstance(completer, ExprEdit)
         assert completer.completions_for("flow_input.") == ["flow_input.n"]

@@ -227,6 +227,8 @@ class FlowDesigner(QWidget):
             stored = await self.client.get_flow(path)
         except ClientError as exc:
             if exc.status != 404:
+                self.status.setText(f"⚠ Could not open {path}: {exc.message}"
+                                    + (f" — {exc.hint}" if exc.hint else ""))
                 raise
             self.open_document(FlowDocument.empty().flow, path)
             self.status.setText(f"New flow: nothing is deployed at {path} yet. Save deploys it.")
@@ -243,8 +245,12 @@ class FlowDesigner(QWidget):
 
     async def show_last_run(self) -> None:
         """Colour the nodes with the flow's most recent run (followed if still going)."""
-        jobs = await self.client.list_jobs(script_path_exact=self.path, job_kinds="flow",
-                                           per_page=20)
+        try:
+            jobs = await self.client.list_jobs(script_path_exact=self.path, job_kinds="flow",
+                                               per_page=20)
+        except ClientError as exc:
+            self.run_status.setText(f"Could not read the last run: {exc.message}")
+            return
         top = [j for j in jobs if not j.get("parent_job")]
         if not top:
             return
@@ -331,9 +337,9 @@ class FlowDesigner(QWidget):
             self.status.setText(f"⚠ {exc.message}")
             return False
         self.refresh(rebuild_panel=not from_panel)
-        if from_panel and self.selected not in (None, "input", "result"):
-            # Keep the panel's widgets (the user is typing) but update its problems.
-            pass
+        if from_panel and self.step_panel.step_id is not None:
+            # The panel's widgets stay (the user is typing); only its problems change.
+            self.step_panel.show_problems(self.problems_of(self.step_panel.step_id))
         return True
 
     def completion_names(self, step_id: str | None) -> list[str]:

@@ -79,6 +79,7 @@ class StepPanel(QWidget):
         self.status_label: QLabel | None = None
         self.approve_row: QWidget | None = None
         self.resume_form: SchemaForm | None = None
+        self.problems_box: QWidget | None = None
         self.test_output: QPlainTextEdit | None = None
         self.test_status: QLabel | None = None
         self._committing = False
@@ -99,6 +100,7 @@ class StepPanel(QWidget):
                 w.hide()  # kept parented until deleted: never a window of its own
                 w.deleteLater()
         self.code, self.inputs, self.widgets = None, {}, {}
+        self.problems_box = None
         self.result_box = self.status_label = self.approve_row = None
         self.resume_form = self.test_output = self.test_status = None
 
@@ -119,12 +121,11 @@ class StepPanel(QWidget):
         heading.setWordWrap(True)
         self.lay.addWidget(heading)
         self.lay.addWidget(_muted(subtitle))
-        problems = self.host.problems_of(step_id)
-        for p in problems:
-            label = QLabel(f"⚠ {p}")
-            label.setObjectName("fieldError")
-            label.setWordWrap(True)
-            self.lay.addWidget(label)
+        self.problems_box = QWidget()
+        self.problems_box.setObjectName("stepProblems")
+        QVBoxLayout(self.problems_box).setContentsMargins(0, 0, 0, 0)
+        self.lay.addWidget(self.problems_box)
+        self.show_problems(self.host.problems_of(step_id))
         self._run_section(step_id)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -152,6 +153,23 @@ class StepPanel(QWidget):
             self._test_section(step_id)
         self._options(step)
         self.lay.addStretch(1)
+
+    def show_problems(self, problems: list[str]) -> None:
+        box = getattr(self, "problems_box", None)
+        if box is None:
+            return
+        lay = box.layout()
+        while lay.count():
+            w = lay.takeAt(0).widget()
+            if w is not None:
+                w.hide()
+                w.deleteLater()
+        for p in problems:
+            label = QLabel(f"⚠ {p}")
+            label.setObjectName("fieldError")
+            label.setWordWrap(True)
+            lay.addWidget(label)
+        box.setVisible(bool(problems))
 
     def _rawscript(self, form: QFormLayout, value: dict[str, Any]) -> None:
         language = QComboBox()
