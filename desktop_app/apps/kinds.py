@@ -64,3 +64,22 @@ TRIGGERS = ("load", "change", "button")
 RUNNABLE_TYPES = ("script", "flow", "inline")
 CHART_KINDS = ("line", "bar", "pie")
 GRID_COLUMNS = 12
+# Properties with a fixed set of values (the builder offers them as a choice).
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("chart", "kind"): CHART_KINDS, ("button", "style"): ("primary", "secondary", "danger"),
+    ("image", "fit"): ("contain", "cover")}
+
+
+def prop_schema(kind: str, name: str) -> dict[str, Any]:
+    """The JSON Schema of a static property value (what editor the builder shows)."""
+    choices = CHOICES.get((kind, name))
+    if choices:
+        return {"type": "string", "enum": list(choices)}
+    default = KINDS[kind].props.get(name) if kind in KINDS else None
+    if isinstance(default, bool):
+        return {"type": "boolean"}
+    if isinstance(default, (int, float)):
+        return {"type": "number"}
+    if isinstance(default, str):
+        return {"type": "string"}
+    return {}  # any JSON value

@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDropEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from desktop_app.apps.model import AppDefinition
@@ -123,14 +124,21 @@ def test_build_save_reopen_and_use_an_app_on_a_real_query(
         assert _drop(b, "table", 4, 0) == "table1"
         _set_prop(b, "data", "query1.result", expr=True)
         # results are stored as jsonb, which keeps no key order: name the columns
-        _set_prop(b, "columns", '["name", "qty"]')
-        _set_prop(b, "searchable", "not json")
+        _set_prop(b, "columns", '["name", "qty"')
         assert "not JSON" in b.properties.message.text()
+        _set_prop(b, "columns", '["name", "qty"]')
+        assert b.app.component("table1").props["columns"] == ["name", "qty"]
         assert _drop(b, "chart", 0, 6) == "chart1"
         _set_prop(b, "data", "query1.result", expr=True)
         _set_prop(b, "x", "name")
         _set_prop(b, "y", "qty")
         _set_prop(b, "title", "Stock")
+        kind = b.properties.editors["kind"]
+        assert kind.choice is not None and not kind.choice.isHidden()  # a choice, not text
+        kind.choice.setCurrentText("line")
+        assert b.app.component("chart1").props["kind"] == "line"
+        b.undo_button.click()
+        assert b.app.component("chart1").props["kind"] == "bar"
         chart = b.app.component("chart1")
         assert chart.props["data"] == {"expr": "query1.result"} and chart.props["y"] == "qty"
         # undo/redo through the toolbar
@@ -223,6 +231,25 @@ def test_app_yaml_through_the_builder_and_save_is_the_same_yaml(
         up[0].click()
         assert b.canvas.selected == "container1"
         assert "Holds: text1" in [w.text() for w in b.properties.findChildren(QLabel)]
+        b.undo()
+        b.undo()
+        assert b.app.to_yaml() == text
+        # the mouse: a click selects, dragging the body moves, dragging the corner resizes
+        canvas = b.canvas
+        body = canvas.cell_rect(4, 1, 8, 6)
+        QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=body.center())
+        assert canvas.selected == "users" and "users" in b.properties.title.text()
+        col = canvas.cell_rect(0, 0, 1, 1).width() + 8
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, pos=body.center())
+        QTest.mouseMove(canvas, body.center() + QPoint(-2 * col, 0))
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton,
+                           pos=body.center() + QPoint(-2 * col, 0))
+        assert b.app.component("users").geometry == (2, 1, 8, 6)
+        corner = canvas.cell_rect(2, 1, 8, 6).bottomRight() - QPoint(3, 3)
+        QTest.mousePress(canvas, Qt.MouseButton.LeftButton, pos=corner)
+        QTest.mouseMove(canvas, corner + QPoint(-col, 40))
+        QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=corner + QPoint(-col, 40))
+        assert b.app.component("users").geometry == (2, 1, 7, 7)
         b.undo()
         b.undo()
         assert b.app.to_yaml() == text

@@ -118,6 +118,9 @@ class BuilderCanvas(GridCanvas):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
         hit = self.component_at(pos)
+        if self.selected in {c.id for c in self.app.components} and \
+                self.cell_rect(*self.app.component(self.selected).geometry).contains(pos):
+            hit = self.selected  # where components overlap, the selected one stays in hand
         self.select(hit)
         if hit and event.button() == Qt.MouseButton.LeftButton:
             geometry = self.app.component(hit).geometry

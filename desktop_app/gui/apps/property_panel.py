@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.apps import commands
-from desktop_app.apps.kinds import GRID_COLUMNS, KINDS
+from desktop_app.apps.kinds import GRID_COLUMNS, KINDS, prop_schema
 from desktop_app.apps.model import AppDefinition, Component, is_expr, static_value
+from desktop_app.gui.schema_form import EnumEditor
 
 STATIC, EXPR = "static", "expr"
 
@@ -41,8 +42,8 @@ class PropertyEditor(QWidget):
         self.component = component
         self.name = name
         raw = component.prop(name)
-        default = KINDS[component.type].props.get(name) if component.type in KINDS else None
-        self.text_like = isinstance(default, str)
+        self.schema = prop_schema(component.type, name)
+        self.text_like = self.schema.get("type") == "string"
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.mode = QComboBox()
@@ -53,20 +54,36 @@ class PropertyEditor(QWidget):
         self.mode.setCurrentText(EXPR if is_expr(raw) else STATIC)
         self.bool_box = QCheckBox()
         self.edit = QLineEdit()
+        # a fixed set of values: the script form's choice editor
+        self.choice: EnumEditor | None = EnumEditor(self.schema, required=False) \
+            if self.schema.get("enum") else None
         self.error = QLabel("")
         self.error.setObjectName("fieldError")
         row.addWidget(self.mode)
         row.addWidget(self.bool_box)
         row.addWidget(self.edit, 1)
+        if self.choice is not None:
+            row.addWidget(self.choice, 1)
         self._show(raw)
         self.mode.currentTextChanged.connect(self._mode_changed)
         self.edit.editingFinished.connect(self.commit)
         self.bool_box.toggled.connect(lambda _on: self.commit())
+        if self.choice is not None:
+            self.choice.currentIndexChanged.connect(lambda _i: self.commit())
 
     def _show(self, raw: Any) -> None:
         is_bool = not is_expr(raw) and isinstance(static_value(raw), bool)
+        is_choice = self.choice is not None and not is_expr(raw) and \
+            static_value(raw) in (self.schema.get("enum") or [])
         self.bool_box.setVisible(is_bool)
-        self.edit.setVisible(not is_bool)
+        self.edit.setVisible(not is_bool and not is_choice)
+        if self.choice is not None:
+            self.choice.setVisible(is_choice)
+            if is_choice:
+                self.choice.blockSignals(True)
+                self.choice.set_value(static_value(raw))
+                self.choice.blockSignals(False)
+                return
         if is_expr(raw):
             self.edit.setText(raw["expr"])
             self.edit.setPlaceholderText("expression, e.g. table1.selectedRow")
@@ -84,6 +101,8 @@ class PropertyEditor(QWidget):
     def _mode_changed(self, mode: str) -> None:
         self.bool_box.setVisible(False)
         self.edit.setVisible(True)
+        if self.choice is not None:
+            self.choice.setVisible(False)
         if mode == EXPR:
             self.edit.setPlaceholderText("expression, e.g. table1.selectedRow")
         self.commit()
@@ -95,11 +114,21 @@ class PropertyEditor(QWidget):
             if not text:
                 raise ValueError("an expression cannot be empty")
             return {"expr": text}
-        if self.bool_box.isVisible():
+        if not self.bool_box.isHidden():
             return self.bool_box.isChecked()
+        if self.choice is not None and not self.choice.isHidden():
+            return self.choice.value()
         text = self.edit.text()
         if self.text_like:
             return text
+        if self.schema.get("type") == "number":
+            try:
+                number = float(text)
+            except ValueError:
+                if not text.strip():
+                    return None
+                raise ValueError(f"“{text.strip()}” is not a number") from None
+            return int(number) if number.is_integer() and "." not in text else number
         try:
             value = json.loads(text) if text.strip() else None
         except ValueError as e:
