@@ -252,5 +252,18 @@ def test_approval_from_the_designer_and_yaml_round_trip(daemon: RunningDaemon, q
         assert view.success and view.states == {"ask": "success", "after": "success"}
         assert view.result == {"note": "ship it", "approved": True}
 
+        # Reject: the run ends there and the steps after it never run.
+        job_id = await d.run_flow({})
+        for _ in range(300):
+            view = await d.poll(job_id)  # type: ignore[arg-type]
+            if view.states.get("ask") == "suspended":
+                break
+            await asyncio.sleep(0.2)
+        assert await d.answer_approval("ask", False)
+        view = await asyncio.wait_for(d.follow(job_id), 120)  # type: ignore[arg-type]
+        assert view.finished and not view.success
+        assert view.states == {"ask": "failure", "after": "skipped"}
+        assert "Failed" in d.run_status.text()
+
     _window_run(qloop, daemon, qtbot, body)
 
