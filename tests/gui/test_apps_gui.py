@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtCore import QDate, QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QPushButton
@@ -321,7 +321,7 @@ def test_a_run_only_user_runs_the_app_but_gets_no_editor_or_code(
 
 
 def test_every_component_kind_renders_and_reacts(daemon: RunningDaemon, qtbot: Any,
-                                                 qloop: Any) -> None:
+                                                 qloop: Any, tmp_path: Path) -> None:
     every = AppDefinition.from_yaml((FIXTURES / "every_kind.app.yaml").read_text())
     r = daemon.api("POST", "apps/create", json=every.to_api("f/demo/every"))
     assert r.status_code == 201, r.text
@@ -368,5 +368,17 @@ def test_every_component_kind_renders_and_reacts(daemon: RunningDaemon, qtbot: A
         tabs.setCurrentIndex(1)
         await w.surface.idle()
         assert state["tabs1"]["selectedTab"] == 1
+        upload = tmp_path / "people.csv"
+        upload.write_text("name\nada\n")
+        views["upload"].load(upload)  # type: ignore[attr-defined]
+        views["since"].date.setDate(QDate(2026, 3, 4))  # type: ignore[attr-defined]
+        views["active"].box.setChecked(False)  # type: ignore[attr-defined]
+        views["colour"].combo.setCurrentIndex(1)  # type: ignore[attr-defined]
+        await w.surface.idle()
+        assert state["upload"]["value"] == {"name": "people.csv", "size": 9,
+                                            "content": "bmFtZQphZGEK"}
+        assert state["since"]["value"] == "2026-03-04"
+        assert state["active"]["value"] is False
+        assert state["colour"]["value"] == "blue"  # the option's value, not its label
 
     _drive(qloop, daemon, body)
