@@ -1,17 +1,36 @@
 """Syntax highlighting for every script language, driven by Pygments tokens.
 
-The whole document is lexed once per edit (scripts are small; Pygments lexes a 1,000-line
-file in a few milliseconds) so that multi-line constructs — docstrings, template strings,
-block comments — are coloured right; each block then takes its spans from that lexing.
-A block's state is a hash of its spans, so an edit that changes how later lines lex
-(opening a docstring) makes Qt re-highlight them, and one that does not stops there.
+Incremental, line by line: for Pygments' regex lexers (all our languages but PostgreSQL)
+each line is lexed from the lexer's state stack at the end of the line before, and that
+stack is the block's state. Qt re-highlights the following line only when a line's end
+state changes, so a keystroke costs one line unless it opens or closes a multi-line
+construct (a docstring, a block comment, a template string).
+
+Lexers that need the whole text (PostgreSQL's looks ahead for `LANGUAGE` after `$$`) lex
+the whole document once per edit; each block takes its spans from that, and its state is
+a hash of its spans so that changes propagate the same way.
 """
 
 from __future__ import annotations
 
-from pygments.lexer import Lexer
+import time
+from collections.abc import Iterator
+
+from pygments.lexer import ExtendedRegexLexer, Lexer, RegexLexer
 from pygments.lexers import get_lexer_by_name
-from pygments.token import Comment, Keyword, Name, Number, Operator, String, Token, _TokenType
+from pygments.token import (
+    Comment,
+    Error,
+    Keyword,
+    Name,
+    Number,
+    Operator,
+    String,
+    Text,
+    Token,
+    _TokenType,
+)
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 
 #: Tidemill language → Pygments lexer alias.
@@ -73,7 +92,107 @@ def lexer_for(language: str | None) -> Lexer:
         return get_lexer_by_name("text", stripnl=False, ensurenl=False)
 
 
+def line_by_line(lexer: Lexer) -> bool:
+    """Whether `lexer` can be resumed at a line start from a saved state stack."""
+    return (isinstance(lexer, RegexLexer) and not isinstance(lexer, ExtendedRegexLexer)
+            and type(lexer).get_tokens_unprocessed is RegexLexer.get_tokens_unprocessed)
+
+
+def lex_line(lexer: RegexLexer, text: str, stack: tuple[str, ...]
+             ) -> tuple[list[tuple[int, _TokenType, str]], tuple[str, ...]]:
+    """The tokens of one line lexed from `stack`, and the stack at its end.
+
+    The same state machine as RegexLexer's own loop, which keeps its stack private.
+    """
+    rules = lexer._tokens
+    states = list(stack)
+    current = rules[states[-1]]
+    tokens: list[tuple[int, _TokenType, str]] = []
+    pos = 0
+    while pos < len(text):
+        for match_at, action, new_state in current:
+            m = match_at(text, pos)
+            if not m:
+                continue
+            if action is not None:
+                if type(action) is _TokenType:
+                    tokens.append((pos, action, m.group()))
+                else:
+                    tokens.extend(_callback(action, lexer, m))
+            if m.end() == pos and new_state is None:
+                continue  # an empty match that changes nothing: try the next rule
+            pos = m.end()
+            if new_state is not None:
+                _transition(states, new_state)
+                current = rules[states[-1]]
+            break
+        else:
+            if text[pos] == "\n":  # Pygments resets to the root state on an unmatched EOL
+                states = ["root"]
+                current = rules["root"]
+                tokens.append((pos, Text, "\n"))
+            else:
+                tokens.append((pos, Error, text[pos]))
+            pos += 1
+    return tokens, tuple(states)
+
+
+def _callback(action: object, lexer: RegexLexer, m: object) -> Iterator[tuple[int, _TokenType, str]]:
+    return action(lexer, m)  # type: ignore[operator]
+
+
+def _transition(states: list[str], new_state: object) -> None:
+    if isinstance(new_state, tuple):
+        for state in new_state:
+            if state == "#pop":
+                if len(states) > 1:
+                    states.pop()
+            elif state == "#push":
+                states.append(states[-1])
+            else:
+                states.append(state)
+    elif isinstance(new_state, int):
+        if abs(new_state) >= len(states):
+            del states[1:]
+        else:
+            del states[new_state:]
+    elif new_state == "#push":
+        states.append(states[-1])
+
+
+class SpanCollector:
+    """Turns a whole text's tokens, fed one by one, into per-line (start, length, family)."""
+
+    def __init__(self) -> None:
+        self.lines: list[list[tuple[int, int, str]]] = [[]]
+        self.col = 0
+
+    def add(self, token: _TokenType, value: str) -> None:
+        fam = family(token) if token is not Token.Text else None
+        for i, part in enumerate(value.split("\n")):
+            if i:
+                self.lines.append([])
+                self.col = 0
+            if part and fam:
+                self.lines[-1].append((self.col, len(part), fam))
+            self.col += len(part)
+
+
+def whole_text_spans(tokens: Iterator[tuple[int, _TokenType, str]]
+                     ) -> list[list[tuple[int, int, str]]]:
+    """Per line, the (start, length, family) runs of a whole text's tokens."""
+    collector = SpanCollector()
+    for _pos, token, value in tokens:
+        collector.add(token, value)
+    return collector.lines
+
+
 class PygmentsHighlighter(QSyntaxHighlighter):
+    #: quiet time after the last edit before the whole text is lexed again
+    SETTLE_MS = 250
+    #: longest slice of that lexing between two turns of the event loop
+    SLICE_S = 0.008
+
     def __init__(self, document: QTextDocument, language: str | None = None,
                  theme: str = "light") -> None:
         # Our "text changed" slot must run before Qt's own re-highlighting, which is
@@ -84,17 +203,32 @@ class PygmentsHighlighter(QSyntaxHighlighter):
         self._lines: list[list[tuple[int, int, str]]] = []
         self.language = language
         self._lexer = lexer_for(language)
+        self._stacks: list[tuple[str, ...]] = []  # block state → lexer state stack
+        self._stack_ids: dict[tuple[str, ...], int] = {}
         self._formats: dict[str, QTextCharFormat] = {}
+        # the whole-text pass: spans per line, valid while `full_ready`
+        self.full_ready = False
+        self._full: list[list[tuple[int, int, str]]] = []
+        self._generation = 0
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(self.SETTLE_MS)
+        self._settle.timeout.connect(self._start_full_lex)
         self.set_theme(theme, rehighlight=False)
         self.setDocument(document)
 
     def _mark_stale(self, *_: object) -> None:
         self._stale = True
+        self.full_ready = False
+        self._generation += 1
+        if line_by_line(self._lexer):
+            self._settle.start()
 
     def set_language(self, language: str | None) -> None:
         self.language = language
         self._lexer = lexer_for(language)
-        self._stale = True
+        self._stacks, self._stack_ids = [], {}
+        self._mark_stale()
         self.rehighlight()
 
     def set_theme(self, theme: str, rehighlight: bool = True) -> None:
@@ -110,32 +244,98 @@ class PygmentsHighlighter(QSyntaxHighlighter):
             self.rehighlight()
 
     def spans(self, line: int) -> list[tuple[int, int, str]]:
-        """(start, length, family) of the coloured runs of `line` (0-based)."""
-        self._lex_if_changed()
+        """(start, length, family) of `line` (0-based) from lexing the whole text at once."""
+        doc = self.document()
+        if doc is not None and self._stale:
+            self._stale = False
+            self._lines = whole_text_spans(self._lexer.get_tokens_unprocessed(doc.toPlainText()))
         return self._lines[line] if 0 <= line < len(self._lines) else []
 
-    def _lex_if_changed(self) -> None:
+    # -- the whole-text pass, in slices ------------------------------------------------------
+    def _start_full_lex(self) -> None:
         doc = self.document()
-        if doc is None or not self._stale:
+        if doc is None:
             return
-        self._stale = False
-        text = doc.toPlainText()
-        lines: list[list[tuple[int, int, str]]] = [[]]
-        col = 0
-        for _pos, token, value in self._lexer.get_tokens_unprocessed(text):
-            fam = family(token) if token is not Token.Text else None
-            parts = value.split("\n")
-            for i, part in enumerate(parts):
-                if i:
-                    lines.append([])
-                    col = 0
-                if part and fam:
-                    lines[-1].append((col, len(part), fam))
-                col += len(part)
-        self._lines = lines
+        generation = self._generation
+        tokens = self._lexer.get_tokens_unprocessed(doc.toPlainText())
+        collector = SpanCollector()
+
+        def step() -> None:
+            if generation != self._generation:
+                return  # edited meanwhile: a newer pass will start once typing settles
+            deadline = time.perf_counter() + self.SLICE_S
+            for _pos, token, value in tokens:
+                collector.add(token, value)
+                if time.perf_counter() > deadline:
+                    QTimer.singleShot(0, step)
+                    return
+            self._full_lex_done(collector.lines)
+        step()
+
+    def _full_lex_done(self, lines: list[list[tuple[int, int, str]]]) -> None:
+        self._full = lines
+        self.full_ready = True
+        doc = self.document()
+        block = doc.begin() if doc is not None else None
+        # Only the lines the line-by-line pass coloured differently are redone: those inside
+        # constructs that one line cannot show (a block comment, a heredoc, a raw string).
+        while block is not None and block.isValid():
+            n = block.blockNumber()
+            want = lines[n] if n < len(lines) else []
+            have = block.userState() >> _STACK_BITS if block.userState() >= 0 else -1
+            if have != _span_key(want):
+                self.rehighlightBlock(block)
+            block = block.next()
+
+    def _stack_id(self, stack: tuple[str, ...]) -> int:
+        if stack not in self._stack_ids:
+            if len(self._stacks) > _STACK_MASK:  # absurdly deep nesting: start afresh
+                return 0
+            self._stack_ids[stack] = len(self._stacks)
+            self._stacks.append(stack)
+        return self._stack_ids[stack]
 
     def highlightBlock(self, text: str) -> None:
-        spans = self.spans(self.currentBlock().blockNumber())
+        if not line_by_line(self._lexer):
+            spans = self.spans(self.currentBlock().blockNumber())
+            self._apply(spans)
+            self.setCurrentBlockState(hash(tuple(spans)) & 0x3FFFFFFF)
+            return
+        # The block state carries the lexer's stack at the end of the line (low bits), so
+        # the next line can be lexed alone, and a key of the spans shown (high bits).
+        previous = self.previousBlockState()
+        stack = self._stacks[previous & _STACK_MASK] \
+            if previous >= 0 and (previous & _STACK_MASK) < len(self._stacks) else ("root",)
+        tokens, end = lex_line(self._lexer, text + "\n", stack)
+        number = self.currentBlock().blockNumber()
+        if self.full_ready and number < len(self._full):
+            spans = self._full[number]
+        else:
+            spans = [(pos, min(len(value), len(text) - pos), fam) for pos, token, value in tokens
+                     if token is not Token.Text and (fam := family(token))
+                     and min(len(value), len(text) - pos) > 0]
+        self._apply(spans)
+        self.setCurrentBlockState((_span_key(spans) << _STACK_BITS) | self._stack_id(end))
+
+    def _apply(self, spans: list[tuple[int, int, str]]) -> None:
         for start, length, fam in spans:
             self.setFormat(start, length, self._formats[fam])
-        self.setCurrentBlockState(hash(tuple(spans)) & 0x3FFFFFFF)
+
+
+_STACK_BITS = 14  # block state = span key (16 bits) << 14 | lexer stack id (14 bits)
+_STACK_MASK = (1 << _STACK_BITS) - 1
+
+
+def _span_key(spans: list[tuple[int, int, str]]) -> int:
+    """A fingerprint of a line's spans (kept in the block state's high bits)."""
+    return hash(tuple(_merge(spans))) & 0xFFFF
+
+
+def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    out: list[tuple[int, int, str]] = []
+    for start, length, fam in sorted(spans):
+        if out and out[-1][2] == fam and out[-1][0] + out[-1][1] == start:
+            out[-1] = (out[-1][0], out[-1][1] + length, fam)
+        elif length:
+            out.append((start, length, fam))
+    return out

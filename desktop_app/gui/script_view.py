@@ -350,6 +350,8 @@ class ScriptView(QWidget):
                 line = (exc.body or {}).get("error", {}).get("line") if isinstance(
                     exc.body, dict) else None
                 where = f"Line {line}: " if line else ""
+                if isinstance(line, int):
+                    self.editor.mark_error_line(line)
                 self.parse_status.setText(f"⚠  {where}{exc.message} — the form shows the last "
                                           "signature that parsed.")
             else:

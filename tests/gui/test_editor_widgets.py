@@ -360,3 +360,58 @@ def test_an_edit_recolours_the_lines_after_it(qapp: Any, qtbot: Any) -> None:
     qtbot.keyClick(ed, Qt.Key.Key_Backspace)
     qtbot.keyClick(ed, Qt.Key.Key_Backspace)
     assert not is_string(2)
+
+
+SAMPLES = {
+    "python3": 'import os\n\n\n@decorator\ndef main(x: int = 1, s: str = "a"):\n'
+               '    """Doc\n    on two lines."""\n    y = f"{x} and {s}"  # note\n'
+               "    return [x, 2.5, 0x1F, 'q', b'raw']\n",
+    "deno": "/* a\n block */\nexport async function main(n: number = 2) {\n"
+            "  const t = `multi\n  ${n} line`;\n  return { n, t, re: /x+/g };\n}\n",
+    "bash": 'name="${1:-world}"\ncat <<EOF\nhello $name\nEOF\nfor i in 1 2; do echo "$i"; done\n',
+    "go": "package inner\n\n/* block\ncomment */\nfunc main(x int) (string, error) {\n"
+          "\ts := `raw\nstring`\n\treturn s, nil\n}\n",
+    "mysql": "-- :name (text)\nSELECT /* inline\n comment */ 'x', 42 FROM t WHERE a = :name;\n",
+}
+
+
+def _merged(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    out: list[tuple[int, int, str]] = []
+    for start, length, fam in sorted(spans):
+        if out and out[-1][2] == fam and out[-1][0] + out[-1][1] == start:
+            out[-1] = (out[-1][0], out[-1][1] + length, fam)
+        elif length:
+            out.append((start, length, fam))
+    return out
+
+
+@pytest.mark.parametrize("language", list(SAMPLES))
+def test_line_by_line_highlighting_settles_on_lexing_the_whole_file(
+        qapp: Any, qtbot: Any, language: str) -> None:
+    from desktop_app.gui.highlighter import SCHEMES, lexer_for, line_by_line
+
+    assert line_by_line(lexer_for(language))
+    pane = CodePane(language)
+    qtbot.addWidget(pane)
+    hl = pane.editor.highlighter
+    light = {fam: QColor(c).name() for fam, (c, _b, _i) in SCHEMES["light"].items()}
+
+    def check() -> None:
+        block = pane.editor.document().begin()
+        while block.isValid():
+            shown = _merged([(r.start, r.length, r.format.foreground().color().name())
+                             for r in block.layout().formats()])
+            whole = _merged([(a, n, light[f]) for a, n, f in hl.spans(block.blockNumber())])
+            assert shown == whole, (block.blockNumber(), block.text())
+            block = block.next()
+
+    pane.editor.setPlainText(SAMPLES[language])
+    qtbot.waitUntil(lambda: hl.full_ready, timeout=5000)
+    check()
+    # typing inside the file: right again once typing settles
+    cursor = pane.editor.textCursor()
+    cursor.setPosition(3)
+    pane.editor.setTextCursor(cursor)
+    qtbot.keyClicks(pane.editor, "/* ")
+    qtbot.waitUntil(lambda: hl.full_ready, timeout=5000)
+    check()

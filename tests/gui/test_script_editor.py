@@ -97,6 +97,7 @@ def test_write_a_script_the_form_follows_test_run_then_deploy(
         s.editor.setPlainText(RICH.replace("count: int,", "count: int,,"))
         await until(s.parse_status.isVisible, what="the syntax error")
         assert "Line 5" in s.parse_status.text()
+        assert s.editor.error_line == 5  # and the line is marked in the code
         assert s.form is form and form.fields["name"].editor.text() == "Ada"
         # fixed, with one more argument: what was typed is kept
         s.editor.setPlainText(RICH.replace("count: int,", "count: int, shout: bool = True,"))
