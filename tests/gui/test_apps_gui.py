@@ -147,6 +147,17 @@ def test_build_save_reopen_and_use_an_app_on_a_real_query(
         b.redo_button.click()
         assert b.app.component("chart1").props["title"] == "Stock"
 
+        # Preview runs the unsaved app: the query fills the table and the chart
+        b.preview_button.setChecked(True)
+        await b.idle()
+        assert b.preview is not None and b.center.currentWidget() is b.preview
+        assert b.preview.views["table1"].visible_rows() == [  # type: ignore[attr-defined]
+            ["apple", "3"], ["fig", "7"]]
+        assert list(b.preview.views["form1"].form.fields) == ["name", "qty"]  # type: ignore[attr-defined]
+        b.preview_button.setChecked(False)
+        await b.idle()
+        assert b.preview is None and b.center.currentIndex() == 0
+
         b.save_button.click()
         await b.idle()
         assert b.status.text().startswith("saved f/shop/items"), b.status.text()

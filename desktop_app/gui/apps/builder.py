@@ -322,11 +322,25 @@ class AppBuilderWindow(QMainWindow):
                     self.schemas[r.id] = (await self.client.parse_schema(
                         r.content, r.language or "python3")).get("schema")
                 elif r.type == "script" and r.path:
-                    self.schemas[r.id] = (await self.client.get_script(r.path)).get("schema")
+                    script = await self.client.get_script(r.path)
+                    self.schemas[r.id] = await self._in_signature_order(script)
                 elif r.type == "flow" and r.path:
                     self.schemas[r.id] = (await self.client.get_flow(r.path)).get("schema")
             except ClientError:
                 self.schemas[r.id] = None
+
+    async def _in_signature_order(self, script: dict[str, Any]) -> Any:
+        """The stored schema (its keys come back sorted) in the order the code declares."""
+        schema = script.get("schema")
+        if not isinstance(schema, dict) or schema.get("order") or \
+                not isinstance(schema.get("properties"), dict):
+            return schema
+        parsed = await self.client.parse_schema(script.get("content") or "",
+                                                script.get("language") or "python3")
+        declared = list((parsed.get("schema") or {}).get("properties") or {})
+        names = list(schema["properties"])
+        return {**schema, "order": [n for n in declared if n in names] +
+                [n for n in names if n not in declared]}
 
     async def _run_unsaved(self, r: Runnable, args: dict[str, Any]) -> RunOutcome:
         if r.type == "inline":
