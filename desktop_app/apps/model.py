@@ -320,6 +320,13 @@ class AppDefinition:
             kids = parent.raw["children"] = []
         return kids
 
+    def foreign_format(self) -> str | None:
+        """Why this document cannot be shown (Windmill's own grid format), else None."""
+        if "grid" in self.value and "components" not in self.value:
+            return ("this is a Windmill app (value.grid); Tidemill shows apps in its own "
+                    "format (value.components and value.runnables, see docs/apps.md)")
+        return None
+
     # -- checks -------------------------------------------------------------------------
     def validate(self, *, with_code: bool = True) -> None:
         """UsageError naming the component or runnable and the field that is wrong.

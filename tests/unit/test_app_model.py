@@ -142,3 +142,13 @@ def test_folder_refuses_inline_files_outside_it(tmp_path: Path) -> None:
         load_app_folder(folder)
     with pytest.raises(UsageError, match="not an app folder"):
         load_app_folder(tmp_path)
+
+
+def test_a_windmill_grid_app_is_kept_but_named_foreign() -> None:
+    text = "summary: wm\nvalue:\n  grid:\n    - id: a\n  hiddenInlineScripts: []\n"
+    app = AppDefinition.from_yaml(text)
+    app.validate()  # stored and synced as it is
+    assert app.to_yaml() == text
+    assert "Windmill app (value.grid)" in (app.foreign_format() or "")
+    assert AppDefinition.from_yaml((FIXTURES / "dashboard.app.yaml").read_text()
+                                   ).foreign_format() is None

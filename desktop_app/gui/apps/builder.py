@@ -194,7 +194,11 @@ class AppBuilderWindow(QMainWindow):
             self._say(f"new app: nothing is stored at {path} yet")
             await self._load_deployed()
             return True
-        self.set_document(path, AppDefinition.from_api(body).document)
+        app = AppDefinition.from_api(body)
+        if app.foreign_format():
+            self._say(f"cannot edit {path}: {app.foreign_format()}", error=True)
+            return False
+        self.set_document(path, app.document)
         self.saved_path = path
         self.schemas = body.get("schemas") or {}
         self._refresh_buttons()

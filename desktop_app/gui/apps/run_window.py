@@ -180,6 +180,9 @@ class AppRunWindow(QMainWindow):
             body = await self.client.get_app(path)
             app = AppDefinition.from_api(body)
             app.validate(with_code=bool(body.get("code_visible")))
+            foreign = app.foreign_format()
+            if foreign:
+                return self._fail(f"Cannot show the app {path}", foreign)
         except ClientError as exc:
             return self._fail(f"Cannot open the app {path}", exc.message, exc.hint)
         except Exception as exc:  # a definition this version cannot show
