@@ -6,7 +6,7 @@ Ctrl+F / Ctrl+H shortcuts, so a view embeds one `CodePane`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QFontDatabase,
@@ -88,6 +88,18 @@ class CodeEditor(QPlainTextEdit):
         self.theme = theme
         self.highlighter.set_theme(theme)
         self._refresh_selections()
+
+    def changeEvent(self, event: QEvent) -> None:
+        # The settings can switch the theme while the app runs (a new application palette):
+        # the syntax colours and line marks follow it.
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            # apply_theme names the theme after setting the palette: look once it is done
+            QTimer.singleShot(0, self, self._follow_theme)
+
+    def _follow_theme(self) -> None:
+        if current_theme() != self.theme:
+            self.set_theme(current_theme())
 
     def indent_unit(self) -> str:
         return "\t" if self.language == "go" else ("  " if self.language in

@@ -10,6 +10,7 @@ and a description. History lists the deployed versions and diffs any two.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import re
 from collections.abc import Callable
@@ -106,11 +107,14 @@ class DeployDialog(QDialog):
     """Summary and description of the version about to be deployed."""
 
     def __init__(self, path: str, summary: str, description: str,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, changes: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Deploy {path}")
         self.setMinimumWidth(460)
         lay = QFormLayout(self)
+        self.changes = QLabel(changes)
+        self.changes.setObjectName("muted")
+        lay.addRow(self.changes)
         self.summary = QLineEdit(summary)
         self.summary.setPlaceholderText("What the script does, in a few words")
         self.description = QPlainTextEdit(description)
@@ -451,7 +455,8 @@ class ScriptView(QWidget):
         if not self.path or not self.language:
             return None
         self.deploy_dialog = DeployDialog(self.path, self.summary_text, self.description_text,
-                                          self)
+                                          self, changes=change_summary(
+                                              self.deployed_content, self.editor.toPlainText()))
         self.deploy_dialog.accepted.connect(lambda: spawn(self.deploy(
             self.deploy_dialog.summary.text().strip(),
             self.deploy_dialog.description.toPlainText().strip())))
@@ -497,6 +502,21 @@ class ScriptView(QWidget):
         self.status.setText(text)
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)
+
+
+def change_summary(deployed: str | None, code: str) -> str:
+    """“+3 -1 lines since the deployed version”, in words a user reads before deploying."""
+    if deployed is None:
+        return "The first version of this script."
+    added = removed = 0
+    for line in difflib.unified_diff(deployed.splitlines(), code.splitlines(), lineterm="", n=0):
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    if not added and not removed:
+        return "Same code as the deployed version (the summary and description can change)."
+    return f"+{added} -{removed} lines since the deployed version."
 
 
 def _bold(text: str) -> QLabel:

@@ -283,6 +283,24 @@ def test_dark_theme_recolours(qapp: Any) -> None:
     assert any(r.format.foreground().color() == QColor(SCHEMES["dark"]["keyword"][0]) for r in fmts)
 
 
+def test_the_editor_follows_a_theme_switched_at_run_time(qapp: Any, qtbot: Any) -> None:
+    from desktop_app.gui.theme import apply_theme
+
+    pane = CodePane("python3")
+    qtbot.addWidget(pane)
+    pane.show()
+    pane.editor.setPlainText("def main():\n    pass\n")
+    before = qapp.property("tidemill_theme") or "light"
+    try:
+        apply_theme(qapp, "dark")
+        qtbot.waitUntil(lambda: pane.editor.theme == "dark", timeout=3000)
+        fmts = pane.editor.document().begin().layout().formats()
+        assert any(r.format.foreground().color() == QColor(SCHEMES["dark"]["keyword"][0])
+                   for r in fmts)
+    finally:
+        apply_theme(qapp, before)
+
+
 def test_find_and_replace(qapp: Any) -> None:
     pane = CodePane("python3")
     ed, bar = pane.editor, pane.find_bar

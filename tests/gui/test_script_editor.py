@@ -136,6 +136,7 @@ def test_write_a_script_the_form_follows_test_run_then_deploy(
         assert s.editor.error_line is None  # editing clears the mark
         deploy = s.open_deploy_dialog()
         assert deploy is not None
+        assert deploy.changes.text() == "The first version of this script."
         deploy.summary.setText("Greets, richly")
         deploy.description.setPlainText("First version")
         deploy.accept()
@@ -151,6 +152,10 @@ def test_write_a_script_the_form_follows_test_run_then_deploy(
         assert "changed" not in s.title.text()
         s.editor.setPlainText(RICH.replace('"greeting"', '"hi"'))
         assert "changed, not deployed" in s.title.text()
+        second = s.open_deploy_dialog()
+        assert second is not None and second.changes.text() == \
+            "+1 -1 lines since the deployed version."
+        second.reject()
         assert await s.deploy("Says hi", "")
         assert "changed" not in s.title.text()
         history = s.open_history()
