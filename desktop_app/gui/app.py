@@ -7,8 +7,12 @@ on Qt's own loop through qasync).
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import qasync
 from PySide6.QtCore import QTimer
@@ -25,7 +29,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, Connection, TidemillClient
-from desktop_app.gui.flow_designer.designer import FlowDesigner
 from desktop_app.gui.resources_view import ResourcesView
 from desktop_app.gui.runs_view import JobView, RunsView
 from desktop_app.gui.schedules_view import SchedulesView
@@ -71,14 +74,14 @@ class MainWindow(QMainWindow):
         self.runs = RunsView(client, self.open_job)
         self.job = JobView(client, lambda: self.show_view("runs"), self.open_job)
         self.script = ScriptView(client)
-        self.flow = FlowDesigner(client)
         self.resources = ResourcesView(client)
         self.schedules = SchedulesView(client)
         self.triggers = TriggersView(client)
         self.settings = SettingsView(client)
         for w in (self.home, self.runs, self.resources, self.schedules, self.triggers,
-                  self.settings, self.job, self.script, self.flow):
+                  self.settings, self.job, self.script):
             self.stack.addWidget(w)
+        self._flow: Any = None
         self.nav.currentRowChanged.connect(self._nav_changed)
         self.home.on_new_script = self.new_script
         self.home.on_new_flow = lambda path: spawn(self.open_flow(path))
@@ -91,6 +94,17 @@ class MainWindow(QMainWindow):
         self._ping_timer.timeout.connect(lambda: spawn(self.ping()))
         QShortcut(QKeySequence("Ctrl+K"), self, self.focus_search)
         self.nav.setCurrentRow(0)
+
+    @property
+    def flow(self) -> Any:
+        """The flow designer, built on first use (its graph modules cost ~0.3 s to import,
+        which would otherwise delay every start)."""
+        if self._flow is None:
+            from desktop_app.gui.flow_designer.designer import FlowDesigner
+
+            self._flow = FlowDesigner(self.client)
+            self.stack.addWidget(self._flow)
+        return self._flow
 
     def nav_widgets(self) -> list[QWidget]:
         return [self.home, self.runs, self.resources, self.schedules, self.triggers,
@@ -180,7 +194,8 @@ class MainWindow(QMainWindow):
 
     async def _open_in(self, kind: str, path: str) -> None:
         view = "schedules" if kind == "schedule" else "resources"
-        await self.goto(view)
+        if self.stack.currentWidget() is not self.nav_widgets()[NAV_VIEWS.index(view)]:
+            await self.goto(view)
         if kind == "schedule":
             found = next((s for s in self.schedules.schedules if s["path"] == path), None)
             if found:
@@ -253,6 +268,12 @@ class MainWindow(QMainWindow):
             if view == "triggers" and path:  # --path <kind>/<trigger path>
                 kind, _, trigger = path.partition("/")
                 await self.triggers.open(kind, trigger)
+            elif path and view == "schedules":
+                await self._open_in("schedule", path)
+            elif path and view == "resources":
+                kind = "variable" if any(v["path"] == path for v in self.resources.variables) \
+                    else "resource"
+                await self._open_in(kind, path)
 
 
 def _application(theme: str) -> QApplication:
@@ -263,9 +284,18 @@ def _application(theme: str) -> QApplication:
     return app
 
 
+def _phase(name: str, **extra: Any) -> None:
+    """Start-up timing for tests/benchmarks/bench_gui_startup.py (seconds since its T0)."""
+    t0 = os.environ.get("TIDEMILL_T0")
+    if t0:
+        print(json.dumps({"phase": name, "t": round(time.time() - float(t0), 3), **extra}),
+              flush=True)
+
+
 def run_gui(conn: Connection, theme: str = "light", home: Path | None = None) -> int:
     """The foreground desktop app; returns when the window closes. With `home`, a local
     daemon that does not answer is started first (with a progress window)."""
+    _phase("imported")
     app = _application(theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -275,6 +305,7 @@ def run_gui(conn: Connection, theme: str = "light", home: Path | None = None) ->
 
     async def main() -> int:
         nonlocal conn
+        _phase("qt")
         if home is not None:
             from desktop_app.cli.daemon_control import DaemonStartError
             from desktop_app.gui.startup import ensure_daemon
@@ -288,10 +319,17 @@ def run_gui(conn: Connection, theme: str = "light", home: Path | None = None) ->
                                      f"{exc.message}\n\n{exc.hint}")
                 return 1
             closed.clear()
+        _phase("app")
         async with TidemillClient(conn) as client:
             window = MainWindow(client)
             window.show()
+            _phase("window")
             window.start()
+            if os.environ.get("TIDEMILL_GUI_EXIT_WHEN_READY"):  # start-up benchmark
+                await window.refresh_current()
+                _phase("ready", items=len(window.home.items))
+                window.close()
+                return 0
             await closed.wait()
         return 0
 
@@ -309,7 +347,6 @@ def screenshot(conn: Connection, out: Path, view: str, path: str | None = None,
         return
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}: one of {', '.join(VIEWS)}")
-    import os
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = _application(theme)

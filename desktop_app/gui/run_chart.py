@@ -29,12 +29,14 @@ class RunChart(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.bars: list[RunBar] = []
+        self.current: str | None = None  # the job on screen: its bar is outlined
         self.setMinimumHeight(90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(110)
 
-    def set_runs(self, bars: list[RunBar]) -> None:
+    def set_runs(self, bars: list[RunBar], current: str | None = None) -> None:
         self.bars = bars
+        self.current = current
         self.setToolTip(self.summary())
         self.update()
 
@@ -70,8 +72,14 @@ class RunChart(QWidget):
         for i, b in enumerate(self.bars):
             height = max(3.0, (bottom - top) * (b.duration_ms or 0) / longest)
             x = left + i * slot + (slot - bar_w) / 2
-            p.fillRect(QRectF(x, bottom - height, bar_w, height),
-                       QColor(OUTCOME_COLOURS.get(b.status, "#8a8f98")))
+            rect = QRectF(x, bottom - height, bar_w, height)
+            p.fillRect(rect, QColor(OUTCOME_COLOURS.get(b.status, "#8a8f98")))
+            if b.job_id == self.current:
+                p.setPen(text)
+                p.drawRect(rect.adjusted(-2, -2, 2, 2))
         p.setPen(text)
         p.drawText(QRectF(left, bottom, w - 2 * left, 16), Qt.AlignmentFlag.AlignLeft, "older")
+        if self.current and any(b.job_id == self.current for b in self.bars):
+            p.drawText(QRectF(left, bottom, w - 2 * left, 16), Qt.AlignmentFlag.AlignCenter,
+                       "outlined: this run")
         p.drawText(QRectF(left, bottom, w - 2 * left, 16), Qt.AlignmentFlag.AlignRight, "newest")

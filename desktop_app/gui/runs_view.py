@@ -34,6 +34,7 @@ from desktop_app.gui.run_chart import OUTCOME_COLOURS, RunBar, RunChart
 from desktop_app.gui.tasks import spawn
 
 STATUS_COLOURS = OUTCOME_COLOURS
+FIRST_PAGE = 100  # fills the window at once; later pages are bigger, fewer round trips
 PAGE = 500
 # Filter choices: (label, list_jobs parameters)
 STATUS_FILTERS = [("Any status", {}), ("Succeeded", {"status": "success"}),
@@ -180,7 +181,8 @@ class RunsModel(QAbstractTableModel):
 
     async def _load_next(self, gen: int) -> None:
         params = dict(self.filters)
-        params["per_page"] = PAGE
+        per_page = PAGE if self._cursors else FIRST_PAGE
+        params["per_page"] = per_page
         if self._cursors:
             params["cursor"] = self._cursors[-1]
         try:
@@ -199,7 +201,7 @@ class RunsModel(QAbstractTableModel):
             self.endInsertRows()
             last = jobs[-1]
             self._cursors.append(f"{last['created_at']},{last['id']}")
-        if len(jobs) < PAGE:
+        if len(jobs) < per_page:
             self.exhausted = True
         self.on_loaded()
 
@@ -444,6 +446,7 @@ class JobView(QWidget):
         else:
             self.result.show_message("Not finished yet.")
         self.cancel_button.setEnabled(not done)
+        self.cancel_button.setVisible(not done)  # nothing to cancel once it has finished
         self.rerun_button.setEnabled(bool(job.get("script_path"))
                                      and job.get("job_kind") in ("script", "flow"))
         self.rerun_button.setToolTip("" if self.rerun_button.isEnabled() else
@@ -456,7 +459,7 @@ class JobView(QWidget):
             return
         recent = await self.client.list_jobs(script_path_exact=path, per_page=40)
         self.chart.set_runs([RunBar(j["id"], job_status(j), j.get("duration_ms"))
-                             for j in reversed(recent)])
+                             for j in reversed(recent)], current=job.get("id"))
 
     def _say(self, text: str) -> None:
         self.message.setText(text)

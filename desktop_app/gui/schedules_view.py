@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -60,12 +61,13 @@ def local_timezone() -> str:
     return "UTC"
 
 
-def in_zone(iso: str | None, tz: str) -> str:
+def in_zone(iso: str | None, tz: str, short: bool = False) -> str:
     if not iso:
         return ""
     try:
         when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-        return when.astimezone(ZoneInfo(tz)).strftime("%a %Y-%m-%d %H:%M:%S %Z")
+        fmt = "%a %d %b %H:%M %Z" if short else "%a %Y-%m-%d %H:%M:%S %Z"
+        return when.astimezone(ZoneInfo(tz)).strftime(fmt)
     except (ValueError, KeyError):
         return iso
 
@@ -77,6 +79,7 @@ class ScheduleEditor(QWidget):
         self.saved = saved
         self.editing: str | None = None
         self.targets: dict[str, bool] = {}  # path → is_flow
+        self._preview_gen = 0
         lay = QVBoxLayout(self)
         self.title = QLabel("New schedule")
         self.title.setStyleSheet("font-size: 15px; font-weight: bold")
@@ -94,7 +97,7 @@ class ScheduleEditor(QWidget):
         self.timezone.setEditable(True)
         self.timezone.setCurrentText("UTC")  # the zone list is filled on first show
         self.next_times = QListWidget()
-        self.next_times.setMaximumHeight(120)
+        self.next_times.setFixedHeight(5 * 18 + 8)
         self.next_times.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.args = QPlainTextEdit("{}")
         self.args.setMaximumHeight(90)
@@ -158,15 +161,20 @@ class ScheduleEditor(QWidget):
     async def update_preview(self) -> list[str]:
         """The next 5 fire times in the chosen zone, or the daemon's reason why none."""
         self._debounce.stop()
+        self._preview_gen += 1
+        gen = self._preview_gen
         tz = self.timezone.currentText().strip() or "UTC"
-        self.next_times.clear()
         try:
             times = await self.client.schedule_preview(self.cron.text().strip(), tz, 5)
         except ClientError as exc:
-            self.next_times.addItem(exc.message)
+            if gen == self._preview_gen:
+                self.next_times.clear()
+                self.next_times.addItem(exc.message)
             return []
         shown = [in_zone(t, tz) for t in times]
-        self.next_times.addItems(shown)
+        if gen == self._preview_gen:  # a newer expression was typed meanwhile: it wins
+            self.next_times.clear()
+            self.next_times.addItems(shown)
         return shown
 
     def new(self) -> None:
@@ -232,7 +240,7 @@ class ScheduleEditor(QWidget):
 
 
 class SchedulesView(QWidget):
-    COLUMNS = ["On", "Path", "Runs", "When", "Next run", "Last run"]
+    COLUMNS = ["On", "Path", "Runs", "When", "Next run"]
 
     def __init__(self, client: TidemillClient) -> None:
         super().__init__()
@@ -245,8 +253,11 @@ class SchedulesView(QWidget):
         self.tree.setHeaderLabels(self.COLUMNS)
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
-        for col, width in ((0, 44), (1, 170), (2, 150), (3, 200), (4, 190)):
-            self.tree.header().resizeSection(col, width)
+        hdr = self.tree.header()
+        hdr.setStretchLastSection(False)
+        hdr.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((0, 36), (1, 165), (2, 150), (4, 150)):
+            hdr.resizeSection(col, width)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemChanged.connect(self._item_changed)
         self.editor = ScheduleEditor(client, self._saved)
@@ -269,7 +280,7 @@ class SchedulesView(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.editor)
-        split.setSizes([620, 420])
+        split.setSizes([730, 350])
         split.setChildrenCollapsible(False)
         lay.addWidget(heading)
         lay.addWidget(split, 1)
@@ -287,9 +298,14 @@ class SchedulesView(QWidget):
             except CronDescribeError:
                 words = s["schedule"]
             stats = s.get("stats") or {}
-            nxt = in_zone(stats.get("next_fire"), tz) if s["enabled"] else "— disabled"
-            item = QTreeWidgetItem(["", s["path"], s["script_path"], words, nxt,
-                                    in_zone(stats.get("last_fire"), tz)])
+            nxt = in_zone(stats.get("next_fire"), tz, short=True) if s["enabled"] \
+                else "— disabled"
+            item = QTreeWidgetItem(["", s["path"], s["script_path"], words, nxt])
+            last = in_zone(stats.get("last_fire"), tz)
+            item.setToolTip(4, f"next: {in_zone(stats.get('next_fire'), tz) or '—'}\n"
+                               f"last: {last or 'never ran'}")
+            item.setToolTip(1, s["path"])
+            item.setToolTip(2, s["script_path"])
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Checked if s["enabled"]
                                else Qt.CheckState.Unchecked)

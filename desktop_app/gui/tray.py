@@ -64,15 +64,15 @@ class Tray:
         self.failed_polls = 0
         self.icon: QSystemTrayIcon | None = None
         self.menu = QMenu()
-        self.open_action = QAction("Open Tidemill")
+        self.open_action = QAction("Open Tidemill", self.menu)
         self.open_action.triggered.connect(self.open_app)
-        self.pause_action = QAction("Pause workers")
+        self.pause_action = QAction("Pause workers", self.menu)
         self.pause_action.triggered.connect(lambda: spawn(self.toggle_pause()))
-        self.seen_action = QAction("Mark failures as seen")
+        self.seen_action = QAction("Mark failures as seen", self.menu)
         self.seen_action.triggered.connect(self.mark_seen)
-        self.quit_action = QAction("Quit Tidemill (stop the daemon)")
+        self.quit_action = QAction("Quit Tidemill (stop the daemon)", self.menu)
         self.quit_action.triggered.connect(self.quit)
-        self.status_action = QAction("…")
+        self.status_action = QAction("…", self.menu)
         self.status_action.setEnabled(False)
         for a in (self.status_action, self.open_action, self.pause_action, self.seen_action):
             self.menu.addAction(a)
@@ -83,9 +83,16 @@ class Tray:
             self.icon.setContextMenu(self.menu)
             self.icon.activated.connect(self._activated)
             self.icon.show()
-        self.timer = QTimer()
+        self.timer = QTimer(self.menu)  # everything hangs off the menu: one object to free
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(lambda: spawn(self.poll()))
+
+    def close(self) -> None:
+        self.timer.stop()
+        if self.icon is not None:
+            self.icon.hide()
+            self.icon.deleteLater()
+        self.menu.deleteLater()
 
     def start(self) -> None:
         self.timer.start()

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_app.client.http import Connection, TidemillClient
 from desktop_app.gui.app import MainWindow
-from desktop_app.gui.runs_view import PAGE
+from desktop_app.gui.runs_view import FIRST_PAGE, PAGE
 from tests.e2e.daemon_harness import RunningDaemon
 
 
@@ -68,12 +68,12 @@ def test_runs_view_pages_through_history_and_filters(
     async def body(w: MainWindow) -> None:
         await w.goto("runs")
         model = w.runs.model
-        assert len(model.rows) == PAGE  # the first page only
+        assert len(model.rows) == FIRST_PAGE  # the first page only
         assert model.canFetchMore()
         assert "scroll for more" in w.runs.count.text()
         # Scrolling to the bottom asks the model for more (Qt's fetchMore).
         w.runs.table.scrollToBottom()
-        await _until(lambda: len(model.rows) == 2 * PAGE, what="second page")
+        await _until(lambda: len(model.rows) == FIRST_PAGE + PAGE, what="second page")
         await model.load_all_pages()
         assert len(model.rows) == total
         ids = [r[-1] for r in model.rows]

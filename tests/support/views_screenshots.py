@@ -1,0 +1,133 @@
+"""Screenshots of the desktop app's views (home, runs, job, resources, schedules,
+settings) in light and dark at 1280x800, against a real daemon seeded with a small,
+realistic workspace. Writes docs/screenshots/<view>-<theme>.png. Run by hand:
+
+    python tests/support/views_screenshots.py [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.daemon_harness import RunningDaemon, free_port  # noqa: E402
+from tests.support.keyring_session import secret_service_session  # noqa: E402
+
+SALES = '''import random
+import time
+
+
+def main(region: str = "eu", days: int = 7, fail: bool = False):
+    """Sum the orders of the last days for a region."""
+    print(f"loading {days} days of sales for {region}")
+    total = 0
+    for d in range(days):
+        n = random.randint(100, 999)
+        total += n
+        print(f"day {d}: {n} orders")
+        time.sleep(0.08 * random.random())
+    if fail:
+        raise RuntimeError("warehouse connection refused (f/db/warehouse)")
+    return {"region": region, "days": days, "orders": total}
+'''
+DIGEST = 'def main(to: str, include_charts: bool = True):\n    return f"sent to {to}"\n'
+HELLO = 'name="${1:-world}"\necho "hello $name"\n'
+TS = 'export async function main(userId: number, dryRun = false) {\n  return { userId, dryRun };\n}\n'
+SQL = '-- $1 limit\nSELECT name, sum(amount) FROM orders GROUP BY name ORDER BY 2 DESC LIMIT $1::int;\n'
+FLOW = {"summary": "Nightly ETL: extract, transform, load", "value": {"modules": [
+    {"id": "a", "value": {"type": "rawscript", "language": "python3",
+                          "content": "def main():\n    return 1\n",
+                          "input_transforms": {}}}]}, "schema": {}}
+
+
+def seed(d: RunningDaemon) -> str:
+    d.deploy("f/reports/daily_sales", SALES, summary="Daily sales per region")
+    d.deploy("f/reports/weekly_digest", DIGEST, summary="Weekly digest e-mail")
+    d.deploy("u/admin/hello", HELLO, language="bash", summary="Say hello")
+    d.deploy("f/etl/sync_users", TS, language="deno", summary="Sync users from the CRM")
+    d.deploy("f/db/top_customers", SQL, language="postgresql", summary="Top customers")
+    r = d.api("POST", "flows/create", json={**FLOW, "path": "f/etl/nightly_pipeline"})
+    assert r.status_code == 201, r.text
+    for body in ({"path": "f/db/warehouse", "resource_type": "postgresql",
+                  "description": "The sales warehouse",
+                  "value": {"host": "warehouse.internal", "port": 5432, "user": "reports",
+                            "dbname": "sales", "sslmode": "require", "password": "pw-123"}},
+                 {"path": "f/slack/alerts", "resource_type": "slack",
+                  "description": "Alerts channel bot", "value": {"token": "xoxb-demo"}}):
+        r = d.api("POST", "resources/create", json=body)
+        assert r.status_code == 201, r.text
+    for body in ({"path": "f/cfg/api_url", "value": "https://api.example.org",
+                  "description": "CRM endpoint"},
+                 {"path": "f/cfg/api_token", "value": "tok-secret", "is_secret": True,
+                  "description": "CRM token"}):
+        assert d.api("POST", "variables/create", json=body).status_code == 201
+    for body in ({"path": "f/reports/daily_sales_9am", "schedule": "0 0 9 * * 1-5",
+                  "timezone": "Europe/Paris", "script_path": "f/reports/daily_sales",
+                  "args": {"region": "eu"}, "enabled": True},
+                 {"path": "f/etl/nightly", "schedule": "0 30 2 * * *", "timezone": "UTC",
+                  "script_path": "f/etl/nightly_pipeline", "is_flow": True, "enabled": False},
+                 {"path": "f/reports/digest_monday", "schedule": "0 0 8 * * 1",
+                  "timezone": "America/New_York", "script_path": "f/reports/weekly_digest",
+                  "args": {"to": "team@example.org"}, "enabled": True}):
+        r = d.api("POST", "schedules/create", json=body)
+        assert r.status_code == 201, r.text
+    for i in range(14):
+        d.run_wait("f/reports/daily_sales", {"region": ["eu", "us", "apac"][i % 3],
+                                              "days": 3 + i % 9, "fail": i in (4, 11)})
+    d.run_wait("u/admin/hello", {})
+    d.run_wait("f/reports/daily_sales", {"region": "eu", "days": 12})
+    return d.api("GET", "jobs/list", params={"script_path_exact": "f/reports/daily_sales",
+                                             "per_page": 1}).json()[0]["id"]
+
+
+def shoot(d: RunningDaemon, out: Path, job_id: str | None) -> list[Path]:
+    """Every view in both themes; with no job yet, the empty states (light only)."""
+    env = {**d.env(), "TIDEMILL_TOKEN": d.token, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": str(ROOT), "TZ": "Europe/Paris"}
+    views: list[tuple[str, str | None]] = [
+        ("home", None), ("runs", None), ("job", job_id), ("resources", "f/db/warehouse"),
+        ("schedules", "f/reports/daily_sales_9am"), ("settings", None)]
+    themes = ("light", "dark")
+    suffix = ""
+    if job_id is None:
+        views, themes, suffix = [("home", None), ("runs", None), ("resources", None),
+                                 ("schedules", None)], ("light",), "-empty"
+    written = []
+    for theme in themes:
+        for view, path in views:
+            png = out / f"{view}{suffix}-{theme}.png"
+            cmd = [sys.executable, "-m", "desktop_app.cli.main", "gui", "--screenshot", str(png),
+                   "--view", view, "--theme", theme]
+            if path:
+                cmd += ["--path", path]
+            subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=120)
+            written.append(png)
+    return written
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    a = ap.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, secret_service_session(Path(tmp) / "ss"):
+        d = RunningDaemon(home=Path(tmp) / "home", port=free_port(), database_url=None)
+        d.start(timeout=120)
+        try:
+            for png in shoot(d, a.out, None):
+                print(png)
+            job_id = seed(d)
+            for png in shoot(d, a.out, job_id):
+                print(png)
+        finally:
+            d.stop()
+
+
+if __name__ == "__main__":
+    main()
