@@ -256,7 +256,7 @@ class SchedulesView(QWidget):
         hdr = self.tree.header()
         hdr.setStretchLastSection(False)
         hdr.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 36), (1, 165), (2, 150), (4, 150)):
+        for col, width in ((0, 58), (1, 160), (2, 140), (4, 150)):
             hdr.resizeSection(col, width)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemChanged.connect(self._item_changed)
@@ -300,7 +300,9 @@ class SchedulesView(QWidget):
             stats = s.get("stats") or {}
             nxt = in_zone(stats.get("next_fire"), tz, short=True) if s["enabled"] \
                 else "— disabled"
-            item = QTreeWidgetItem(["", s["path"], s["script_path"], words, nxt])
+            # The word next to the box: an empty box is hard to see on the dark theme.
+            item = QTreeWidgetItem(["on" if s["enabled"] else "off", s["path"],
+                                    s["script_path"], words, nxt])
             last = in_zone(stats.get("last_fire"), tz)
             item.setToolTip(4, f"next: {in_zone(stats.get('next_fire'), tz) or '—'}\n"
                                f"last: {last or 'never ran'}")
