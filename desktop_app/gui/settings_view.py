@@ -39,6 +39,7 @@ class SettingsView(QWidget):
         form.setVerticalSpacing(10)
         self.url, self.version, self.workspace, self.jobs = _value(), _value(), _value(), _value()
         self.workers = _value()
+        self.workers.setWordWrap(False)  # one line beside its button, never squeezed
         self.pause_button = QPushButton("Pause workers")
         self.pause_button.setToolTip("Paused workers start no new job; running jobs finish")
         self.pause_button.clicked.connect(lambda: spawn(self.toggle_pause()))
