@@ -255,8 +255,9 @@ def broker_from_resource(value: Any, path: str) -> Broker:
     """Windmill's `mqtt` resource: {broker, port, credentials: {username, password}, tls}."""
     if not isinstance(value, dict) or not isinstance(value.get("broker"), str):
         raise UsageError(f"the mqtt resource {path!r} has no 'broker' (host name)")
-    creds = value.get("credentials") if isinstance(value.get("credentials"), dict) else {}
-    tls = value.get("tls") if isinstance(value.get("tls"), dict) else {}
+    creds: dict[str, Any] = value["credentials"] if isinstance(value.get("credentials"),
+                                                                dict) else {}
+    tls: dict[str, Any] = value["tls"] if isinstance(value.get("tls"), dict) else {}
     port = value.get("port") or (8883 if tls.get("enabled") else 1883)
     return Broker(value["broker"], int(port), creds.get("username") or None,
                   creds.get("password") or None, bool(tls.get("enabled")))
@@ -340,7 +341,8 @@ def email_args(raw: bytes, sender: str, recipients: list[str]) -> dict[str, Any]
         disposition = part.get_content_disposition()
         ctype = part.get_content_type()
         if disposition == "attachment" or (disposition == "inline" and part.get_filename()):
-            payload = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)
+            payload = payload if isinstance(payload, bytes) else b""
             attachments.append({"filename": part.get_filename(), "content_type": ctype,
                                 "size": len(payload),
                                 "content_base64": base64.b64encode(payload).decode()})

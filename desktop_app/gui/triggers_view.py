@@ -290,6 +290,7 @@ class TriggersView(QWidget):
         out = []
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
+            assert item is not None
             on = "on" if item.checkState(0) == Qt.CheckState.Checked else "off"
             out.append([on] + [item.text(c) for c in range(1, len(self.COLUMNS))])
         return out

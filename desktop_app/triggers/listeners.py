@@ -123,10 +123,8 @@ async def reconnecting(ctx: ListenerContext, session: Session) -> None:
     backoff = rules.Backoff()
     while True:
         await ctx.status("connecting")
-        connected = asyncio.Event()
-        ctx_connected = _Connected(ctx, connected, backoff)
         try:
-            reason = await session(ctx_connected)  # type: ignore[arg-type]
+            reason = await session(_Connected(ctx, backoff))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -139,13 +137,11 @@ async def reconnecting(ctx: ListenerContext, session: Session) -> None:
 class _Connected(ListenerContext):
     """The context a session sees: `connected()` marks the link up and resets the wait."""
 
-    def __init__(self, ctx: ListenerContext, event: asyncio.Event,
-                 backoff: rules.Backoff) -> None:
+    def __init__(self, ctx: ListenerContext, backoff: rules.Backoff) -> None:
         super().__init__(ctx.row, ctx.state, ctx.server_id)
-        self._event, self._backoff = event, backoff
+        self._backoff = backoff
 
     async def connected(self) -> None:
-        self._event.set()
         self._backoff.reset()
         await self.status("connected")
 
