@@ -94,7 +94,8 @@ def long_flow(steps: int = 200) -> dict[str, Any]:
                 {"modules": [py(f"s{n + 2}", "", "def main():\n    return 2\n")]}]}})
             n += 3
         else:
-            modules.append(py(sid, f"Step {n}", "def main(x=None):\n    return x\n",
+            # Distinct code per step: nothing is parsed only once for all of them.
+            modules.append(py(sid, f"Step {n}", f"def main(x=None):\n    return x  # {n}\n",
                               x="previous_result"))
             n += 1
     return {"summary": f"{steps} steps", "value": {"modules": modules},

@@ -40,7 +40,6 @@ class FlowScene(QGraphicsScene):
         self.clear()
         self.nodes, self.plus, self.layout_ = {}, [], layout
         self.setBackgroundBrush(QColor(colours(theme())["window"]))
-        depth_at: dict[tuple[float, float], int] = {}
         for node in layout.nodes:
             item = NodeItem(node)
             self.addItem(item)
@@ -58,7 +57,6 @@ class FlowScene(QGraphicsScene):
             self.addItem(EdgeItem(edge, arrow=end in tops))
         for point in layout.inserts:
             depth = owners.get(point.ref.owner, -1) + 1 if point.ref.owner else 0
-            depth_at[(point.x, point.y)] = depth
             plus = PlusItem(point, depth, self._plus_clicked)
             self.addItem(plus)
             self.plus.append(plus)
