@@ -252,15 +252,20 @@ def parse_broker_url(url: str) -> Broker:
 
 
 def broker_from_resource(value: Any, path: str) -> Broker:
-    """Windmill's `mqtt` resource: {broker, port, credentials: {username, password}, tls}."""
+    """An `mqtt` resource: {broker, port, username, password, tls}, or Windmill's layout
+    with {credentials: {username, password}}."""
     if not isinstance(value, dict) or not isinstance(value.get("broker"), str):
         raise UsageError(f"the mqtt resource {path!r} has no 'broker' (host name)")
     creds: dict[str, Any] = value["credentials"] if isinstance(value.get("credentials"),
                                                                 dict) else {}
     tls: dict[str, Any] = value["tls"] if isinstance(value.get("tls"), dict) else {}
     port = value.get("port") or (8883 if tls.get("enabled") else 1883)
-    return Broker(value["broker"], int(port), creds.get("username") or None,
-                  creds.get("password") or None, bool(tls.get("enabled")))
+    # top-level username/password (the password kept in the keyring) win over Windmill's
+    # nested `credentials`
+    return Broker(value["broker"], int(port),
+                  value.get("username") or creds.get("username") or None,
+                  value.get("password") or creds.get("password") or None,
+                  bool(tls.get("enabled")))
 
 
 def _email(body: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import threading
@@ -96,15 +97,29 @@ class WebSocketPeer:
 class Mosquitto:
     """A real MQTT broker on a free port (`.ci/run` installs mosquitto)."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, users: dict[str, str] | None = None) -> None:
+        """With `users`, the broker refuses anyone without one of these passwords."""
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             raise AssertionError("mosquitto is not installed: apt-get install mosquitto"
                                  " (.ci/run installs it)")
         self.port = free_port()
+        self.users = users or {}
         self.log = open(log_dir / "mosquitto.log", "ab")
-        self.proc = subprocess.Popen([exe, "-p", str(self.port)], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        cmd = [exe, "-p", str(self.port)]
+        if users:
+            passwords = log_dir / "mosquitto.passwd"
+            passwords.write_text("")
+            for user, password in users.items():
+                subprocess.run([shutil.which("mosquitto_passwd") or "mosquitto_passwd", "-b",
+                                str(passwords), user, password], check=True)
+            conf = log_dir / "mosquitto.conf"
+            # as root, mosquitto would switch to its own user, who cannot read our files
+            stay = "user root\n" if os.geteuid() == 0 else ""
+            conf.write_text(f"{stay}listener {self.port} 127.0.0.1\nallow_anonymous false\n"
+                            f"password_file {passwords}\n")
+            cmd = [exe, "-c", str(conf)]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         import socket
 
         def up() -> bool:
@@ -122,7 +137,11 @@ class Mosquitto:
     def publish(self, topic: str, payload: str | bytes, qos: int = 1) -> None:
         import paho.mqtt.publish as publish
 
-        publish.single(topic, payload, qos=qos, hostname="127.0.0.1", port=self.port)
+        auth = None
+        if self.users:
+            user, password = next(iter(self.users.items()))
+            auth = {"username": user, "password": password}
+        publish.single(topic, payload, qos=qos, hostname="127.0.0.1", port=self.port, auth=auth)
 
     def stop(self) -> None:
         self.proc.terminate()

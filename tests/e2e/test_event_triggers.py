@@ -301,7 +301,7 @@ ON_FAIL = '''def main(error: dict, trigger_path: str, job_id: str, path: str, te
 
 def test_mqtt_trigger_and_failure_handlers(daemon: RunningDaemon, database_url: str,
                                            tmp_path: Path) -> None:
-    broker = Mosquitto(tmp_path)
+    broker = Mosquitto(tmp_path, users={"sensor": "mqtt-pw-123"})  # a password is required
     try:
         daemon.deploy("f/ev/temp", MQTT_SCRIPT)
         daemon.deploy("f/ev/on_fail", ON_FAIL)
@@ -311,8 +311,10 @@ def test_mqtt_trigger_and_failure_handlers(daemon: RunningDaemon, database_url: 
         assert r.status_code == 201, r.text
         r = daemon.api("POST", "resources/create", json={
             "path": "f/ev/broker", "resource_type": "mqtt",
-            "value": {"broker": "$var:f/ev/broker_host", "port": broker.port}})
+            "value": {"broker": "$var:f/ev/broker_host", "port": broker.port,
+                      "username": "sensor", "password": "mqtt-pw-123"}})
         assert r.status_code == 201, r.text
+        assert "mqtt-pw-123" not in daemon.api("GET", "resources/get/f/ev/broker").text
         r = _create(daemon, "mqtt", path="f/ev/temps", script_path="f/ev/temp",
                     mqtt_resource_path="$res:f/ev/broker",
                     subscribe_topics=[{"topic": "sensors/+/temp", "qos": "qos1"}],
@@ -321,6 +323,15 @@ def test_mqtt_trigger_and_failure_handlers(daemon: RunningDaemon, database_url: 
         assert r.status_code == 201, r.text
         wait_for("the subscription", lambda: _get(daemon, "mqtt", "f/ev/temps")["status"]
                  == "connected")
+        # a wrong password: the broker's refusal is the trigger's last error
+        assert _create(daemon, "mqtt", path="f/ev/intruder", script_path="f/ev/temp",
+                       broker_url=f"mqtt://sensor:wrong@127.0.0.1:{broker.port}",
+                       subscribe_topics=["#"]).status_code == 201
+        refused = wait_for("the refusal", lambda: (lambda g: g if g["last_error"] else None)(
+            _get(daemon, "mqtt", "f/ev/intruder")))
+        assert "reconnecting in" in refused["last_error"], refused
+        assert "authori" in refused["last_error"].lower() or \
+            "password" in refused["last_error"].lower(), refused
         broker.publish("sensors/kitchen/temp", "21.5")
         broker.publish("other/topic", "1")  # not subscribed
         [run] = _wait_runs(database_url, "f/ev/temps", 1)

@@ -40,6 +40,9 @@ def test_broker_urls_and_resources() -> None:
     r = rules.broker_from_resource({"broker": "h", "port": 1884,
                                     "credentials": {"username": "u", "password": "p"}}, "f/x")
     assert (r.host, r.port, r.username, r.password) == ("h", 1884, "u", "p")
+    r = rules.broker_from_resource({"broker": "h", "username": "top", "password": "pw",
+                                    "credentials": {"username": "u", "password": "p"}}, "f/x")
+    assert (r.username, r.password) == ("top", "pw")
     with pytest.raises(UsageError, match="no 'broker'"):
         rules.broker_from_resource({"host": "h"}, "f/x")
 
