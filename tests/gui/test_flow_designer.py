@@ -235,6 +235,23 @@ def test_approval_from_the_designer_and_yaml_round_trip(daemon: RunningDaemon, q
         d.undo()
         assert d.doc.flow["value"] == flow["value"]
 
+        # A script by path: its inputs come from the deployed script's schema.
+        daemon.deploy("f/designer/double", "def main(v: int):\n    return v * 2\n")
+        sid = _insert(d, TOP, 2, "Script by path")
+        path = d.step_panel.widgets["path"]
+        assert isinstance(path, QLineEdit)
+        path.setText("f/designer/double")
+        path.editingFinished.emit()
+        for _ in range(100):
+            if "v" in d.step_panel.inputs:
+                break
+            await asyncio.sleep(0.05)
+        assert list(d.step_panel.inputs) == ["v"]
+        assert d.problems_of(sid) == ["input v is required and has no value"]
+        d.undo()
+        d.undo()
+        assert d.doc.flow["value"] == flow["value"]
+
         job_id = await d.run_flow({})
         for _ in range(300):
             view = await d.poll(job_id)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from desktop_app.flowgraph.commands import (
     MoveStep,
     ReplaceFlow,
     SetFlowProperty,
+    SetStepProperty,
     UndoStack,
     WrapInLoop,
 )
@@ -337,6 +338,8 @@ class FlowDesigner(QWidget):
             self.status.setText(f"⚠ {exc.message}")
             return False
         self.refresh(rebuild_panel=not from_panel)
+        if isinstance(command, SetStepProperty) and command.keys == ("value", "path"):
+            self._fetch_schema(command.step_id)  # its inputs come from the script's schema
         if from_panel and self.step_panel.step_id is not None:
             # The panel's widgets stay (the user is typing); only its problems change.
             self.step_panel.show_problems(self.problems_of(self.step_panel.step_id))
@@ -381,7 +384,7 @@ class FlowDesigner(QWidget):
             finally:
                 self._fetching.discard(path)
             self.schemas[path] = item.get("schema") or {}
-            self.refresh()
+            self.refresh(rebuild_panel=self.step_panel.step_id == step_id)
         spawn(fetch())
 
     # -- edits (what the "+" menu, context menu and shortcuts call) --------------------
