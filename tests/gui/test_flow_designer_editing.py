@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from desktop_app.client.http import Connection, TidemillClient
 from desktop_app.flowgraph.model import TOP, ListRef
@@ -91,6 +91,14 @@ def test_panels_never_leave_windows_behind(qtbot: Any) -> None:
     d.set_schema({"type": "object", "properties": {"x": {"type": "string"}}, "required": []})
     QApplication.processEvents()
     assert [w for w in QApplication.topLevelWidgets() if w.isVisible()] == [d]
+    # Showing a step again and again leaves exactly one panel's worth of fields.
+    counts = []
+    for _ in range(3):
+        d.selected = None
+        d.select_and_show("k")
+        counts.append(len([w for w in d.step_panel.findChildren(QLineEdit)
+                           if w.isVisibleTo(d)]))
+    assert counts[0] == counts[1] == counts[2]
 
 
 def test_delete_key_and_the_step_menu(qtbot: Any) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -58,6 +59,23 @@ class Host(Protocol):
     def test(self, step_id: str) -> None: ...
 
 
+def _empty(layout: QLayout) -> None:
+    """Remove everything from `layout`, nested layouts' widgets included (taking a nested
+    layout out alone would leave its widgets on the panel)."""
+    while layout.count():
+        item = layout.takeAt(0)
+        if item is None:
+            continue
+        w = item.widget()
+        if w is not None:
+            w.hide()  # kept parented until deleted: never a window of its own
+            w.deleteLater()
+        inner = item.layout()
+        if inner is not None:
+            _empty(inner)
+            inner.deleteLater()
+
+
 def _muted(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("muted")
@@ -93,12 +111,7 @@ class StepPanel(QWidget):
 
     def clear(self) -> None:
         self.commit_code()
-        while self.lay.count():
-            item = self.lay.takeAt(0)
-            w = item.widget()
-            if w is not None:
-                w.hide()  # kept parented until deleted: never a window of its own
-                w.deleteLater()
+        _empty(self.lay)
         self.code, self.inputs, self.widgets = None, {}, {}
         self.problems_box = None
         self.result_box = self.status_label = self.approve_row = None
@@ -159,11 +172,7 @@ class StepPanel(QWidget):
         if box is None:
             return
         lay = box.layout()
-        while lay.count():
-            w = lay.takeAt(0).widget()
-            if w is not None:
-                w.hide()
-                w.deleteLater()
+        _empty(lay)
         for p in problems:
             label = QLabel(f"⚠ {p}")
             label.setObjectName("fieldError")
