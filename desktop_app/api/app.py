@@ -5,28 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import desktop_app
 from desktop_app.api import (
-    inputs,
     routes_apps,
+    routes_audit,
     routes_durable,
     routes_event_triggers,
     routes_flows,
+    routes_folders,
     routes_http_triggers,
     routes_jobs,
     routes_progress,
     routes_resources,
     routes_schedules,
     routes_scripts,
+    routes_users,
     routes_variables,
     routes_workers,
 )
-from desktop_app.api.auth import Identity, authenticate
+from desktop_app.api.audit_hook import AuditHook
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import ArgumentError, ScriptSyntaxError, TidemillError
 from desktop_app.gitsync import routes as gitsync
@@ -96,42 +98,10 @@ def create_app(state: ApiState) -> FastAPI:
     async def version() -> str:
         return f"Tidemill v{desktop_app.__version__}"
 
-    @app.get("/api/users/whoami", tags=["meta"])
-    async def whoami(who: Identity = Depends(authenticate)) -> dict[str, Any]:
-        return {"username": who.username, "email": f"{who.username}@tidemill.local",
-                "is_admin": who.scope == "admin", "scope": who.scope,
-                "is_super_admin": who.scope == "admin"}
-
-    @app.post("/api/users/tokens/create", status_code=201, response_class=PlainTextResponse,
-              tags=["meta"], openapi_extra=inputs.documented({
-                  "label": inputs.NULLABLE_STRING, "scope": inputs.NULLABLE_STRING,
-                  "expiration": {"type": ["string", "null"], "format": "date-time"}}))
-    async def create_token(request: Request, who: Identity = Depends(authenticate)) -> str:
-        """A new token. `scope`: "admin", or "run:<glob>,<glob>" (may only run those paths)."""
-        from desktop_app.core.tokens import hash_token, new_user_token
-
-        who.require_admin("create tokens")
-        if who.scope == "job":
-            raise StarletteHTTPException(403, "a job token cannot create tokens")
-        body = await inputs.json_object(request)
-        scope = str(body.get("scope") or "admin")
-        label = inputs.field_of(body, "label", str, "a string") or ""
-        expiration = inputs.field_of(body, "expiration", str, "an ISO 8601 date-time")
-        globs = None
-        if scope.startswith("run:"):
-            globs = [g.strip() for g in scope[4:].split(",") if g.strip()]
-            scope = "run"
-        if scope not in ("admin", "run") or (scope == "run" and not globs):
-            raise StarletteHTTPException(
-                400, "scope must be 'admin' or 'run:<path glob>[,<glob>]', e.g. run:f/hooks/*")
-        token = new_user_token()
-        async with state.pool.connection() as conn:
-            await conn.execute(
-                "INSERT INTO tokens (token_hash, label, owner, scope, path_globs, expires_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                (hash_token(token), label, who.username, scope, globs, expiration))
-        return token
-
+    app.include_router(routes_users.router)
+    app.include_router(routes_users.global_router)
+    app.include_router(routes_folders.router)
+    app.include_router(routes_audit.router)
     app.include_router(routes_scripts.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_flows.router)
@@ -149,4 +119,5 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_event_triggers.overview_router)
     app.include_router(routes_workers.router)
     gitsync.install(app)
+    app.add_middleware(AuditHook)
     return app

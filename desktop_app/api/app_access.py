@@ -1,27 +1,45 @@
-"""Who may do what with an app: the one place the app routes ask.
+"""Who may do what with an app: the app routes ask here, and this asks access.py (the
+rule every endpoint applies: roles and folder grants).
 
-Kept apart so the permission model (roles, folder grants) extends it without touching the
-routes. Today: editing needs a token that is not run-only; running an app's runnables needs
-the right to run the app's path; code is shown to whoever may edit. An operator runs an
-app's inline scripts only through `apps_u/execute_component` — the code comes from the
-deployed app, never from the caller — and every job runs with the caller's identity.
+Editing an app is writing its path; running its runnables is running its path; its inline
+scripts' code is shown to whoever may read code there (developers with a grant, admins),
+never to operators. An operator runs an app's inline scripts only through
+`apps_u/execute_component` — the code comes from the deployed app, never from the caller —
+and every job runs with the caller's identity and rights. Sharing an app shares what its
+author wired into it: the scripts and flows it references run without a grant of their own.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 
+from desktop_app.api import access
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity
+from desktop_app.core.errors import Forbidden
 
 
 async def require_edit(request: Request, who: Identity, path: str) -> None:
-    who.require_admin(f"create, change or delete the app {path}")
+    access.require_role(who, "developer", f"creating, changing or deleting the app {path}")
+    await access.require(request, who, Action.WRITE, path, "app")
+
+
+async def require_read(request: Request, who: Identity, path: str) -> None:
+    await access.require(request, who, Action.READ, path, "app")
 
 
 async def require_run(request: Request, who: Identity, path: str) -> None:
-    who.require_run(path)
+    await access.require(request, who, Action.RUN, path, "app")
 
 
 async def may_read_code(request: Request, who: Identity, path: str) -> bool:
     """Whether the answer of `apps/get` may carry the inline scripts' code."""
-    return who.scope != "run"
+    try:
+        await access.require(request, who, Action.READ_CODE, path, "app")
+    except (Forbidden, HTTPException):
+        return False
+    return True
+
+
+async def visible(request: Request, who: Identity, workspace: str) -> access.Visible:
+    return await access.visible(request, who, workspace)

@@ -1,7 +1,10 @@
 """Bearer-token authentication. Tokens come as `Authorization: Bearer …` or `?token=`.
 
-Scopes: `admin` may do everything; `run` may only run scripts whose path matches
-one of the token's globs (for webhooks). A job token acts as the job's owner.
+Every token belongs to a user, whose role (admin, developer, operator) and folder grants
+decide what the token may do (see access.py). Token scopes narrow that further: `admin`
+(a historical name) carries all of its user's rights; `run` may only run paths matching
+its globs (for webhooks). A job token (WM_TOKEN) acts as the job's `permissioned_as`
+user — the caller who started the run — with that user's current role.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from desktop_app.core.permissions import Principal
 from desktop_app.core.tokens import JOB_TOKEN_PREFIX, hash_token, verify_job_token
+
+#: The role of a job whose permissioned_as names no user any more (deleted): the least.
+_UNKNOWN_USER_ROLE = "operator"
 
 
 @dataclass
@@ -21,12 +28,22 @@ class Identity:
     scope: str  # admin | run | job
     path_globs: list[str] | None = None
     job_id: str | None = None
+    role: str = "admin"
 
     @property
     def permissioned_as(self) -> str:
         return f"u/{self.username}"
 
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.username, self.role)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" and self.scope != "run"
+
     def require_admin(self, what: str) -> None:
+        """Not a run-only token (the role is checked by access.require)."""
         if self.scope == "run":
             raise HTTPException(403, f"this token may only run scripts; it cannot {what}")
 
@@ -45,6 +62,12 @@ def _token_from(request: Request) -> str | None:
 
 
 async def authenticate(request: Request) -> Identity:
+    who = await _authenticate(request)
+    request.state.identity = who  # for the audit hook, without a second lookup
+    return who
+
+
+async def _authenticate(request: Request) -> Identity:
     state = request.app.state.tidemill
     token = _token_from(request)
     if not token:
@@ -58,27 +81,33 @@ async def authenticate(request: Request) -> Identity:
             raise HTTPException(401, "invalid job token")
         async with state.pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT permissioned_as FROM job_queue WHERE id = %s AND running", (job_id,))
+                "SELECT q.permissioned_as, u.role FROM job_queue q LEFT JOIN users u"
+                " ON u.username = split_part(q.permissioned_as, '/', 2)"
+                " WHERE q.id = %s AND q.running", (job_id,))
             job_row = await cur.fetchone()
         if job_row is None:
             raise HTTPException(401, "this job token has expired: its job is no longer running")
-        return Identity(job_row[0].split("/", 1)[-1], "job", job_id=str(job_id))
+        return Identity(job_row[0].split("/", 1)[-1], "job", job_id=str(job_id),
+                        role=job_row[1] or _UNKNOWN_USER_ROLE)
     token_hash = hash_token(token)
     known = state.tokens.get(token_hash)
     if known is not None:
-        return Identity(known[0], known[1], known[2])
+        return Identity(known[0], known[1], known[2], role=known[3])
     generation = state.tokens.generation
     async with state.pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT owner, scope, path_globs,"
-            " extract(epoch FROM expires_at - now())::float8 AS expires_in"
-            " FROM tokens WHERE token_hash = %s AND (expires_at IS NULL OR expires_at > now())",
+            "SELECT t.owner, t.scope, t.path_globs,"
+            " extract(epoch FROM t.expires_at - now())::float8 AS expires_in, u.role"
+            " FROM tokens t LEFT JOIN users u ON u.username = t.owner"
+            " WHERE t.token_hash = %s AND (t.expires_at IS NULL OR t.expires_at > now())",
             (token_hash,),
         )
         row: Any = await cur.fetchone()
     if row is None:
         raise HTTPException(401, "invalid or expired token")
-    # Cached a few seconds, never past the token's expiry.
+    if row[4] is None:
+        raise HTTPException(401, f"this token's user {row[0]!r} no longer exists")
+    # Cached a few seconds, never past the token's expiry; a role change clears the cache.
     ttl = None if row[3] is None else min(state.tokens.ttl_s, row[3])
-    state.tokens.put(token_hash, (row[0], row[1], row[2]), generation, ttl)
-    return Identity(row[0], row[1], row[2])
+    state.tokens.put(token_hash, (row[0], row[1], row[2], row[4]), generation, ttl)
+    return Identity(row[0], row[1], row[2], role=row[4])

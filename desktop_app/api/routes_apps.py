@@ -138,6 +138,7 @@ async def update_app(workspace: str, path: ItemPath, request: Request,
 @router.get("/apps/get/p/{path:path}")
 async def get_app(workspace: str, path: ItemPath, request: Request,
                   who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    await app_access.require_read(request, who, path)
     async with request.app.state.tidemill.pool.connection() as conn:
         row = await app_store.latest(conn, workspace, path)
         versions = await app_store.versions(conn, workspace, path)
@@ -189,6 +190,7 @@ async def _schemas(conn: Any, workspace: str, value: Any) -> dict[str, Any]:
 @router.get("/apps/exists/{path:path}")
 async def app_exists(workspace: str, path: ItemPath, request: Request,
                      who: Identity = Depends(authenticate)) -> bool:
+    await app_access.require_read(request, who, path)
     async with request.app.state.tidemill.pool.connection() as conn:
         return await app_store.exists(conn, workspace, path)
 
@@ -196,8 +198,9 @@ async def app_exists(workspace: str, path: ItemPath, request: Request,
 @router.get("/apps/list")
 async def list_apps(workspace: str, request: Request, path_start: str = "",
                     who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    seen = await app_access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
-        rows = await app_store.list_latest(conn, workspace, path_start)
+        rows = seen.filter(await app_store.list_latest(conn, workspace, path_start))
     return [{"id": r["version"], "workspace_id": r["workspace_id"], "path": r["path"],
              "summary": r["summary"], "edited_at": r["created_at"].isoformat(),
              "created_by": r["created_by"], "extra_perms": {},

@@ -9,9 +9,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from desktop_app.api import approval_links, inputs
+from desktop_app.api import access, approval_links, inputs
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import JobId
+from desktop_app.api.submit import get_job_row
 from desktop_app.durable import engine as durable
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["workflow-as-code"])
@@ -38,6 +40,9 @@ async def inline_checkpoint(workspace: str, job_id: JobId, request: Request,
         raise HTTPException(400, "the body needs 'key' and 'result'")
     inputs.field_of(body, "started_at", str, "an ISO 8601 date-time")
     inputs.field_of(body, "duration_ms", int, "a whole number of milliseconds")
+    if who.job_id is None:
+        await access.require_job(request, who, await get_job_row(request.app.state.tidemill,
+                                                                 workspace, jid), Action.WRITE)
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         cur = await conn.execute("SELECT 1 FROM job_queue WHERE id = %s AND workspace_id = %s",
@@ -59,6 +64,8 @@ async def approval_urls(workspace: str, job_id: JobId, step_key: str, request: R
                         approver: str | None = None,
                         who: Identity = Depends(authenticate)) -> dict[str, str]:
     jid = _uuid(job_id)
+    await access.require_job(request, who, await get_job_row(request.app.state.tidemill,
+                                                             workspace, jid))
     sig = approval_links.sign(request.app.state.tidemill.token_key,
                               _subject(jid, step_key, approver))
     return approval_links.urls(request, workspace, f"{jid}/{quote(step_key)}/{sig}", approver,

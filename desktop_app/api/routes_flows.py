@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from desktop_app.api import approval_links, inputs
+from desktop_app.api import access, approval_links, inputs
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath, JobId
 from desktop_app.api.run_request import request_args
-from desktop_app.api.submit import job_options, wait_completed
+from desktop_app.api.submit import get_job_row, job_options, wait_completed
 from desktop_app.core.args import validate_args
 from desktop_app.db import flows as flow_store
 from desktop_app.flows import engine
@@ -39,7 +40,7 @@ async def _save(request: Request, workspace: str, body: dict[str, Any], who: Ide
                 path: str) -> str:
     from desktop_app.flows.model import validate_flow
 
-    who.require_admin("deploy flows")
+    await access.require(request, who, Action.WRITE, path, "flow")
     if not isinstance(body.get("value"), dict):
         raise HTTPException(400, "'value' (the flow: {modules: [...]}) is required")
     for name in ("summary", "description"):
@@ -58,6 +59,7 @@ async def _save(request: Request, workspace: str, body: dict[str, Any], who: Ide
              openapi_extra=inputs.documented(_FLOW, ("path", "value")))
 async def create_flow(workspace: str, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
+    access.require_role(who, "developer", "deploying flows")
     body = await inputs.json_object(request)
     if not isinstance(body.get("path"), str) or not body["path"]:
         raise HTTPException(400, "'path' is required")
@@ -68,6 +70,7 @@ async def create_flow(workspace: str, request: Request,
              openapi_extra=inputs.documented(_FLOW, ("value",)))
 async def update_flow(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
+    await access.require(request, who, Action.WRITE, path, "flow")
     body = await inputs.json_object(request)
     inputs.field_of(body, "path", str, "a string")
     return await _save(request, workspace, body, who, body.get("path") or path)
@@ -76,13 +79,29 @@ async def update_flow(workspace: str, path: ItemPath, request: Request,
 @router.get("/flows/get/{path:path}")
 async def get_flow(workspace: str, path: ItemPath, request: Request,
                    who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """The flow's definition, inline code included (not for operators: see get_form)."""
+    await access.require(request, who, Action.READ_CODE, path, "flow")
     async with request.app.state.tidemill.pool.connection() as conn:
         return flow_json(await flow_store.latest(conn, workspace, path))
+
+
+@router.get("/flows/get_form/{path:path}")
+async def get_flow_form(workspace: str, path: ItemPath, request: Request,
+                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """Path, summary, description and input schema, without the steps: enough to render
+    its run form. Open to whoever may read the flow, operators included."""
+    await access.require(request, who, Action.READ, path, "flow")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        full = flow_json(await flow_store.latest(conn, workspace, path))
+    return {k: v for k, v in full.items() if k in ("workspace_id", "path", "summary",
+                                                    "description", "schema", "archived",
+                                                    "edited_by", "edited_at", "version_id")}
 
 
 @router.get("/flows/exists/{path:path}")
 async def flow_exists(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> bool:
+    await access.require(request, who, Action.READ, path, "flow")
     async with request.app.state.tidemill.pool.connection() as conn:
         try:
             await flow_store.latest(conn, workspace, path)
@@ -94,15 +113,16 @@ async def flow_exists(workspace: str, path: ItemPath, request: Request,
 @router.get("/flows/list")
 async def list_flows(workspace: str, request: Request, path_start: str = "",
                      who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = await flow_store.list_latest(conn, workspace, path_start)
-    return [{k: v for k, v in flow_json(r).items() if k != "value"} for r in rows]
+    return [{k: v for k, v in flow_json(r).items() if k != "value"} for r in seen.filter(rows)]
 
 
 @router.post("/flows/archive/{path:path}", response_class=PlainTextResponse)
 async def archive_flow(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("archive flows")
+    await access.require(request, who, Action.WRITE, path, "flow")
     async with request.app.state.tidemill.pool.connection() as conn:
         await flow_store.archive(conn, workspace, path)
     return f"archived {path}"
@@ -110,7 +130,7 @@ async def archive_flow(workspace: str, path: ItemPath, request: Request,
 
 async def _flow_job(request: Request, workspace: str, path: str, who: Identity,
                     payload: str | None = None) -> Any:
-    who.require_run(path)
+    await access.require(request, who, Action.RUN, path, "flow")
     args = await request_args(request, payload)
     async with request.app.state.tidemill.pool.connection() as conn:
         flow = await flow_store.latest(conn, workspace, path)
@@ -149,7 +169,9 @@ async def run_wait_flow(workspace: str, path: ItemPath, request: Request,
 async def restart_flow(workspace: str, job_id: JobId, step_id: str, request: Request,
                        who: Identity = Depends(authenticate)) -> str:
     """Re-run a finished flow from a step, reusing the results of the steps before it."""
-    who.require_admin("restart flows")
+    old = await get_job_row(request.app.state.tidemill, workspace, _uuid(job_id))
+    await access.require_job(request, who, old)
+    await access.require(request, who, Action.RUN, old["script_path"] or "", "flow")
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         new_id = await engine.restart_flow(conn, workspace, _uuid(job_id), step_id,
                                            who.username, who.permissioned_as)
@@ -168,6 +190,8 @@ async def resume_urls(workspace: str, job_id: JobId, resume_id: int, request: Re
                       who: Identity = Depends(authenticate)) -> dict[str, str]:
     """Signed URLs that resume or cancel the flow waiting after the step `job_id`."""
     jid = _uuid(job_id)
+    await access.require_job(request, who, await get_job_row(request.app.state.tidemill,
+                                                             workspace, jid))
     sig = approval_links.sign(request.app.state.tidemill.token_key,
                               _subject(jid, resume_id, approver))
     return approval_links.urls(request, workspace, f"{jid}/{resume_id}/{sig}", approver,

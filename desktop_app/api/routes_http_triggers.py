@@ -16,7 +16,8 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from desktop_app.api import inputs
+from desktop_app.api import access, inputs
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.api.routes_resources import resource_value
@@ -166,12 +167,14 @@ def _extra(body: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
              openapi_extra=inputs.documented(_TRIGGER, ("path", "route_path", "script_path")))
 async def create_trigger(workspace: str, request: Request,
                          who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("create HTTP triggers")
+    access.require_role(who, "developer", "creating HTTP triggers")
     body = await inputs.json_object(request)
     path = inputs.field_of(body, "path", str, "a string")
     if not path:
         raise HTTPException(400, "'path' is required")
+    await access.require(request, who, Action.WRITE, path, "HTTP trigger")
     fields = await _fields(request, workspace, body, None)
+    await _require_target(request, who, fields)
     cols = ["workspace_id", "path", *fields, "extra", "edited_by", "permissioned_as"]
     values = [workspace, path, *fields.values(), json.dumps(_extra(body, None)), who.username,
               who.permissioned_as]
@@ -186,11 +189,14 @@ async def create_trigger(workspace: str, request: Request,
              openapi_extra=inputs.documented(_TRIGGER))
 async def update_trigger(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("update HTTP triggers")
+    await access.require(request, who, Action.WRITE, path, "HTTP trigger")
     body = await inputs.json_object(request)
     old = await _one(request, workspace, path)
     new_path = inputs.field_of(body, "path", str, "a string") or path
+    if new_path != path:
+        await access.require(request, who, Action.WRITE, new_path, "HTTP trigger")
     fields = await _fields(request, workspace, body, old)
+    await _require_target(request, who, fields)
     sets = ", ".join(f"{k} = %s" for k in fields)
     async with request.app.state.tidemill.pool.connection() as conn:
         await conn.execute(
@@ -201,15 +207,23 @@ async def update_trigger(workspace: str, path: ItemPath, request: Request,
     return new_path
 
 
+async def _require_target(request: Request, who: Identity, fields: dict[str, Any]) -> None:
+    """A trigger runs as its editor: they must be allowed to run its target."""
+    await access.require(request, who, Action.RUN, fields["script_path"],
+                         "flow" if fields["is_flow"] else "script")
+
+
 @router.get("/get/{path:path}")
 async def get_trigger(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    await access.require(request, who, Action.READ, path, "HTTP trigger")
     return trigger_json(await _one(request, workspace, path))
 
 
 @router.get("/exists/{path:path}")
 async def trigger_exists(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> bool:
+    await access.require(request, who, Action.READ, path, "HTTP trigger")
     async with request.app.state.tidemill.pool.connection() as conn:
         cur = await conn.execute("SELECT 1 FROM http_triggers WHERE workspace_id = %s"
                                  " AND path = %s", (workspace, path))
@@ -220,18 +234,19 @@ async def trigger_exists(workspace: str, path: ItemPath, request: Request,
 async def list_triggers(workspace: str, request: Request, path_start: str = "",
                         path: str | None = None, is_flow: bool | None = None,
                         who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = await _fetch(conn, "workspace_id = %s AND starts_with(path, %s)"
                                   " AND (%s::text IS NULL OR script_path = %s)"
                                   " AND (%s::boolean IS NULL OR is_flow = %s) ORDER BY path",
                             (workspace, path_start, path, path, is_flow, is_flow))
-    return [trigger_json(r) for r in rows]
+    return [trigger_json(r) for r in seen.filter(rows)]
 
 
 @router.delete("/delete/{path:path}", response_class=PlainTextResponse)
 async def delete_trigger(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("delete HTTP triggers")
+    await access.require(request, who, Action.WRITE, path, "HTTP trigger")
     async with request.app.state.tidemill.pool.connection() as conn:
         cur = await conn.execute("DELETE FROM http_triggers WHERE workspace_id = %s"
                                  " AND path = %s", (workspace, path))
@@ -245,7 +260,7 @@ async def delete_trigger(workspace: str, path: ItemPath, request: Request,
                  {"mode": {"type": "string", "enum": ["enabled", "disabled"]}}, ("mode",)))
 async def set_mode(workspace: str, path: ItemPath, request: Request,
                    who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("enable or disable HTTP triggers")
+    await access.require(request, who, Action.WRITE, path, "HTTP trigger")
     body = await inputs.json_object(request)
     if "mode" not in body and isinstance(body.get("enabled"), bool):
         body["mode"] = "enabled" if body["enabled"] else "disabled"
@@ -283,13 +298,17 @@ async def _matching(request: Request, route: str) -> tuple[dict[str, Any], dict[
 async def _authenticate(request: Request, trigger: dict[str, Any], raw: bytes) -> Identity:
     """The identity the run gets; HTTPException 401 when the credentials do not fit."""
     method = trigger["authentication_method"]
-    owner = Identity(trigger["edited_by"], "admin")
-    if method == "none":
-        return owner
+    ws, target = trigger["workspace_id"], trigger["script_path"]
+    kind = "flow" if trigger["is_flow"] else "script"
+    owner = await access.identity_of(request, trigger["edited_by"])
     if method in ("token", "windmill"):
         who = await authenticate(request)
-        who.require_run(trigger["script_path"])
+        await access.require(request, who, Action.RUN, target, kind, ws)
         return who
+    # Runs as its editor, with the editor's rights today (a demoted editor's trigger stops).
+    await access.require(request, owner, Action.RUN, target, kind, ws)
+    if method == "none":
+        return owner
     res_path = (trigger["authentication_resource_path"] or "").removeprefix("$res:")
     try:
         value = await resource_value(request, trigger["workspace_id"], res_path, owner)

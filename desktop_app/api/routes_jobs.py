@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from desktop_app.api import inputs
+from desktop_app.api import access, inputs
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath, JobId
 from desktop_app.api.job_json import job_json
@@ -67,7 +68,7 @@ def _job_id(text: str) -> uuid.UUID:
 async def run_by_path(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
     """Queue a run of the newest version at `path`; returns the job id."""
-    who.require_run(path)
+    await access.require(request, who, Action.RUN, path, "script")
     args = await request_args(request)
     script = await _script_at(request, workspace, path=path)
     job = new_script_job(script, args, who, job_options(request), trigger_kind="webhook")
@@ -80,7 +81,7 @@ async def run_by_hash(workspace: str, hash_: str, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
     args = await request_args(request)
     script = await _script_at(request, workspace, hash_=hash_)
-    who.require_run(script.path)
+    await access.require(request, who, Action.RUN, script.path, "script")
     job = new_script_job(script, args, who, job_options(request), trigger_kind="webhook")
     return str(await push_job(request.app.state.tidemill, job))
 
@@ -90,7 +91,7 @@ async def run_by_hash(workspace: str, hash_: str, request: Request,
 async def run_preview(workspace: str, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
     """Run code that is not deployed (the editor's Test run)."""
-    who.require_admin("run unsaved code")
+    access.require_role(who, "developer", "running code that is not deployed")
     job = await _preview_job(workspace, request, who)
     return str(await push_job(request.app.state.tidemill, job))
 
@@ -98,7 +99,7 @@ async def run_preview(workspace: str, request: Request,
 @router.post("/jobs/run_wait_result/preview", openapi_extra=_PREVIEW)
 async def run_wait_preview(workspace: str, request: Request,
                            who: Identity = Depends(authenticate)) -> Response:
-    who.require_admin("run unsaved code")
+    access.require_role(who, "developer", "running code that is not deployed")
     job = await _preview_job(workspace, request, who)
     return _sync_response(await push_and_wait(request.app.state.tidemill, job), job.id)
 
@@ -147,7 +148,7 @@ async def run_wait_by_hash(workspace: str, hash_: str, request: Request,
 
 async def _run_wait(workspace: str, path: str, request: Request, who: Identity,
                     payload: str | None, script: script_store.ScriptVersion | None = None) -> Response:
-    who.require_run(path)
+    await access.require(request, who, Action.RUN, path, "script")
     args = await request_args(request, payload)
     script = script or await _script_at(request, workspace, path=path)
     job = new_script_job(script, args, who, job_options(request), trigger_kind="webhook")
@@ -204,6 +205,7 @@ async def list_jobs(
         created_by=created_by, per_page=per_page, page=page,
         before=job_reads.parse_cursor(cursor) if cursor else None,
     )
+    f.visible_to, f.visible_paths = await access.job_visibility(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = await job_reads.list_jobs(conn, workspace, f)
     return [job_json(r) for r in rows]
@@ -215,6 +217,7 @@ async def get_job(workspace: str, job_id: JobId, request: Request, no_logs: bool
     state = request.app.state.tidemill
     jid = _job_id(job_id)
     row = await get_job_row(state, workspace, jid)
+    await access.require_job(request, who, row)
     logs = None
     if not no_logs:
         async with state.pool.connection() as conn:
@@ -233,7 +236,7 @@ async def get_logs(workspace: str, job_id: JobId, request: Request,
                    who: Identity = Depends(authenticate)) -> str:
     state = request.app.state.tidemill
     jid = _job_id(job_id)
-    await get_job_row(state, workspace, jid)  # 404 for an unknown job
+    await access.require_job(request, who, await get_job_row(state, workspace, jid))
     async with state.pool.connection() as conn:
         return await read_logs(conn, jid)
 
@@ -242,6 +245,7 @@ async def get_logs(workspace: str, job_id: JobId, request: Request,
 async def get_result(workspace: str, job_id: JobId, request: Request,
                      who: Identity = Depends(authenticate)) -> Any:
     row = await get_job_row(request.app.state.tidemill, workspace, _job_id(job_id))
+    await access.require_job(request, who, row)
     if not row["completed"]:
         raise HTTPException(404, f"job {job_id} has not completed yet")
     return row["result"]
@@ -252,6 +256,7 @@ async def get_result_maybe(workspace: str, job_id: JobId, request: Request,
                            get_started: bool = False,
                            who: Identity = Depends(authenticate)) -> dict[str, Any]:
     row = await get_job_row(request.app.state.tidemill, workspace, _job_id(job_id))
+    await access.require_job(request, who, row)
     if row["completed"]:
         return {"completed": True, "result": row["result"],
                 "success": row["status"] == "success", "started": True}
@@ -274,6 +279,7 @@ async def cancel_job(workspace: str, job_id: JobId, request: Request,
         reason = json.dumps(reason)  # a cancel must not fail over its reason's type
     state = request.app.state.tidemill
     row = await get_job_row(state, workspace, jid)
+    await access.require_job(request, who, row, Action.WRITE)
     if row["completed"]:
         raise HTTPException(400, f"job {job_id} has already completed ({row['status']})")
     async with state.pool.connection() as conn, conn.transaction():

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
-from desktop_app.api import inputs
+from desktop_app.api import access, inputs
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import JobId
 from desktop_app.api.job_json import job_json
@@ -40,6 +41,7 @@ async def set_progress(workspace: str, job_id: JobId, request: Request,
     jid = _uuid(job_id)
     state = request.app.state.tidemill
     row = await get_job_row(state, workspace, jid)
+    await access.require_job(request, who, row, Action.WRITE)
     if row["completed"]:
         raise HTTPException(400, f"job {job_id} has completed; its progress is final")
     async with state.pool.connection() as conn:
@@ -55,6 +57,7 @@ async def get_progress(workspace: str, job_id: JobId, request: Request,
     jid = _uuid(job_id)
     state = request.app.state.tidemill
     row = await get_job_row(state, workspace, jid)
+    await access.require_job(request, who, row)
     if row["completed"]:
         return 100
     async with state.pool.connection() as conn:
@@ -70,7 +73,8 @@ async def getupdate_sse(workspace: str, job_id: JobId, request: Request, log_off
     """Live logs and status until the job completes: one `update` event per change."""
     jid = _uuid(job_id)
     state = request.app.state.tidemill
-    await get_job_row(state, workspace, jid)  # 404 before the stream starts
+    # 404 or 403 before the stream starts
+    await access.require_job(request, who, await get_job_row(state, workspace, jid))
 
     async def events() -> AsyncIterator[bytes]:
         offset = log_offset

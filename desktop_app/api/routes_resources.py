@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import inputs, secret_values
+from desktop_app.api import access, inputs, secret_values
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.api.routes_variables import variable_value
@@ -40,7 +41,9 @@ async def _type_secret_fields(conn: Any, ws: str, resource_type: str) -> set[str
 
 
 async def resource_value(request: Request, ws: str, path: str, who: Identity) -> Any:
-    """The stored value with secret fields read back from the keyring."""
+    """The stored value with secret fields read back from the keyring. A resource's value
+    is a credential: operators never read it (they may run what uses it)."""
+    await access.require(request, who, Action.READ_SECRET, path, "resource", ws)
     state = request.app.state.tidemill
     async with state.pool.connection() as conn:
         row = await store.get_resource(conn, ws, path)
@@ -73,14 +76,12 @@ async def interpolate(request: Request, ws: str, value: Any, who: Identity, dept
 @router.get("/get_value/{path:path}")
 async def get_value(workspace: str, path: ItemPath, request: Request,
                     who: Identity = Depends(authenticate)) -> Any:
-    who.require_admin("read resources")
     return await resource_value(request, workspace, strip_prefix(path), who)
 
 
 @router.get("/get_value_interpolated/{path:path}")
 async def get_value_interpolated(workspace: str, path: ItemPath, request: Request,
                                  who: Identity = Depends(authenticate)) -> Any:
-    who.require_admin("read resources")
     value = await resource_value(request, workspace, strip_prefix(path), who)
     return await interpolate(request, workspace, value, who)
 
@@ -100,7 +101,7 @@ def resource_json(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/get/{path:path}")
 async def get_resource(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
-    who.require_admin("read resources")
+    await access.require(request, who, Action.READ, strip_prefix(path), "resource")
     async with request.app.state.tidemill.pool.connection() as conn:
         return resource_json(await store.get_resource(conn, workspace, strip_prefix(path)))
 
@@ -108,6 +109,7 @@ async def get_resource(workspace: str, path: ItemPath, request: Request,
 @router.get("/exists/{path:path}")
 async def exists(workspace: str, path: ItemPath, request: Request,
                  who: Identity = Depends(authenticate)) -> bool:
+    await access.require(request, who, Action.READ, strip_prefix(path), "resource")
     async with request.app.state.tidemill.pool.connection() as conn:
         try:
             await store.get_resource(conn, workspace, strip_prefix(path))
@@ -120,10 +122,10 @@ async def exists(workspace: str, path: ItemPath, request: Request,
 async def list_resources(workspace: str, request: Request, resource_type: str | None = None,
                          path_start: str = "", page: int = 1, per_page: int = 1000,
                          who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
-    who.require_admin("list resources")
+    seen = await access.visible(request, who, workspace)
     types = resource_type.split(",") if resource_type else None
     async with request.app.state.tidemill.pool.connection() as conn:
-        rows = await store.list_resources(conn, workspace, types, path_start)
+        rows = seen.filter(await store.list_resources(conn, workspace, types, path_start))
     start = (max(page, 1) - 1) * per_page
     return [resource_json(r) for r in rows[start:start + per_page]]
 
@@ -132,12 +134,13 @@ async def list_resources(workspace: str, request: Request, resource_type: str | 
              openapi_extra=inputs.documented(_RESOURCE, ("path", "value", "resource_type")))
 async def create_resource(workspace: str, request: Request, update_if_exists: bool = False,
                           who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("create resources")
+    access.require_role(who, "developer", "creating resources")
     body = await inputs.json_object(request)
     _check_fields(body)
     path, rtype = body.get("path"), body.get("resource_type")
     if not isinstance(path, str) or not path or not isinstance(rtype, str) or not rtype:
         raise HTTPException(400, "'path' and 'resource_type' are required")
+    await access.require(request, who, Action.WRITE, path, "resource")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         old = None
@@ -158,7 +161,7 @@ async def create_resource(workspace: str, request: Request, update_if_exists: bo
              openapi_extra=inputs.documented({"value": inputs.ANY}))
 async def update_value(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("update resources")
+    await access.require(request, who, Action.WRITE, strip_prefix(path), "resource")
     body = await inputs.json_object(request)
     return await _update(request, workspace, strip_prefix(path), {"value": body.get("value")})
 
@@ -167,9 +170,11 @@ async def update_value(workspace: str, path: ItemPath, request: Request,
              openapi_extra=inputs.documented(_RESOURCE))
 async def update_resource(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("update resources")
+    await access.require(request, who, Action.WRITE, strip_prefix(path), "resource")
     body = await inputs.json_object(request)
     _check_fields(body)
+    if body.get("path") and body["path"] != strip_prefix(path):  # a rename writes there too
+        await access.require(request, who, Action.WRITE, body["path"], "resource")
     return await _update(request, workspace, strip_prefix(path), body)
 
 
@@ -201,7 +206,7 @@ async def _update(request: Request, ws: str, path: str, body: dict[str, Any]) ->
 @router.delete("/delete/{path:path}", response_class=PlainTextResponse)
 async def delete_resource(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("delete resources")
+    await access.require(request, who, Action.WRITE, strip_prefix(path), "resource")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn:
         row = await store.delete_resource(conn, workspace, strip_prefix(path))
@@ -218,7 +223,7 @@ async def delete_resource(workspace: str, path: ItemPath, request: Request,
                  "description": inputs.NULLABLE_STRING}, ("name",)))
 async def create_type(workspace: str, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("create resource types")
+    access.require_role(who, "developer", "creating resource types")
     body = await inputs.json_object(request)
     name = body.get("name")
     if not isinstance(name, str) or not name:

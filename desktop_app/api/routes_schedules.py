@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from psycopg import AsyncConnection
 
-from desktop_app.api import inputs
+from desktop_app.api import access, inputs
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.core.args import validate_args
@@ -158,13 +159,15 @@ def schedule_json(row: dict[str, Any]) -> dict[str, Any]:
              openapi_extra=inputs.documented(_BODY, ("path", "schedule", "script_path")))
 async def create_schedule(workspace: str, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("create schedules")
+    access.require_role(who, "developer", "creating schedules")
     body = await inputs.json_object(request)
     path = _check_type(body, "path", str, "a string")
     if not path:
         raise _bad("path", "the schedule's path, e.g. f/folder/name")
+    await access.require(request, who, Action.WRITE, path, "schedule")
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         values = await _values(conn, workspace, body, None)
+        await _require_target(request, who, values)
         cur = await conn.execute("SELECT 1 FROM schedules WHERE workspace_id = %s AND path = %s",
                                  (workspace, path))
         if await cur.fetchone():
@@ -178,11 +181,12 @@ async def create_schedule(workspace: str, request: Request,
              openapi_extra=inputs.documented(_BODY, ("schedule",)))
 async def update_schedule(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("edit schedules")
+    await access.require(request, who, Action.WRITE, path, "schedule")
     body = await inputs.json_object(request)
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         old = await store.get(conn, workspace, path)
         values = await _values(conn, workspace, body, old)
+        await _require_target(request, who, values)
         if "enabled" not in body:
             values["enabled"] = old["enabled"]
         await store.update(conn, workspace, path, values, who.username, who.permissioned_as,
@@ -190,9 +194,16 @@ async def update_schedule(workspace: str, path: ItemPath, request: Request,
     return path
 
 
+async def _require_target(request: Request, who: Identity, values: dict[str, Any]) -> None:
+    """A schedule runs as its editor: they must be allowed to run its target."""
+    await access.require(request, who, Action.RUN, values["script_path"],
+                         "flow" if values["is_flow"] else "script")
+
+
 @router.get("/get/{path:path}")
 async def get_schedule(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    await access.require(request, who, Action.READ, path, "schedule")
     async with request.app.state.tidemill.pool.connection() as conn:
         out = schedule_json(await store.get(conn, workspace, path))
         cur = await conn.execute(
@@ -228,6 +239,7 @@ def cadence_notes(stats: dict[str, Any]) -> list[str]:
 @router.get("/exists/{path:path}")
 async def schedule_exists(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> bool:
+    await access.require(request, who, Action.READ, path, "schedule")
     async with request.app.state.tidemill.pool.connection() as conn:
         cur = await conn.execute("SELECT 1 FROM schedules WHERE workspace_id = %s AND path = %s",
                                  (workspace, path))
@@ -238,8 +250,9 @@ async def schedule_exists(workspace: str, path: ItemPath, request: Request,
 async def list_schedules(workspace: str, request: Request,
                          who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     q = request.query_params
+    seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
-        rows = await store.list_all(conn, workspace, q.get("path_start") or "")
+        rows = seen.filter(await store.list_all(conn, workspace, q.get("path_start") or ""))
     out = [schedule_json(r) for r in rows]
     if q.get("path"):
         out = [s for s in out if s["script_path"] == q["path"]]
@@ -251,7 +264,7 @@ async def list_schedules(workspace: str, request: Request,
 @router.delete("/delete/{path:path}", response_class=PlainTextResponse)
 async def delete_schedule(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("delete schedules")
+    await access.require(request, who, Action.WRITE, path, "schedule")
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         await store.delete(conn, workspace, path)
     return f"schedule {path} deleted"
@@ -261,7 +274,7 @@ async def delete_schedule(workspace: str, path: ItemPath, request: Request,
              openapi_extra=inputs.documented({"enabled": _B}, ("enabled",)))
 async def set_enabled(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("enable or disable schedules")
+    await access.require(request, who, Action.WRITE, path, "schedule")
     body = await inputs.json_object(request)
     enabled = body.get("enabled")
     if not isinstance(enabled, bool):
@@ -276,6 +289,7 @@ async def schedule_fires(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     """Recent fire times: pushed, caught up after a missed period (with how many were
     missed), or skipped because the previous run was still going."""
+    await access.require(request, who, Action.READ, path, "schedule")
     async with request.app.state.tidemill.pool.connection() as conn:
         await store.get(conn, workspace, path)
         rows = await store.recent_fires(conn, workspace, path)

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import inputs
+from desktop_app.api import access, inputs
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.deploy import deploy_script
 from desktop_app.api.inputs import ItemPath
@@ -47,8 +48,10 @@ _NEW_SCRIPT = inputs.documented({
 async def create_script(workspace: str, request: Request,
                         who: Identity = Depends(authenticate)) -> str:
     """Deploy a new version of a script; returns its hash."""
-    who.require_admin("deploy scripts")
+    access.require_role(who, "developer", "deploying scripts")
     body = await inputs.json_object(request)
+    if isinstance(body.get("path"), str):
+        await access.require(request, who, Action.WRITE, body["path"], "script")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         version = await deploy_script(conn, workspace, body, who.username, state.home)
@@ -86,20 +89,41 @@ async def parse_schema(workspace: str, request: Request,
 @router.get("/get/p/{path:path}")
 async def get_script(workspace: str, path: ItemPath, request: Request,
                      who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """The newest version with its code (not for operators: see get_form)."""
+    await access.require(request, who, Action.READ_CODE, path, "script")
     async with request.app.state.tidemill.pool.connection() as conn:
         return script_json(await script_store.latest(conn, workspace, path))
+
+
+# What a run form needs, without the code: the one script read open to operators.
+_FORM_KEYS = ("workspace_id", "hash", "path", "language", "schema", "summary", "description",
+              "kind", "has_preprocessor", "no_main_func", "archived", "created_by", "created_at")
+
+
+@router.get("/get_form/p/{path:path}")
+async def get_script_form(workspace: str, path: ItemPath, request: Request,
+                          who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """Path, summary, description and argument schema of the newest version: enough to
+    render its run form. Open to whoever may read the script, operators included."""
+    await access.require(request, who, Action.READ, path, "script")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        full = script_json(await script_store.latest(conn, workspace, path))
+    return {k: full[k] for k in _FORM_KEYS}
 
 
 @router.get("/get/h/{hash_}")
 async def get_script_by_hash(workspace: str, hash_: str, request: Request,
                              who: Identity = Depends(authenticate)) -> dict[str, Any]:
     async with request.app.state.tidemill.pool.connection() as conn:
-        return script_json(await script_store.by_hash(conn, workspace, hash_))
+        version = await script_store.by_hash(conn, workspace, hash_)
+    await access.require(request, who, Action.READ_CODE, version.path, "script")
+    return script_json(version)
 
 
 @router.get("/exists/p/{path:path}")
 async def script_exists(workspace: str, path: ItemPath, request: Request,
                         who: Identity = Depends(authenticate)) -> bool:
+    await access.require(request, who, Action.READ, path, "script")
     async with request.app.state.tidemill.pool.connection() as conn:
         try:
             await script_store.latest(conn, workspace, path)
@@ -112,16 +136,18 @@ async def script_exists(workspace: str, path: ItemPath, request: Request,
 async def list_scripts(workspace: str, request: Request, path_start: str | None = None,
                        show_archived: bool = False,
                        who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         versions = await script_store.list_latest(conn, workspace, include_archived=show_archived,
                                                   path_start=path_start)
     return [{k: v for k, v in script_json(s).items() if k not in ("content", "lock")}
-            for s in versions]
+            for s in seen.filter(versions)]
 
 
 @router.get("/history/p/{path:path}")
 async def script_history(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    await access.require(request, who, Action.READ, path, "script")
     async with request.app.state.tidemill.pool.connection() as conn:
         versions = await script_store.history(conn, workspace, path)
     return [{"script_hash": s.hash, "deployment_msg": s.summary,
@@ -131,7 +157,7 @@ async def script_history(workspace: str, path: ItemPath, request: Request,
 @router.post("/archive/p/{path:path}", response_class=PlainTextResponse)
 async def archive_script(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("archive scripts")
+    await access.require(request, who, Action.WRITE, path, "script")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn:
         await script_store.archive(conn, workspace, path)

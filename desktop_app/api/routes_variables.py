@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import inputs, secret_values
+from desktop_app.api import access, inputs, secret_values
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.core.errors import NotFound
@@ -34,6 +35,8 @@ async def variable_value(request: Request, workspace: str, path: str, who: Ident
     state = request.app.state.tidemill
     async with state.pool.connection() as conn:
         row = await store.get_variable(conn, workspace, path)
+        await access.require(request, who, Action.READ_SECRET if row["is_secret"] else Action.READ,
+                             path, "variable", workspace)
         if not row["is_secret"]:
             return str(row["value"])
         value = await secret_values.read(state, workspace, row["secret_ref"], f"variable {path}")
@@ -45,15 +48,14 @@ async def variable_value(request: Request, workspace: str, path: str, who: Ident
 @router.get("/get_value/{path:path}")
 async def get_value(workspace: str, path: ItemPath, request: Request,
                     who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("read variables")
     return await variable_value(request, workspace, strip_prefix(path), who)
 
 
 @router.get("/get/{path:path}")
 async def get_variable(workspace: str, path: ItemPath, request: Request, decrypt_secret: bool = False,
                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
-    who.require_admin("read variables")
     path = strip_prefix(path)
+    await access.require(request, who, Action.READ, path, "variable")
     async with request.app.state.tidemill.pool.connection() as conn:
         row = await store.get_variable(conn, workspace, path)
     value = row["value"]
@@ -65,6 +67,7 @@ async def get_variable(workspace: str, path: ItemPath, request: Request, decrypt
 @router.get("/exists/{path:path}")
 async def exists(workspace: str, path: ItemPath, request: Request,
                  who: Identity = Depends(authenticate)) -> bool:
+    await access.require(request, who, Action.READ, strip_prefix(path), "variable")
     async with request.app.state.tidemill.pool.connection() as conn:
         try:
             await store.get_variable(conn, workspace, strip_prefix(path))
@@ -76,10 +79,10 @@ async def exists(workspace: str, path: ItemPath, request: Request,
 @router.get("/list")
 async def list_variables(workspace: str, request: Request, path_start: str = "",
                          who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
-    who.require_admin("list variables")
+    seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = await store.list_variables(conn, workspace, path_start)
-    return [variable_json(r, None if r["is_secret"] else r["value"]) for r in rows]
+    return [variable_json(r, None if r["is_secret"] else r["value"]) for r in seen.filter(rows)]
 
 
 _VARIABLE = {"path": inputs.STRING, "value": inputs.ANY, "is_secret": inputs.BOOLEAN,
@@ -102,11 +105,12 @@ def _body_value(body: dict[str, Any]) -> str:
              openapi_extra=inputs.documented(_VARIABLE, ("path", "value")))
 async def create_variable(workspace: str, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("create variables")
+    access.require_role(who, "developer", "creating variables")
     body = await inputs.json_object(request)
     path = body.get("path")
     if not isinstance(path, str) or not path:
         raise HTTPException(400, "'path' is required")
+    await access.require(request, who, Action.WRITE, path, "variable")
     _check_fields(body)
     value = _body_value(body)
     is_secret = bool(body.get("is_secret"))
@@ -127,10 +131,12 @@ async def create_variable(workspace: str, request: Request,
              openapi_extra=inputs.documented(_VARIABLE))
 async def update_variable(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("update variables")
     path = strip_prefix(path)
+    await access.require(request, who, Action.WRITE, path, "variable")
     body = await inputs.json_object(request)
     _check_fields(body)
+    if body.get("path") and body["path"] != path:  # a rename writes the new path too
+        await access.require(request, who, Action.WRITE, body["path"], "variable")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         row = await store.get_variable(conn, workspace, path)
@@ -163,7 +169,7 @@ async def update_variable(workspace: str, path: ItemPath, request: Request,
 @router.delete("/delete/{path:path}", response_class=PlainTextResponse)
 async def delete_variable(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
-    who.require_admin("delete variables")
+    await access.require(request, who, Action.WRITE, strip_prefix(path), "variable")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn:
         row = await store.delete_variable(conn, workspace, strip_prefix(path))

@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from desktop_app.api.ttl_cache import TtlCache
 from desktop_app.api.waiter import CompletionWaiter
+from desktop_app.core.permissions import Folder
 from desktop_app.db.scripts import SCRIPTS_CHANNEL, ScriptVersion
 
 #: How long a cached token row or newest script version may be served. Deploys and
@@ -32,9 +33,11 @@ class ApiState:
     secrets: Any = None  # desktop_app.secrets.SecretStore
     resource_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    # token hash → (owner, scope, path globs)
-    tokens: TtlCache[tuple[str, str, list[str] | None]] = field(
+    # token hash → (owner, scope, path globs, owner's role)
+    tokens: TtlCache[tuple[str, str, list[str] | None, str]] = field(
         default_factory=lambda: TtlCache(LOOKUP_TTL_S))
+    # (workspace, folder name) → its grants, None when no such folder
+    folders: TtlCache[Folder | None] = field(default_factory=lambda: TtlCache(LOOKUP_TTL_S))
     # (workspace, path) → the newest version there
     scripts: TtlCache[ScriptVersion] = field(default_factory=lambda: TtlCache(LOOKUP_TTL_S))
 

@@ -20,8 +20,10 @@ app = typer.Typer(no_args_is_help=False, add_completion=False, pretty_exceptions
 daemon_app = typer.Typer(help="Run the daemon (foreground), or start/stop/status a background one.",
                          invoke_without_command=True)
 token_app = typer.Typer(help="API tokens.")
+user_app = typer.Typer(help="Local users and their roles (admin, developer, operator).")
 app.add_typer(daemon_app, name="daemon")
 app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
 # adds `sync`, `import`, `secret`; and `trigger`
 from desktop_app.cli import sync_commands, trigger_commands  # noqa: E402
 
@@ -328,10 +330,59 @@ def cancel(job_id: str, reason: Annotated[str | None, typer.Option()] = None) ->
 @token_app.command("create")
 def token_create(
     label: Annotated[str, typer.Option()] = "",
-    scope: Annotated[str, typer.Option(help="admin, or run:<glob>[,<glob>] for webhooks")] = "admin",
+    scope: Annotated[str, typer.Option(help="admin (all of the user's rights), or"
+                                            " run:<glob>[,<glob>] for webhooks")] = "admin",
+    user: Annotated[str | None, typer.Option(help="the token's user (admins; default: you)")] = None,
 ) -> None:
-    """Print a new API token."""
-    typer.echo(_call(lambda c: c.create_token(label, scope)))
+    """Print a new API token (it acts with its user's role and folder grants)."""
+    typer.echo(_call(lambda c: c.create_token(label, scope, user)))
+
+
+RoleArg = Annotated[str, typer.Argument(help="admin, developer or operator")]
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="admin, developer or operator")] = "developer",
+    email: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Add a local user; then `tidemill token create --user NAME` gives them a token."""
+    if role not in ("admin", "developer", "operator"):
+        fail(f"unknown role {role!r}: use admin, developer or operator")
+    typer.echo(f"added {_call(lambda c: c.add_user(name, role, email))} ({role})")
+
+
+@user_app.command("list")
+def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every user and their role."""
+    users = _call(lambda c: c.list_users())
+    if as_json:
+        print_json(users)
+        return
+    for u in users:
+        typer.echo(f"{u['username']:<24} {u['role']:<10} {u['email']}")
+
+
+@user_app.command("role")
+def user_role(name: str, role: RoleArg) -> None:
+    """Change a user's role."""
+    if role not in ("admin", "developer", "operator"):
+        fail(f"unknown role {role!r}: use admin, developer or operator")
+    typer.echo(_call(lambda c: c.set_role(name, role)))
+
+
+@user_app.command("delete")
+def user_delete(name: str) -> None:
+    """Remove a user and their tokens (what they made stays)."""
+    typer.echo(_call(lambda c: c.delete_user(name)))
+
+
+@user_app.command("whoami")
+def user_whoami() -> None:
+    """Who the current token acts as."""
+    me = _call(lambda c: c.whoami())
+    typer.echo(f"{me['username']} ({me['role']})")
 
 
 @app.command()

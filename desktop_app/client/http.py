@@ -108,11 +108,58 @@ class TidemillClient:
         return (await self._request("GET", "/api/version")).text
 
     async def whoami(self) -> dict[str, Any]:
-        return (await self._request("GET", "/api/users/whoami")).json()
+        """The caller: username, email, role, is_admin, operator (bool), folders…; the GUI
+        hides editors when `operator` is true (the API refuses them anyway)."""
+        return (await self._request("GET", self._w("users/whoami"))).json()
 
-    async def create_token(self, label: str = "", scope: str = "admin") -> str:
-        return (await self._request("POST", "/api/users/tokens/create",
-                                    json={"label": label, "scope": scope})).text
+    async def create_token(self, label: str = "", scope: str = "admin",
+                           username: str | None = None) -> str:
+        body: dict[str, Any] = {"label": label, "scope": scope}
+        if username:
+            body["username"] = username  # admins: a token for another user
+        return (await self._request("POST", "/api/users/tokens/create", json=body)).text
+
+    # -- users, folders, audit ---------------------------------------------------------
+    async def list_users(self) -> list[dict[str, Any]]:
+        return (await self._request("GET", self._w("users/list"))).json()
+
+    async def add_user(self, username: str, role: str = "developer",
+                       email: str | None = None) -> str:
+        body = {"username": username, "role": role, "email": email}
+        return (await self._request("POST", self._w("users/add"), json=body)).text
+
+    async def set_role(self, username: str, role: str) -> str:
+        return (await self._request("POST", self._w(f"users/update/{quote(username)}"),
+                                    json={"role": role})).text
+
+    async def delete_user(self, username: str) -> str:
+        return (await self._request("DELETE", self._w(f"users/delete/{quote(username)}"))).text
+
+    async def create_folder(self, name: str, *, summary: str | None = None,
+                            owners: list[str] | None = None,
+                            extra_perms: dict[str, bool] | None = None) -> str:
+        body = {"name": name, "summary": summary, "owners": owners or [],
+                "extra_perms": extra_perms or {}}
+        return (await self._request("POST", self._w("folders/create"), json=body)).text
+
+    async def update_folder(self, name: str, **fields: Any) -> str:
+        """fields: summary, display_name, owners, extra_perms ({"u/bob": true|false})."""
+        return (await self._request("POST", self._w(f"folders/update/{quote(name)}"),
+                                    json=fields)).text
+
+    async def get_folder(self, name: str) -> dict[str, Any]:
+        return (await self._request("GET", self._w(f"folders/get/{quote(name)}"))).json()
+
+    async def list_folders(self) -> list[dict[str, Any]]:
+        return (await self._request("GET", self._w("folders/list"))).json()
+
+    async def delete_folder(self, name: str) -> str:
+        return (await self._request("DELETE", self._w(f"folders/delete/{quote(name)}"))).text
+
+    async def list_audit(self, **filters: Any) -> list[dict[str, Any]]:
+        """filters: username, operation (a prefix), resource, action_kind, per_page, page."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return (await self._request("GET", self._w("audit/list"), params=params)).json()
 
     # -- scripts ---------------------------------------------------------------------
     async def deploy_script(self, path: str, content: str, language: str, *,
@@ -125,6 +172,10 @@ class TidemillClient:
     async def get_script(self, path: str) -> dict[str, Any]:
         return (await self._request("GET", self._w(f"scripts/get/p/{quote(path)}"))).json()
 
+    async def get_script_form(self, path: str) -> dict[str, Any]:
+        """Summary, description and argument schema without the code (operators too)."""
+        return (await self._request("GET", self._w(f"scripts/get_form/p/{quote(path)}"))).json()
+
     async def list_scripts(self) -> list[dict[str, Any]]:
         return (await self._request("GET", self._w("scripts/list"))).json()
 
@@ -135,6 +186,10 @@ class TidemillClient:
 
     async def get_flow(self, path: str) -> dict[str, Any]:
         return (await self._request("GET", self._w(f"flows/get/{quote(path)}"))).json()
+
+    async def get_flow_form(self, path: str) -> dict[str, Any]:
+        """Summary, description and input schema without the steps (operators too)."""
+        return (await self._request("GET", self._w(f"flows/get_form/{quote(path)}"))).json()
 
     async def list_flows(self) -> list[dict[str, Any]]:
         return (await self._request("GET", self._w("flows/list"))).json()

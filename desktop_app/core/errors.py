@@ -3,6 +3,7 @@
     TidemillError
      ├── UsageError            bad input from the user: wrong args, unknown path, bad file
      │    ├── NotFound          an item or job that does not exist
+     │    ├── Forbidden         the caller's role or grants do not allow it (403)
      │    ├── ArgumentError     job arguments that do not fit the script's schema
      │    └── ScriptSyntaxError a script that cannot be parsed
      ├── DatabaseError         the database cannot be reached or refused a statement
@@ -43,6 +44,12 @@ class NotFound(UsageError):
     """Not found."""
 
     http_status = 404
+
+
+class Forbidden(UsageError):
+    """You are not allowed to do this."""
+
+    http_status = 403
 
 
 class ArgumentError(UsageError):

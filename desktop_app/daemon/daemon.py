@@ -118,6 +118,10 @@ async def ensure_admin_token(conn: AsyncConnection[Any], layout: HomeLayout) -> 
     await conn.execute(
         "INSERT INTO tokens (token_hash, label, owner, scope) VALUES (%s, 'local admin', 'admin',"
         " 'admin') ON CONFLICT (token_hash) DO NOTHING", (hash_token(token),))
+    # The local credential's user; an admin may have removed it: it comes back, as admin.
+    await conn.execute(
+        "INSERT INTO users (username, email, role, created_by) VALUES ('admin',"
+        " 'admin@tidemill.local', 'admin', 'daemon') ON CONFLICT DO NOTHING")
     return token
 
 

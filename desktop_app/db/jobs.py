@@ -48,6 +48,10 @@ class JobFilter:
     created_before: datetime | None = None
     trigger_kind: str | None = None
     created_by: str | None = None
+    # Set for a caller who may not see every job: their own runs (permissioned_as), plus
+    # the runs of paths matching these LIKE patterns.
+    visible_to: str | None = None
+    visible_paths: list[str] | None = None
     per_page: int = 30
     page: int = 1
     # Keyset paging: only jobs strictly older than (created_at, id) of the last row seen.
@@ -79,6 +83,9 @@ def _where(f: JobFilter, completed: bool) -> tuple[str, list[Any]]:
     if f.before is not None:
         clauses.append("(created_at, id) < (%s, %s)")
         params.extend(f.before)
+    if f.visible_to is not None:
+        clauses.append("(permissioned_as = %s OR script_path LIKE ANY(%s))")
+        params += [f.visible_to, f.visible_paths or []]
     if completed:
         if f.success is not None:
             clauses.append("status = 'success'" if f.success else "status <> 'success'")

@@ -64,7 +64,8 @@ async def evaluate(conn: AsyncConnection[Any], row: dict[str, Any], expr: str,
     are fetched beforehand (the JS engine is synchronous; the database is not)."""
     fetched: dict[tuple[str, str], Any] = {}
     for kind, _q, path in _CALL.findall(expr):
-        fetched[(kind, path)] = await _fetch(conn, row["workspace_id"], kind, path)
+        fetched[(kind, path)] = await _fetch(conn, row["workspace_id"], kind, path,
+                                             row.get("permissioned_as"))
 
     def lookup(kind: str) -> Any:
         def get(path: str) -> Any:
@@ -93,12 +94,14 @@ async def input_transforms(conn: AsyncConnection[Any], row: dict[str, Any],
     return args
 
 
-async def _fetch(conn: AsyncConnection[Any], ws: str, kind: str, path: str) -> Any:
+async def _fetch(conn: AsyncConnection[Any], ws: str, kind: str, path: str,
+                 permissioned_as: str | None) -> Any:
     from desktop_app.db.references import resolve
     from desktop_app.flows.secrets_access import secret_value
 
+    # with the rights of the flow's caller
     return await resolve(conn, ws, ("$var:" if kind == "variable" else "$res:") + path,
-                         secret_value)
+                         secret_value, permissioned_as=permissioned_as)
 
 
 def step_error(exc: TidemillError, step_id: Any) -> dict[str, Any]:

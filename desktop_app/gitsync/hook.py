@@ -50,6 +50,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
                           ("POST", r"KIND_triggers/setenabled/(?P<p>.+)", "update"),
                           ("POST", r"KIND_triggers/setmode/(?P<p>.+)", "update"),
                           ("DELETE", r"KIND_triggers/delete/(?P<p>.+)", "delete"))),
+        ("POST", r"folders/create", "folder", "create"),
+        ("POST", r"folders/update/(?P<p>.+)", "folder", "update"),
+        ("DELETE", r"folders/delete/(?P<p>.+)", "folder", "delete"),
     )]
 _PREFIX = re.compile(r"^/api/w/(?P<ws>[^/]+)/(?P<rest>.+)$")
 _REF_PREFIXES = ("var://", "$res:", "res://")
@@ -127,7 +130,7 @@ async def _record(scope: Scope, hit: tuple[str, str, str, str | None], body: byt
             data = json.loads(body)
         except ValueError:
             data = {}
-    new_path = data.get("name" if kind == "resource_type" else "path") \
+    new_path = data.get("name" if kind in ("resource_type", "folder") else "path") \
         if isinstance(data, dict) else None
     path = new_path if isinstance(new_path, str) and new_path else url_path
     if not path:

@@ -17,11 +17,12 @@ from desktop_app.core.languages import require_runnable
 from desktop_app.db import apps as app_store
 from desktop_app.db import flows as flow_store
 from desktop_app.db import scripts as script_store
+from desktop_app.db import users as user_store
 from desktop_app.db import variables as var_store
 from desktop_app.gitsync.layout import SECRET_KEY, TRIGGER_ITEM_KINDS, Snapshot
 from desktop_app.parsing import script_metadata
 
-KINDS = ("resource_type", "variable", "resource", "script", "flow", "schedule", "app",
+KINDS = ("folder", "resource_type", "variable", "resource", "script", "flow", "schedule", "app",
          *TRIGGER_ITEM_KINDS)
 # A schedule's file: its NewSchedule body (WINDMILL.md §2.4), without the run statistics.
 _SCHEDULE_KEYS = ("schedule", "timezone", "script_path", "is_flow", "args", "enabled",
@@ -30,6 +31,11 @@ _SCHEDULE_KEYS = ("schedule", "timezone", "script_path", "is_flow", "args", "ena
                   "on_recovery_times", "on_recovery_extra_args", "on_success",
                   "on_success_extra_args", "ws_error_handler_muted", "catch_up",
                   "dead_man_intervals", "summary", "description")
+
+
+def folder_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {"name": row["name"], "summary": row["summary"], "display_name": row["display_name"],
+            "owners": list(row["owners"]), "extra_perms": dict(row["extra_perms"])}
 
 
 def schedule_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +75,8 @@ async def read_item(conn: AsyncConnection[Any], ws: str, kind: str,
             return app_item(await app_store.latest(conn, ws, path))
         if kind in TRIGGER_ITEM_KINDS:
             return await _trigger_item(conn, ws, kind, path)
+        if kind == "folder":
+            return folder_item(await user_store.get_folder(conn, ws, path))
     except NotFound:
         return None
     raise UsageError(f"unknown item kind {kind!r}")
@@ -76,7 +84,8 @@ async def read_item(conn: AsyncConnection[Any], ws: str, kind: str,
 
 async def all_items(conn: AsyncConnection[Any], ws: str) -> list[tuple[str, dict[str, Any]]]:
     """Every item of the workspace (the types Tidemill ships are left out)."""
-    out: list[tuple[str, dict[str, Any]]] = []
+    out: list[tuple[str, dict[str, Any]]] = [
+        ("folder", folder_item(r)) for r in await user_store.list_folders(conn, ws)]
     for rt in await var_store.list_resource_types(conn, ws):
         if rt["created_by"] != "tidemill":
             out.append(("resource_type", dict(rt)))
@@ -259,6 +268,13 @@ async def apply_snapshot(conn: AsyncConnection[Any], state: ApiState, ws: str,
     """Make the database hold `new`'s items; with `old` (the files before a pull), items
     only `old` had are deleted. Run inside a transaction: on error nothing stays."""
     done = Applied()
+    for name, f in new.folders.items():  # first: their grants guard what follows
+        current = await user_store.find_folder(conn, ws, name)
+        if current is None or folder_item(current) != {**f, "name": name}:
+            await user_store.upsert_folder(conn, ws, name, display_name=f["display_name"],
+                                           summary=f["summary"], owners=f["owners"],
+                                           extra_perms=f["extra_perms"], by=who)
+            done.changed.append(("folder", name))
     for name, rt in new.resource_types.items():
         current = await var_store.get_resource_type(conn, ws, name)
         if current is None or current["schema"] != rt.get("schema") or \
@@ -458,6 +474,12 @@ async def _delete_missing(conn: AsyncConnection[Any], ws: str, old: Snapshot, ne
         try:
             await var_store.delete_resource(conn, ws, path)
             done.deleted.append(("resource", path))
+        except NotFound:
+            pass
+    for name in old.folders.keys() - new.folders.keys():
+        try:
+            await user_store.delete_folder(conn, ws, name)
+            done.deleted.append(("folder", name))
         except NotFound:
             pass
 

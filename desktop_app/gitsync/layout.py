@@ -63,12 +63,14 @@ class Snapshot:
     # item kind (e.g. "websocket_trigger") → path → the file's fields
     triggers: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=lambda: {k: {} for k in TRIGGER_ITEM_KINDS})
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)  # by folder name
     skipped: list[str] = field(default_factory=list)  # files of kinds not imported (yet)
 
     def kinds(self) -> dict[str, dict[str, dict[str, Any]]]:
         return {"resource_type": self.resource_types, "variable": self.variables,
                 "resource": self.resources, "script": self.scripts, "flow": self.flows,
-                "schedule": self.schedules, "app": self.apps, **self.triggers}
+                "schedule": self.schedules, "app": self.apps, "folder": self.folders,
+                **self.triggers}
 
     def count(self) -> int:
         return sum(len(v) for v in self.kinds().values())
@@ -96,15 +98,19 @@ def item_files(kind: str, path: str, language: str | None = None) -> list[str]:
         return [f"{path}.app"]
     if kind == "resource_type":
         return [f"{path}.resource-type.yaml"]
+    if kind == "folder":
+        return [f"f/{path}/folder.meta.yaml"]
     return [f"{path}.{kind}.yaml"]
 
 
 def write_item(root: Path, kind: str, item: dict[str, Any]) -> list[str]:
     """Write one item (a dict shaped like the API's JSON) under `root`; returns the
     relative paths written or removed (stale siblings such as an old language's file)."""
-    path = item["name"] if kind == "resource_type" else item["path"]
+    path = item["name"] if kind in ("resource_type", "folder") else item["path"]
     _check_item_path(path, kind)
     touched: list[str] = []
+    if kind == "folder":
+        return [_write(root, item_files(kind, path)[0], dump_yaml(folder_meta(item)))]
     if kind == "script":
         touched = _write_script(root, item)
     elif kind == "flow":
@@ -158,6 +164,13 @@ def remove_item(root: Path, kind: str, path: str) -> list[str]:
             target.unlink()
             removed.append(rel)
     return removed
+
+
+def folder_meta(item: dict[str, Any]) -> dict[str, Any]:
+    """A folder's ``folder.meta.yaml``: Windmill's keys, grants as {u/name: write?}."""
+    return {"summary": item.get("summary"), "display_name": item.get("display_name") or
+            item["name"], "owners": list(item.get("owners") or []),
+            "extra_perms": dict(item.get("extra_perms") or {})}
 
 
 def write_folder_meta(root: Path, path: str) -> list[str]:
@@ -241,9 +254,9 @@ def _write(root: Path, rel: str, text: str) -> str:
 
 def _check_item_path(path: str, kind: str) -> None:
     parts = path.split("/")
-    if kind == "resource_type":
+    if kind in ("resource_type", "folder"):
         if len(parts) != 1 or not path or path.startswith("."):
-            raise UsageError(f"invalid resource type name {path!r}")
+            raise UsageError(f"invalid {kind.replace('_', ' ')} name {path!r}")
         return
     if parts[0] not in ("f", "u") or len(parts) < 3 or any(p in ("", ".", "..") for p in parts):
         raise UsageError(f"invalid item path {path!r}: expected f/<folder>/<name> or "
@@ -313,6 +326,9 @@ def read_folder(root: Path) -> Snapshot:
             file = here / name
             _check_inside(file, real_root, root)
             rel = _rel(file, root)
+            if name == "folder.meta.yaml" and len(Path(rel).parts) == 3 and rel.startswith("f/"):
+                snap.folders[Path(rel).parts[1]] = _read_folder_meta(file, root)
+                continue
             if name.startswith(".") or name in ("wmill.yaml", "wmill-lock.yaml",
                                                 "folder.meta.yaml"):
                 continue
@@ -386,6 +402,23 @@ def read_folder(root: Path) -> Snapshot:
         for item_path in items:
             _check_item_path(item_path, kind)
     return snap
+
+
+def _read_folder_meta(file: Path, root: Path) -> dict[str, Any]:
+    data = _check_mapping(load_yaml(file, root) or {}, file, root)
+    name = file.parent.name
+    owners = data.get("owners") or []
+    perms = data.get("extra_perms") or {}
+    rel = _rel(file, root)
+    if not isinstance(owners, list) or not all(isinstance(o, str) for o in owners):
+        raise UsageError(f"{rel}: 'owners' must be a list like [u/alice]")
+    if not isinstance(perms, dict) or not all(isinstance(v, bool) for v in perms.values()):
+        raise UsageError(f"{rel}: 'extra_perms' must map u/<user> to true (write) or false"
+                         " (read)")
+    summary = data.get("summary")
+    return {"name": name, "summary": None if summary is None else str(summary),
+            "display_name": str(data.get("display_name") or name), "owners": owners,
+            "extra_perms": {str(k): v for k, v in perms.items()}}
 
 
 def _ts_suffix(name: str) -> str:

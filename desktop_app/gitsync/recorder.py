@@ -184,7 +184,7 @@ class ChangeRecorder:
 
 
 def _key(kind: str, item: dict[str, Any]) -> str:
-    return str(item["name"] if kind == "resource_type" else item["path"])
+    return str(item["name"] if kind in ("resource_type", "folder") else item["path"])
 
 
 def recorder_of(state: ApiState) -> ChangeRecorder:

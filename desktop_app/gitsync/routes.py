@@ -10,7 +10,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
-from desktop_app.api import inputs, secret_values
+from desktop_app.api import access, inputs, secret_values
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import UsageError
@@ -39,6 +40,7 @@ def _only_main(workspace: str) -> None:
 async def status(workspace: str, request: Request, wait: bool = False,
                  who: Identity = Depends(authenticate)) -> dict[str, Any]:
     """The repository's head and remote; `wait=true` first waits for pending commits."""
+    access.require_role(who, "developer", "reading the Git status")
     _only_main(workspace)
     rec = recorder_of(request.app.state.tidemill)
     if wait:
@@ -52,7 +54,7 @@ async def status(workspace: str, request: Request, wait: bool = False,
 @router.post("/push", openapi_extra=inputs.documented({"remote": inputs.NULLABLE_STRING}))
 async def push(workspace: str, request: Request,
                who: Identity = Depends(authenticate)) -> dict[str, Any]:
-    who.require_admin("push the workspace")
+    access.require_role(who, "admin", "pushing the workspace (every item, whatever its folder)")
     _only_main(workspace)
     body = await inputs.json_object(request)
     remote = inputs.field_of(body, "remote", str, "a repository URL")
@@ -69,7 +71,7 @@ async def pull(workspace: str, request: Request,
                who: Identity = Depends(authenticate)) -> dict[str, Any]:
     """Fetch, then fast-forward or merge; the database follows the files. A conflict
     (409) lists the files and changes nothing."""
-    who.require_admin("pull the workspace")
+    access.require_role(who, "admin", "pulling the workspace (it may change every item)")
     _only_main(workspace)
     body = await inputs.json_object(request)
     remote = inputs.field_of(body, "remote", str, "a repository URL")
@@ -105,7 +107,7 @@ async def import_folder(workspace: str, request: Request,
                         who: Identity = Depends(authenticate)) -> dict[str, Any]:
     """Import a Windmill sync folder sent as {relative path: text}: every file is parsed and
     checked first; then all items are applied in one transaction and one commit."""
-    who.require_admin("import items")
+    access.require_role(who, "admin", "importing items (they may land in any folder)")
     _only_main(workspace)
     body = await inputs.json_object(request)
     files = body.get("files")
@@ -143,13 +145,14 @@ async def set_secret(workspace: str, request: Request,
                      who: Identity = Depends(authenticate)) -> str:
     """Set the value of a secret variable, or of a resource's secret field, on this
     machine (what a pull cannot bring)."""
-    who.require_admin("set secrets")
+    access.require_role(who, "developer", "setting secrets")
     body = await inputs.json_object(request)
     path = inputs.field_of(body, "path", str, "an item path")
     name = inputs.field_of(body, "field", str, "a field name")
     value = inputs.field_of(body, "value", str, "a string")
     if not path or value is None:
         raise HTTPException(400, "'path' and 'value' are required")
+    await access.require(request, who, Action.WRITE, path, "resource" if name else "variable")
     state: ApiState = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         if name is None:

@@ -322,8 +322,10 @@ class Worker:
                                (job.id, job.workspace_id, ref))
 
         try:
-            return {k: await references.resolve(conn, job.workspace_id, v, secrets_access.secret_value,
-                                                note_secret)
+            # with the rights of the job's caller: a job reads only what they may
+            return {k: await references.resolve(conn, job.workspace_id, v,
+                                                secrets_access.secret_value, note_secret,
+                                                permissioned_as=job.permissioned_as)
                     for k, v in job.args.items()}
         except TidemillError as exc:
             raise ResourceError(f"an argument's reference could not be resolved: {exc.message}",

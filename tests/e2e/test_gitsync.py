@@ -292,7 +292,8 @@ def test_import_windmill_sync_folder_then_everything_runs(daemon: RunningDaemon,
                                                           tmp_path: Path) -> None:
     folder = _windmill_folder(tmp_path / "wm")
     res = daemon.cli("import", str(folder), check=True)
-    assert "imported 6 items" in res.stdout, res.stdout
+    # the folder (its folder.meta.yaml: owners and grants) is an item too
+    assert "imported 7 items" in res.stdout and "folder imp" in res.stdout, res.stdout
     assert daemon.run_wait("f/imp/hello", {"name": "tide"}) == ("success", "hello tide")
     assert daemon.run_wait("f/imp/sum", {"a": 2, "b": 3}) == ("success", 5)
     assert daemon.run_wait("f/imp/shout", {"word": "mill"}) == ("success", "MILL")
@@ -303,7 +304,7 @@ def test_import_windmill_sync_folder_then_everything_runs(daemon: RunningDaemon,
     script = daemon.api("GET", "scripts/get/p/f/imp/hello").json()
     assert script["summary"] == "Say hello" and script["language"] == "python3"
     # one commit for the import, with the files in Tidemill's (dotted) layout
-    assert _history(daemon.home / "workspace")[-1].message == "import 6 items (by admin)"
+    assert _history(daemon.home / "workspace")[-1].message == "import 7 items (by admin)"
     assert (daemon.home / "workspace/f/imp/route.flow/flow.yaml").exists()
 
 
