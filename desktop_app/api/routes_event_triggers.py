@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from psycopg import AsyncConnection
 
-from desktop_app.api import inputs
+from desktop_app.api import access, inputs
+from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.core import event_triggers as rules
@@ -208,6 +209,12 @@ def check_path(path: Any) -> str:
     return path
 
 
+async def _require_target(request: Request, who: Identity, values: dict[str, Any]) -> None:
+    """A trigger's runs are its editor's: they must be allowed to run its target."""
+    await access.require(request, who, Action.RUN, values["script_path"],
+                         "flow" if values["is_flow"] else "script")
+
+
 def make_router(kind: str) -> APIRouter:
     router = APIRouter(prefix=f"/api/w/{{workspace}}/{kind}_triggers", tags=[f"{kind}_triggers"])
     label = f"{kind} triggers" if kind != "mqtt" else "MQTT triggers"
@@ -219,14 +226,16 @@ def make_router(kind: str) -> APIRouter:
                                                        *_KIND_REQUIRED[kind])))
     async def create(workspace: str, request: Request,
                      who: Identity = Depends(authenticate)) -> str:
-        who.require_admin(f"create {label}")
+        access.require_role(who, "developer", f"creating {label}")
         body = await inputs.json_object(request)
         path = check_path(body.get("path"))
+        await access.require(request, who, Action.WRITE, path, f"{kind} trigger")
         async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
             if await store.exists(conn, workspace, kind, path):
                 raise UsageError(f"a {kind} trigger already exists at {path!r}",
                                  hint="update it, or pick another path")
             values = await check_values(conn, workspace, kind, path, body, None)
+            await _require_target(request, who, values)
             await store.create(conn, workspace, kind, path, values, who.username,
                                who.permissioned_as)
         return path
@@ -235,14 +244,17 @@ def make_router(kind: str) -> APIRouter:
                  name=f"update_{kind}_trigger", openapi_extra=inputs.documented(doc))
     async def update(workspace: str, path: ItemPath, request: Request,
                      who: Identity = Depends(authenticate)) -> str:
-        who.require_admin(f"update {label}")
+        await access.require(request, who, Action.WRITE, path, f"{kind} trigger")
         body = await inputs.json_object(request)
         new_path = check_path(body.get("path") or path)
+        if new_path != path:
+            await access.require(request, who, Action.WRITE, new_path, f"{kind} trigger")
         async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
             old = await store.get(conn, workspace, kind, path)
             if new_path != path and await store.exists(conn, workspace, kind, new_path):
                 raise UsageError(f"a {kind} trigger already exists at {new_path!r}")
             values = await check_values(conn, workspace, kind, new_path, body, old)
+            await _require_target(request, who, values)
             await store.update(conn, workspace, kind, path, new_path, values, who.username,
                                who.permissioned_as)
         return new_path
@@ -250,12 +262,14 @@ def make_router(kind: str) -> APIRouter:
     @router.get("/get/{path:path}", name=f"get_{kind}_trigger")
     async def get(workspace: str, path: ItemPath, request: Request,
                   who: Identity = Depends(authenticate)) -> dict[str, Any]:
+        await access.require(request, who, Action.READ, path, f"{kind} trigger")
         async with request.app.state.tidemill.pool.connection() as conn:
             return trigger_json(await store.get(conn, workspace, kind, path))
 
     @router.get("/exists/{path:path}", name=f"exists_{kind}_trigger")
     async def exists(workspace: str, path: ItemPath, request: Request,
                      who: Identity = Depends(authenticate)) -> bool:
+        await access.require(request, who, Action.READ, path, f"{kind} trigger")
         async with request.app.state.tidemill.pool.connection() as conn:
             return await store.exists(conn, workspace, kind, path)
 
@@ -263,8 +277,9 @@ def make_router(kind: str) -> APIRouter:
     async def list_(workspace: str, request: Request, path_start: str = "",
                     path: str | None = None, is_flow: bool | None = None,
                     who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+        seen = await access.visible(request, who, workspace)
         async with request.app.state.tidemill.pool.connection() as conn:
-            rows = await store.list_all(conn, workspace, kind, path_start)
+            rows = seen.filter(await store.list_all(conn, workspace, kind, path_start))
         now = _now()
         return [trigger_json(r, now) for r in rows
                 if (path is None or r["script_path"] == path)
@@ -274,14 +289,14 @@ def make_router(kind: str) -> APIRouter:
                    name=f"delete_{kind}_trigger")
     async def delete(workspace: str, path: ItemPath, request: Request,
                      who: Identity = Depends(authenticate)) -> str:
-        who.require_admin(f"delete {label}")
+        await access.require(request, who, Action.WRITE, path, f"{kind} trigger")
         async with request.app.state.tidemill.pool.connection() as conn:
             await store.delete(conn, workspace, kind, path)
         return f"deleted {kind} trigger {path}"
 
     async def _set_mode(workspace: str, path: str, request: Request, who: Identity,
                         mode: str) -> str:
-        who.require_admin(f"enable or disable {label}")
+        await access.require(request, who, Action.WRITE, path, f"{kind} trigger")
         async with request.app.state.tidemill.pool.connection() as conn:
             await store.set_mode(conn, workspace, kind, path, mode)
         return f"{kind} trigger {path} {mode}"
@@ -322,8 +337,9 @@ async def list_every_trigger(workspace: str, request: Request,
                              who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     """Every trigger of the workspace, HTTP routes included: kind, path, target, mode,
     listener status and last error."""
+    seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
-        rows = await store.list_all(conn, workspace)
+        rows = seen.filter(await store.list_all(conn, workspace))
         cur = await conn.execute(
             "SELECT path, route_path, http_method, script_path, is_flow, mode, last_error"
             " FROM http_triggers WHERE workspace_id = %s ORDER BY path", (workspace,))
@@ -344,4 +360,4 @@ async def list_every_trigger(workspace: str, request: Request,
         out.append({k: j[k] for k in ("kind", "path", "script_path", "is_flow", "mode",
                                       "enabled", "status", "last_error", "last_error_at",
                                       "events_total")} | {"detail": detail})
-    return sorted(out, key=lambda t: (t["kind"], t["path"]))
+    return sorted(seen.filter(out), key=lambda t: (t["kind"], t["path"]))

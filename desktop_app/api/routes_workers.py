@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
+from desktop_app.api import access
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.db.settings import get_setting, set_setting
 from desktop_app.queue.notify import QUEUE_CHANNEL
@@ -33,7 +34,7 @@ async def worker_status(request: Request,
 
 
 async def _set_paused(request: Request, who: Identity, paused: bool) -> str:
-    who.require_admin("pause or resume workers")
+    access.require_role(who, "admin", "pausing or resuming the workers")
     async with request.app.state.tidemill.pool.connection() as conn:
         await set_setting(conn, PAUSED_SETTING, "true" if paused else "false")
         if not paused:  # wake the idle workers now rather than at their next poll
