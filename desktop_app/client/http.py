@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -316,7 +316,8 @@ class TidemillClient:
         body = {"content": content, "language": language, "args": args, "path": path}
         return (await self._request("POST", self._w("jobs/run/preview"), json=body)).text
 
-    async def job_updates(self, job_id: str, log_offset: int = 0) -> AsyncIterator[dict[str, Any]]:
+    async def job_updates(self, job_id: str, log_offset: int = 0
+                          ) -> AsyncGenerator[dict[str, Any], None]:
         """The job's server-sent updates ({new_logs, running, completed, job…}) until it ends."""
         url = self._w(f"jobs_u/getupdate_sse/{job_id}")
         try:

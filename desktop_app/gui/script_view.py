@@ -143,6 +143,7 @@ class ScriptView(QWidget):
         self.running_job: str | None = None
         self.on_deployed: Callable[[str], None] | None = None
         self._parse_generation = 0
+        self._opened = 0  # bumped when another script (or a new one) is opened
         self.form = SchemaForm(None, client)
 
         lay = QVBoxLayout(self)
@@ -295,6 +296,12 @@ class ScriptView(QWidget):
         self._reparse_timer.start(0)
 
     def _open(self, content: str, schema: dict[str, Any] | None) -> None:
+        # what is still under way for the script shown before must not land on this one
+        self._opened += 1
+        self._parse_generation += 1
+        self._reparse_timer.stop()
+        self.running_job = None
+        self.cancel_button.setVisible(False)
         self.editor.set_language(self.language)
         self.editor.blockSignals(True)
         self.editor.setPlainText(content)
@@ -402,15 +409,20 @@ class ScriptView(QWidget):
         self.last_job_id = self.running_job = job_id
         self.cancel_button.setVisible(True)
         self._set_status(f"Running · job {job_id}", "muted")
+        opened = self._opened
         try:
-            job = await self._follow(job_id)
+            job = await self._follow(job_id, opened)
         except ClientError as exc:
-            self._set_status(f"Lost the job's updates: {exc.message}", "statusErr")
+            if opened == self._opened:
+                self._set_status(f"Lost the job's updates: {exc.message}", "statusErr")
             return job_id
         finally:
-            self.running_job = None
-            self.cancel_button.setVisible(False)
-            self.run_button.setEnabled(True)
+            if opened == self._opened:
+                self.running_job = None
+                self.cancel_button.setVisible(False)
+                self.run_button.setEnabled(True)
+        if opened != self._opened:
+            return job_id  # another script is shown now; the job is in Runs
         success = bool(job.get("success"))
         took = job.get("duration_ms")
         took_text = f" in {took} ms" if isinstance(took, int) else ""
@@ -421,9 +433,13 @@ class ScriptView(QWidget):
         self.editor.mark_error_line(self.result.error_line_number if not success else None)
         return job_id
 
-    async def _follow(self, job_id: str) -> dict[str, Any]:
+    async def _follow(self, job_id: str, opened: int) -> dict[str, Any]:
         job: dict[str, Any] = {}
+        # Read to the end even when another script was opened meanwhile (its updates are
+        # then dropped): leaving a streamed response half-read upsets httpx.
         async for update in self.client.job_updates(job_id):
+            if opened != self._opened:
+                continue
             if update.get("new_logs"):
                 await self._append_logs(update["new_logs"])
             if update.get("completed"):

@@ -276,6 +276,9 @@ def test_keyboard_shortcuts_run_deploy_and_search(
     from PySide6.QtCore import Qt
 
     daemon.deploy("f/demo/keys", "def main(n: int = 2):\n    print('n is', n)\n    return n\n")
+    daemon.deploy("f/demo/slow", "import time\n\n\ndef main():\n    print('first', flush=True)\n"
+                  "    for i in range(40):\n        print('tick', i, flush=True)\n"
+                  "        time.sleep(0.1)\n    print('second')\n    return 'slow'\n")
 
     async def body(w: MainWindow) -> None:
         w.activateWindow()
@@ -294,6 +297,16 @@ def test_keyboard_shortcuts_run_deploy_and_search(
         qtbot.keyClick(s.editor, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
         assert w.stack.currentWidget() is w.home
         assert w.home.search.hasFocus()
+
+        # another script opened while a test run streams: nothing of it lands there
+        await w.open_script("f/demo/slow")
+        run = asyncio.ensure_future(s.test_run())
+        await until(lambda: "first" in s.logs.toPlainText(), what="the slow run's first line")
+        w.new_script("f/demo/other", "python3")
+        assert await asyncio.wait_for(run, 30)
+        assert "first" not in s.logs.toPlainText() and "second" not in s.logs.toPlainText()
+        assert s.result.result is None and s.status.text() == ""
+        assert s.run_button.isEnabled()
 
     _window_run(qloop, daemon, qtbot, body)
 
