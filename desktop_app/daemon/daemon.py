@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,12 @@ class Daemon:
 
     async def _run_locked(self) -> None:
         cfg, layout = self.config, self.layout
+        # Blocking calls share the loop's default thread pool: keyring reads, Git, and the
+        # trigger listeners' name lookups and MQTT connects (which may hang on an offline
+        # laptop). asyncio's default (cpu + 4 threads) would let a few unreachable peers
+        # starve the rest, so the pool is larger.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=64, thread_name_prefix="tidemill"))
         sock = _bind(cfg.host, cfg.port)
         port = sock.getsockname()[1]
         base_url = f"http://{'127.0.0.1' if cfg.host in ('0.0.0.0', '::') else cfg.host}:{port}"
