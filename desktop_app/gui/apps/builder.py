@@ -194,6 +194,11 @@ class AppBuilderWindow(QMainWindow):
             self._say(f"new app: nothing is stored at {path} yet")
             await self._load_deployed()
             return True
+        if body.get("code_visible") is False:  # the daemon withholds the code: not an editor
+            self._say(f"cannot edit {path}: you may run this app but not change it or read "
+                      "its code (ask an admin or the folder's owner for write access)",
+                      error=True)
+            return False
         app = AppDefinition.from_api(body)
         if app.foreign_format():
             self._say(f"cannot edit {path}: {app.foreign_format()}", error=True)
