@@ -222,9 +222,11 @@ class WorkspaceView(QWidget):
             self.empty.setText(f"Nothing matches “{needle}”. Clear the search to see everything.")
             self.stack.setCurrentWidget(self.empty)
         else:
-            self.empty.setText("No scripts or flows yet.\n\nDeploy one with "
-                               "`tidemill deploy script.py --path f/folder/name`, or import a "
-                               "Windmill folder with `tidemill import DIR`.")
+            self.empty.setText("Nothing in this workspace yet.\n\nPress “New script…” (or "
+                               "“New flow…”) above to write one here; or deploy from a "
+                               "terminal with `tidemill deploy script.py --path "
+                               "f/folder/name`, or import a Windmill folder with "
+                               "`tidemill import DIR`.")
             self.stack.setCurrentWidget(self.empty)
 
     def visible_paths(self, kind: str | None = "script,flow") -> list[str]:
