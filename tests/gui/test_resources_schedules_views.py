@@ -158,6 +158,16 @@ def test_schedule_created_with_cron_in_words_next_runs_and_enable_switch(
         await view.set_enabled("f/demo/weekday_report", True)
         assert (await w.client.get_schedule("f/demo/weekday_report"))["enabled"]
 
+        # Edit: open it from the list, change the cron, save.
+        view._clicked(view.tree.topLevelItem(0), 1)
+        assert ed.editing == "f/demo/weekday_report" and ed.path.isReadOnly()
+        ed.cron.setText("0 0 18 * * 5")
+        assert ed.explain.text() == "At 18:00, on Friday"
+        assert await ed.save(), ed.message.text()
+        got = await w.client.get_schedule("f/demo/weekday_report")
+        assert got["schedule"] == "0 0 18 * * 5" and got["enabled"]
+        assert view.rows()[0][3] == "At 18:00, on Friday"
+
         # A bad expression: said in words under the field, and the daemon's reason.
         ed.new()
         ed.cron.setText("0 0 9 * *  * *")
