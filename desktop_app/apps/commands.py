@@ -134,7 +134,7 @@ class SetField(Command):
         component = app.component(ident)
         if where == "component":
             return component.raw
-        return component.raw.setdefault("props", {})  # type: ignore[no-any-return]
+        return component.raw.setdefault("props", {})
 
     def apply(self, app: AppDefinition) -> None:
         d = self._dict(app)

@@ -72,7 +72,8 @@ def write_app_folder(document: dict[str, Any], folder: Path) -> None:
         content = r.get("content")
         if not isinstance(content, str):
             continue
-        language = r.get("language") if isinstance(r.get("language"), str) else ""
+        language = r.get("language")
+        language = language if isinstance(language, str) else ""
         name = f"{r.get('id')}.inline_script.{inline_script_extension(language, 'deno')}"
         if "/" in name or name.startswith(".") or name in files:
             raise UsageError(f"runnable id {r.get('id')!r} cannot name a file")

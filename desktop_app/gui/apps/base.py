@@ -7,12 +7,14 @@ runnable's error under it, and reports its own state changes to the host.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop_app.apps.evaluation import AppSession
 from desktop_app.apps.model import Component
+
+W = TypeVar("W", bound=QWidget)
 
 
 class Host(Protocol):
@@ -86,7 +88,7 @@ class ComponentView(QFrame):
     def update_body(self) -> None:
         raise NotImplementedError
 
-    def with_label(self, widget: QWidget) -> QWidget:
+    def with_label(self, widget: W) -> W:
         """`widget` under the component's `label` property (inputs)."""
         self.label = QLabel("")
         self.label.setObjectName("appLabel")

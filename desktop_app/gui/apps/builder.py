@@ -134,10 +134,10 @@ class AppBuilderWindow(QMainWindow):
         heading = QLabel("Components")
         heading.setObjectName("appLabel")
         left_layout.addWidget(heading)
-        self.palette = Palette()
-        self.palette.itemDoubleClicked.connect(
+        self.kinds_list = Palette()
+        self.kinds_list.itemDoubleClicked.connect(
             lambda item: self.add_component(str(item.data(Qt.ItemDataRole.UserRole))))
-        left_layout.addWidget(self.palette, 1)
+        left_layout.addWidget(self.kinds_list, 1)
         hint = QLabel("Drag onto the grid,\nor double-click.")
         hint.setObjectName("muted")
         left_layout.addWidget(hint)

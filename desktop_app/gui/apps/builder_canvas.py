@@ -82,7 +82,7 @@ class BuilderCanvas(GridCanvas):
     # -- content ---------------------------------------------------------------------------
     def rebuild(self) -> None:
         for widget, _geometry in self.placed:
-            widget.setParent(None)  # type: ignore[call-overload]
+            widget.setParent(None)
             widget.deleteLater()
         self.placed = []
         self.make_views(self)

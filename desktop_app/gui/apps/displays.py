@@ -146,7 +146,8 @@ class TableView(ComponentView):
 
     def visible_rows(self) -> list[list[str]]:
         """The cells shown, top to bottom, in the current sort and search (for tests)."""
-        return [[self.table.item(r, c).text() for c in range(self.table.columnCount())]
+        return [[(item.text() if (item := self.table.item(r, c)) is not None else "")
+                 for c in range(self.table.columnCount())]
                 for r in range(self.table.rowCount()) if not self.table.isRowHidden(r)]
 
     def select_row(self, visible_index: int) -> None:

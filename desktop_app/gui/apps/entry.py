@@ -70,24 +70,27 @@ def screenshot(conn: Connection, out: Path, view: str, path: str | None,
             if view == "app":
                 from desktop_app.gui.apps.run_window import AppRunWindow
 
-                window = AppRunWindow(client)
-                window.resize(1280, 800)
-                window.show()
-                ok = await window.load(path)
+                runner = AppRunWindow(client)
+                window = runner
+                runner.resize(1280, 800)
+                runner.show()
+                ok = await runner.load(path)
+                why = runner.notice.text()
             else:
                 from desktop_app.gui.apps.builder import AppBuilderWindow
 
-                window = AppBuilderWindow(client)
-                window.resize(1280, 800)
-                window.show()
-                ok = await window.load(path)
+                builder = AppBuilderWindow(client)
+                window = builder
+                builder.resize(1280, 800)
+                builder.show()
+                ok = await builder.load(path)
+                why = builder.status.text()
                 # Show the property panel too: the first table (else first component).
-                parts = [c for c in window.app.components if c.type == "table"] or \
-                    window.app.components
+                parts = [c for c in builder.app.components if c.type == "table"] or \
+                    builder.app.components
                 if ok and parts:
-                    window.canvas.select(parts[0].id)
+                    builder.canvas.select(parts[0].id)
             if not ok:
-                why = window.notice.text() if view == "app" else window.status.text()
                 raise ClientError(f"cannot open the app {path}: {why}")
             await asyncio.sleep(0.3)  # let layouts and charts settle
             app.processEvents()

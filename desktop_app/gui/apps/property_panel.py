@@ -131,7 +131,7 @@ class PropertyEditor(QWidget):
             return int(number) if number.is_integer() and "." not in text else number
         try:
             value = json.loads(text) if text.strip() else None
-        except ValueError as e:
+        except json.JSONDecodeError as e:
             raise ValueError(f"not JSON ({e.msg}); quote text: \"like this\"") from e
         if isinstance(value, dict) and len(value) == 1 and ("expr" in value or "value" in value):
             value = {"value": value}  # a static object that would read as an expression
@@ -181,7 +181,7 @@ class PropertyPanel(QWidget):
 
     def show_component(self, component_id: str) -> None:
         self.component_id = component_id
-        self.body.setParent(None)  # type: ignore[call-overload]
+        self.body.setParent(None)
         self.body.deleteLater()
         self.body = QWidget()
         self.outer.insertWidget(1, self.body)

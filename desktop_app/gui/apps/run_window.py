@@ -124,7 +124,7 @@ class AppSurface(QWidget):
 class AppRunWindow(QMainWindow):
     """`tidemill app f/x/y`: the app at a path, in run mode."""
 
-    def __init__(self, client: TidemillClient, open_builder: Callable[[str], None] | None = None
+    def __init__(self, client: TidemillClient, open_builder: Callable[[str], Any] | None = None
                  ) -> None:
         super().__init__()
         self.client = client
@@ -173,7 +173,7 @@ class AppRunWindow(QMainWindow):
         when it cannot be opened."""
         self.path = path
         if self.surface is not None:
-            self.surface.setParent(None)  # type: ignore[call-overload]
+            self.surface.setParent(None)
             self.surface.deleteLater()
             self.surface = None
         try:

@@ -120,7 +120,7 @@ class RunnablePanel(QWidget):
 
     # -- editor ------------------------------------------------------------------------------
     def _show(self, runnable_id: str) -> None:
-        self.body.setParent(None)  # type: ignore[call-overload]
+        self.body.setParent(None)
         self.body.deleteLater()
         self.body = QWidget()
         self.layout().insertWidget(2, self.body, 1)  # type: ignore[union-attr]
@@ -142,7 +142,9 @@ class RunnablePanel(QWidget):
             path.setEditable(True)
             path.addItems([p for k, p in self.deployed() if k == r.type])
             path.setCurrentText(r.path or "")
-            path.lineEdit().editingFinished.connect(
+            line = path.lineEdit()
+            assert line is not None  # an editable combo box has one
+            line.editingFinished.connect(
                 lambda: self.set_field("path", path.currentText().strip()))
             path.activated.connect(lambda _i: self.set_field("path", path.currentText().strip()))
             self.path_combo = path
