@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -259,8 +260,11 @@ class RunsView(QWidget):
         hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for col, width in ((0, 90), (2, 160), (3, 80), (4, 150), (5, 80), (6, 280)):
             hdr.resizeSection(col, width)
-        self.table.clicked.connect(lambda idx: self.open_job(self.model.job_id(idx.row())))
-        self.table.activated.connect(lambda idx: self.open_job(self.model.job_id(idx.row())))
+        # A click opens the job; so does Enter (activated). Where the style activates on a
+        # single click both signals come for one click: the second is ignored.
+        self._last_open: tuple[str, float] = ("", 0.0)
+        self.table.clicked.connect(self._open_row)
+        self.table.activated.connect(self._open_row)
         self.count = QLabel("")
         self.count.setObjectName("muted")
         self.empty = QLabel("No runs yet.\n\nOpen a script in “Scripts & flows”, fill its form "
@@ -275,6 +279,14 @@ class RunsView(QWidget):
         lay.addLayout(bar)
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.count)
+
+    def _open_row(self, index: QModelIndex) -> None:
+        job_id = self.model.job_id(index.row())
+        now = time.monotonic()
+        if self._last_open[0] == job_id and now - self._last_open[1] < 0.5:
+            return
+        self._last_open = (job_id, now)
+        self.open_job(job_id)
 
     @property
     def jobs(self) -> list[tuple[str, ...]]:
