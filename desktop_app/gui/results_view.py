@@ -371,7 +371,8 @@ class ResultView(QWidget):
         if not isinstance(err, dict):
             err = {"name": "Error", "message": json.dumps(result, default=str)}
         name, message = str(err.get("name") or "Error"), str(err.get("message") or "")
-        stack = str(err.get("stack") or "")
+        # the job's folder (…/jobs/<id>/main.py) tells the user nothing: show the file name
+        stack = re.sub(r'"[^"\n]*/main\.py"', '"main.py"', str(err.get("stack") or ""))
         self.error_title.setText(f"{name}: {message}")
         self.error_stack.setPlainText(stack or "(no stack trace)")
         line = self.error_line_number = failing_line(stack)
