@@ -11,9 +11,22 @@ _log = logging.getLogger(__name__)
 _running: set[asyncio.Task[Any]] = set()
 
 
-def spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-    """Run `coro` on the qasync loop without blocking the slot that started it."""
-    task = asyncio.ensure_future(coro)
+def spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+    """Run `coro` on the qasync loop without blocking the slot that started it.
+
+    A debounce timer or a late signal can fire after the window's loop has closed (the app
+    is quitting, or a widget outlived the loop that drove it): there is nothing left to run
+    the work on, so it is dropped quietly instead of raising inside Qt's event dispatch.
+    """
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        coro.close()
+        _log.debug("no event loop: dropped %s", getattr(coro, "__qualname__", coro))
+        return None
+    task = asyncio.ensure_future(coro, loop=loop)
     _running.add(task)
     task.add_done_callback(_finished)
     return task
