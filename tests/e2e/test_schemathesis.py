@@ -72,7 +72,7 @@ def _config(items: dict[str, list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# About 130 operations now (users, folders, audit, apps, triggers…): 4-5 minutes on a busy
+# About 150 operations now (users, folders, audit, apps, triggers…): 4-5 minutes on a busy
 # 2-core machine, over the suite's default 300 s; schemathesis itself is bounded at 600 s.
 @pytest.mark.timeout(660)
 def test_no_request_gets_a_server_error(daemon: RunningDaemon, tmp_path: Path) -> None:
