@@ -485,8 +485,13 @@ class ScriptView(QWidget):
         content = self.editor.toPlainText()
         self._set_status("Deploying…", "muted")
         try:
+            # The schema is re-inferred over the one shown, so what the deployed schema had
+            # beyond the signature (argument descriptions, min/max…) is kept.
+            previous = {k: v for k, v in (self.schema or {}).items() if k != "order"} or None
+            schema = (await self.client.parse_schema(content, self.language, previous))["schema"]
             hash_ = await self.client.deploy_script(self.path, content, self.language,
-                                                    summary=summary, description=description)
+                                                    summary=summary, description=description,
+                                                    schema=schema)
         except ClientError as exc:
             self._set_status("Not deployed: " + exc.message
                              + (f" — {exc.hint}" if exc.hint else ""), "statusErr")

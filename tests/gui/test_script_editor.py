@@ -179,6 +179,13 @@ def test_invalid_values_are_explained_beside_their_fields_and_start_no_job(
     async def body(w: MainWindow) -> None:
         await w.open_script("f/demo/strict")
         s = w.script
+        # a description in the deployed schema survives an edit and a deploy from here
+        s.schema["properties"]["age"]["description"] = "years"  # type: ignore[index]
+        s.editor.setPlainText(code.replace("who: dict = {}", "who: dict = {}, n: int = 1"))
+        assert await s.deploy("", "")
+        stored = daemon.api("GET", "scripts/get/p/f/demo/strict").json()["schema"]
+        assert stored["properties"]["age"]["description"] == "years"
+        assert "n" in stored["properties"]
         s.schema["properties"]["age"].update(minimum=0, maximum=130)  # type: ignore[index]
         s._set_form(s.schema, keep_values=False)
         form = s.form
