@@ -19,9 +19,13 @@ def spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
     the work on, so it is dropped quietly instead of raising inside Qt's event dispatch.
     """
     try:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
+        # the loop driving this slot (qasync runs Qt's dispatch inside it), else the set one
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
-        loop = None
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            loop = None
     if loop is None or loop.is_closed():
         coro.close()
         _log.debug("no event loop: dropped %s", getattr(coro, "__qualname__", coro))
