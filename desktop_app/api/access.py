@@ -50,7 +50,8 @@ async def require(request: Request, who: Identity, action: Action, path: str,
     if who.role == "admin":
         return  # the hot path (webhooks with the admin token): no lookup
     ws = workspace or request.path_params.get("workspace") or "main"
-    permissions.check(who.principal, action, path, await folder_of(request, ws, path), what)
+    permissions.check(who.principal, action, path, await folder_of(request, ws, path), what,
+                      in_job=who.scope == "job")
 
 
 async def identity_of(request: Request, username: str) -> Identity:

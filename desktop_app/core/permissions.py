@@ -7,7 +7,9 @@ Pure (no database): callers look up the principal's role and the folder's grants
 * **developer** — reads, writes and runs under their own ``u/<name>/`` and in folders they
   own or hold a write grant on; reads and runs where they hold a read grant.
 * **operator** — only *runs* (and sees the summary and form of) what they can read; never
-  writes, never sees code or secret values.
+  writes, never sees code or secret values. Their *jobs* run with their grants: a job they
+  started may read the secrets and resources of folders they hold a grant on (a "rotate
+  the key" script works for them), never anything outside those grants.
 
 A folder's grants: ``owners`` (``u/alice``) write; ``extra_perms`` maps ``u/<name>`` or
 ``g/all`` (everyone) to ``true`` (write) or ``false`` (read).
@@ -103,10 +105,13 @@ _NEEDS_EDITOR = {Action.WRITE, Action.READ_CODE, Action.READ_SECRET}
 
 
 def denial(who: Principal, action: Action, path: str, access: Access,
-           what: str = "item") -> str | None:
-    """Why `who` may not do `action` on `path`, or None when allowed."""
+           what: str = "item", *, in_job: bool = False) -> str | None:
+    """Why `who` may not do `action` on `path`, or None when allowed. `in_job`: asked by a
+    job `who` started (its token, its `$var:` arguments), not by `who` in person."""
     if who.is_admin:
         return None
+    if who.role == "operator" and in_job and action == Action.READ_SECRET:
+        action = Action.READ  # the job uses the secret; the operator never sees it
     if who.role == "operator" and action in _NEEDS_EDITOR:
         verb = "change" if action == Action.WRITE else action.value
         return (f"{who.username} is an operator: operators may run {what}s shared with them but"
@@ -123,8 +128,8 @@ def denial(who: Principal, action: Action, path: str, access: Access,
 
 
 def check(who: Principal, action: Action, path: str, folder: Folder | None,
-          what: str = "item") -> None:
-    reason = denial(who, action, path, path_access(who, path, folder), what)
+          what: str = "item", *, in_job: bool = False) -> None:
+    reason = denial(who, action, path, path_access(who, path, folder), what, in_job=in_job)
     if reason is not None:
         raise Forbidden(reason, hint=_hint(who, path))
 

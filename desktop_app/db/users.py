@@ -142,7 +142,7 @@ async def check_access(conn: AsyncConnection[Any], ws: str, permissioned_as: str
     name = permissions.folder_name(path)
     row = await find_folder(conn, ws, name) if name else None
     folder = as_folder(row) if row else None
-    permissions.check(Principal(username, role), action, path, folder, what)
+    permissions.check(Principal(username, role), action, path, folder, what, in_job=True)
 
 
 # -- audit -------------------------------------------------------------------------------

@@ -16,20 +16,22 @@ import yaml
 from tests.e2e.daemon_harness import RunningDaemon
 from tests.e2e.flow_helpers import flow, py
 
-# Reads a secret variable with the job's own token (WM_TOKEN): it works only if the
-# job's caller may read it. Returns who the job ran as, never the secret itself.
+# Reads two secret variables with the job's own token (WM_TOKEN): one in the folder shared
+# with the operator, one outside it. Returns who the job ran as, never a secret itself.
 WHO_AM_I = '''import os, urllib.request, urllib.error
 
-def main(label: str = "x"):
-    url = os.environ["BASE_INTERNAL_URL"] + "/api/w/main/variables/get_value/f/ops/key"
+def read(path):
+    url = os.environ["BASE_INTERNAL_URL"] + "/api/w/main/variables/get_value/" + path
     req = urllib.request.Request(url, headers={"Authorization": "Bearer " + os.environ["WM_TOKEN"]})
     try:
         with urllib.request.urlopen(req) as r:
-            secret = "readable" if r.read() else "empty"
+            return "readable" if r.read() else "empty"
     except urllib.error.HTTPError as e:
-        secret = e.code
+        return e.code
+
+def main(label: str = "x"):
     return {"as": os.environ["WM_PERMISSIONED_AS"], "user": os.environ["WM_USERNAME"],
-            "secret": secret, "label": label}
+            "shared": read("f/ops/key"), "private": read("f/private/key"), "label": label}
 '''
 
 
@@ -77,8 +79,9 @@ def test_operator_runs_what_is_shared_and_nothing_else(daemon: RunningDaemon) ->
         "name": "ops", "summary": "Operations", "extra_perms": {"u/olga": False}}).status_code == 201
     daemon.deploy("f/ops/whoami", WHO_AM_I, summary="Who runs me")
     daemon.deploy("f/private/other", "def main():\n    return 1\n")
-    assert admin("POST", "variables/create", json={"path": "f/ops/key", "value": "s3cr3t-v4lue",
-                                                   "is_secret": True}).status_code == 201
+    for path in ("f/ops/key", "f/private/key"):
+        assert admin("POST", "variables/create", json={
+            "path": path, "value": "s3cr3t-v4lue", "is_secret": True}).status_code == 201
     assert admin("POST", "flows/create", json={"path": "f/ops/flow", **flow(py(
         "a", "import os\ndef main():\n    return os.environ['WM_PERMISSIONED_AS']\n"))}
                  ).status_code == 201
@@ -88,14 +91,16 @@ def test_operator_runs_what_is_shared_and_nothing_else(daemon: RunningDaemon) ->
         ("olga", "operator", True, False)
     assert me["folders"] == ["ops"] and me["groups"] == ["all"]
 
-    # runs the shared script: as herself, and her job's token has her rights (no secrets)
+    # runs the shared script as herself; her job's token has her grants: it uses the secret
+    # of the shared folder (she cannot read it herself, see below), not the one outside
     r = op("POST", "jobs/run_wait_result/p/f/ops/whoami", json={"label": "hi"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"as": "u/olga", "user": "olga", "secret": 403, "label": "hi"}
+    assert r.json() == {"as": "u/olga", "user": "olga", "shared": "readable", "private": 403,
+                        "label": "hi"}
     op_job = r.headers["x-tidemill-job-id"]
     assert op("GET", f"jobs_u/completed/get_result/{op_job}").json()["as"] == "u/olga"
-    # the same script run by the admin reads the secret: the job acts as its caller
-    assert daemon.run_wait("f/ops/whoami")[1]["secret"] == "readable"
+    # the same script run by the admin reads both: the job acts as its caller
+    assert daemon.run_wait("f/ops/whoami")[1]["private"] == "readable"
     # a flow shared with her, run asynchronously, then its result read back
     flow_job = op("POST", "jobs/run/f/f/ops/flow", json={})
     assert flow_job.status_code == 201, flow_job.text
@@ -124,10 +129,10 @@ def test_operator_runs_what_is_shared_and_nothing_else(daemon: RunningDaemon) ->
     # nothing outside her grants: not run, not listed
     _forbidden(op("POST", "jobs/run/p/f/private/other", json={}), "read grant on folder private")
     assert [s["path"] for s in op("GET", "scripts/list").json()] == ["f/ops/whoami"]
-    # a $var: argument is resolved with her rights too
-    r = op("POST", "jobs/run_wait_result/p/f/ops/whoami", json={"label": "$var:f/ops/key"})
+    # a $var: argument is resolved with her grants too
+    r = op("POST", "jobs/run_wait_result/p/f/ops/whoami", json={"label": "$var:f/private/key"})
     assert r.headers["x-tidemill-job-status"] == "failure"
-    assert "operator" in r.json()["error"]["message"]
+    assert "read grant on folder private" in r.json()["error"]["message"]
     # she sees her own jobs only
     admin_job = admin("POST", "jobs/run/p/f/private/other", json={}).text
     _forbidden(op("GET", f"jobs_u/get/{admin_job}"), "operators see only their own runs")

@@ -58,6 +58,15 @@ def test_operator_runs_and_reads_but_never_edits_or_sees_code_or_secrets() -> No
         check(OP, Action.RUN, "f/other/s", Folder("other"))
 
 
+def test_an_operators_job_uses_secrets_of_granted_folders_only() -> None:
+    check(OP, Action.READ_SECRET, "f/team/key", TEAM, "variable", in_job=True)
+    with pytest.raises(Forbidden, match="read grant on folder other"):
+        check(OP, Action.READ_SECRET, "f/other/key", Folder("other"), in_job=True)
+    for action in (Action.WRITE, Action.READ_CODE):
+        with pytest.raises(Forbidden, match="operator"):
+            check(OP, action, "f/team/s", TEAM, in_job=True)
+
+
 def test_developer_needs_write_to_write_and_read_to_read() -> None:
     ro = Folder("ro", extra_perms={"u/dora": False})
     check(DEV, Action.READ_CODE, "f/ro/s", ro)
