@@ -393,3 +393,40 @@ def test_every_component_kind_renders_and_reacts(daemon: RunningDaemon, qtbot: A
         assert state["colour"]["value"] == "blue"  # the option's value, not its label
 
     _drive(qloop, daemon, body)
+
+
+def test_an_operator_finds_the_shared_app_but_the_builder_does_not_open(
+        daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
+    """A real operator user (read grant on the app's folder): the workspace lists the app and
+    opens it in run mode; the builder refuses it and says why."""
+    dashboard = AppDefinition.from_yaml((FIXTURES / "dashboard.app.yaml").read_text())
+    assert daemon.api("POST", "apps/create",
+                      json=dashboard.to_api("f/sales/board")).status_code == 201
+    assert daemon.api("POST", "apps/create",
+                      json=dashboard.to_api("f/hidden/board")).status_code == 201
+    assert daemon.api("POST", "folders/create", json={
+        "name": "sales", "extra_perms": {"u/otto": False}}).status_code == 201
+    daemon.cli("user", "add", "otto", "--role", "operator", check=True)
+    token = daemon.cli("token", "create", "--user", "otto", check=True).stdout.strip()
+
+    async def body(client: TidemillClient) -> None:
+        main = MainWindow(client)
+        qtbot.addWidget(main)
+        await main.goto("home")
+        assert main.home.visible_paths("app") == ["f/sales/board"]  # not f/hidden
+        w = main.open_app("f/sales/board")  # what activating it in the tree does
+        qtbot.addWidget(w)
+        assert isinstance(w, AppRunWindow)
+        for _ in range(600):
+            if w.surface is not None and w.surface.session.runs.get("sales"):
+                break
+            await asyncio.sleep(0.05)
+        assert w.edit.isHidden() and w.surface is not None
+        assert w.surface.views["total"].text.text() == "Total: 150"  # type: ignore[attr-defined]
+        b = AppBuilderWindow(client)
+        qtbot.addWidget(b)
+        assert not await b.load("f/sales/board")
+        assert "you may run this app but not change it" in b.status.text()
+        assert b.app.components == [] and b.findChildren(CodeEditor) == []
+
+    _drive(qloop, daemon, body, token=token)
