@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.client.http import ClientError, Connection, TidemillClient
 from desktop_app.gui.resources_view import ResourcesView
+from desktop_app.gui.run_form_view import RunFormView
 from desktop_app.gui.runs_view import JobView, RunsView
 from desktop_app.gui.schedules_view import SchedulesView
 from desktop_app.gui.script_view import ScriptView
@@ -74,12 +75,13 @@ class MainWindow(QMainWindow):
         self.runs = RunsView(client, self.open_job)
         self.job = JobView(client, lambda: self.show_view("runs"), self.open_job)
         self.script = ScriptView(client)
+        self.run_form = RunFormView(client, self.open_job)  # what operators get instead
         self.resources = ResourcesView(client)
         self.schedules = SchedulesView(client)
         self.triggers = TriggersView(client)
         self.settings = SettingsView(client)
         for w in (self.home, self.runs, self.resources, self.schedules, self.triggers,
-                  self.settings, self.job, self.script):
+                  self.settings, self.job, self.script, self.run_form):
             self.stack.addWidget(w)
         self._flow: Any = None
         self.nav.currentRowChanged.connect(self._nav_changed)
@@ -88,6 +90,8 @@ class MainWindow(QMainWindow):
         self.stack.currentChanged.connect(self._page_changed)
         self.setCentralWidget(central)
         self.connected: bool | None = None
+        #: whoami(), asked once when the daemon first answers (None until then)
+        self.me: dict[str, Any] | None = None
         self.version = ""
         self._ping_timer = QTimer(self)
         self._ping_timer.setInterval(int(PING_SECONDS * 1000))
@@ -135,11 +139,33 @@ class MainWindow(QMainWindow):
             self.connected = False
             return False
         self.banner.setVisible(False)
+        await self.identify()
         self.setWindowTitle(f"Tidemill — {self.client.conn.url} ({self.version})")
         if self.connected is False:
             spawn(self.refresh_current())
         self.connected = True
         return True
+
+    async def identify(self) -> bool:
+        """Whether the user is an operator, asking the daemon once. Operators get run forms
+        instead of editors and no New… buttons (the API would refuse their edits anyway)."""
+        if self.me is None:
+            try:
+                self.me = await self.client.whoami()
+            except ClientError:
+                return False  # asked again on the next ping or open
+            operator = bool(self.me.get("operator"))
+            for button in (self.home.new_button, self.home.new_flow_button,
+                           self.home.new_app_button):
+                button.setVisible(not operator)
+        return bool(self.me.get("operator"))
+
+    async def _open_run_form(self, kind: str, path: str) -> None:
+        self.nav.blockSignals(True)
+        self.nav.setCurrentRow(0)
+        self.nav.blockSignals(False)
+        await self.run_form.load(kind, path)
+        self.stack.setCurrentWidget(self.run_form)
 
     def _nav_changed(self, row: int) -> None:
         self.stack.setCurrentWidget(self.nav_widgets()[row])
@@ -211,6 +237,9 @@ class MainWindow(QMainWindow):
                 self.resources.variable_editor.edit(found)
 
     async def open_flow(self, path: str) -> None:
+        if await self.identify():
+            await self._open_run_form("flow", path)
+            return
         self.nav.blockSignals(True)
         self.nav.setCurrentRow(0)
         self.nav.blockSignals(False)
@@ -223,6 +252,9 @@ class MainWindow(QMainWindow):
         self.script.editor.setFocus()
 
     async def open_script(self, path: str) -> None:
+        if await self.identify():
+            await self._open_run_form("script", path)
+            return
         self.nav.blockSignals(True)
         self.nav.setCurrentRow(0)
         self.nav.blockSignals(False)
