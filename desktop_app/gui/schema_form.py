@@ -826,7 +826,7 @@ class SchemaForm(QWidget):
             grid.addWidget(field.editor, row, 1, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(field.error, row, 2, Qt.AlignmentFlag.AlignTop)
         if not self.fields and not nested:
-            empty = QLabel("This script takes no arguments: press Test run.")
+            empty = QLabel("No arguments to fill in.")  # shared by scripts, flows, apps, resume forms
             empty.setObjectName("muted")
             grid.addWidget(empty, 0, 0, 1, 3)
         if not nested:
