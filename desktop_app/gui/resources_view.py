@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, TidemillClient
+from desktop_app.gui.panels import editor_footer, empty_state, message_label, say
 from desktop_app.gui.schema_form import SchemaForm
 from desktop_app.gui.tasks import spawn
 
@@ -59,28 +60,6 @@ def fill_form(form: SchemaForm, value: Any) -> None:
                 w.setPlainText("\n".join(v))
             else:
                 w.setPlainText(v if isinstance(v, str) else json.dumps(v, indent=2))
-
-
-def _message_label() -> QLabel:
-    label = QLabel("")
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-def _say(label: QLabel, text: str, ok: bool) -> None:
-    label.setObjectName("statusOk" if ok else "statusErr")
-    label.style().unpolish(label)
-    label.style().polish(label)
-    label.setText(text)
-
-
-def _empty(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("empty")
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    return label
 
 
 class ResourceEditor(QWidget):
@@ -117,10 +96,8 @@ class ResourceEditor(QWidget):
         self.save_button = QPushButton("Save")
         self.save_button.setDefault(True)
         self.save_button.clicked.connect(lambda: spawn(self.save()))
-        self.message = _message_label()
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.message, 1)
-        buttons.addWidget(self.save_button)
+        self.message = message_label()
+        buttons = editor_footer(self.message, self.save_button)
         lay.addWidget(self.title)
         lay.addLayout(meta)
         lay.addWidget(QLabel("Value"))
@@ -175,14 +152,14 @@ class ResourceEditor(QWidget):
     async def save(self) -> bool:
         path = self.path.text().strip()
         if not path:
-            _say(self.message, "Give the resource a path, e.g. f/databases/main.", False)
+            say(self.message, "Give the resource a path, e.g. f/databases/main.", False)
             return False
         if not self.rtype.currentText():
-            _say(self.message, "Pick a resource type.", False)
+            say(self.message, "Pick a resource type.", False)
             return False
         value = self.form.collect()
         if value is None:
-            _say(self.message, "Fix the fields marked in red, then Save.", False)
+            say(self.message, "Fix the fields marked in red, then Save.", False)
             return False
         try:
             if self.editing:
@@ -192,9 +169,9 @@ class ResourceEditor(QWidget):
                                                   self.description.text())
         except ClientError as exc:
             if not self.form.show_server_error(exc.field, exc.message):
-                _say(self.message, exc.message + (f" — {exc.hint}" if exc.hint else ""), False)
+                say(self.message, exc.message + (f" — {exc.hint}" if exc.hint else ""), False)
             return False
-        _say(self.message, f"Saved {path}.", True)
+        say(self.message, f"Saved {path}.", True)
         if not self.editing:
             self.editing = path
             self.title.setText(f"Edit {path}")
@@ -236,10 +213,8 @@ class VariableEditor(QWidget):
         form.addRow("Description", self.description)
         self.save_button = QPushButton("Save")
         self.save_button.clicked.connect(lambda: spawn(self.save()))
-        self.message = _message_label()
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.message, 1)
-        buttons.addWidget(self.save_button)
+        self.message = message_label()
+        buttons = editor_footer(self.message, self.save_button)
         lay.addWidget(self.title)
         lay.addLayout(form)
         lay.addStretch(1)
@@ -284,7 +259,7 @@ class VariableEditor(QWidget):
         try:
             value = await self.client.variable_value(self.editing)
         except ClientError as exc:
-            _say(self.message, f"Could not read the secret: {exc.message}", False)
+            say(self.message, f"Could not read the secret: {exc.message}", False)
             return None
         self.revealed = True
         self.value.setText(value)
@@ -295,7 +270,7 @@ class VariableEditor(QWidget):
     async def save(self) -> bool:
         path = self.path.text().strip()
         if not path:
-            _say(self.message, "Give the variable a path, e.g. f/config/api_url.", False)
+            say(self.message, "Give the variable a path, e.g. f/config/api_url.", False)
             return False
         text = self.value.text()
         try:
@@ -309,9 +284,9 @@ class VariableEditor(QWidget):
                 await self.client.create_variable(path, text, self.secret.isChecked(),
                                                   self.description.text())
         except ClientError as exc:
-            _say(self.message, exc.message + (f" — {exc.hint}" if exc.hint else ""), False)
+            say(self.message, exc.message + (f" — {exc.hint}" if exc.hint else ""), False)
             return False
-        _say(self.message, f"Saved {path}.", True)
+        say(self.message, f"Saved {path}.", True)
         await self.saved(path)
         return True
 
@@ -337,7 +312,7 @@ class ResourcesView(QWidget):
         self.resource_editor = ResourceEditor(client, self._resource_saved)
         new_resource = QPushButton("New resource")
         new_resource.clicked.connect(self.resource_editor.new)
-        self.resources_empty = _empty(
+        self.resources_empty = empty_state(
             "No resources yet.\n\nA resource is a typed connection (a database, an API "
             "token, S3…). Press “New resource”, pick its type and fill the form; scripts "
             "then take it as an argument.")
@@ -356,7 +331,7 @@ class ResourcesView(QWidget):
         self.variable_editor = VariableEditor(client, self._variable_saved)
         new_variable = QPushButton("New variable")
         new_variable.clicked.connect(self.variable_editor.new)
-        self.variables_empty = _empty(
+        self.variables_empty = empty_state(
             "No variables yet.\n\nPress “New variable” to store a setting or a secret "
             "(secrets live in the system keyring); scripts read them with "
             "wmill.get_variable(path).")

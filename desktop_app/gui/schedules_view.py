@@ -17,15 +17,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QPlainTextEdit,
     QPushButton,
-    QSplitter,
-    QStackedWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -33,7 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, TidemillClient
-from desktop_app.gui.resources_view import _empty, _message_label, _say
+from desktop_app.gui.panels import (
+    editor_footer,
+    empty_state,
+    list_beside_editor,
+    message_label,
+    say,
+)
 from desktop_app.gui.tasks import spawn
 from desktop_app.scheduler.describe import CronDescribeError, describe
 
@@ -113,10 +116,8 @@ class ScheduleEditor(QWidget):
         form.addRow("", self.enabled)
         self.save_button = QPushButton("Save")
         self.save_button.clicked.connect(lambda: spawn(self.save()))
-        self.message = _message_label()
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.message, 1)
-        buttons.addWidget(self.save_button)
+        self.message = message_label()
+        buttons = editor_footer(self.message, self.save_button)
         lay.addWidget(self.title)
         lay.addLayout(form)
         lay.addStretch(1)
@@ -204,19 +205,19 @@ class ScheduleEditor(QWidget):
     async def save(self) -> bool:
         path, target = self.path.text().strip(), self.target.currentText().strip()
         if not path:
-            _say(self.message, "Give the schedule a path, e.g. f/reports/nightly.", False)
+            say(self.message, "Give the schedule a path, e.g. f/reports/nightly.", False)
             return False
         if not target:
-            _say(self.message, "Choose the script or flow it runs.", False)
+            say(self.message, "Choose the script or flow it runs.", False)
             return False
         try:
             args = json.loads(self.args.toPlainText() or "{}")
         except json.JSONDecodeError as exc:
-            _say(self.message, f"Arguments are not valid JSON: {exc.msg} (line {exc.lineno}).",
+            say(self.message, f"Arguments are not valid JSON: {exc.msg} (line {exc.lineno}).",
                  False)
             return False
         if not isinstance(args, dict):
-            _say(self.message, "Arguments must be a JSON object, e.g. {\"name\": \"x\"}.", False)
+            say(self.message, "Arguments must be a JSON object, e.g. {\"name\": \"x\"}.", False)
             return False
         body = {"path": path, "schedule": self.cron.text().strip(),
                 "timezone": self.timezone.currentText().strip() or "UTC",
@@ -229,10 +230,10 @@ class ScheduleEditor(QWidget):
                 await self.client.create_schedule(body)
         except ClientError as exc:
             where = f"{exc.field}: " if exc.field else ""
-            _say(self.message, where + exc.message + (f" — {exc.hint}" if exc.hint else ""),
+            say(self.message, where + exc.message + (f" — {exc.hint}" if exc.hint else ""),
                  False)
             return False
-        _say(self.message, f"Saved {path}.", True)
+        say(self.message, f"Saved {path}.", True)
         self.editing = path
         self.path.setReadOnly(True)
         await self.saved(path)
@@ -263,25 +264,11 @@ class SchedulesView(QWidget):
         self.editor = ScheduleEditor(client, self._saved)
         new_button = QPushButton("New schedule")
         new_button.clicked.connect(self.editor.new)
-        self.empty = _empty("No schedules yet.\n\nPress “New schedule”, choose a script, "
+        self.empty = empty_state("No schedules yet.\n\nPress “New schedule”, choose a script, "
                             "write a cron expression (its meaning and next runs show as you "
                             "type) and Save.")
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.tree)
-        self.stack.addWidget(self.empty)
-        left = QWidget()
-        left_lay = QVBoxLayout(left)
-        left_lay.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(new_button)
-        left_lay.addLayout(row)
-        left_lay.addWidget(self.stack, 1)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(self.editor)
-        split.setSizes([730, 350])
-        split.setChildrenCollapsible(False)
+        self.stack, split = list_beside_editor(self.tree, self.empty, [new_button], self.editor,
+                                               [730, 350])
         lay.addWidget(heading)
         lay.addWidget(split, 1)
 
@@ -345,7 +332,7 @@ class SchedulesView(QWidget):
         try:
             await self.client.set_schedule_enabled(path, enabled)
         except ClientError as exc:
-            _say(self.editor.message, f"Could not change {path}: {exc.message}", False)
+            say(self.editor.message, f"Could not change {path}: {exc.message}", False)
         await self.refresh()
 
     async def _saved(self, _path: str) -> None:

@@ -18,8 +18,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QSplitter,
-    QStackedWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -27,7 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, TidemillClient
-from desktop_app.gui.resources_view import _empty, _message_label, _say
+from desktop_app.gui.panels import (
+    empty_state,
+    list_beside_editor,
+    message_label,
+    say,
+)
 from desktop_app.gui.tasks import spawn
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
@@ -88,7 +91,7 @@ class TriggerEditor(QWidget):
         self.save_button.clicked.connect(lambda: spawn(self.save()))
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(lambda: spawn(self.delete()))
-        self.message = _message_label()
+        self.message = message_label()
         buttons = QHBoxLayout()
         buttons.addWidget(self.message, 1)
         buttons.addWidget(self.delete_button)
@@ -142,19 +145,19 @@ class TriggerEditor(QWidget):
     async def save(self) -> bool:
         path, target = self.path.text().strip(), self.target.currentText().strip()
         if not path:
-            _say(self.message, "Give the trigger a path, e.g. f/feeds/orders.", False)
+            say(self.message, "Give the trigger a path, e.g. f/feeds/orders.", False)
             return False
         if not target:
-            _say(self.message, "Choose the script or flow each event runs.", False)
+            say(self.message, "Choose the script or flow each event runs.", False)
             return False
         try:
             settings = json.loads(self.settings.toPlainText() or "{}")
         except json.JSONDecodeError as exc:
-            _say(self.message, f"Settings are not valid JSON: {exc.msg} (line {exc.lineno}).",
+            say(self.message, f"Settings are not valid JSON: {exc.msg} (line {exc.lineno}).",
                  False)
             return False
         if not isinstance(settings, dict):
-            _say(self.message, "Settings must be a JSON object, e.g. {\"url\": \"wss://…\"}.",
+            say(self.message, "Settings must be a JSON object, e.g. {\"url\": \"wss://…\"}.",
                  False)
             return False
         kind = self.kind.currentText()
@@ -167,9 +170,9 @@ class TriggerEditor(QWidget):
             else:
                 await self.client.create_trigger(kind, body)
         except ClientError as exc:
-            _say(self.message, exc.message + (f" — {exc.hint}" if exc.hint else ""), False)
+            say(self.message, exc.message + (f" — {exc.hint}" if exc.hint else ""), False)
             return False
-        _say(self.message, f"Saved {path}.", True)
+        say(self.message, f"Saved {path}.", True)
         self.editing = (kind, path)
         self.path.setReadOnly(True)
         self.kind.setEnabled(False)
@@ -184,10 +187,10 @@ class TriggerEditor(QWidget):
         try:
             await self.client.delete_trigger(kind, path)
         except ClientError as exc:
-            _say(self.message, f"Could not delete {path}: {exc.message}", False)
+            say(self.message, f"Could not delete {path}: {exc.message}", False)
             return False
         self.new()
-        _say(self.message, f"Deleted {path}.", True)
+        say(self.message, f"Deleted {path}.", True)
         await self.saved(kind, None)
         return True
 
@@ -238,26 +241,12 @@ class TriggersView(QWidget):
         new_button.clicked.connect(self.editor.new)
         refresh_button = QPushButton("Refresh")
         refresh_button.clicked.connect(lambda: spawn(self.refresh()))
-        self.empty = _empty("No triggers yet.\n\nPress “New trigger”, pick a kind (WebSocket, "
+        self.empty = empty_state("No triggers yet.\n\nPress “New trigger”, pick a kind (WebSocket, "
                             "Postgres NOTIFY, MQTT, email), the script to run, fill in the "
                             "settings and Save. HTTP routes show here too.")
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.tree)
-        self.stack.addWidget(self.empty)
-        left = QWidget()
-        left_lay = QVBoxLayout(left)
-        left_lay.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(refresh_button)
-        row.addWidget(new_button)
-        left_lay.addLayout(row)
-        left_lay.addWidget(self.stack, 1)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(self.editor)
-        split.setSizes([900, 340])
-        split.setChildrenCollapsible(False)
+        self.stack, split = list_beside_editor(self.tree, self.empty,
+                                               [refresh_button, new_button], self.editor,
+                                               [900, 340])
         lay.addWidget(heading)
         lay.addWidget(split, 1)
 
@@ -301,13 +290,13 @@ class TriggersView(QWidget):
 
     async def open(self, kind: str, path: str) -> None:
         if kind == "http":
-            _say(self.editor.message, f"{path} is an HTTP route: edit it through the"
+            say(self.editor.message, f"{path} is an HTTP route: edit it through the"
                  " http_triggers API or its .http_trigger.yaml file.", False)
             return
         try:
             self.editor.edit(await self.client.get_trigger(kind, path))
         except ClientError as exc:
-            _say(self.editor.message, exc.message, False)
+            say(self.editor.message, exc.message, False)
 
     def _item_changed(self, item: QTreeWidgetItem, col: int) -> None:
         if col == 0:
@@ -318,7 +307,7 @@ class TriggersView(QWidget):
         try:
             await self.client.set_trigger_enabled(kind, path, enabled)
         except ClientError as exc:
-            _say(self.editor.message, f"Could not change {path}: {exc.message}", False)
+            say(self.editor.message, f"Could not change {path}: {exc.message}", False)
         await self.refresh()
 
     async def _saved(self, _kind: str, _path: str | None) -> None:
