@@ -7,6 +7,9 @@ status message and Save. Building them here keeps the views alike and each view 
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -76,3 +79,17 @@ def list_beside_editor(listing: QWidget, empty: QLabel, buttons: list[QPushButto
     split.setSizes(sizes)
     split.setChildrenCollapsible(False)
     return stack, split
+
+
+def json_object_or_say(text: str, what: str, example: str,
+                       label: QLabel) -> dict[str, Any] | None:
+    """`text` parsed as a JSON object; else None, with what is wrong said in `label`."""
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        say(label, f"{what} are not valid JSON: {exc.msg} (line {exc.lineno}).", False)
+        return None
+    if not isinstance(value, dict):
+        say(label, f"{what} must be a JSON object, e.g. {example}.", False)
+        return None
+    return value

@@ -33,6 +33,7 @@ from desktop_app.client.http import ClientError, TidemillClient
 from desktop_app.gui.panels import (
     editor_footer,
     empty_state,
+    json_object_or_say,
     list_beside_editor,
     message_label,
     say,
@@ -210,14 +211,9 @@ class ScheduleEditor(QWidget):
         if not target:
             say(self.message, "Choose the script or flow it runs.", False)
             return False
-        try:
-            args = json.loads(self.args.toPlainText() or "{}")
-        except json.JSONDecodeError as exc:
-            say(self.message, f"Arguments are not valid JSON: {exc.msg} (line {exc.lineno}).",
-                 False)
-            return False
-        if not isinstance(args, dict):
-            say(self.message, "Arguments must be a JSON object, e.g. {\"name\": \"x\"}.", False)
+        args = json_object_or_say(self.args.toPlainText(), "Arguments", '{"name": "x"}',
+                                  self.message)
+        if args is None:
             return False
         body = {"path": path, "schedule": self.cron.text().strip(),
                 "timezone": self.timezone.currentText().strip() or "UTC",

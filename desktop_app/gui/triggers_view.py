@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from desktop_app.client.http import ClientError, TidemillClient
 from desktop_app.gui.panels import (
     empty_state,
+    json_object_or_say,
     list_beside_editor,
     message_label,
     say,
@@ -150,15 +151,9 @@ class TriggerEditor(QWidget):
         if not target:
             say(self.message, "Choose the script or flow each event runs.", False)
             return False
-        try:
-            settings = json.loads(self.settings.toPlainText() or "{}")
-        except json.JSONDecodeError as exc:
-            say(self.message, f"Settings are not valid JSON: {exc.msg} (line {exc.lineno}).",
-                 False)
-            return False
-        if not isinstance(settings, dict):
-            say(self.message, "Settings must be a JSON object, e.g. {\"url\": \"wss://…\"}.",
-                 False)
+        settings = json_object_or_say(self.settings.toPlainText(), "Settings",
+                                      '{"url": "wss://…"}', self.message)
+        if settings is None:
             return False
         kind = self.kind.currentText()
         body = {**settings, "path": path, "script_path": target,
