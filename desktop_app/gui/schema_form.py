@@ -38,9 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, TidemillClient
+from desktop_app.core.args import argument_problems
 from desktop_app.gui.tasks import spawn
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MULTILINE_FORMATS = {"multiline", "textarea", "sql", "yaml", "json"}
 
 
@@ -102,14 +102,14 @@ class StringEditor(QLineEdit):
                 whole = int(text.strip())
             except ValueError:
                 raise FieldError(f"“{text.strip()}” is not a whole number") from None
-            return _in_range(whole, self.prop)
+            return whole
         if self.kind == "number":
             try:
                 n = float(text.strip())
             except ValueError:
                 raise FieldError(f"“{text.strip()}” is not a number") from None
-            return _in_range(n, self.prop)
-        return _check_string(text, self.prop)
+            return n
+        return text
 
     def set_value(self, value: Any) -> None:
         self.setText("" if value is None else str(value))
@@ -130,7 +130,7 @@ class MultilineEditor(QPlainTextEdit):
 
     def value(self) -> Any:
         text = self.toPlainText()
-        return None if text.strip() == "" else _check_string(text, self.prop)
+        return None if text.strip() == "" else text
 
     def set_value(self, value: Any) -> None:
         self.setPlainText("" if value is None else str(value))
@@ -729,32 +729,6 @@ def _restore(editor: Any, raw: Any) -> None:
         editor.set_value(raw)
 
 
-def _in_range(n: float, prop: dict[str, Any]) -> float:
-    if isinstance(prop.get("minimum"), int | float) and n < prop["minimum"]:
-        raise FieldError(f"must be at least {prop['minimum']}")
-    if isinstance(prop.get("maximum"), int | float) and n > prop["maximum"]:
-        raise FieldError(f"must be at most {prop['maximum']}")
-    return n
-
-
-def _check_string(text: str, prop: dict[str, Any]) -> str:
-    if prop.get("format") == "email" and not _EMAIL.match(text.strip()):
-        raise FieldError(f"“{text.strip()}” is not an email address")
-    if isinstance(prop.get("minLength"), int) and len(text) < prop["minLength"]:
-        raise FieldError(f"needs at least {prop['minLength']} characters")
-    if isinstance(prop.get("maxLength"), int) and len(text) > prop["maxLength"]:
-        raise FieldError(f"at most {prop['maxLength']} characters")
-    pattern = prop.get("pattern")
-    if isinstance(pattern, str):
-        try:
-            ok = re.search(pattern, text) is not None
-        except re.error:
-            ok = True  # a pattern we cannot read is not the user's fault
-        if not ok:
-            raise FieldError(prop.get("customErrorMessage") or f"must match {pattern}")
-    return text
-
-
 # -- the form ----------------------------------------------------------------------------------
 class SchemaField:
     """One property: its editor, its label and the message label beside it."""
@@ -863,6 +837,12 @@ class SchemaForm(QWidget):
             field.show_error("")
             if value is not None:
                 args[name] = value
+        # The rules (bounds, lengths, patterns, formats…) are the server's own checker, so the
+        # form and the API say the same thing. Parse errors and "required" were shown above.
+        for problem in argument_problems(self.schema, args):
+            if problem.field in args and problem.field in self.fields:
+                self.fields[problem.field].show_error(problem.message)
+                ok = False
         return args if ok else None
 
     def snapshot(self) -> dict[str, tuple[str, Any]]:

@@ -36,6 +36,24 @@ def test_arguments_that_do_not_fit_start_no_job(daemon: RunningDaemon) -> None:
     assert _no_jobs(daemon)
 
 
+def test_the_api_enforces_the_whole_schema_the_form_shows(daemon: RunningDaemon) -> None:
+    schema = {"type": "object", "required": ["times", "code"], "properties": {
+        "times": {"type": "integer", "minimum": 1, "maximum": 5},
+        "code": {"type": "string", "pattern": "^[A-Z]{3}$"}}}
+    daemon.deploy("f/demo/ruled", "def main(times: int, code: str):\n    return code * times\n",
+                  schema=schema)
+    r = daemon.api("POST", "jobs/run/p/f/demo/ruled", json={"times": 0, "code": "ABC"})
+    assert r.status_code == 400
+    assert r.json()["error"]["field"] == "times"
+    assert r.json()["error"]["message"] == "argument 'times': must be at least 1"
+    r = daemon.api("POST", "jobs/run/p/f/demo/ruled", json={"times": 2, "code": "abc"})
+    assert r.status_code == 400
+    assert r.json()["error"]["field"] == "code"
+    assert r.json()["error"]["message"] == "argument 'code': must match ^[A-Z]{3}$"
+    assert _no_jobs(daemon)
+    assert daemon.run_wait("f/demo/ruled", {"times": 2, "code": "ABC"}) == ("success", "ABCABC")
+
+
 def test_unknown_path_is_404_naming_it(daemon: RunningDaemon) -> None:
     r = daemon.api("POST", "jobs/run/p/f/nowhere/thing", json={})
     assert r.status_code == 404 and "f/nowhere/thing" in r.json()["error"]["message"]

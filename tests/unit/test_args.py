@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from desktop_app.core.args import coerce_cli_value, validate_args
+from desktop_app.core.args import argument_problems, coerce_cli_value, validate_args
 from desktop_app.core.errors import ArgumentError
 from desktop_app.parsing import script_schema
 
@@ -70,8 +70,9 @@ def test_valid_arguments_come_back_unchanged() -> None:
     ({"n": 1, "s": "x", "when": "yesterday"}, "when", "expected a date-time"),
     ({"n": 1, "s": "x", "day": "2024-13-01"}, "day", "expected a date"),
     ({"n": 1, "s": "x", "nums": "1,2"}, "nums", "expected a list (JSON array)"),
-    ({"n": 1, "s": "x", "nums": [1, "2"]}, "nums", "item 1 should be a number"),
-    ({"n": 1, "s": "x", "tags": ["b"]}, "tags", "item 0: 'b' is not one of 'a'"),
+    ({"n": 1, "s": "x", "nums": [1, "2"]}, "nums",
+     "argument 'nums': item 2: expected a number, got the string '2'"),
+    ({"n": 1, "s": "x", "tags": ["b"]}, "tags", "item 1: 'b' is not one of 'a'"),
     ({"n": 1, "s": "x", "db": "oops"}, "db", "expected a postgresql resource"),
     ({"n": 1, "s": "x", "conf": [1]}, "conf", "expected an object, got a list"),
 ])
@@ -89,6 +90,65 @@ def test_all_problems_are_reported_together_in_form_order() -> None:
                              "argument 'flag': expected a boolean, got the integer 0")
 
 
+RULES: dict[str, Any] = {
+    "type": "object",
+    "order": ["times", "name", "email", "point", "ids"],
+    "properties": {
+        "name": {"type": "string", "minLength": 2, "maxLength": 5, "pattern": "^[a-z]+$"},
+        "times": {"type": "integer", "minimum": 1, "maximum": 10},
+        "email": {"type": "string", "format": "email"},
+        "code": {"type": "string", "pattern": "^[A-Z]{3}$", "customErrorMessage": "three capitals"},
+        "bad_pattern": {"type": "string", "pattern": "(unclosed"},
+        "point": {"type": "object", "properties": {"x": {"type": "integer", "minimum": 0},
+                                                   "y": {"type": "integer"}},
+                  "required": ["x"]},
+        "ids": {"type": "array", "items": {"type": "integer", "exclusiveMaximum": 100},
+                "maxItems": 3},
+        "optional": {"type": "integer", "minimum": 5},
+    },
+    "required": ["times"],
+}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"times": 0}, "argument 'times': must be at least 1"),
+    ({"times": 11}, "argument 'times': must be at most 10"),
+    ({"times": 1, "name": "a"}, "argument 'name': needs at least 2 characters"),
+    ({"times": 1, "name": "abcdef"}, "argument 'name': allows at most 5 characters"),
+    ({"times": 1, "name": "AB"}, "argument 'name': must match ^[a-z]+$"),
+    ({"times": 1, "code": "ab"}, "argument 'code': three capitals"),
+    ({"times": 1, "email": "ada@"}, "argument 'email': \u201cada@\u201d is not an email address"),
+    ({"times": 1, "point": {"x": -1}}, "argument 'point': 'x': must be at least 0"),
+    ({"times": 1, "point": {"y": 1}}, "argument 'point': 'x' is required but was not given"),
+    ({"times": 1, "point": {"x": 1, "y": "up"}},
+     "argument 'point': 'y': expected an integer, got the string 'up'"),
+    ({"times": 1, "ids": [1, 100]}, "argument 'ids': item 2: must be less than 100"),
+    ({"times": 1, "ids": [1, 2, 3, 4]}, "argument 'ids': allows at most 3 items"),
+])
+def test_the_whole_schema_is_checked(args: dict[str, Any], message: str) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        validate_args(RULES, args)
+    assert caught.value.message == message
+    assert caught.value.field == message.split("'")[1]
+
+
+def test_rules_pass_good_values_references_and_optional_nulls() -> None:
+    good = {"times": 3, "name": "abc", "email": "ada@example.com", "code": "ABC",
+            "bad_pattern": "anything", "point": {"x": 0, "y": None}, "ids": [99],
+            "optional": None}
+    assert validate_args(RULES, good) is good
+    assert validate_args(RULES, {"times": "$var:u/me/n", "name": "$var:u/me/name"})
+
+
+def test_problems_come_in_form_order_with_their_messages() -> None:
+    problems = argument_problems(RULES, {"ids": ["x"], "email": "no", "times": 0})
+    assert [(p.field, p.message) for p in problems] == [
+        ("times", "must be at least 1"),
+        ("email", "\u201cno\u201d is not an email address"),
+        ("ids", "item 1: expected an integer, got the string 'x'"),
+    ]
+
+
 def test_empty_schema_accepts_anything() -> None:
     assert validate_args({}, {"a": 1}) == {"a": 1}
     with pytest.raises(ArgumentError, match="JSON object"):
@@ -101,7 +161,7 @@ def test_with_an_inferred_schema() -> None:
     assert validate_args(schema, {"n": 1, "names": ["a"], "when": None})
     error = check_with(schema, {"names": [1]})
     assert error.field == "n"
-    assert "argument 'names': item 0 should be a string, got the integer 1" in error.message
+    assert "argument 'names': item 1: expected a string, got the integer 1" in error.message
 
 
 def check_with(schema: dict[str, Any], args: dict[str, Any]) -> ArgumentError:
