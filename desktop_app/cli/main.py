@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from desktop_app.cli import daemon_control
+from desktop_app.cli.display import EXIT_NO_DISPLAY, missing_display
 from desktop_app.cli.files import read_script
 from desktop_app.cli.output import fail, fail_client, print_json
 from desktop_app.client.http import ClientError, TidemillClient, connection_from_env
@@ -58,11 +59,7 @@ def root(ctx: typer.Context) -> None:
     """With no command: open the desktop app (starting the daemon if none answers)."""
     if ctx.invoked_subcommand is not None:
         return
-    if not _has_display():
-        typer.echo(ctx.get_help())
-        typer.echo("\n(no display: `tidemill` alone opens the desktop app on a desktop session)",
-                   err=True)
-        return
+    _require_display()
     from desktop_app.gui.app import run_gui
 
     home = _home(None)
@@ -70,9 +67,12 @@ def root(ctx: typer.Context) -> None:
                              home=home))
 
 
-def _has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                or os.environ.get("QT_QPA_PLATFORM"))
+def _require_display() -> None:
+    """Stop with one line and exit 2 where Qt would abort for want of a display."""
+    problem = missing_display()
+    if problem:
+        typer.echo(problem, err=True)
+        raise typer.Exit(EXIT_NO_DISPLAY)
 
 
 PortOpt = Annotated[int, typer.Option(help="API port")]
@@ -393,6 +393,8 @@ def gui(
     theme: Annotated[str, typer.Option(help="light or dark")] = "light",
 ) -> None:
     """Open the desktop app, or with --screenshot render one view to PNG and exit."""
+    if screenshot is None:
+        _require_display()
     # Qt is imported only when the GUI is wanted: the rest of the CLI stays light.
     from desktop_app.gui.app import run_gui
     from desktop_app.gui.app import screenshot as take_screenshot
@@ -416,6 +418,7 @@ def open_app(
     theme: Annotated[str, typer.Option(help="light or dark")] = "light",
 ) -> None:
     """Open the app at PATH in its own window (run mode)."""
+    _require_display()
     from desktop_app.gui.apps.entry import run_app
 
     raise typer.Exit(run_app(connection_from_env(_home(None)), path, theme))
