@@ -46,12 +46,18 @@ def _answers(url: str) -> bool:
         return False
 
 
-def running_url(home: Path) -> str | None:
-    """The URL of this home's daemon if it is alive and answering, else None."""
+def running_info(home: Path) -> dict[str, Any] | None:
+    """This home's `daemon.json` (pid, url) if its daemon is alive and answering, else None."""
     info = _info(home)
     if info and _alive(info["pid"]) and _answers(info["url"]):
-        return str(info["url"])
+        return info
     return None
+
+
+def running_url(home: Path) -> str | None:
+    """The URL of this home's daemon if it is alive and answering, else None."""
+    info = running_info(home)
+    return str(info["url"]) if info else None
 
 
 class DaemonStartError(Exception):

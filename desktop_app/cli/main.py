@@ -25,11 +25,12 @@ user_app = typer.Typer(help="Local users and their roles (admin, developer, oper
 app.add_typer(daemon_app, name="daemon")
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
-# adds `sync`, `import`, `secret`; and `trigger`
-from desktop_app.cli import sync_commands, trigger_commands  # noqa: E402
+# adds `sync`, `import`, `secret`; `trigger`; `doctor`
+from desktop_app.cli import doctor_command, sync_commands, trigger_commands  # noqa: E402
 
 sync_commands.register(app)
 trigger_commands.register(app)
+doctor_command.register(app)
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="state folder ($TIDEMILL_HOME)")]
 

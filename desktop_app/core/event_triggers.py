@@ -12,6 +12,7 @@ import base64
 import email
 import email.policy
 import json
+import os
 import random
 import re
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from desktop_app.core.errors import UsageError
+from desktop_app.core.errors import DaemonError, UsageError
 
 KINDS = ("websocket", "postgres", "mqtt", "email")
 #: Kinds whose listener one daemon owns (email is served by every daemon's SMTP listener).
@@ -387,3 +388,16 @@ def mqtt_payload_args(topic: str, payload: bytes, qos: int, retain: bool) -> dic
     return {"payload": text, "payload_encoding": encoding,
             "payload_base64": base64.b64encode(payload).decode(), "topic": topic, "qos": qos,
             "retain": retain}
+
+
+def smtp_port_from_env() -> int | None:
+    """The email triggers' SMTP port from TIDEMILL_SMTP_PORT (default 2525; 0 = any free
+    port; off = no listener). The daemon and `tidemill doctor` read it alike."""
+    raw = os.environ.get("TIDEMILL_SMTP_PORT", "2525").strip().lower()
+    if raw in ("", "off", "none", "no"):
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise DaemonError(f"TIDEMILL_SMTP_PORT={raw!r} is not a port number",
+                          hint="a number (0 = any free port) or 'off'") from exc

@@ -25,6 +25,7 @@ from desktop_app.api.app import create_app
 from desktop_app.api.state import ApiState
 from desktop_app.api.waiter import CompletionWaiter
 from desktop_app.core.errors import DaemonError, DatabaseError
+from desktop_app.core.event_triggers import smtp_port_from_env
 from desktop_app.core.tokens import hash_token, new_user_token
 from desktop_app.daemon.home import HomeLayout
 from desktop_app.daemon.instance_lock import InstanceLock
@@ -60,7 +61,7 @@ class DaemonConfig:
     drain_s: float = 30.0
     # The SMTP listener of email triggers (opened while one is enabled); 0 = any free port,
     # None = none at all. TIDEMILL_SMTP_PORT / TIDEMILL_SMTP_HOST override the defaults.
-    smtp_port: int | None = field(default_factory=lambda: _smtp_port_from_env())
+    smtp_port: int | None = field(default_factory=lambda: smtp_port_from_env())
     smtp_host: str = field(default_factory=lambda: os.environ.get("TIDEMILL_SMTP_HOST",
                                                                   "127.0.0.1"))
 
@@ -68,17 +69,6 @@ class DaemonConfig:
     def stale_after_s(self) -> float:
         # A job whose worker missed five heartbeats in a row is considered lost.
         return max(self.heartbeat_s * 5, 2.0)
-
-
-def _smtp_port_from_env() -> int | None:
-    raw = os.environ.get("TIDEMILL_SMTP_PORT", "2525").strip().lower()
-    if raw in ("", "off", "none", "no"):
-        return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise DaemonError(f"TIDEMILL_SMTP_PORT={raw!r} is not a port number",
-                          hint="a number (0 = any free port) or 'off'") from exc
 
 
 class _QuietServer(uvicorn.Server):

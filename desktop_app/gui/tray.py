@@ -160,10 +160,16 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="tidemill-tray")
     parser.add_argument("--home", type=Path, default=None)
+    parser.add_argument("--probe", action="store_true",
+                        help="only say whether a system tray is available (exit 0) or not (3)")
     args = parser.parse_args(argv)
     home = (args.home or default_home()).expanduser().resolve()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    if args.probe:  # `tidemill doctor` asks without loading Qt itself
+        available = QSystemTrayIcon.isSystemTrayAvailable()
+        print("system tray available" if available else "no system tray", flush=True)
+        return 0 if available else 3
     if not QSystemTrayIcon.isSystemTrayAvailable():
         print("no system tray on this desktop: the daemon runs without a tray icon", flush=True)
         return 0
