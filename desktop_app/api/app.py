@@ -27,6 +27,7 @@ from desktop_app.api import (
     routes_users,
     routes_variables,
     routes_workers,
+    routes_workspace_settings,
 )
 from desktop_app.api.audit_hook import AuditHook
 from desktop_app.api.state import ApiState
@@ -118,6 +119,7 @@ def create_app(state: ApiState) -> FastAPI:
         app.include_router(router)
     app.include_router(routes_event_triggers.overview_router)
     app.include_router(routes_workers.router)
+    app.include_router(routes_workspace_settings.router)
     gitsync.install(app)
     app.add_middleware(AuditHook)
     return app

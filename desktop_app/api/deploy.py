@@ -84,6 +84,8 @@ _TYPES: dict[str, tuple[type, str]] = {
     "summary": (str, "a string"), "description": (str, "a string"), "lock": (str, "a string"),
     "parent_hash": (str, "a string"), "kind": (str, "a string"), "tag": (str, "a string"),
     "schema": (dict, "a JSON Schema object"), "timeout": (int, "a whole number of seconds"),
+    "delete_after_secs": (int, "a whole number of seconds"),
+    "log_max_bytes": (int, "a whole number of bytes (the most log kept per job)"),
 }
 
 

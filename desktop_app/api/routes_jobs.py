@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from desktop_app.api import access, inputs
 from desktop_app.api.access import Action
@@ -23,7 +24,7 @@ from desktop_app.db import jobs as job_reads
 from desktop_app.db import scripts as script_store
 from desktop_app.flows.engine import cancel_flow, on_finished
 from desktop_app.queue import queue
-from desktop_app.queue.logs import read_logs
+from desktop_app.queue.logs import iter_log, read_logs
 from desktop_app.queue.model import NewJob
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["jobs"])
@@ -233,12 +234,28 @@ async def get_job(workspace: str, job_id: JobId, request: Request, no_logs: bool
 
 @router.get("/jobs_u/get_logs/{job_id}", response_class=PlainTextResponse)
 async def get_logs(workspace: str, job_id: JobId, request: Request,
-                   who: Identity = Depends(authenticate)) -> str:
+                   offset: int = Query(0, ge=0, description="Tidemill: start at this character"),
+                   limit: int | None = Query(None, ge=1,
+                                             description="Tidemill: at most this many characters"),
+                   download: bool = Query(False, description="Tidemill: as a file to save"),
+                   who: Identity = Depends(authenticate)) -> StreamingResponse:
+    """The job's log as plain text, sent page by page (never held whole in memory)."""
     state = request.app.state.tidemill
     jid = _job_id(job_id)
     await access.require_job(request, who, await get_job_row(state, workspace, jid))
-    async with state.pool.connection() as conn:
-        return await read_logs(conn, jid)
+
+    async def pages() -> AsyncIterator[bytes]:
+        left = limit
+        async for page in iter_log(state.pool.connection, jid, offset):
+            if left is not None:
+                page = page[:left]
+                left -= len(page)
+            yield page.encode()
+            if left == 0:
+                return
+
+    headers = {"content-disposition": f'attachment; filename="{jid}.log"'} if download else {}
+    return StreamingResponse(pages(), media_type="text/plain; charset=utf-8", headers=headers)
 
 
 @router.get("/jobs_u/completed/get_result/{job_id}")

@@ -16,7 +16,7 @@ from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import JobId
 from desktop_app.api.job_json import job_json
 from desktop_app.api.submit import get_job_row
-from desktop_app.queue.logs import read_logs
+from desktop_app.queue.logs import PAGE_CHARS, read_log_page
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["jobs"])
 
@@ -84,12 +84,14 @@ async def getupdate_sse(workspace: str, job_id: JobId, request: Request, log_off
             while True:
                 row = await get_job_row(state, workspace, jid)
                 async with state.pool.connection() as conn:
-                    new_logs = "" if no_logs or only_result else await read_logs(conn, jid, offset)
+                    # One page per event: a long log arrives in several, never whole.
+                    new_logs = ("" if no_logs or only_result
+                                else await read_log_page(conn, jid, offset))
                     cur = await conn.execute(
                         "SELECT percent FROM job_progress WHERE job_id = %s", (jid,))
                     prog = await cur.fetchone()
                 offset += len(new_logs)
-                done = bool(row["completed"])
+                done = bool(row["completed"]) and len(new_logs) < PAGE_CHARS
                 update: dict[str, Any] = {
                     "type": "update", "running": bool(row["running"]) and not done,
                     "completed": done, "log_offset": offset,
@@ -105,6 +107,8 @@ async def getupdate_sse(workspace: str, job_id: JobId, request: Request, log_off
                     last = update
                 if done or await request.is_disconnected():
                     return
+                if len(new_logs) >= PAGE_CHARS:
+                    continue  # more log is waiting: send it now
                 # Completion wakes us at once; logs and progress are polled.
                 await state.waiter.wait(fut, 0.25)
                 if fut.done():

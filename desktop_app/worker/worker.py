@@ -38,7 +38,13 @@ from desktop_app.durable import engine as durable
 from desktop_app.flows import secrets_access
 from desktop_app.flows.engine import on_finished
 from desktop_app.queue import queue
-from desktop_app.queue.logs import append_log, next_log_seq
+from desktop_app.queue.logs import (
+    DEFAULT_LOG_MAX_BYTES,
+    append_log,
+    log_limit,
+    next_log_seq,
+    truncation_note,
+)
 from desktop_app.queue.model import ClaimedJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, QUEUE_CHANNEL
 from desktop_app.runtimes.base import JobContext, Outcome
@@ -58,17 +64,36 @@ class LogBuffer:
     Secret values the job read are masked before anything is written. Once a secret is
     known, the last (longest secret - 1) characters are held back at each flush so a
     secret split across two flushes is still caught; the final flush writes everything.
+    Output past `limit` bytes is counted, not kept: the log says where it stopped and the
+    final flush ends it with how much was dropped.
     """
 
-    def __init__(self, seq: int = 0) -> None:
+    def __init__(self, seq: int = 0, limit: int = DEFAULT_LOG_MAX_BYTES) -> None:
         self.parts: list[str] = []
         self.seq = seq
         self.masker: LogMasker | None = None
         self._longest = 0
         self._held = ""
+        self.limit = limit
+        self._kept = 0  # bytes of output accepted so far
+        self.dropped = 0  # bytes of output past the limit
 
     def add(self, text: str) -> None:
-        self.parts.append(text)
+        if self.dropped:
+            self.dropped += len(text.encode("utf-8", "replace"))
+            return
+        size = len(text.encode("utf-8", "replace"))
+        if self._kept + size <= self.limit:
+            self._kept += size
+            self.parts.append(text)
+            return
+        room = self.limit - self._kept
+        kept = text.encode("utf-8", "replace")[:room].decode("utf-8", "ignore")
+        self.parts.append(kept)
+        self._kept += len(kept.encode("utf-8", "replace"))
+        self.dropped = size - len(kept.encode("utf-8", "replace"))
+        self.parts.append(f"\n[tidemill] log limit of {self.limit} bytes reached;"
+                          " further output is dropped\n")
 
     def mask_values(self, values: list[str]) -> None:
         if self.masker is None:
@@ -82,7 +107,8 @@ class LogBuffer:
         """Write the first `upto` parts (all by default) of the output."""
         # Output may arrive while the insert awaits: only drop what was written.
         n = len(self.parts) if upto is None else upto
-        if n == 0 and not (final and self._held):
+        note = truncation_note(self.dropped, self.limit) if final and self.dropped else ""
+        if n == 0 and not (final and (self._held or note)):
             return
         text = self._held + "".join(self.parts[:n])
         held = ""
@@ -90,9 +116,9 @@ class LogBuffer:
             text = self.masker.mask(text)
             if not final and self._longest > 1:
                 text, held = text[: len(text) - self._longest + 1], text[len(text) - self._longest + 1:]
+        text += note
         if text:
-            await append_log(conn, job_id, self.seq, text)
-            self.seq += 1
+            self.seq = await append_log(conn, job_id, self.seq, text)
         del self.parts[:n]
         self._held = held
 
@@ -225,7 +251,8 @@ class Worker:
         try:
             assert self.conn is not None
             resumed = job.attempt or "wac" in job.extra  # a retry, or a workflow's next round
-            logs = LogBuffer(await next_log_seq(self.conn, job.id) if resumed else 0)
+            logs = LogBuffer(await next_log_seq(self.conn, job.id) if resumed else 0,
+                             await log_limit(self.conn, job.workspace_id, job.script_hash))
             outcome, status, fresh_lock = await self._run_job(job, workdir, logs, cancel)
             await self._complete(job, logs, status, outcome, fresh_lock)
             self.jobs_done += 1
