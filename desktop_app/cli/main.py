@@ -25,12 +25,18 @@ user_app = typer.Typer(help="Local users and their roles (admin, developer, oper
 app.add_typer(daemon_app, name="daemon")
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
-# adds `sync`, `import`, `secret`; `trigger`; `doctor`
-from desktop_app.cli import doctor_command, sync_commands, trigger_commands  # noqa: E402
+# adds `sync`, `import`, `secret`; `trigger`; `doctor`; `autostart` and `tray`
+from desktop_app.cli import (  # noqa: E402
+    autostart_command,
+    doctor_command,
+    sync_commands,
+    trigger_commands,
+)
 
 sync_commands.register(app)
 trigger_commands.register(app)
 doctor_command.register(app)
+autostart_command.register(app)
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="state folder ($TIDEMILL_HOME)")]
 

@@ -1,10 +1,14 @@
-"""Settings: which daemon this window talks to, the workers (pause/resume), the theme."""
+"""Settings: which daemon this window talks to, the workers (pause/resume), the theme,
+and whether Tidemill starts at login (this machine's login entries, `desktop_app.autostart`)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -27,9 +31,10 @@ def _value() -> QLabel:
 
 
 class SettingsView(QWidget):
-    def __init__(self, client: TidemillClient) -> None:
+    def __init__(self, client: TidemillClient, home: Path | None = None) -> None:
         super().__init__()
         self.client = client
+        self.local_home = home
         self.paused: bool | None = None
         lay = QVBoxLayout(self)
         heading = QLabel("Settings")
@@ -59,6 +64,17 @@ class SettingsView(QWidget):
         form.addRow("Jobs", self.jobs)
         form.addRow("Workers", workers_row)
         form.addRow("Theme", self.theme)
+        self.autostart = QCheckBox("Start the daemon and its tray icon when I log in")
+        self.autostart_note = QLabel()
+        self.autostart_note.setObjectName("muted")
+        self.autostart_note.setWordWrap(True)
+        self.autostart_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._show_autostart()
+        self.autostart.toggled.connect(self._autostart_toggled)
+        at_login = QVBoxLayout()
+        at_login.addWidget(self.autostart)
+        at_login.addWidget(self.autostart_note)
+        form.addRow("At login", at_login)
         hint = QLabel("Point the app at another daemon (a teammate's, a server) with "
                       "TIDEMILL_URL and TIDEMILL_TOKEN, then start it again.")
         hint.setObjectName("muted")
@@ -68,6 +84,27 @@ class SettingsView(QWidget):
         lay.addWidget(hint)
         lay.addStretch(1)
         self.body = hint  # the main window writes connection notes here
+
+    def _show_autostart(self) -> None:
+        from desktop_app.autostart.manage import status
+
+        st = status()
+        self.autostart.blockSignals(True)
+        self.autostart.setChecked(st.enabled)
+        self.autostart.blockSignals(False)
+        self.autostart_note.setText(st.detail)
+
+    def _autostart_toggled(self, on: bool) -> None:
+        from desktop_app.autostart.manage import disable, enable
+        from desktop_app.daemon.home import default_home
+
+        try:
+            enable(self.local_home or default_home()) if on else disable()
+        except OSError as exc:  # a read-only config folder: say so, keep the switch true
+            self._show_autostart()
+            self.autostart_note.setText(f"Could not change the login entries: {exc}")
+            return
+        self._show_autostart()
 
     async def refresh(self) -> None:
         self.url.setText(self.client.conn.url)
