@@ -21,6 +21,7 @@ from desktop_app.api import (
     routes_http_triggers,
     routes_jobs,
     routes_progress,
+    routes_rerun,
     routes_resources,
     routes_schedules,
     routes_scripts,
@@ -28,6 +29,7 @@ from desktop_app.api import (
     routes_variables,
     routes_workers,
     routes_workspace_settings,
+    routes_workspaces,
 )
 from desktop_app.api.audit_hook import AuditHook
 from desktop_app.api.state import ApiState
@@ -97,7 +99,8 @@ def create_app(state: ApiState) -> FastAPI:
 
     @app.get("/api/version", response_class=PlainTextResponse, tags=["meta"])
     async def version() -> str:
-        return f"Tidemill v{desktop_app.__version__}"
+        # "v<major>.<minor>" first: wmill reads it as Windmill's version (see __init__).
+        return f"v{desktop_app.WINDMILL_API_VERSION} (Tidemill {desktop_app.__version__})"
 
     app.include_router(routes_users.router)
     app.include_router(routes_users.global_router)
@@ -105,6 +108,7 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_audit.router)
     app.include_router(routes_scripts.router)
     app.include_router(routes_jobs.router)
+    app.include_router(routes_rerun.router)
     app.include_router(routes_flows.router)
     app.include_router(routes_durable.router)
     app.include_router(routes_progress.router)
@@ -120,6 +124,7 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_event_triggers.overview_router)
     app.include_router(routes_workers.router)
     app.include_router(routes_workspace_settings.router)
+    app.include_router(routes_workspaces.router)
     gitsync.install(app)
     app.add_middleware(AuditHook)
     return app

@@ -1,4 +1,5 @@
-"""Bearer-token authentication. Tokens come as `Authorization: Bearer …` or `?token=`.
+"""Bearer-token authentication. Tokens come as `Authorization: Bearer …`, `?token=` or
+the `token` cookie (as Windmill's clients send them).
 
 Every token belongs to a user, whose role (admin, developer, operator) and folder grants
 decide what the token may do (see access.py). Token scopes narrow that further: `admin`
@@ -58,7 +59,15 @@ def _token_from(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
-    return request.query_params.get("token")
+    if "token" in request.query_params:
+        return request.query_params["token"]
+    # wmill sends some requests (its dependency jobs) with `Cookie: token=…`, as Windmill
+    # accepts. The daemon never sets that cookie; still, a browser page on another site
+    # must not ride on one, and browsers say where a request comes from (wmill does not).
+    cookie = request.cookies.get("token")
+    if cookie and request.headers.get("sec-fetch-site", "same-origin") == "same-origin":
+        return cookie
+    return None
 
 
 async def authenticate(request: Request) -> Identity:

@@ -10,6 +10,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from desktop_app.api import inputs
 from desktop_app.core.errors import UsageError
 from desktop_app.core.ids import script_hash
 from desktop_app.core.languages import require_runnable
@@ -74,7 +75,7 @@ async def deploy_script(
         no_main_func=bool(meta.get("no_main_func")),
         parent_hash=body.get("parent_hash"),
         workspace_id=workspace,
-        extra={k: v for k, v in body.items() if k not in _KNOWN},
+        extra=inputs.without_request_only({k: v for k, v in body.items() if k not in _KNOWN}),
     )
     await script_store.insert_version(conn, version)
     return version

@@ -9,9 +9,12 @@ declares it through `openapi_extra`, for clients and for schemathesis.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException, Path, Request
+from fastapi import HTTPException, Path, Query, Request
+
+T = TypeVar("T")
 
 # Checked by the handlers (a 400 or 404 that names the bad value); the examples tell
 # clients (and schemathesis) that a path holds slashes.
@@ -79,3 +82,34 @@ def field_of(body: dict[str, Any], name: str, kind: type | tuple[type, ...],
 
 def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
+
+
+# Fields that steer one request and describe nothing of the item: never stored, so
+# `get` never echoes them back (wmill would then see a change on every later sync).
+REQUEST_ONLY = frozenset({"skip_draft_deletion", "auto_parent", "deployment_message",
+                          "preserve_on_behalf_of"})
+
+
+def without_request_only(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k not in REQUEST_ONLY}
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Windmill's `page`/`per_page` on a list: page 1 (and 0, as Windmill reads it) is the
+    first; without `per_page` the whole list comes back, as it always did here."""
+
+    page: int | None = None
+    per_page: int | None = None
+
+    def apply(self, rows: list[T]) -> list[T]:
+        if self.per_page is None:
+            return rows
+        start = (max(self.page or 1, 1) - 1) * self.per_page
+        return rows[start:start + self.per_page]
+
+
+def paging(page: Annotated[int | None, Query(ge=0)] = None,
+           per_page: Annotated[int | None, Query(ge=1, le=10_000)] = None) -> Paging:
+    """FastAPI dependency: `Depends(paging)`."""
+    return Paging(page, per_page)

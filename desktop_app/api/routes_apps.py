@@ -197,6 +197,7 @@ async def app_exists(workspace: str, path: ItemPath, request: Request,
 
 @router.get("/apps/list")
 async def list_apps(workspace: str, request: Request, path_start: str = "",
+                    pages: inputs.Paging = Depends(inputs.paging),
                     who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     seen = await app_access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
@@ -205,7 +206,7 @@ async def list_apps(workspace: str, request: Request, path_start: str = "",
              "summary": r["summary"], "edited_at": r["created_at"].isoformat(),
              "created_by": r["created_by"], "extra_perms": {},
              "execution_mode": (r["policy"] or {}).get("execution_mode", "viewer")}
-            for r in rows]
+            for r in pages.apply(rows)]
 
 
 @router.delete("/apps/delete/{path:path}", response_class=PlainTextResponse)

@@ -33,7 +33,7 @@ def flow_json(row: dict[str, Any]) -> dict[str, Any]:
             "description": row["description"], "value": row["value"], "schema": row["schema"],
             "archived": row["archived"], "edited_by": row["created_by"],
             "edited_at": row["created_at"].isoformat(), "version_id": row["version"],
-            "extra_perms": {}, **(row["extra"] or {})}
+            "extra_perms": {}, **inputs.without_request_only(row["extra"] or {})}
 
 
 async def _save(request: Request, workspace: str, body: dict[str, Any], who: Identity,
@@ -51,7 +51,7 @@ async def _save(request: Request, workspace: str, body: dict[str, Any], who: Ide
         await flow_store.insert_version(
             conn, workspace, path, body.get("summary") or "", body.get("description") or "",
             body["value"], body.get("schema"), who.username,
-            {k: v for k, v in body.items() if k not in _KNOWN})
+            inputs.without_request_only({k: v for k, v in body.items() if k not in _KNOWN}))
     return path
 
 
@@ -112,11 +112,12 @@ async def flow_exists(workspace: str, path: ItemPath, request: Request,
 
 @router.get("/flows/list")
 async def list_flows(workspace: str, request: Request, path_start: str = "",
+                     pages: inputs.Paging = Depends(inputs.paging),
                      who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = await flow_store.list_latest(conn, workspace, path_start)
-    return [{k: v for k, v in flow_json(r).items() if k != "value"} for r in seen.filter(rows)]
+    return [{k: v for k, v in flow_json(r).items() if k != "value"} for r in pages.apply(seen.filter(rows))]
 
 
 @router.post("/flows/archive/{path:path}", response_class=PlainTextResponse)
@@ -126,6 +127,55 @@ async def archive_flow(workspace: str, path: ItemPath, request: Request,
     async with request.app.state.tidemill.pool.connection() as conn:
         await flow_store.archive(conn, workspace, path)
     return f"archived {path}"
+
+
+@router.delete("/flows/delete/{path:path}", response_class=PlainTextResponse)
+async def delete_flow(workspace: str, path: ItemPath, request: Request,
+                      who: Identity = Depends(authenticate)) -> str:
+    """Remove the flow and its versions (its past runs stay)."""
+    await access.require(request, who, Action.WRITE, path, "flow")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        await flow_store.delete(conn, workspace, path)
+    return f"deleted {path}"
+
+
+@router.get("/flows/history/p/{path:path}")
+async def flow_history(workspace: str, path: ItemPath, request: Request,
+                       who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    """Windmill's FlowVersion list, newest first."""
+    await access.require(request, who, Action.READ, path, "flow")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        versions = await flow_store.history(conn, workspace, path)
+    return [{"id": v["version"], "created_at": v["created_at"].isoformat(),
+             "deployment_msg": None} for v in versions]
+
+
+_PREVIEW_FLOW = inputs.documented({"value": inputs.OBJECT, "path": inputs.NULLABLE_STRING,
+                                   "args": {"type": ["object", "null"]},
+                                   "tag": inputs.NULLABLE_STRING}, ("value",))
+
+
+@router.post("/jobs/run/preview_flow", status_code=201, response_class=PlainTextResponse,
+             openapi_extra=_PREVIEW_FLOW)
+async def run_preview_flow(workspace: str, request: Request,
+                           who: Identity = Depends(authenticate)) -> str:
+    """Run a flow that is not deployed (`wmill flow preview`, the designer's test run)."""
+    from desktop_app.flows.model import validate_flow
+
+    access.require_role(who, "developer", "running a flow that is not deployed")
+    body = await inputs.json_object(request)
+    value = inputs.field_of(body, "value", dict, "the flow ({modules: [...]})")
+    if value is None:
+        raise HTTPException(400, "'value' (the flow: {modules: [...]}) is required")
+    path = inputs.field_of(body, "path", str, "a string")
+    args = inputs.field_of(body, "args", dict, "a JSON object of arguments") or {}
+    validate_flow({"value": value})
+    job = new_flow_job(created_by=who.username, permissioned_as=who.permissioned_as,
+                       workspace_id=workspace, script_path=path, args=args, raw_flow=value,
+                       **job_options(request))
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
+        await engine.start_flow(conn, job)
+    return str(job.id)
 
 
 async def _flow_job(request: Request, workspace: str, path: str, who: Identity,

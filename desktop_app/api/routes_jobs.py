@@ -185,20 +185,16 @@ def _shape_result(done: dict[str, Any]) -> Response:
     return JSONResponse(result)
 
 
-@router.get("/jobs/list")
-async def list_jobs(
-    workspace: str, request: Request,
+def job_filter(
     script_path_exact: str | None = None, script_path_start: str | None = None,
     parent_job: str | None = None, running: bool | None = None, success: bool | None = None,
     status: str | None = None, job_kinds: str | None = None, created_after: datetime | None = None,
     created_before: datetime | None = None, trigger_kind: str | None = None,
     created_by: str | None = None, per_page: int = 30, page: int = 1,
     cursor: str | None = None,
-    who: Identity = Depends(authenticate),
-) -> list[dict[str, Any]]:
-    """Newest first. `cursor` (Tidemill's addition) is `<created_at>,<id>` of the last job
-    of the previous page: keyset paging, as fast deep in 100,000 jobs as on page 1."""
-    f = job_reads.JobFilter(
+) -> job_reads.JobFilter:
+    """The list filters Windmill's job lists take, as query parameters."""
+    return job_reads.JobFilter(
         script_path_exact=script_path_exact, script_path_start=script_path_start,
         parent_job=_job_id(parent_job) if parent_job else None, running=running, success=success,
         status=status, job_kinds=job_kinds.split(",") if job_kinds else None,
@@ -206,10 +202,41 @@ async def list_jobs(
         created_by=created_by, per_page=per_page, page=page,
         before=job_reads.parse_cursor(cursor) if cursor else None,
     )
+
+
+async def _list(workspace: str, request: Request, who: Identity,
+                f: job_reads.JobFilter) -> list[dict[str, Any]]:
     f.visible_to, f.visible_paths = await access.job_visibility(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = await job_reads.list_jobs(conn, workspace, f)
     return [job_json(r) for r in rows]
+
+
+@router.get("/jobs/list")
+async def list_jobs(workspace: str, request: Request,
+                    f: job_reads.JobFilter = Depends(job_filter),
+                    who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    """Newest first. `cursor` (Tidemill's addition) is `<created_at>,<id>` of the last job
+    of the previous page: keyset paging, as fast deep in 100,000 jobs as on page 1."""
+    return await _list(workspace, request, who, f)
+
+
+@router.get("/jobs/queue/list")
+async def list_queue(workspace: str, request: Request,
+                     f: job_reads.JobFilter = Depends(job_filter),
+                     who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    """Queued and running jobs only (QueuedJob), newest first."""
+    f.only = "queue"
+    return await _list(workspace, request, who, f)
+
+
+@router.get("/jobs/completed/list")
+async def list_completed(workspace: str, request: Request,
+                         f: job_reads.JobFilter = Depends(job_filter),
+                         who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    """Completed jobs only (CompletedJob), newest first."""
+    f.only = "completed"
+    return await _list(workspace, request, who, f)
 
 
 @router.get("/jobs_u/get/{job_id}")
@@ -256,6 +283,21 @@ async def get_logs(workspace: str, job_id: JobId, request: Request,
 
     headers = {"content-disposition": f'attachment; filename="{jid}.log"'} if download else {}
     return StreamingResponse(pages(), media_type="text/plain; charset=utf-8", headers=headers)
+
+
+@router.get("/jobs_u/completed/get/{job_id}")
+async def get_completed(workspace: str, job_id: JobId, request: Request,
+                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """The CompletedJob with its logs; 404 while the job is queued or running (wmill polls
+    it until it answers)."""
+    state = request.app.state.tidemill
+    jid = _job_id(job_id)
+    row = await get_job_row(state, workspace, jid)
+    await access.require_job(request, who, row)
+    if not row["completed"]:
+        raise HTTPException(404, f"job {job_id} has not completed yet")
+    async with state.pool.connection() as conn:
+        return job_json(row, await read_logs(conn, jid))
 
 
 @router.get("/jobs_u/completed/get_result/{job_id}")

@@ -66,6 +66,52 @@ async def get_progress(workspace: str, job_id: JobId, request: Request,
     return int(found[0]) if found else None
 
 
+async def _update(state: Any, workspace: str, jid: uuid.UUID, log_offset: int,
+                  with_logs: bool = True) -> dict[str, Any]:
+    """Windmill's job update: state, one page of the logs after `log_offset` (characters),
+    progress; the job itself once it has completed and its last log page is sent."""
+    row = await get_job_row(state, workspace, jid)
+    async with state.pool.connection() as conn:
+        # One page per update: a long log arrives in several, never whole.
+        new_logs = await read_log_page(conn, jid, log_offset) if with_logs else ""
+        cur = await conn.execute("SELECT percent FROM job_progress WHERE job_id = %s", (jid,))
+        prog = await cur.fetchone()
+    done = bool(row["completed"]) and len(new_logs) < PAGE_CHARS
+    update: dict[str, Any] = {
+        "running": bool(row["running"]) and not done, "completed": done,
+        "log_offset": log_offset + len(new_logs),
+        "progress": 100 if done else (prog[0] if prog else None)}
+    if new_logs:
+        update["new_logs"] = new_logs
+    if done:
+        update["job"] = job_json(row)
+        update["result"] = row["result"]
+    return update
+
+
+@router.get("/jobs_u/getupdate/{job_id}")
+async def getupdate(workspace: str, job_id: JobId, request: Request, log_offset: int = 0,
+                    running: bool | None = None,
+                    who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """One job update (wmill polls it in a loop while it follows a run). With nothing new
+    to say, it waits up to half a second for the job to change, so a client polling
+    without pause does not spin the daemon."""
+    jid = _uuid(job_id)
+    state = request.app.state.tidemill
+    await access.require_job(request, who, await get_job_row(state, workspace, jid))
+    fut = state.waiter.register(jid)
+    try:
+        update = await _update(state, workspace, jid, max(log_offset, 0))
+        if not update["completed"] and "new_logs" not in update and \
+                (running is None or running == update["running"]):
+            await state.waiter.wait(fut, 0.5)
+            update = await _update(state, workspace, jid, max(log_offset, 0))
+    finally:
+        state.waiter.unregister(jid, fut)
+    update.pop("result", None)
+    return update
+
+
 @router.get("/jobs_u/getupdate_sse/{job_id}")
 async def getupdate_sse(workspace: str, job_id: JobId, request: Request, log_offset: int = 0,
                         only_result: bool = False, no_logs: bool = False,
@@ -82,32 +128,19 @@ async def getupdate_sse(workspace: str, job_id: JobId, request: Request, log_off
         last: dict[str, Any] | None = None
         try:
             while True:
-                row = await get_job_row(state, workspace, jid)
-                async with state.pool.connection() as conn:
-                    # One page per event: a long log arrives in several, never whole.
-                    new_logs = ("" if no_logs or only_result
-                                else await read_log_page(conn, jid, offset))
-                    cur = await conn.execute(
-                        "SELECT percent FROM job_progress WHERE job_id = %s", (jid,))
-                    prog = await cur.fetchone()
-                offset += len(new_logs)
-                done = bool(row["completed"]) and len(new_logs) < PAGE_CHARS
-                update: dict[str, Any] = {
-                    "type": "update", "running": bool(row["running"]) and not done,
-                    "completed": done, "log_offset": offset,
-                    "progress": 100 if done else (prog[0] if prog else None)}
-                if new_logs:
-                    update["new_logs"] = new_logs
-                if done:
-                    update["job"] = job_json(row)
-                    if only_result:
-                        update["only_result"] = row["result"]
+                update = {"type": "update", **await _update(
+                    state, workspace, jid, offset, with_logs=not (no_logs or only_result))}
+                offset = update["log_offset"]
+                done = update["completed"]
+                result = update.pop("result", None)
+                if done and only_result:
+                    update["only_result"] = result
                 if update != last:
                     yield f"data: {json.dumps(update)}\n\n".encode()
                     last = update
                 if done or await request.is_disconnected():
                     return
-                if len(new_logs) >= PAGE_CHARS:
+                if len(update.get("new_logs", "")) >= PAGE_CHARS:
                     continue  # more log is waiting: send it now
                 # Completion wakes us at once; logs and progress are polled.
                 await state.waiter.wait(fut, 0.25)

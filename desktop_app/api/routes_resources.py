@@ -120,14 +120,14 @@ async def exists(workspace: str, path: ItemPath, request: Request,
 
 @router.get("/list")
 async def list_resources(workspace: str, request: Request, resource_type: str | None = None,
-                         path_start: str = "", page: int = 1, per_page: int = 1000,
+                         path_start: str = "",
+                         pages: inputs.Paging = Depends(inputs.paging),
                          who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     seen = await access.visible(request, who, workspace)
     types = resource_type.split(",") if resource_type else None
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = seen.filter(await store.list_resources(conn, workspace, types, path_start))
-    start = (max(page, 1) - 1) * per_page
-    return [resource_json(r) for r in rows[start:start + per_page]]
+    return [resource_json(r) for r in pages.apply(rows)]
 
 
 @router.post("/create", status_code=201, response_class=PlainTextResponse,

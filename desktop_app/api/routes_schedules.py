@@ -248,6 +248,7 @@ async def schedule_exists(workspace: str, path: ItemPath, request: Request,
 
 @router.get("/list")
 async def list_schedules(workspace: str, request: Request,
+                         pages: inputs.Paging = Depends(inputs.paging),
                          who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     q = request.query_params
     seen = await access.visible(request, who, workspace)
@@ -258,7 +259,7 @@ async def list_schedules(workspace: str, request: Request,
         out = [s for s in out if s["script_path"] == q["path"]]
     if q.get("is_flow") in ("true", "false"):
         out = [s for s in out if s["is_flow"] == (q["is_flow"] == "true")]
-    return out
+    return pages.apply(out)
 
 
 @router.delete("/delete/{path:path}", response_class=PlainTextResponse)

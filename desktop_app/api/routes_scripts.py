@@ -28,7 +28,8 @@ def script_json(s: script_store.ScriptVersion) -> dict[str, Any]:
         "parent_hashes": [s.parent_hash] if s.parent_hash else [], "archived": s.archived,
         "created_by": s.created_by,
         "created_at": s.created_at.isoformat().replace("+00:00", "Z") if s.created_at else None,
-        "extra_perms": {}, "starred": False, "deleted": False, **s.extra,
+        "extra_perms": {}, "starred": False, "deleted": False,
+        **inputs.without_request_only(s.extra),
     }
 
 
@@ -135,13 +136,14 @@ async def script_exists(workspace: str, path: ItemPath, request: Request,
 @router.get("/list")
 async def list_scripts(workspace: str, request: Request, path_start: str | None = None,
                        show_archived: bool = False,
+                       pages: inputs.Paging = Depends(inputs.paging),
                        who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         versions = await script_store.list_latest(conn, workspace, include_archived=show_archived,
                                                   path_start=path_start)
     return [{k: v for k, v in script_json(s).items() if k not in ("content", "lock")}
-            for s in seen.filter(versions)]
+            for s in pages.apply(seen.filter(versions))]
 
 
 @router.get("/history/p/{path:path}")

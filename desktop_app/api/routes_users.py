@@ -188,3 +188,20 @@ async def create_token(request: Request, who: Identity = Depends(authenticate)) 
             " VALUES (%s, %s, %s, %s, %s, %s)",
             (hash_token(token), label, owner, scope, globs, expiration))
     return token
+
+
+@global_router.get("/tokens/list")
+async def list_tokens(request: Request, who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    """The caller's own tokens, as Windmill's TruncatedToken (never the token itself: only
+    the first characters of its hash, enough to tell two apart)."""
+    who.require_admin("list tokens")
+    async with request.app.state.tidemill.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT token_hash, label, scope, path_globs, created_at, expires_at, last_used_at"
+            " FROM tokens WHERE owner = %s AND job_id IS NULL ORDER BY created_at",
+            (who.username,))
+        rows = await cur.fetchall()
+    return [{"token_prefix": r[0][:10], "label": r[1] or None,
+             "scopes": [r[2]] if r[3] is None else [f"run:{','.join(r[3])}"],
+             "created_at": _ts(r[4]), "expiration": _ts(r[5]), "last_used_at": _ts(r[6])}
+            for r in rows]

@@ -78,11 +78,12 @@ async def exists(workspace: str, path: ItemPath, request: Request,
 
 @router.get("/list")
 async def list_variables(workspace: str, request: Request, path_start: str = "",
+                         pages: inputs.Paging = Depends(inputs.paging),
                          who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = await store.list_variables(conn, workspace, path_start)
-    return [variable_json(r, None if r["is_secret"] else r["value"]) for r in seen.filter(rows)]
+    return [variable_json(r, None if r["is_secret"] else r["value"]) for r in pages.apply(seen.filter(rows))]
 
 
 _VARIABLE = {"path": inputs.STRING, "value": inputs.ANY, "is_secret": inputs.BOOLEAN,

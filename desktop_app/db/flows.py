@@ -52,3 +52,20 @@ async def archive(conn: AsyncConnection[Any], ws: str, path: str, archived: bool
         (archived, ws, path, ws, path))
     if cur.rowcount == 0:
         raise NotFound(f"flow not found at path {path!r} in workspace {ws!r}")
+
+
+async def history(conn: AsyncConnection[Any], ws: str, path: str) -> list[dict[str, Any]]:
+    cur = conn.cursor(row_factory=dict_row)
+    await cur.execute("SELECT version, created_at, created_by FROM flows WHERE workspace_id = %s"
+                      " AND path = %s ORDER BY version DESC", (ws, path))
+    rows = await cur.fetchall()
+    if not rows:
+        raise NotFound(f"flow not found at path {path!r} in workspace {ws!r}")
+    return rows
+
+
+async def delete(conn: AsyncConnection[Any], ws: str, path: str) -> None:
+    cur = await conn.execute("DELETE FROM flows WHERE workspace_id = %s AND path = %s",
+                             (ws, path))
+    if cur.rowcount == 0:
+        raise NotFound(f"flow not found at path {path!r} in workspace {ws!r}")

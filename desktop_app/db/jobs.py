@@ -54,6 +54,8 @@ class JobFilter:
     visible_paths: list[str] | None = None
     per_page: int = 30
     page: int = 1
+    # "queue" or "completed": only that table's jobs (Windmill's queue/list, completed/list).
+    only: str | None = None
     # Keyset paging: only jobs strictly older than (created_at, id) of the last row seen.
     # Stays as fast on the 1000th page as on the first, where OFFSET reads every row before.
     before: tuple[datetime, uuid.UUID] | None = None
@@ -104,11 +106,11 @@ async def list_jobs(conn: AsyncConnection[Any], workspace: str, f: JobFilter) ->
     completed ones (success/status), completed ones unless it asks for running ones."""
     parts: list[str] = []
     params: list[Any] = []
-    if f.success is None and f.status is None:
+    if f.success is None and f.status is None and f.only != "completed":
         where, p = _where(f, completed=False)
         parts.append(f"{_QUEUED} WHERE {where}")
         params += [workspace, *p]
-    if not f.running:
+    if not f.running and f.only != "queue":
         where, p = _where(f, completed=True)
         parts.append(f"{_DONE} WHERE {where}")
         params += [workspace, *p]

@@ -28,6 +28,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, str]] = [
         ("POST", r"flows/create", "flow", "deploy"),
         ("POST", r"flows/update/(?P<p>.+)", "flow", "update"),
         ("POST", r"flows/archive/(?P<p>.+)", "flow", "delete"),
+        ("DELETE", r"flows/delete/(?P<p>.+)", "flow", "delete"),
         ("POST", r"variables/create", "variable", "create"),
         ("POST", r"variables/update/(?P<p>.+)", "variable", "update"),
         ("DELETE", r"variables/delete/(?P<p>.+)", "variable", "delete"),

@@ -1,0 +1,221 @@
+"""Windmill's own CLI (`wmill`, npm windmill-cli pinned in tests/reference/package.json)
+against a real daemon, unchanged: what a Windmill team does every day.
+
+Each test adds the daemon as a wmill workspace (`wmill workspace add … --token`) in a
+private config folder, then runs the real CLI (node) and checks what a user would: its
+output and exit code, and what Tidemill then holds and runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.daemon_harness import RunningDaemon
+
+ROOT = Path(__file__).resolve().parents[2]
+WMILL = ROOT / "tests" / "reference" / "node_modules" / "windmill-cli" / "esm" / "main.js"
+PINNED = json.loads((ROOT / "tests" / "reference" / "package.json").read_text())[
+    "dependencies"]["windmill-cli"]
+
+HELLO = 'def main(name: str = "world"):\n    print("greeting", name)\n    return {"hello": name}\n'
+FAILING = 'def main():\n    raise ValueError("the input was wrong")\n'
+
+
+class Wmill:
+    """The real `wmill`, with its own config folder, in a working folder."""
+
+    def __init__(self, daemon: RunningDaemon, home: Path) -> None:
+        if shutil.which("node") is None or not WMILL.exists():
+            pytest.fail(f"windmill-cli {PINNED} is not installed: run"
+                        " `npm ci --prefix tests/reference` (as .ci/run does)", pytrace=False)
+        self.daemon = daemon
+        self.home = home
+        home.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
+                    "NO_COLOR": "1", "FORCE_COLOR": "0"}
+
+    def __call__(self, *args: str, cwd: Path | None = None, check: bool = True,
+                 timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        res = subprocess.run(["node", str(WMILL), *args], cwd=cwd or self.home, env=self.env,
+                             capture_output=True, text=True, timeout=timeout)
+        if check and res.returncode != 0:
+            raise AssertionError(f"wmill {' '.join(args)} exited {res.returncode}:\n"
+                                 f"{res.stdout}\n{res.stderr}")
+        return res
+
+    def add_workspace(self) -> None:
+        out = self("workspace", "add", "tide", "main", self.daemon.url + "/",
+                   "--token", self.daemon.token)
+        assert "Added workspace tide" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+@pytest.fixture
+def wmill(daemon: RunningDaemon, tmp_path: Path) -> Wmill:
+    w = Wmill(daemon, tmp_path / "wmill-home")
+    w.add_workspace()
+    return w
+
+
+def test_pinned_cli_version(wmill: Wmill) -> None:
+    out = wmill("--version", check=False)
+    assert f"CLI version: {PINNED}" in out.stdout + out.stderr
+
+
+def test_script_and_flow_run_print_the_result_and_exit_code(wmill: Wmill,
+                                                            daemon: RunningDaemon) -> None:
+    daemon.deploy("f/cli/hello", HELLO, summary="Say hello")
+    daemon.deploy("f/cli/failing", FAILING)
+    r = daemon.api("POST", "flows/create", json={
+        "path": "f/cli/add_one", "summary": "Add one", "schema": {
+            "type": "object", "properties": {"n": {"type": "integer"}}},
+        "value": {"modules": [{"id": "a", "value": {
+            "type": "rawscript", "language": "python3",
+            "content": "def main(x: int):\n    return x + 1\n",
+            "input_transforms": {"x": {"type": "javascript", "expr": "flow_input.n"}}}}]}})
+    assert r.status_code == 201, r.text
+
+    ok = wmill("script", "run", "f/cli/hello", "-d", '{"name": "Ada"}')
+    assert "greeting Ada" in ok.stdout  # the job's log, streamed
+    assert '"hello": "Ada"' in ok.stdout + ok.stderr
+
+    bad = wmill("script", "run", "f/cli/failing", check=False)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "the input was wrong" in bad.stdout + bad.stderr
+
+    silent = wmill("script", "run", "f/cli/hello", "-d", '{"name": "Bo"}', "-s")
+    assert json.loads(silent.stdout.strip().splitlines()[-1]) == {"hello": "Bo"}
+
+    flow = wmill("flow", "run", "f/cli/add_one", "-d", '{"n": 41}', "-s")
+    assert flow.stdout.strip().splitlines()[-1] == "42", flow.stdout + flow.stderr
+
+
+def test_list_commands_finish_and_list_everything(wmill: Wmill, daemon: RunningDaemon) -> None:
+    paths = {f"f/many/s{i:02d}" for i in range(25)}
+    for path in sorted(paths):
+        daemon.deploy(path, f"echo {path}", language="bash")
+    out = wmill("script", "list", "--json", timeout=60)
+    listed = [s["path"] for s in json.loads(out.stdout)]
+    # wmill asks for pages 0, 1, 2, 3 of 10 and stops at the short one. Windmill's server
+    # reads page 0 as page 1, and so does Tidemill (other clients count from 1): the CLI
+    # shows the first ten twice, as it does against Windmill. Every script is there.
+    assert set(listed) == paths
+    assert len(listed) == 35
+
+    for i in range(12):
+        r = daemon.api("POST", "resources/create", json={
+            "path": f"f/many/r{i:02d}", "resource_type": "object", "value": {"i": i}})
+        assert r.status_code == 201, r.text
+    res = wmill("resource", "list", "--json", timeout=60)
+    assert {r["path"] for r in json.loads(res.stdout)} == {f"f/many/r{i:02d}" for i in range(12)}
+
+
+def test_job_rerun_runs_the_same_script_with_the_same_arguments(
+        wmill: Wmill, daemon: RunningDaemon) -> None:
+    daemon.deploy("f/cli/hello", HELLO)
+    first = daemon.api("POST", "jobs/run/p/f/cli/hello", json={"name": "Cy"}).text
+    daemon.wait_job(first)
+    out = wmill("job", "rerun", first)
+    new_id = out.stdout.strip().splitlines()[-1]
+    assert new_id != first
+    again = daemon.wait_job(new_id)
+    assert again["success"] and again["result"] == {"hello": "Cy"}
+    assert again["script_path"] == "f/cli/hello"
+
+
+def test_endpoints_wmill_needs_answer_windmills_shapes(daemon: RunningDaemon) -> None:
+    version = httpx.get(f"{daemon.url}/api/version").text
+    # wmill reads the number after "v" as Windmill's major version
+    assert version.startswith("v1.") and "Tidemill" in version
+    with daemon.http() as c:
+        assert c.post("/api/workspaces/exists", json={"id": "main"}).json() is True
+        assert c.post("/api/workspaces/exists", json={"id": "nowhere"}).json() is False
+        tokens = c.get("/api/users/tokens/list").json()
+        assert [t["label"] for t in tokens] == ["local admin"]
+        assert all(daemon.token not in json.dumps(t) for t in tokens)
+    # the same token as a cookie (wmill's dependency jobs send it so)
+    r = httpx.get(f"{daemon.url}/api/w/main/groups/list", cookies={"token": daemon.token})
+    assert r.status_code == 200 and r.json()[0]["name"] == "all"
+    # …but not from a browser page on another site
+    r = httpx.get(f"{daemon.url}/api/w/main/groups/list", cookies={"token": daemon.token},
+                  headers={"sec-fetch-site": "cross-site"})
+    assert r.status_code == 401
+
+    # request-only fields are neither stored nor echoed
+    r = daemon.api("POST", "flows/create", json={
+        "path": "f/cli/flow", "value": {"modules": []}, "skip_draft_deletion": True,
+        "deployment_message": "from wmill"})
+    assert r.status_code == 201, r.text
+    assert "skip_draft_deletion" not in daemon.api("GET", "flows/get/f/cli/flow").json()
+    daemon.deploy("f/cli/hello", HELLO, auto_parent=True, skip_draft_deletion=True)
+    got = daemon.api("GET", "scripts/get/p/f/cli/hello").json()
+    assert "auto_parent" not in got and "skip_draft_deletion" not in got
+
+    history = daemon.api("GET", "flows/history/p/f/cli/flow").json()
+    assert [v["id"] for v in history] == [1]
+    assert daemon.api("DELETE", "flows/delete/f/cli/flow").status_code == 200
+    assert daemon.api("GET", "flows/get/f/cli/flow").status_code == 404
+
+    # paging: Windmill's page/per_page (page 0 and 1 are the first)
+    for i in range(3):
+        daemon.deploy(f"f/page/s{i}", "echo hi", language="bash")
+    pages = [[s["path"] for s in daemon.api("GET", "scripts/list", params={
+        "path_start": "f/page/", "page": p, "per_page": 2}).json()] for p in (1, 2, 3)]
+    assert pages == [["f/page/s0", "f/page/s1"], ["f/page/s2"], []]
+
+    job = daemon.api("POST", "jobs/run/p/f/cli/hello", json={"name": "Di"}).text
+    assert daemon.api("GET", f"jobs_u/completed/get/{job}").status_code in (200, 404)
+    daemon.wait_job(job)
+    done = daemon.api("GET", f"jobs_u/completed/get/{job}").json()
+    assert done["success"] and "greeting Di" in done["logs"]
+    update = daemon.api("GET", f"jobs_u/getupdate/{job}", params={"log_offset": 0}).json()
+    assert update["completed"] and "greeting Di" in update["new_logs"]
+    later = daemon.api("GET", f"jobs_u/getupdate/{job}",
+                       params={"log_offset": update["log_offset"]}).json()
+    assert "new_logs" not in later
+    completed = daemon.api("GET", "jobs/completed/list").json()
+    assert job in [j["id"] for j in completed]
+    assert daemon.api("GET", "jobs/queue/list").json() == []
+
+
+def test_new_endpoints_keep_the_permission_rules(daemon: RunningDaemon) -> None:
+    """A run-only token, an operator and a developer without grants meet the same checks
+    on the endpoints added for wmill as everywhere else."""
+    daemon.deploy("f/secret_team/hello", HELLO)
+    job = daemon.api("POST", "jobs/run/p/f/secret_team/hello", json={}).text
+    daemon.wait_job(job)
+    assert daemon.api("POST", "flows/create", json={
+        "path": "f/secret_team/flow", "value": {"modules": []}}).status_code == 201
+
+    def user(name: str, role: str) -> httpx.Client:
+        assert daemon.api("POST", "users/add", json={"username": name, "role": role}
+                          ).status_code == 201
+        with daemon.http() as c:
+            token = c.post("/api/users/tokens/create", json={"username": name}).text
+        return httpx.Client(base_url=f"{daemon.url}/api/w/main/", timeout=60,
+                            headers={"Authorization": f"Bearer {token}"})
+
+    dev, op = user("dev", "developer"), user("op", "operator")
+    with daemon.http() as c:
+        run_only = c.post("/api/users/tokens/create", json={"scope": "run:f/other/*"}).text
+    runner = httpx.Client(base_url=f"{daemon.url}/api/w/main/", timeout=60,
+                          headers={"Authorization": f"Bearer {run_only}"})
+    for client in (dev, op):
+        assert client.get(f"jobs_u/completed/get/{job}").status_code == 403
+        assert client.get(f"jobs_u/getupdate/{job}").status_code == 403
+        assert client.delete("flows/delete/f/secret_team/flow").status_code == 403
+        assert client.get("flows/history/p/f/secret_team/flow").status_code == 403
+        rerun = client.post("jobs/run/batch_rerun_jobs", json={"job_ids": [job]})
+        assert rerun.text.startswith("Error:"), rerun.text
+        assert job not in [j["id"] for j in client.get("jobs/completed/list").json()]
+    assert op.post("jobs/run/preview_flow", json={"value": {"modules": []}}).status_code == 403
+    assert runner.delete("flows/delete/f/secret_team/flow").status_code == 403
+    assert runner.post("jobs/run/preview_flow",
+                       json={"value": {"modules": []}}).status_code == 403
+    assert daemon.api("GET", "flows/get/f/secret_team/flow").status_code == 200
