@@ -255,16 +255,28 @@ class ExpressionEvaluator:
         failing variable()/resource() callback (chained as its ``__cause__``). Values read
         by the fast path are the scope's own objects, not copies: don't mutate them.
         """
-        text = expr.strip()
-        if "error" not in scope and "previous_result" in scope and "error" in text:
-            previous = scope["previous_result"]
-            scope = {**scope, "error": previous.get("error") if isinstance(previous, dict)
-                     else None}
+        text, scope = self._prepare(expr, scope)
         if self.fast_path:
             found, value = self._read_path(text, scope)
             if found:
                 return value
         return self._evaluate_js(expr, text, scope, {"variable": variable, "resource": resource})
+
+    def read_plain_path(self, expr: str, scope: dict[str, Any]) -> tuple[bool, Any]:
+        """(True, value) when `evaluate` would answer without JS (a plain property path):
+        callers that run JS elsewhere (a thread pool) answer these at once."""
+        if not self.fast_path:
+            return False, None
+        return self._read_path(*self._prepare(expr, scope))
+
+    @staticmethod
+    def _prepare(expr: str, scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        text = expr.strip()
+        if "error" not in scope and "previous_result" in scope and "error" in text:
+            previous = scope["previous_result"]
+            scope = {**scope, "error": previous.get("error") if isinstance(previous, dict)
+                     else None}
+        return text, scope
 
     # -- fast path ---------------------------------------------------------------------
 

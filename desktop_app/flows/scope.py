@@ -15,16 +15,16 @@ from psycopg import AsyncConnection
 
 from desktop_app.core.errors import TidemillError, UsageError
 
-_evaluator: Any = None  # one JS engine per process, created on first use
+_evaluator: Any = None  # one expression pool per process, created on first use
 _CALL = re.compile(r"""\b(variable|resource)\(\s*(["'])([^"']+)\2\s*\)""")
 
 
 def evaluator() -> Any:
     global _evaluator
     if _evaluator is None:
-        from desktop_app.flows.expressions import ExpressionEvaluator
+        from desktop_app.flows.expression_pool import ExpressionPool
 
-        _evaluator = ExpressionEvaluator()
+        _evaluator = ExpressionPool()
     return _evaluator
 
 
@@ -74,8 +74,9 @@ async def evaluate(conn: AsyncConnection[Any], row: dict[str, Any], expr: str,
             return fetched[(kind, path)]
         return get
 
-    return evaluator().evaluate(expr, scope, variable=lookup("variable"),
-                                resource=lookup("resource"))
+    # on the pool's threads: an expression spinning to its time limit never holds the loop
+    return await evaluator().evaluate(expr, scope, variable=lookup("variable"),
+                                      resource=lookup("resource"))
 
 
 async def input_transforms(conn: AsyncConnection[Any], row: dict[str, Any],
