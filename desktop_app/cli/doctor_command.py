@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
         only: Annotated[list[str] | None, typer.Option("--only", help="run only this check (repeatable)")] = None,
         port: Annotated[int | None, typer.Option(help="the API port to check (default 8765)")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="the findings as JSON")] = False,
+        clean_orphans: Annotated[bool, typer.Option(
+            "--clean-orphans", help="remove the embedded database clusters whose home was "
+            "deleted or made again (root only; their data is lost), then check")] = False,
     ) -> None:
         """Check the secret store, database, ports, toolchains, disk and tray; exit 1 if
         anything fails (warnings alone exit 0)."""
@@ -36,6 +39,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"tidemill doctor: no check named {', '.join(unknown)}; the checks are "
                        f"{', '.join(dict.fromkeys(names))}", err=True)
             raise typer.Exit(2)
+        if clean_orphans:
+            _clean_orphans()
         findings = run_checks(context_from_env(root, running_info(root), port), only or ())
         if as_json:
             print_json([f.as_dict() for f in findings])
@@ -45,3 +50,14 @@ def register(app: typer.Typer) -> None:
                 if f.fix and f.status != "ok":
                     typer.echo(f"{'':17} fix: {f.fix}")
         raise typer.Exit(1 if any(f.status == "fail" for f in findings) else 0)
+
+
+def _clean_orphans() -> None:
+    from desktop_app.doctor.cluster_checks import clean_orphans
+
+    removed, error = clean_orphans()
+    for line in removed or ["no orphaned clusters"]:
+        typer.echo(line)
+    if error:
+        typer.echo(error, err=True)
+        raise typer.Exit(1)

@@ -10,8 +10,10 @@ Root: `initdb` refuses root, so the server runs as the system user `tidemill` (o
   - binaries under a private path (a venv in /root) are copied once per version
     to `/var/lib/tidemill/pgsql-<version>/`;
   - the data of a home under a private path lives in
-    `/var/lib/tidemill/clusters/<sha256(home)[:16]>/{data,run}`;
+    `/var/lib/tidemill/clusters/<random id>/{data,run}`;
     `$home/postgres/LOCATION` names that folder and its `HOME` file names the home.
+    The id is new for each home: a home deleted and made again at the same path gets a
+    new, empty cluster, never the old one (which `db/clusters.py` finds as an orphan).
 The log is always `$home/logs/postgres.log`: we open it and the server inherits the
 open file, so the server's user never needs to reach `$home`.
 """
@@ -25,6 +27,7 @@ import importlib.metadata
 import importlib.util
 import os
 import pwd
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -152,7 +155,7 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         """True when a live server process serves this home's data directory."""
         pidfile = self._read_pidfile()
-        return pidfile is not None and _is_postmaster_of(pidfile.pid, self.data_dir)
+        return pidfile is not None and is_postmaster_of(pidfile.pid, self.data_dir)
 
     # -- where things live ----------------------------------------------------------------
 
@@ -189,7 +192,8 @@ class EmbeddedPostgres:
         # traversable by the server user; the cluster itself is private to it.
         _mkdir(self._system_dir, 0o755)
         _mkdir(self._system_dir / "clusters", 0o711)
-        base = self._system_dir / "clusters" / _home_key(self.home)
+        # A random name: the cluster belongs to this home (through LOCATION), not to its path.
+        base = self._system_dir / "clusters" / secrets.token_hex(8)
         self._mkdir_private(base)
         (base / "HOME").write_text(f"{self.home}\n")  # so orphans can be found and removed
         tmp = pointer.with_name(pointer.name + ".tmp")
@@ -294,7 +298,7 @@ class EmbeddedPostgres:
                             "-w", "-t", str(_WAIT_SECONDS), "-o", shlex.join(options)],
                            stdout=log)
         pidfile = self._read_pidfile()
-        if rc != 0 or pidfile is None or not _is_postmaster_of(pidfile.pid, self._data_dir):
+        if rc != 0 or pidfile is None or not is_postmaster_of(pidfile.pid, self._data_dir):
             raise self._failure("The embedded PostgreSQL server did not start", offset)
         return pidfile
 
@@ -303,7 +307,7 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + _WAIT_SECONDS
         while True:
             pidfile = self._read_pidfile()
-            if pidfile is None or not _is_postmaster_of(pidfile.pid, self._data_dir):
+            if pidfile is None or not is_postmaster_of(pidfile.pid, self._data_dir):
                 return None
             if pidfile.status == "ready":
                 return pidfile
@@ -330,7 +334,7 @@ class EmbeddedPostgres:
         for lock in self._socket_dir.glob(".s.PGSQL.*.lock"):
             lines = _read_lines(lock)
             pid = int(lines[0]) if lines and lines[0].strip().isdigit() else 0
-            if not _is_postmaster_of(pid, Path(lines[1]) if len(lines) > 1 else self._data_dir):
+            if not is_postmaster_of(pid, Path(lines[1]) if len(lines) > 1 else self._data_dir):
                 lock.unlink(missing_ok=True)
                 lock.with_suffix("").unlink(missing_ok=True)  # the socket itself
 
@@ -454,7 +458,7 @@ def _read_lines(path: Path) -> list[str]:
         return []
 
 
-def _is_postmaster_of(pid: int, data_dir: Path) -> bool:
+def is_postmaster_of(pid: int, data_dir: Path) -> bool:
     """True when `pid` is a live postgres serving `data_dir`: not a zombie (empty command
     line) nor an unrelated process that got the pid after a reboot."""
     if pid <= 0:

@@ -53,7 +53,10 @@ def check(name: str) -> Callable[[CheckFn], CheckFn]:
 
 def all_checks() -> list[tuple[str, CheckFn]]:
     # Importing the modules registers their checks, in this order.
-    from desktop_app.doctor import system_checks  # noqa: F401
+    from desktop_app.doctor import (
+        cluster_checks,  # noqa: F401
+        system_checks,  # noqa: F401
+    )
 
     return list(_CHECKS)
 

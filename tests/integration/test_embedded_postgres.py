@@ -150,7 +150,9 @@ def test_private_home_keeps_its_data_in_var_lib(tmp_path: Path, make_server: Mak
     server = make_server(home)
     server.start()
 
-    cluster = SYSTEM_DIR / "clusters" / hashlib.sha256(str(home).encode()).hexdigest()[:16]
+    cluster = server.data_dir.parent  # a name of its own: not derived from the home's path
+    assert cluster.parent == SYSTEM_DIR / "clusters"
+    assert cluster.name != hashlib.sha256(str(home).encode()).hexdigest()[:16]
     assert server.data_dir == cluster / "data"
     assert server.socket_dir == cluster / "run"
     assert (home / "postgres" / "LOCATION").read_text().strip() == str(cluster)
@@ -330,3 +332,61 @@ def run_as(user: pwd.struct_passwd, work: Callable[[], dict[str, Any]]) -> dict[
     report: dict[str, Any] = json.loads(b"".join(chunks) or b"{}")
     assert status == 0 and "error" not in report, report
     return report
+
+
+@needs_root
+def test_a_home_made_again_never_gets_the_old_database(
+        tmp_path: Path, open_dir: Path, make_server: MakeServer) -> None:
+    from desktop_app.db.clusters import list_clusters
+    from desktop_app.doctor.checks import Context
+    from desktop_app.doctor.cluster_checks import clean_orphans, orphan_clusters
+
+    system_dir = open_dir / "system"  # ours alone: other tests' clusters are not touched
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    home = private / "home"
+    old = make_server(home, system_dir=system_dir)
+    query(old.start(), "CREATE TABLE secrets_of_the_old_home (x int)")
+    old_cluster = old.data_dir.parent
+    shutil.rmtree(home)  # the user deletes the home while its server still runs
+    new = make_server(home, system_dir=system_dir)
+    url = new.start()
+    assert new.data_dir.parent != old_cluster
+    assert query(url, "SELECT to_regclass('secrets_of_the_old_home')") is None
+    # young clusters are never orphans (a home may be half set up): age the old one
+    os.utime(old_cluster, (time.time() - 3600, time.time() - 3600))
+    clusters = {c.path: c for c in list_clusters(system_dir)}
+    assert not clusters[new.data_dir.parent].orphan
+    assert clusters[old_cluster].orphan and clusters[old_cluster].running_pid
+    assert clusters[old_cluster].why == f"{home} was made again and uses {new.data_dir.parent}"
+    ctx = Context(home=home, options={"system_dir": str(system_dir)})
+    finding = orphan_clusters(ctx)
+    assert finding.status == "warn" and str(old_cluster) in finding.detail
+    assert "--clean-orphans" in finding.fix
+    removed, error = clean_orphans(system_dir)
+    assert error == "" and len(removed) == 1 and str(old_cluster) in removed[0]
+    assert not old_cluster.exists() and not old.is_running()
+    assert [c.path for c in list_clusters(system_dir)] == [new.data_dir.parent]
+    assert orphan_clusters(ctx).status == "ok"
+    assert query(url, "SELECT 1") == 1  # the home's own server was left alone
+
+
+@needs_root
+def test_a_cluster_whose_home_is_gone_is_an_orphan(tmp_path: Path, open_dir: Path,
+                                                   make_server: MakeServer) -> None:
+    from desktop_app.db.clusters import list_clusters
+
+    system_dir = open_dir / "system"
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    server = make_server(private / "home", system_dir=system_dir)
+    server.start()
+    server.stop()
+    shutil.rmtree(private / "home")
+    (cluster,) = list_clusters(system_dir)
+    assert not cluster.orphan and "just created" in cluster.why
+    os.utime(cluster.path, (time.time() - 3600, time.time() - 3600))
+    (cluster,) = list_clusters(system_dir)
+    assert cluster.orphan and cluster.running_pid is None
+    assert cluster.why == f"its home {private / 'home'} no longer exists"
+    assert cluster.size_bytes > 10 * 2**20  # an initialised cluster
