@@ -7,6 +7,7 @@ from pathlib import Path
 
 from desktop_app.db.clusters import Cluster, list_clusters, orphans, remove
 from desktop_app.db.embedded import SYSTEM_DIR
+from desktop_app.doctor import system_checks  # noqa: F401  (registered first: report order)
 from desktop_app.doctor.checks import Context, Finding, check
 
 
