@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -128,6 +129,9 @@ class Daemon:
         layout.ensure()
         lock = InstanceLock(layout.lock_file, layout.daemon_info)
         lock.acquire()
+        # No worker of this home runs now (they die with their daemon): a job folder left
+        # here belongs to a job killed with a previous daemon.
+        shutil.rmtree(layout.jobs, ignore_errors=True)
         try:
             await self._run_locked()
         finally:
@@ -229,8 +233,12 @@ class Daemon:
             await asyncio.sleep(interval)
             try:
                 async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
+                    # After an outage every ping is old: give the workers the time to
+                    # reconnect and ping before judging any of their jobs.
+                    await asyncio.sleep(self.config.stale_after_s)
                     while True:
-                        await reap(conn, self.config.stale_after_s, on_finished=on_finished)
+                        await reap(conn, self.config.stale_after_s, on_finished=on_finished,
+                                   jobs_dir=self.layout.jobs)
                         await asyncio.sleep(interval)
             except psycopg.OperationalError as exc:
                 log.warning("reaper lost the database: %s", str(exc).strip())

@@ -34,6 +34,11 @@ class HomeLayout:
         return self.root / "admin.token"
 
     @property
+    def jobs(self) -> Path:
+        """`jobs/<id>/`: each running job's scratch folder, removed however the job ends."""
+        return self.root / "jobs"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

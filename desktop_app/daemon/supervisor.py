@@ -44,9 +44,12 @@ class WorkerSupervisor:
         self._stopping = False
 
     def _spawn(self, slot: WorkerSlot) -> None:
+        # A restarted worker gets a new name: the reaper tells the jobs of the dead process
+        # from those of its successor by the name they were claimed under.
+        name = f"{self.name_prefix}-w{slot.index}" + (f".{slot.restarts}" if slot.restarts else "")
         cmd = [sys.executable, "-m", "desktop_app.worker",
                "--database-url", self.database_url, "--home", str(self.home),
-               "--base-url", self.base_url, "--name", f"{self.name_prefix}-w{slot.index}",
+               "--base-url", self.base_url, "--name", name,
                "--heartbeat", str(self.heartbeat_s)]
         out = open(self.log_dir / f"worker-{slot.index}.log", "ab")
         slot.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,

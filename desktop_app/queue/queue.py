@@ -102,11 +102,16 @@ async def push_many(conn: AsyncConnection[Any], jobs: Sequence[NewJob]) -> list[
 # jobs finish. The flag lives in `settings` so every worker of the database obeys it.
 PAUSED_SETTING = "workers_paused"
 
+# The rows are chosen and locked in a MATERIALIZED CTE, which PostgreSQL runs once; the
+# UPDATE then joins to its stored rows. The former `WHERE id IN (SELECT … LIMIT n FOR UPDATE
+# SKIP LOCKED)` let the planner put the sub-select on the inner side of a nested loop and
+# re-run it for every outer row: each re-run skipped the rows the statement had just updated
+# and locked the next, so one claim of limit 1 took every queued row (the plan PostgreSQL
+# picks once ANALYZE has seen an empty queue, i.e. on any database that ran a few thousand
+# jobs). A re-check after a concurrent update (EvalPlanQual) re-reads a CTE's stored rows
+# too, so the statement's row count can never exceed its limit.
 _CLAIM = f"""
-UPDATE job_queue q
-   SET running = true, started_at = now(), last_ping = now(), worker = %(worker)s,
-       ping_every_s = %(ping_every_s)s
- WHERE q.id IN (
+WITH next AS MATERIALIZED (
         SELECT id FROM job_queue
          WHERE NOT running AND tag = ANY(%(tags)s) AND scheduled_for <= now()
            AND NOT EXISTS (SELECT 1 FROM settings WHERE name = 'workers_paused'
@@ -114,7 +119,12 @@ UPDATE job_queue q
          ORDER BY priority DESC, scheduled_for, id
          LIMIT %(limit)s
            FOR UPDATE SKIP LOCKED)
-RETURNING {ClaimedJob.FIELDS}
+UPDATE job_queue q
+   SET running = true, started_at = now(), last_ping = now(), worker = %(worker)s,
+       ping_every_s = %(ping_every_s)s
+  FROM next
+ WHERE q.id = next.id
+RETURNING {', '.join('q.' + f.strip() for f in ClaimedJob.FIELDS.split(','))}
 """
 
 
@@ -130,17 +140,65 @@ async def claim(
         await cur.execute(_CLAIM, {"worker": worker, "tags": list(tags), "limit": limit,
                                    "ping_every_s": ping_every_s})
         rows = await cur.fetchall()
-    # The UPDATE … RETURNING order is not the ORDER BY of the subquery.
+    if len(rows) > limit:  # cannot happen with the CTE; a guard should the SQL ever change
+        raise AssertionError(f"a claim of limit {limit} took {len(rows)} rows")
+    # The UPDATE … RETURNING order is not the ORDER BY of the CTE.
     rows.sort(key=lambda r: r["id"])
     return [ClaimedJob(**r) for r in rows]
 
 
-async def heartbeat(conn: AsyncConnection[Any], job_id: uuid.UUID) -> bool:
-    """Mark the job alive. Returns True when someone asked to cancel it."""
+async def give_back(conn: AsyncConnection[Any], worker: str, job_ids: Sequence[uuid.UUID]) -> int:
+    """Return claimed jobs this worker will not run to the queue at once (not started, so
+    their attempt is unchanged), and wake the other workers. Returns how many went back."""
+    if not job_ids:
+        return 0
     async with conn.cursor() as cur:
         await cur.execute(
-            "UPDATE job_queue SET last_ping = now() WHERE id = %s RETURNING canceled", (job_id,)
-        )
+            "UPDATE job_queue SET running = false, started_at = NULL, worker = NULL,"
+            " last_ping = NULL WHERE id = ANY(%s) AND worker = %s AND running RETURNING tag",
+            (list(job_ids), worker))
+        tags = [r[0] for r in await cur.fetchall()]
+        for tag in sorted(set(tags)):
+            await cur.execute("SELECT pg_notify(%s, %s)", (QUEUE_CHANNEL, tag))
+    return len(tags)
+
+
+async def mark_started(conn: AsyncConnection[Any], worker: str, job_id: uuid.UUID) -> bool:
+    """Record, just before the job's process starts, that this worker runs it (its
+    `workers.current_job`): the reaper fails a lost job as `WorkerLost` only when it really
+    started, and re-queues one that never did. False when the job is no longer this
+    worker's (re-queued or completed meanwhile): it must then not be started."""
+    async with conn.cursor() as cur:
+        await cur.execute(
+            "WITH j AS (UPDATE job_queue SET last_ping = now()"
+            "            WHERE id = %(id)s AND worker = %(w)s AND running RETURNING id)"
+            " UPDATE workers SET current_job = j.id, last_ping = now() FROM j"
+            "  WHERE name = %(w)s RETURNING 1", {"id": job_id, "w": worker})
+        return await cur.fetchone() is not None
+
+
+async def worker_ping(conn: AsyncConnection[Any], worker: str, *, idle: bool = False) -> None:
+    """The worker process is alive (the reaper asks before judging its jobs lost); `idle`:
+    it runs no job now (a workflow round that suspended ends without a completion)."""
+    await conn.execute(
+        "UPDATE workers SET last_ping = now()"
+        + (", current_job = NULL" if idle else "") + " WHERE name = %s", (worker,))
+
+
+async def heartbeat(conn: AsyncConnection[Any], job_id: uuid.UUID,
+                    worker: str | None = None) -> bool:
+    """Mark the job (and, given its name, its worker) alive. Returns True when someone
+    asked to cancel the job."""
+    async with conn.cursor() as cur:
+        if worker is None:
+            await cur.execute(
+                "UPDATE job_queue SET last_ping = now() WHERE id = %s RETURNING canceled",
+                (job_id,))
+        else:
+            await cur.execute(
+                "WITH w AS (UPDATE workers SET last_ping = now() WHERE name = %(w)s)"
+                " UPDATE job_queue SET last_ping = now() WHERE id = %(id)s RETURNING canceled",
+                {"w": worker, "id": job_id})
         row = await cur.fetchone()
     return bool(row and row[0])
 
@@ -155,6 +213,8 @@ SELECT {_MOVE_COLUMNS}, now(),
 RETURNING id, parent_job, extra
 """
 
+_COMPLETE_OWN = _COMPLETE.replace("WHERE id = %(id)s", "WHERE id = %(id)s AND worker = %(worker)s")
+
 
 async def complete(
     conn: AsyncConnection[Any],
@@ -163,17 +223,28 @@ async def complete(
     result: Any,
     *,
     result_json: str | None = None,
+    worker: str | None = None,
 ) -> Finished | None:
     """Record the final state, move the job to history and wake waiters (one transaction).
 
     Returns None when the job was no longer in the queue (already completed elsewhere,
     e.g. by the reaper), so the caller records nothing twice. A job with a parent (a flow
     step) must then be reported to the flow engine in the same transaction.
+
+    A worker passes its name: the job completes only while it is still that worker's (the
+    reaper may have re-queued it for another), and the worker's `current_job` is cleared.
     """
     payload = _jsonb(result, result_json)
     async with conn.cursor() as cur:
-        await cur.execute(_COMPLETE, {"id": job_id, "status": str(status), "result": payload})
+        await cur.execute(_COMPLETE_OWN if worker is not None else _COMPLETE,
+                          {"id": job_id, "status": str(status), "result": payload,
+                           "worker": worker})
         moved = await cur.fetchone()
+        if worker is not None:
+            await cur.execute(
+                "UPDATE workers SET current_job = NULL, last_ping = now(),"
+                " jobs_done = jobs_done + %s WHERE name = %s AND current_job = %s",
+                (1 if moved else 0, worker, job_id))
         if moved:
             await cur.execute("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, str(job_id)))
             await cur.execute("DELETE FROM job_progress WHERE job_id = %s", (job_id,))

@@ -1,17 +1,25 @@
-"""The reaper: jobs whose worker stopped heartbeating are retried or failed.
+"""The reaper: jobs whose worker is gone are re-queued, retried or failed.
 
-A worker pings its running job every few seconds. When a worker process is killed
-(kill -9, a crash, the machine losing power) its jobs stay `running` with an old
-`last_ping`; the reaper finds them and, per the job's `max_retries`, queues them
-again or records a clear failure. Jobs whose own timeout has passed are failed
-even if a worker still pings them, in case the worker's own timer is wedged.
+A worker pings its running job and its own `workers` row every few seconds. When a
+worker process is killed (kill -9, a crash, the machine losing power) its jobs stay
+`running` with an old `last_ping`. The reaper judges such a job lost only once its
+worker is gone (its process is dead on this machine, or its row stopped pinging), and
+then: a job whose process never started (the worker died while preparing it, or claimed
+it and never got to it) goes back to the queue as it was; one that really started is
+retried per its `max_retries` or failed as `WorkerLost`. A job whose worker is alive but
+runs something else (a claim it never got to) is re-queued too. Jobs whose own timeout
+has passed are failed even if a worker still pings them, in case its timer is wedged.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -24,18 +32,26 @@ from desktop_app.queue.queue import Finished, canceled_result, complete
 
 log = logging.getLogger(__name__)
 
+# A job whose worker keeps dying before starting it (a venv build that kills it) is failed
+# after this many returns to the queue instead of circling for ever.
+MAX_NEVER_STARTED = 3
+
 _FIND_LOST = """
-SELECT id, worker, attempt, max_retries, canceled, canceled_by, canceled_reason, timeout_s,
-       tag, GREATEST(%(stale)s, 5 * COALESCE(ping_every_s, 0)) AS stale_s,
-       (last_ping < now() - make_interval(
-                secs => GREATEST(%(stale)s, 5 * COALESCE(ping_every_s, 0)))) AS lost
-  FROM job_queue
- WHERE running
-   AND (last_ping < now() - make_interval(
-            secs => GREATEST(%(stale)s, 5 * COALESCE(ping_every_s, 0)))
-        OR (timeout_s IS NOT NULL
-            AND started_at < now() - make_interval(secs => timeout_s + %(grace)s)))
- FOR UPDATE SKIP LOCKED
+SELECT q.id, q.worker, q.attempt, q.max_retries, q.canceled, q.canceled_by,
+       q.canceled_reason, q.timeout_s, q.tag, q.extra,
+       GREATEST(%(stale)s, 5 * COALESCE(q.ping_every_s, 0)) AS stale_s,
+       (q.last_ping < now() - make_interval(
+                secs => GREATEST(%(stale)s, 5 * COALESCE(q.ping_every_s, 0)))) AS lost,
+       w.name IS NOT NULL AS known_worker, w.hostname, w.pid, w.current_job,
+       (w.last_ping < now() - make_interval(
+                secs => GREATEST(%(stale)s, 5 * COALESCE(q.ping_every_s, 0)))) AS worker_silent
+  FROM job_queue q LEFT JOIN workers w ON w.name = q.worker
+ WHERE q.running
+   AND (q.last_ping < now() - make_interval(
+            secs => GREATEST(%(stale)s, 5 * COALESCE(q.ping_every_s, 0)))
+        OR (q.timeout_s IS NOT NULL
+            AND q.started_at < now() - make_interval(secs => q.timeout_s + %(grace)s)))
+ FOR UPDATE OF q SKIP LOCKED
 """
 
 
@@ -46,13 +62,38 @@ async def _nothing(_conn: AsyncConnection[Any], _fin: Finished | None) -> None:
     return None
 
 
-async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float = 5.0,
-               on_finished: OnFinished = _nothing) -> list[uuid.UUID]:
-    """Retry or fail the jobs of dead workers. Returns the ids it acted on.
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (a dead child its parent has not reaped yet) is gone
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
 
-    A job is lost when it missed `stale_after_s` of pings, and at least five pings of the
-    cadence its own worker declared (workers on other machines may ping more slowly).
-    `on_finished` is told of every job it completes (the flow engine advances parents)."""
+
+def worker_gone(row: dict[str, Any], hostname: str | None = None) -> bool:
+    """Whether the worker named on a running job is gone: no row, its process dead on this
+    machine, or (on another machine) its row stopped pinging."""
+    if not row["known_worker"]:
+        return True
+    if row["hostname"] == (hostname or socket.gethostname()):
+        return not _pid_alive(int(row["pid"]))
+    return bool(row["worker_silent"])
+
+
+async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float = 5.0,
+               on_finished: OnFinished = _nothing,
+               jobs_dir: Path | None = None) -> list[uuid.UUID]:
+    """Re-queue, retry or fail the jobs of gone workers. Returns the ids it acted on.
+
+    A job is a candidate when it missed `stale_after_s` of pings, and at least five pings
+    of the cadence its own worker declared (workers on other machines may ping more
+    slowly). `on_finished` is told of every job it completes (the flow engine advances
+    parents). `jobs_dir`: the home's `jobs/`, whose folder of each job acted on goes."""
     acted: list[uuid.UUID] = []
     async with conn.transaction():
         cur = conn.cursor(row_factory=dict_row)
@@ -60,37 +101,79 @@ async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float 
         rows = await cur.fetchall()
         for row in rows:
             job_id = row["id"]
-            acted.append(job_id)
-            seq = await next_log_seq(conn, job_id)
-            if row["canceled"]:
-                await on_finished(conn, await complete(
-                    conn, job_id, JobStatus.CANCELED,
-                    canceled_result(row["canceled_by"] or "unknown", row["canceled_reason"])))
-                continue
-            if not row["lost"]:
-                message = (f"Job exceeded its timeout of {row['timeout_s']} s and its worker "
-                           f"{row['worker']} did not stop it; failed by the reaper.")
-                await append_log(conn, job_id, seq, f"\n[tidemill] {message}\n")
-                await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
-                                                       error_result("Timeout", message)))
-                continue
-            if row["attempt"] < row["max_retries"]:
-                note = (f"\n[tidemill] worker {row['worker']} stopped heartbeating; "
-                        f"retrying (attempt {row['attempt'] + 2} of {row['max_retries'] + 1})\n")
-                await append_log(conn, job_id, seq, note)
-                await conn.execute(
-                    "UPDATE job_queue SET running = false, started_at = NULL, worker = NULL,"
-                    " last_ping = NULL, attempt = attempt + 1, scheduled_for = now() WHERE id = %s",
-                    (job_id,),
-                )
-                await conn.execute("SELECT pg_notify(%s, %s)", (QUEUE_CHANNEL, row["tag"]))
-            else:
-                message = (f"The worker running this job ({row['worker']}) stopped heartbeating "
-                           f"for over {row['stale_s']:g} s (killed or crashed); the job was not "
-                           "retried because it allows no retries.")
-                await append_log(conn, job_id, seq, f"\n[tidemill] {message}\n")
-                await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
-                                                       error_result("WorkerLost", message)))
+            if await _judge(conn, row, on_finished):
+                acted.append(job_id)
+    for job_id in acted:
+        if jobs_dir is not None:
+            shutil.rmtree(jobs_dir / str(job_id), ignore_errors=True)
     if acted:
         log.warning("reaper acted on %d job(s): %s", len(acted), ", ".join(map(str, acted)))
     return acted
+
+
+async def _judge(conn: AsyncConnection[Any], row: dict[str, Any],
+                 on_finished: OnFinished) -> bool:
+    job_id = row["id"]
+    if row["canceled"]:
+        await on_finished(conn, await complete(
+            conn, job_id, JobStatus.CANCELED,
+            canceled_result(row["canceled_by"] or "unknown", row["canceled_reason"])))
+        return True
+    if not row["lost"]:
+        message = (f"Job exceeded its timeout of {row['timeout_s']} s and its worker "
+                   f"{row['worker']} did not stop it; failed by the reaper.")
+        await append_log(conn, job_id, await next_log_seq(conn, job_id), f"\n[tidemill] {message}\n")
+        await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
+                                               error_result("Timeout", message)))
+        return True
+    gone = worker_gone(row)
+    started = row["current_job"] == job_id
+    if not gone and started:
+        return False  # its worker is alive and runs it: a slow ping, not a lost job
+    if not started:
+        return await _requeue_unstarted(conn, row, gone, on_finished)
+    seq = await next_log_seq(conn, job_id)
+    if row["attempt"] < row["max_retries"]:
+        note = (f"\n[tidemill] worker {row['worker']} stopped heartbeating; "
+                f"retrying (attempt {row['attempt'] + 2} of {row['max_retries'] + 1})\n")
+        await append_log(conn, job_id, seq, note)
+        await _back_to_queue(conn, row, "attempt = attempt + 1")
+        return True
+    message = (f"The worker running this job ({row['worker']}) stopped heartbeating "
+               f"for over {row['stale_s']:g} s (killed or crashed); the job was not "
+               "retried because it allows no retries.")
+    await append_log(conn, job_id, seq, f"\n[tidemill] {message}\n")
+    await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
+                                           error_result("WorkerLost", message)))
+    return True
+
+
+async def _requeue_unstarted(conn: AsyncConnection[Any], row: dict[str, Any], gone: bool,
+                             on_finished: OnFinished) -> bool:
+    """The job's process never started: it goes back to the queue as it was (its attempt
+    unchanged), or fails once its workers died before starting it too many times."""
+    job_id = row["id"]
+    count = int((row["extra"] or {}).get("never_started", 0)) + 1
+    why = (f"worker {row['worker']} stopped before starting this job" if gone else
+           f"worker {row['worker']} claimed this job but did not start it")
+    seq = await next_log_seq(conn, job_id)
+    if count > MAX_NEVER_STARTED:
+        message = (f"{why}, for the {count}th time; it is not queued again. See the worker"
+                   " logs for what stops them while they prepare it.")
+        await append_log(conn, job_id, seq, f"\n[tidemill] {message}\n")
+        await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
+                                               error_result("JobNeverStarted", message)))
+        return True
+    await append_log(conn, job_id, seq, f"\n[tidemill] {why}; queued again\n")
+    await _back_to_queue(conn, row, "extra = jsonb_set(extra, '{never_started}', to_jsonb(%s::int))",
+                         (count,))
+    return True
+
+
+async def _back_to_queue(conn: AsyncConnection[Any], row: dict[str, Any], change: str,
+                         params: tuple[Any, ...] = ()) -> None:
+    await conn.execute(
+        "UPDATE job_queue SET running = false, started_at = NULL, worker = NULL,"
+        f" last_ping = NULL, scheduled_for = now(), {change} WHERE id = %s",
+        (*params, row["id"]))
+    await conn.execute("SELECT pg_notify(%s, %s)", (QUEUE_CHANNEL, row["tag"]))

@@ -129,6 +129,10 @@ class LogBuffer:
         self.parts, self.seq, self._held = list(state[0]), state[1], state[2]
 
 
+class _NotOurs(Exception):
+    """The claimed job was taken back (re-queued or completed) before its process started."""
+
+
 class Worker:
     def __init__(
         self,
@@ -197,10 +201,21 @@ class Worker:
         self._token_key = await ensure_secret_setting(self.conn, JOB_TOKEN_KEY)
         self._instance = (await ensure_secret_setting(self.conn, INSTANCE_ID))[:12]
         secrets_access.configure(self.home, self._instance)
-        await self.conn.execute(
-            "INSERT INTO workers (name, hostname, pid, tags) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (name) DO UPDATE SET pid = excluded.pid, last_ping = now()",
-            (self.name, socket.gethostname(), os.getpid(), list(self.tags)))
+        async with self.conn.transaction():
+            # A predecessor of the same name (a `tidemill worker --name X` started again):
+            # its row and its running jobs keep their own name, so the reaper judges them
+            # by the dead process, not by us.
+            await self.conn.execute(
+                "WITH old AS (UPDATE workers SET name = name || '~' || pid"
+                "              WHERE name = %(n)s AND (pid <> %(pid)s OR hostname <> %(h)s)"
+                "             RETURNING name)"
+                " UPDATE job_queue SET worker = old.name FROM old"
+                "  WHERE job_queue.worker = %(n)s AND job_queue.running",
+                {"n": self.name, "pid": os.getpid(), "h": socket.gethostname()})
+            await self.conn.execute(
+                "INSERT INTO workers (name, hostname, pid, tags) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET pid = excluded.pid, last_ping = now()",
+                (self.name, socket.gethostname(), os.getpid(), list(self.tags)))
         if self.base_url is None:
             self.base_url = await get_setting(self.conn, BASE_URL) or "http://127.0.0.1:8765"
 
@@ -212,13 +227,22 @@ class Worker:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         assert self.conn is not None
+        loop = asyncio.get_running_loop()
+        next_ping = 0.0
         while not stop.is_set():
+            if loop.time() >= next_ping:  # the reaper judges our jobs by this ping
+                await queue.worker_ping(self.conn, self.name)
+                next_ping = loop.time() + self.heartbeat_s
             self._wake.clear()  # before claiming, so a push during the claim is not missed
             jobs = await queue.claim(self.conn, self.name, self.tags, 1, self.heartbeat_s)
             if not jobs:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
                 continue
+            if len(jobs) > 1:  # never with today's claim; never leave a claimed row unrun
+                back = await queue.give_back(self.conn, self.name, [j.id for j in jobs[1:]])
+                log.error("worker %s claimed %d jobs at once; gave %d back", self.name,
+                          len(jobs), back)
             await self.execute(jobs[0])
 
     async def _listen(self, stop: asyncio.Event) -> None:
@@ -253,7 +277,12 @@ class Worker:
             resumed = job.attempt or "wac" in job.extra  # a retry, or a workflow's next round
             logs = LogBuffer(await next_log_seq(self.conn, job.id) if resumed else 0,
                              await log_limit(self.conn, job.workspace_id, job.script_hash))
-            outcome, status, fresh_lock = await self._run_job(job, workdir, logs, cancel)
+            try:
+                outcome, status, fresh_lock = await self._run_job(job, workdir, logs, cancel)
+            except _NotOurs:
+                log.warning("job %s was re-queued or completed before it started here;"
+                            " not running it", job.id)
+                return
             await self._complete(job, logs, status, outcome, fresh_lock)
             self.jobs_done += 1
         finally:
@@ -264,14 +293,15 @@ class Worker:
     async def _run_job(
         self, job: ClaimedJob, workdir: Path, logs: LogBuffer, cancel: asyncio.Event
     ) -> tuple[Outcome, JobStatus, str | None]:
-        try:
-            ctx, stored_lock = await self._context(job, workdir)
-        except TidemillError as exc:
-            logs.add(f"[tidemill] {exc}\n")
-            return Outcome.failure(type(exc).__name__, str(exc)), JobStatus.FAILURE, None
-        logs.mask_values([ctx.env["WM_TOKEN"]])  # the job's own credential never shows in logs
+        # Pinged from the claim on: preparing a job (a venv to build) may take a while.
         heartbeat = asyncio.create_task(self._heartbeat(job.id, logs, cancel))
         try:
+            try:
+                ctx, stored_lock = await self._context(job, workdir)
+            except TidemillError as exc:
+                logs.add(f"[tidemill] {exc}\n")
+                return Outcome.failure(type(exc).__name__, str(exc)), JobStatus.FAILURE, None
+            logs.mask_values([ctx.env["WM_TOKEN"]])  # the job's own credential never shows
             try:
                 runtime = runtime_for(self.runtimes, ctx.language)
                 launch = await runtime.prepare(ctx)
@@ -285,6 +315,9 @@ class Worker:
                 return Outcome.failure(type(exc).__name__, str(exc)), JobStatus.FAILURE, None
             for line in ctx.log_lines:
                 logs.add(f"[tidemill] {line}\n")
+            assert self.conn is not None
+            if not await queue.mark_started(self.conn, self.name, job.id):
+                raise _NotOurs(job.id)
             timeout = job.timeout_s or self.default_timeout_s
             proc, reason = await run_and_stream(launch, logs.add, cancel, timeout)
         finally:
@@ -381,7 +414,7 @@ class Worker:
                 await logs.flush(self.conn, job_id, upto=ready)
                 if loop.time() >= next_ping:
                     next_ping = loop.time() + self.heartbeat_s
-                    if await queue.heartbeat(self.conn, job_id):
+                    if await queue.heartbeat(self.conn, job_id, self.name):
                         cancel.set()
             except (psycopg.Error, AssertionError) as exc:
                 # The job keeps running; its logs stay buffered until the database is back.
@@ -445,11 +478,12 @@ class Worker:
                     if outcome.wac:
                         rnd = await durable.apply_round(self.conn, job,
                                                         durable.round_payload(result_json))
-                        if rnd.suspended:
-                            return  # the workflow waits, holding no worker
+                        if rnd.suspended:  # the workflow waits, holding no worker
+                            await queue.worker_ping(self.conn, self.name, idle=True)
+                            return
                         status, result_json = rnd.status or status, json.dumps(rnd.result)
                     fin = await queue.complete(self.conn, job.id, status, None,
-                                               result_json=result_json)
+                                               result_json=result_json, worker=self.name)
                     await on_finished(self.conn, fin)  # a flow step: the flow moves on
                 return
             except psycopg.OperationalError as exc:

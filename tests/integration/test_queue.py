@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -95,15 +98,34 @@ async def test_cancel_queued_and_running(database_url: str) -> None:
     await conn.close()
 
 
+async def _register(conn: AsyncConnection, name: str, pid: int, host: str | None = None) -> None:
+    await conn.execute("INSERT INTO workers (name, hostname, pid, tags) VALUES (%s, %s, %s, '{}')",
+                       (name, host or socket.gethostname(), pid))
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+async def _claim_and_start(conn: AsyncConnection, worker: str) -> None:
+    (j,) = await queue.claim(conn, worker, ["python3"])
+    assert await queue.mark_started(conn, worker, j.id)
+
+
 async def test_reaper_retries_or_fails_jobs_of_dead_workers(database_url: str) -> None:
     conn = await connect(database_url)
+    await _register(conn, "dead-worker", _dead_pid())
+    await _register(conn, "dead-worker-2", _dead_pid())
+    await _register(conn, "live-worker", os.getpid())
     retry = await queue.push(conn, job(max_retries=1))
+    await _claim_and_start(conn, "dead-worker")
     final = await queue.push(conn, job())
+    await _claim_and_start(conn, "dead-worker-2")
     alive = await queue.push(conn, job())
-    await queue.claim(conn, "dead-worker", ["python3"], limit=2)
-    await queue.claim(conn, "live-worker", ["python3"])
-    await conn.execute("UPDATE job_queue SET last_ping = now() - interval '1 minute'"
-                       " WHERE worker = 'dead-worker'")
+    await _claim_and_start(conn, "live-worker")
+    await conn.execute("UPDATE job_queue SET last_ping = now() - interval '1 minute'")
     acted = await reap(conn, stale_after_s=10)
     assert set(acted) == {retry, final}
     row = await (await conn.execute("SELECT running, attempt FROM job_queue WHERE id = %s",
@@ -113,8 +135,66 @@ async def test_reaper_retries_or_fails_jobs_of_dead_workers(database_url: str) -
                                     " WHERE id = %s", (final,))).fetchone()
     assert row == ("failure", "WorkerLost")
     assert "stopped heartbeating" in await read_logs(conn, final)
+    # its worker process is alive and runs it: a late ping is not a lost job
     assert await (await conn.execute("SELECT running FROM job_queue WHERE id = %s",
                                      (alive,))).fetchone() == (True,)
+    await conn.close()
+
+
+async def test_reaper_requeues_jobs_that_never_started(database_url: str) -> None:
+    """A claimed job whose process never started goes back as it was — never WorkerLost:
+    its worker died while preparing it, or claimed it and never got to it."""
+    conn = await connect(database_url)
+    await _register(conn, "died-preparing", _dead_pid())
+    await _register(conn, "forgetful", os.getpid())
+    await _register(conn, "far-away", 1, host="another-machine")
+    await _register(conn, "far-away-alive", 1, host="another-machine")
+    ids = [await queue.push(conn, job()) for _ in range(5)]
+    await queue.claim(conn, "died-preparing", ["python3"])
+    await queue.claim(conn, "forgetful", ["python3"])
+    await queue.claim(conn, "never-registered", ["python3"])
+    await queue.claim(conn, "far-away", ["python3"])
+    await _claim_and_start(conn, "far-away-alive")
+    await conn.execute("UPDATE job_queue SET last_ping = now() - interval '1 minute'")
+    await conn.execute("UPDATE workers SET last_ping = now() - interval '1 minute'"
+                       " WHERE name = 'far-away'")
+    acted = await reap(conn, stale_after_s=10)
+    assert set(acted) == set(ids[:4])  # far-away-alive still pings its row: not gone
+    rows = await (await conn.execute(
+        "SELECT running, attempt, extra->>'never_started' FROM job_queue WHERE id = ANY(%s)",
+        (ids[:4],))).fetchall()
+    assert rows == [(False, 0, "1")] * 4
+    assert await (await conn.execute("SELECT count(*) FROM job_completed")).fetchone() == (0,)
+    assert "did not start it; queued again" in await read_logs(conn, ids[1])
+    # a job whose workers keep dying before it starts ends, with a name saying so
+    await conn.execute("UPDATE job_queue SET priority = 9 WHERE id = %s", (ids[0],))
+    for _ in range(3):
+        (j,) = await queue.claim(conn, "died-preparing", ["python3"])
+        await conn.execute("UPDATE job_queue SET last_ping = now() - interval '1 minute'"
+                           " WHERE id = %s", (j.id,))
+        await reap(conn, stale_after_s=10)
+    row = await (await conn.execute("SELECT id, result->'error'->>'name' FROM job_completed"
+                                    )).fetchone()
+    assert row == (ids[0], "JobNeverStarted")
+    await conn.close()
+
+
+async def test_worker_completes_only_its_own_job(database_url: str) -> None:
+    """A job re-queued and claimed by another worker is not completed by the first."""
+    conn = await connect(database_url)
+    await _register(conn, "w1", os.getpid())
+    await _register(conn, "w2", os.getpid())
+    job_id = await queue.push(conn, job())
+    await queue.claim(conn, "w1", ["python3"])
+    assert await queue.give_back(conn, "w1", [job_id]) == 1
+    await queue.claim(conn, "w2", ["python3"])
+    assert not await queue.mark_started(conn, "w1", job_id)
+    assert await queue.complete(conn, job_id, JobStatus.SUCCESS, 1, worker="w1") is None
+    assert await queue.mark_started(conn, "w2", job_id)
+    assert await queue.complete(conn, job_id, JobStatus.SUCCESS, 2, worker="w2")
+    row = await (await conn.execute("SELECT current_job, jobs_done FROM workers WHERE name = 'w2'"
+                                    )).fetchone()
+    assert row == (None, 1)
     await conn.close()
 
 
