@@ -102,6 +102,23 @@ def create_app(state: ApiState) -> FastAPI:
         # "v<major>.<minor>" first: wmill reads it as Windmill's version (see __init__).
         return f"v{desktop_app.WINDMILL_API_VERSION} (Tidemill {desktop_app.__version__})"
 
+    @app.get("/api/health", tags=["meta"])
+    async def health() -> JSONResponse:
+        """The daemon answers; its database's state (the daemon's watch of it, or a query
+        when there is none). 503 while the database is down, so a probe needs no parsing."""
+        if state.database_health is not None:
+            database = state.database_health.as_dict()
+        else:
+            try:
+                async with state.pool.connection(timeout=5) as conn:
+                    await conn.execute("SELECT 1")
+                database = {"state": "up"}
+            except psycopg.OperationalError as exc:
+                database = {"state": "down", "last_error": str(exc).strip().splitlines()[0]}
+        up = database["state"] == "up"
+        return JSONResponse({"status": "ok" if up else "degraded", "database": database},
+                            status_code=200 if up else 503)
+
     app.include_router(routes_users.router)
     app.include_router(routes_users.global_router)
     app.include_router(routes_folders.router)

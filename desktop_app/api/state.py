@@ -33,6 +33,8 @@ class ApiState:
     secrets: Any = None  # desktop_app.secrets.SecretStore
     resource_dir: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # daemon/db_watch.DatabaseHealth (its `as_dict()`), for /api/health; None in tests
+    database_health: Any = None
     # token hash → (owner, scope, path globs, owner's role)
     tokens: TtlCache[tuple[str, str, list[str] | None, str]] = field(
         default_factory=lambda: TtlCache(LOOKUP_TTL_S))

@@ -164,5 +164,22 @@ def status(home: Path) -> None:
     ok = _answers(info["url"])
     print(f"running: pid {info['pid']} at {info['url']}, {info['workers']} workers, "
           f"{info['database']} database{'' if ok else ' (NOT answering)'}")
-    if not ok:
+    database = _database_state(info["url"]) if ok else info.get("database_state")
+    if database and database.get("state") != "up":
+        what = {"down": "DOWN", "restarting": "DOWN, restarting"}.get(database["state"],
+                                                                      database["state"])
+        print(f"database {what} for {database.get('down_for_s', 0):g} s: "
+              f"{database.get('last_error') or 'no answer'} "
+              f"({database.get('restarts', 0)} restart(s) so far); jobs wait meanwhile")
+    if not ok or (database and database.get("state") != "up"):
         raise SystemExit(1)
+
+
+def _database_state(url: str) -> dict[str, Any] | None:
+    """The database's state as the daemon watching it reports (`/api/health`)."""
+    try:
+        body = httpx.get(f"{url}/api/health", timeout=2.0).json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    database = body.get("database") if isinstance(body, dict) else None
+    return database if isinstance(database, dict) else None

@@ -19,10 +19,13 @@ class Activity:
     paused: bool = False
     failures: list[dict[str, Any]] = field(default_factory=list)  # since the last look
     error: str | None = None
+    database: str | None = None  # what is wrong with the daemon's database; None: it is up
 
     def tooltip(self) -> str:
         if not self.reachable:
             return f"Tidemill: daemon not answering{f' ({self.error})' if self.error else ''}"
+        if self.database:
+            return f"Tidemill: {self.database}; jobs wait until it is back"
         parts = [f"{self.running} running", f"{self.queued} waiting"]
         if self.failures:
             parts.append(f"{len(self.failures)} failed since you last looked")
@@ -33,7 +36,7 @@ class Activity:
     @property
     def level(self) -> str:
         """The icon to show: down, failed, paused, busy or idle."""
-        if not self.reachable:
+        if not self.reachable or self.database:
             return "down"
         if self.failures:
             return "failed"
@@ -58,6 +61,10 @@ class ActivityWatch:
 
     async def poll(self) -> list[dict[str, Any]]:
         try:
+            database = (await self.client.health()).get("database") or {}
+            if database.get("state") not in (None, "up"):
+                self.activity = Activity(reachable=True, database=_database_problem(database))
+                return []
             status = await self.client.worker_status()
             failed = await self.client.list_jobs(
                 status="failure", created_after=self.last_look.isoformat(), per_page=100)
@@ -71,6 +78,13 @@ class ActivityWatch:
         new = [j for j in failed if j["id"] not in self._notified]
         self._notified.update(j["id"] for j in new)
         return new
+
+
+def _database_problem(database: dict[str, Any]) -> str:
+    state = "restarting" if database.get("state") == "restarting" else "down"
+    since = database.get("down_for_s")
+    return (f"database {state}" + (f" for {since:g} s" if isinstance(since, int | float) else "")
+            + (f" ({database['last_error']})" if database.get("last_error") else ""))
 
 
 def failure_message(job: dict[str, Any]) -> tuple[str, str]:

@@ -107,6 +107,21 @@ class TidemillClient:
     async def version(self) -> str:
         return (await self._request("GET", "/api/version")).text
 
+    async def health(self) -> dict[str, Any]:
+        """`{"status": "ok"|"degraded", "database": {"state": "up"|"down"|"restarting",
+        "last_error", "down_for_s", "restarts", …}}`; a 503 (database down) is an answer
+        here, not an error."""
+        try:
+            resp = await self._http.get("/api/health")
+        except httpx.ConnectError as exc:
+            raise ClientError(f"cannot reach the Tidemill daemon at {self.conn.url}",
+                              hint="start it with `tidemill daemon start`") from exc
+        except httpx.TimeoutException as exc:
+            raise ClientError(f"the daemon at {self.conn.url} did not answer in time") from exc
+        if resp.status_code not in (200, 503):
+            raise _error_from(resp)
+        return dict(resp.json())
+
     async def whoami(self) -> dict[str, Any]:
         """The caller: username, email, role, is_admin, operator (bool), folders…; the GUI
         hides editors when `operator` is true (the API refuses them anyway)."""

@@ -28,6 +28,8 @@ from desktop_app.api.waiter import CompletionWaiter
 from desktop_app.core.errors import DaemonError, DatabaseError
 from desktop_app.core.event_triggers import smtp_port_from_env
 from desktop_app.core.tokens import hash_token, new_user_token
+from desktop_app.daemon import quiet_log
+from desktop_app.daemon.db_watch import DatabaseWatch
 from desktop_app.daemon.home import HomeLayout
 from desktop_app.daemon.instance_lock import InstanceLock
 from desktop_app.daemon.internal_jobs import run_internal_jobs
@@ -151,6 +153,9 @@ class Daemon:
         port = sock.getsockname()[1]
         base_url = f"http://{'127.0.0.1' if cfg.host in ('0.0.0.0', '::') else cfg.host}:{port}"
         database_url = await self._start_database()
+        watch = DatabaseWatch(database_url, self.embedded,
+                              on_change=lambda _h: self._write_info(base_url, supervisor, watch))
+        supervisor: WorkerSupervisor | None = None
         try:
             await asyncio.to_thread(migrate, database_url)
             async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
@@ -168,7 +173,8 @@ class Daemon:
             await pool.open()
             waiter = CompletionWaiter(database_url)
             state = ApiState(pool=pool, database_url=database_url, home=cfg.home,
-                             token_key=token_key, waiter=waiter, secrets=secrets)
+                             token_key=token_key, waiter=waiter, secrets=secrets,
+                             database_health=watch.health)
             waiter.start()  # after ApiState has watched its channels
             server = _QuietServer(uvicorn.Config(create_app(state), log_level="warning",
                                                  lifespan="off", access_log=False))
@@ -179,6 +185,7 @@ class Daemon:
             supervisor.start()
             secrets_access.configure(cfg.home, instance)
             tasks = [asyncio.create_task(server.serve(sockets=[sock])),
+                     asyncio.create_task(watch.run()),
                      asyncio.create_task(supervisor.watch()),
                      asyncio.create_task(self._reaper(database_url)),
                      asyncio.create_task(run_internal_jobs(database_url)),
@@ -186,7 +193,7 @@ class Daemon:
                      asyncio.create_task(TriggerManager(
                          state, f"{socket.gethostname()}-{os.getpid()}",
                          smtp_host=cfg.smtp_host, smtp_port=cfg.smtp_port).run())]
-            self._write_info(base_url, supervisor)
+            self._write_info(base_url, supervisor, watch)
             log.info("Tidemill daemon ready at %s (home %s, %d workers)", base_url, cfg.home,
                      cfg.workers)
             print(f"Tidemill daemon listening on {base_url}", flush=True)
@@ -243,10 +250,16 @@ class Daemon:
             except psycopg.OperationalError as exc:
                 log.warning("reaper lost the database: %s", str(exc).strip())
 
-    def _write_info(self, base_url: str, supervisor: WorkerSupervisor) -> None:
+    def _write_info(self, base_url: str, supervisor: WorkerSupervisor | None,
+                    watch: DatabaseWatch) -> None:
+        """daemon.json: what `tidemill daemon status` and the clients read; rewritten when
+        the database's state changes."""
+        if supervisor is None:  # still starting
+            return
         info = {"pid": os.getpid(), "url": base_url, "home": str(self.config.home),
                 "workers": self.config.workers, "worker_pids": supervisor.pids(),
-                "database": "external" if self.config.database_url else "embedded"}
+                "database": "external" if self.config.database_url else "embedded",
+                "database_state": watch.health.as_dict()}
         tmp = self.layout.daemon_info.with_suffix(".tmp")
         tmp.write_text(json.dumps(info, indent=2))
         tmp.replace(self.layout.daemon_info)
@@ -260,4 +273,5 @@ def _redact(url: str) -> str:
 
 def run_daemon(config: DaemonConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_log.install()
     asyncio.run(Daemon(config).run())

@@ -27,3 +27,10 @@ def test_failure_message_names_the_script_and_its_error() -> None:
     assert failure_message(job) == ("f/x/y failed", "disk full")
     assert failure_message({"job_kind": "preview", "result": None}) == \
         ("a preview failed", "see its logs")
+
+
+def test_database_outage_shows_as_down_with_its_cause() -> None:
+    a = Activity(reachable=True, database="database restarting for 3 s (server not running)")
+    assert a.level == "down"
+    assert a.tooltip() == ("Tidemill: database restarting for 3 s (server not running);"
+                           " jobs wait until it is back")
