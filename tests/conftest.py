@@ -75,6 +75,17 @@ def tidemill_home(tmp_path: Path) -> Path:
     return home
 
 
+@pytest.fixture
+def api_server(database_url: str, tmp_path: Path, secret_service: object) -> Iterator[object]:
+    """The daemon's API served in this process on this test's database, without workers
+    (tests/support/api_server.py): for route rules that need no job to run. Same helpers
+    as the e2e `daemon` fixture (`url`, `token`, `http`, `api`, `cli`, `deploy`)."""
+    from tests.support.api_server import api_server as serve
+
+    with serve(tmp_path / "home", database_url) as server:
+        yield server
+
+
 from tests.support.keyring_session import (  # noqa: E402
     SecretServiceSession,
     secret_service_session,
@@ -89,3 +100,57 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretS
     other by giving each its own keyring instance id or workspace."""
     with secret_service_session(tmp_path_factory.mktemp("secret-service")) as session:
         yield session
+
+
+# ---------------------------------------------------------------------------------------
+# The test pyramid: every test gets exactly one tier marker, from what it really uses, so
+# `-m` picks a layer without anyone remembering to tag a test by hand:
+#   unit    no database, no subprocess daemon (pure rules, parsers, models)
+#   db      the session's PostgreSQL (a template copy) or another real local part (a
+#           keyring daemon, Node's reference parsers, uv), in-process, no daemon
+#   daemon  a real daemon subprocess with its workers (end to end)
+#   gui     real Qt widgets offscreen (most also drive a daemon)
+#   fuzz    property/fuzz runs over the whole API (schemathesis)
+#   chaos   kills and bursts against a daemon (tests/chaos)
+# The fast command for everyday work is `pytest -m "unit or db"` (see README).
+_TIER_BY_FOLDER = {"gui": "gui", "chaos": "chaos"}
+_DAEMON_FIXTURES = {"daemon", "running_daemon", "two_daemons", "daemon_factory"}
+_DB_FIXTURES = {"database_url", "pg_server", "template_database", "api_server"}
+
+
+def _tier(item: pytest.Item) -> str:
+    parts = Path(str(item.fspath)).relative_to(Path(_ROOT) / "tests").parts
+    if parts and parts[0] in _TIER_BY_FOLDER:
+        return _TIER_BY_FOLDER[parts[0]]
+    if "schemathesis" in item.nodeid or item.get_closest_marker("fuzz"):
+        return "fuzz"
+    if item.get_closest_marker("api_only"):
+        return "db"
+    fixtures = set(getattr(item, "fixturenames", ()))
+    source = getattr(getattr(item, "module", None), "__file__", "") or ""
+    if fixtures & _DAEMON_FIXTURES or _uses_daemon_harness(source):
+        return "daemon"
+    if fixtures & _DB_FIXTURES or (parts and parts[0] == "integration"):
+        return "db"
+    return "unit"
+
+
+_harness_users: dict[str, bool] = {}
+
+
+def _uses_daemon_harness(source: str) -> bool:
+    """A module that starts daemons itself (RunningDaemon) is end to end whatever its
+    fixtures say."""
+    if source not in _harness_users:
+        try:
+            _harness_users[source] = "RunningDaemon(" in Path(source).read_text()
+        except OSError:
+            _harness_users[source] = False
+    return _harness_users[source]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = _tier(item)
+        if not item.get_closest_marker(tier):
+            item.add_marker(getattr(pytest.mark, tier))

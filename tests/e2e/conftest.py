@@ -15,7 +15,13 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def daemon(database_url: str, tmp_path: Path, shared_cache: Path) -> Iterator[RunningDaemon]:
+def daemon(request: pytest.FixtureRequest, database_url: str, tmp_path: Path,
+           shared_cache: Path) -> Iterator[RunningDaemon]:
+    if request.node.get_closest_marker("api_only"):
+        # The test checks route rules only: the real app on this test's database, served
+        # in-process without workers (tests/support/api_server.py), saves a daemon start.
+        yield request.getfixturevalue("api_server")
+        return
     home = tmp_path / "home"
     home.mkdir()
     # Share the heavy caches between tests' homes: the layout is the same as a real home's.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.e2e.daemon_harness import RunningDaemon
 
 W = "/api/w/main"
@@ -65,6 +67,7 @@ MALFORMED: list[tuple[str, str, dict[str, Any], int, str]] = [
 ]
 
 
+@pytest.mark.api_only
 def test_malformed_requests_get_a_400_not_a_500(daemon: RunningDaemon) -> None:
     daemon.deploy("f/robust/echo", "def main(name: str = ''):\n    return name\n")
     assert daemon.api("POST", "variables/create",

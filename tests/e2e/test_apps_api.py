@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from desktop_app.apps.folder import load_app_folder
 from desktop_app.apps.model import AppDefinition
 from desktop_app.gitsync.layout import collect_files
@@ -25,6 +27,7 @@ def _settle(d: RunningDaemon) -> None:
     assert r.status_code == 200 and r.json()["errors"] == 0, d.log()
 
 
+@pytest.mark.api_only
 def test_app_crud_versions_and_bad_input(daemon: RunningDaemon) -> None:
     doc = _doc("admin_panel.app.yaml")
     r = daemon.api("POST", "apps/create", json={**doc, "path": "f/admin/users"})
@@ -138,6 +141,7 @@ def test_runnables_run_as_deployed_and_a_run_only_token_cannot_edit(
     assert r.status_code == 401
 
 
+@pytest.mark.api_only
 def test_apps_are_synced_as_app_folders_and_import_back(daemon: RunningDaemon) -> None:
     admin = _doc("admin_panel.app.yaml")
     dashboard = _doc("dashboard.app.yaml")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.daemon_harness import RunningDaemon
 
 
@@ -12,6 +14,7 @@ def _no_jobs(daemon: RunningDaemon) -> bool:
     return daemon.api("GET", "jobs/list").json() == []
 
 
+@pytest.mark.api_only
 def test_syntax_error_names_the_line(daemon: RunningDaemon, tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def main(x: int):\n    return (x +\n\ndef other(): pass\n")
@@ -23,6 +26,7 @@ def test_syntax_error_names_the_line(daemon: RunningDaemon, tmp_path: Path) -> N
     assert res.returncode == 2 and "line" in res.stderr
 
 
+@pytest.mark.api_only
 def test_arguments_that_do_not_fit_start_no_job(daemon: RunningDaemon) -> None:
     daemon.deploy("f/demo/typed", "def main(n: int, mode: str = 'a'):\n    return n\n")
     r = daemon.api("POST", "jobs/run/p/f/demo/typed", json={"n": "abc"})
@@ -54,6 +58,7 @@ def test_the_api_enforces_the_whole_schema_the_form_shows(daemon: RunningDaemon)
     assert daemon.run_wait("f/demo/ruled", {"times": 2, "code": "ABC"}) == ("success", "ABCABC")
 
 
+@pytest.mark.api_only
 def test_unknown_path_is_404_naming_it(daemon: RunningDaemon) -> None:
     r = daemon.api("POST", "jobs/run/p/f/nowhere/thing", json={})
     assert r.status_code == 404 and "f/nowhere/thing" in r.json()["error"]["message"]
@@ -98,6 +103,7 @@ def test_second_daemon_on_same_home_refuses(daemon: RunningDaemon) -> None:
     assert "already running" in res.stderr and str(daemon.proc.pid if daemon.proc else "") in res.stderr
 
 
+@pytest.mark.api_only
 def test_missing_token_and_bad_token(daemon: RunningDaemon) -> None:
     import httpx
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from desktop_app.client.http import ClientError, Connection, TidemillClient
 from tests.e2e.daemon_harness import RunningDaemon
 
@@ -13,6 +15,7 @@ def _client(daemon: RunningDaemon) -> TidemillClient:
     return TidemillClient(Connection(url=daemon.url, token=daemon.token), timeout=120)
 
 
+@pytest.mark.api_only
 def test_parse_schema_of_unsaved_code_keeps_descriptions_and_names_the_bad_line(
         daemon: RunningDaemon) -> None:
     async def go() -> None:
@@ -67,6 +70,7 @@ def test_preview_job_streams_logs_then_the_result(daemon: RunningDaemon) -> None
     assert updates[-1]["completed"] and updates[-1]["job"]["result"] == 6
 
 
+@pytest.mark.api_only
 def test_history_and_resources_through_the_client(daemon: RunningDaemon) -> None:
     async def go() -> None:
         async with _client(daemon) as c:

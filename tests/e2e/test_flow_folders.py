@@ -6,6 +6,8 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.daemon_harness import RunningDaemon
 
 
@@ -64,6 +66,7 @@ def test_deploy_and_run_flow_folder_both_layouts(daemon: RunningDaemon, tmp_path
     assert bad.returncode == 2 and "n" in bad.stderr
 
 
+@pytest.mark.api_only
 def test_malformed_flow_yaml_names_file_and_line(daemon: RunningDaemon, tmp_path: Path) -> None:
     folder = tmp_path / "broken.flow"
     folder.mkdir()

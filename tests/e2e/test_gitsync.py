@@ -96,6 +96,7 @@ def _run_flow(d: RunningDaemon, path: str, args: dict[str, Any]) -> Any:
     return r.json()
 
 
+@pytest.mark.api_only
 def test_each_change_is_one_commit_and_no_secret_enters_git(daemon: RunningDaemon) -> None:
     api = daemon.api
     daemon.deploy("f/demo/double", PY, summary="Double it")
@@ -308,6 +309,7 @@ def test_import_windmill_sync_folder_then_everything_runs(daemon: RunningDaemon,
     assert (daemon.home / "workspace/f/imp/route.flow/flow.yaml").exists()
 
 
+@pytest.mark.api_only
 def test_import_refuses_unsafe_or_malformed_folders(daemon: RunningDaemon,
                                                     tmp_path: Path) -> None:
     folder = _windmill_folder(tmp_path / "wm")

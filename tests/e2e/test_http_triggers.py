@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from tests.e2e.daemon_harness import RunningDaemon
 from tests.e2e.flow_helpers import flow, js, py
@@ -145,6 +146,7 @@ def test_api_key_basic_async_and_disabled(daemon: RunningDaemon, database_url: s
     assert _route(daemon, "POST", "later/9", json={}).status_code == 404
 
 
+@pytest.mark.api_only
 def test_definition_errors_name_the_field(daemon: RunningDaemon) -> None:
     daemon.deploy("f/http/echo", ECHO)
     base = {"path": "f/http/t", "route_path": "a/:id", "http_method": "post",

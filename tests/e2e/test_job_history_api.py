@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 import psycopg
+import pytest
 
 from tests.e2e.daemon_harness import RunningDaemon
 
 
+@pytest.mark.api_only
 def test_cursor_pages_through_jobs_with_equal_timestamps_once_each(
         daemon: RunningDaemon, database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -36,6 +38,7 @@ def test_cursor_pages_through_jobs_with_equal_timestamps_once_each(
     assert seen == offset_order
 
 
+@pytest.mark.api_only
 def test_a_bad_cursor_says_what_it_should_be(daemon: RunningDaemon) -> None:
     r = daemon.api("GET", "jobs/list", params={"cursor": "yesterday"})
     assert r.status_code == 400

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from tests.e2e.daemon_harness import RunningDaemon, free_port
@@ -141,6 +142,7 @@ def test_two_daemons_on_one_database_run_each_fire_once(daemon: RunningDaemon,
     assert fires == len(planned)
 
 
+@pytest.mark.api_only
 def test_api_errors_name_the_field_and_preview(daemon: RunningDaemon) -> None:
     daemon.deploy("f/sched/ok", OK)
     base = {"path": "f/sched/x", "schedule": "0 0 9 * * *", "timezone": "Europe/Paris",

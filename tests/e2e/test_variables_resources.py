@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.daemon_harness import RunningDaemon
 
 
+@pytest.mark.api_only
 def test_variable_crud_and_secret_toggle(daemon: RunningDaemon) -> None:
     api = daemon.api
     assert api("POST", "variables/create", json={"path": "f/cfg/region", "value": "eu-west-1",
@@ -37,6 +40,7 @@ def test_variable_crud_and_secret_toggle(daemon: RunningDaemon) -> None:
     assert api("POST", "variables/create", json={"path": "f/cfg/x"}).status_code == 400
 
 
+@pytest.mark.api_only
 def test_resources_interpolate_nested_references(daemon: RunningDaemon) -> None:
     api = daemon.api
     api("POST", "variables/create", json={"path": "u/admin/pw", "value": "hunter22", "is_secret": True})
@@ -67,6 +71,7 @@ def test_resources_interpolate_nested_references(daemon: RunningDaemon) -> None:
     assert r.status_code == 400 and "cycle" in r.json()["error"]["message"]
 
 
+@pytest.mark.api_only
 def test_secret_resource_fields_update_and_delete(daemon: RunningDaemon) -> None:
     api = daemon.api
     api("POST", "resources/create", json={"path": "f/cfg/slack", "resource_type": "slack",
@@ -79,6 +84,7 @@ def test_secret_resource_fields_update_and_delete(daemon: RunningDaemon) -> None
     assert api("GET", "resources/exists/f/cfg/slack").json() is False
 
 
+@pytest.mark.api_only
 def test_resource_types_shipped_and_custom(daemon: RunningDaemon) -> None:
     api = daemon.api
     names = {t["name"] for t in api("GET", "resources/type/list").json()}
