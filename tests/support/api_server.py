@@ -15,6 +15,7 @@ Jobs pushed here are queued but never run: a test that needs a job's outcome use
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -62,8 +63,14 @@ class ApiServer:
     _server: uvicorn.Server | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
     _failure: BaseException | None = None
+    _records: list[str] = field(default_factory=list)
+    _handler: logging.Handler | None = None
 
     def start(self, timeout: float = 30.0) -> ApiServer:
+        # What a daemon would write to its log file (an exception inside a route, warnings)
+        self._handler = _ListHandler(self._records)
+        for name in _LOGGERS:
+            logging.getLogger(name).addHandler(self._handler)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
@@ -80,6 +87,13 @@ class ApiServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(30)
+        if self._handler is not None:
+            for name in _LOGGERS:
+                logging.getLogger(name).removeHandler(self._handler)
+
+    def log(self) -> str:
+        """What the daemon would have logged while this server ran."""
+        return "\n".join(self._records)
 
     # -- the same helpers as tests.e2e.daemon_harness.RunningDaemon -----------------------
     @property
@@ -164,6 +178,19 @@ class ApiServer:
         finally:
             await waiter.stop()
             await pool.close()
+
+
+_LOGGERS = ("uvicorn.error", "tidemill")
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(self.format(record))
 
 
 @contextmanager
