@@ -21,6 +21,9 @@ from desktop_app.db import users as user_store
 
 __all__ = ["Action", "job_visibility", "require", "require_job", "require_role", "visible"]
 
+#: In a job's `extra`: the id of the run-only token that started it (its one reader).
+RUN_TOKEN_KEY = "run_token"
+
 
 async def folder_of(request: Request, workspace: str, path: str) -> Folder | None:
     name = permissions.folder_name(path)
@@ -42,9 +45,8 @@ async def folder_of(request: Request, workspace: str, path: str) -> Folder | Non
 async def require(request: Request, who: Identity, action: Action, path: str,
                   what: str = "item", workspace: str | None = None) -> None:
     """Allowed, or an HTTP 403 saying what role or grant is missing."""
-    if who.scope == "run" and action not in (Action.READ, Action.RUN):
-        raise HTTPException(403, f"this token may only run scripts; it cannot {action.value}"
-                                 f" the {what} {path}")
+    if who.scope == "run" and action != Action.RUN:
+        raise who.scope_refusal(f"{action.value} the {what} {path}")
     if action == Action.RUN:
         who.require_run(path)
     if who.role == "admin":
@@ -66,7 +68,7 @@ async def identity_of(request: Request, username: str) -> Identity:
 
 def require_role(who: Identity, least: str, doing: str) -> None:
     if who.scope == "run":
-        raise HTTPException(403, f"this token may only run scripts, so not this: {doing}")
+        raise who.scope_refusal(doing)
     permissions.require_role(who.principal, least, doing)
 
 
@@ -93,7 +95,7 @@ class Visible:
 
 async def visible(request: Request, who: Identity, workspace: str) -> Visible:
     if who.scope == "run":
-        raise HTTPException(403, "this token may only run scripts; it cannot list items")
+        raise who.scope_refusal("list items")
     if who.role == "admin":
         return Visible(None)
     async with request.app.state.tidemill.pool.connection() as conn:
@@ -105,8 +107,15 @@ async def visible(request: Request, who: Identity, workspace: str) -> Visible:
 async def require_job(request: Request, who: Identity, row: dict[str, Any],
                       action: Action = Action.READ) -> None:
     """A caller sees (and cancels) the jobs they started; admins every job; a developer
-    also the jobs of what they may read (cancel: write)."""
-    if who.role == "admin" and who.scope != "run":
+    also the jobs of what they may read (cancel: write). A run-only token reads the jobs
+    it started itself, nothing else."""
+    if who.scope == "run":
+        if action == Action.READ and who.token_id is not None \
+                and (row.get("extra") or {}).get(RUN_TOKEN_KEY) == who.token_id:
+            return
+        raise who.scope_refusal(f"{'cancel' if action == Action.WRITE else 'read'} job"
+                                f" {row['id']}, which it did not start")
+    if who.role == "admin":
         return
     if row.get("permissioned_as") == who.permissioned_as or row.get("created_by") == who.username:
         return
@@ -125,8 +134,10 @@ async def job_visibility(request: Request, who: Identity, workspace: str
                          ) -> tuple[str | None, list[str] | None]:
     """(caller, LIKE patterns) for job lists: a non-admin sees their own runs and, as a
     developer, the runs of paths they may read. (None, None) means every job."""
-    if who.role == "admin" and who.scope != "run":
+    if who.scope == "run":
+        raise who.scope_refusal("list jobs")
+    if who.role == "admin":
         return None, None
-    if who.role != "developer" or who.scope == "run":
+    if who.role != "developer":
         return who.permissioned_as, []
     return who.permissioned_as, (await visible(request, who, workspace)).like_patterns()

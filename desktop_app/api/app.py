@@ -32,6 +32,7 @@ from desktop_app.api import (
     routes_workspaces,
 )
 from desktop_app.api.audit_hook import AuditHook
+from desktop_app.api.host_check import HostCheck
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import ArgumentError, ScriptSyntaxError, TidemillError
 from desktop_app.gitsync import routes as gitsync
@@ -144,4 +145,5 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_workspaces.router)
     gitsync.install(app)
     app.add_middleware(AuditHook)
+    app.add_middleware(HostCheck, allowed=state.allowed_hosts)  # outermost: first to run
     return app

@@ -23,8 +23,9 @@ def sign(key: str, subject: str) -> str:
 
 def urls(request: Request, workspace: str, tail: str, approver: str | None, *,
          page: str, resume: str, cancel: str) -> dict[str, str]:
-    """Windmill's {approvalPage, resume, cancel} for `tail` (ids and signature)."""
-    base = str(request.base_url).rstrip("/")
+    """Windmill's {approvalPage, resume, cancel} for `tail` (ids and signature), on the
+    daemon's public URL: never on the request's Host, which its sender chooses."""
+    base = request.app.state.tidemill.public_url.rstrip("/")
     full = tail + (f"?approver={quote(approver)}" if approver else "")
     return {"approvalPage": f"{base}/approve/{workspace}/{page}{full}",
             "resume": f"{base}/api/w/{workspace}/jobs_u/{resume}/{full}",

@@ -3,9 +3,11 @@ the `token` cookie (as Windmill's clients send them).
 
 Every token belongs to a user, whose role (admin, developer, operator) and folder grants
 decide what the token may do (see access.py). Token scopes narrow that further: `admin`
-(a historical name) carries all of its user's rights; `run` may only run paths matching
-its globs (for webhooks). A job token (WM_TOKEN) acts as the job's `permissioned_as`
-user — the caller who started the run — with that user's current role.
+(a historical name) carries all of its user's rights; `run` may only start runs of paths
+matching its globs and read the jobs it started (status, result, logs): every other
+endpoint answers 403 naming the scope (`RUN_SCOPE_ROUTES`, checked here so a new endpoint
+is closed to such tokens by default). A job token (WM_TOKEN) acts as the job's
+`permissioned_as` user — the caller who started the run — with that user's current role.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class Identity:
     path_globs: list[str] | None = None
     job_id: str | None = None
     role: str = "admin"
+    # A user token's id (the start of its hash): the jobs a run-only token started carry it.
+    token_id: str | None = None
 
     @property
     def permissioned_as(self) -> str:
@@ -43,16 +47,40 @@ class Identity:
     def is_admin(self) -> bool:
         return self.role == "admin" and self.scope != "run"
 
+    @property
+    def scope_text(self) -> str:
+        return f"run:{','.join(self.path_globs or [])}" if self.scope == "run" else self.scope
+
+    @property
+    def supplies_references(self) -> bool:
+        """Whether `$var:`/`$res:` strings this caller sends may be resolved (with its
+        user's rights). A run-only token is a webhook secret, not a person: what it
+        sends is passed to the script as plain text."""
+        return self.scope != "run"
+
+    def scope_refusal(self, doing: str) -> HTTPException:
+        return HTTPException(403, f"this token's scope is {self.scope_text}: it may only start"
+                                  f" runs of those paths and read the jobs it started, not"
+                                  f" {doing}")
+
     def require_admin(self, what: str) -> None:
         """Not a run-only token (the role is checked by access.require)."""
         if self.scope == "run":
-            raise HTTPException(403, f"this token may only run scripts; it cannot {what}")
+            raise self.scope_refusal(what)
 
     def require_run(self, path: str) -> None:
         if self.scope == "run" and not any(fnmatch.fnmatchcase(path, g) for g in self.path_globs or []):
-            raise HTTPException(
-                403, f"this token may not run {path!r} (allowed: {', '.join(self.path_globs or [])})"
-            )
+            raise self.scope_refusal(f"run {path}")
+
+
+#: The endpoints a run-only token may call (route templates): start runs, read its jobs.
+RUN_SCOPE_ROUTES = frozenset(
+    [f"/api/w/{{workspace}}/jobs/{kind}/{target}" for kind in ("run", "run_wait_result")
+     for target in ("p/{path:path}", "h/{hash_}", "f/{path:path}")]
+    + [f"/api/w/{{workspace}}/jobs_u/{read}/{{job_id}}" for read in (
+        "get", "get_logs", "completed/get_result", "completed/get_result_maybe",
+        "getupdate", "getupdate_sse")]
+    + ["/api/r/{route_path:path}"])
 
 
 def _token_from(request: Request) -> str | None:
@@ -73,6 +101,10 @@ def _token_from(request: Request) -> str | None:
 async def authenticate(request: Request) -> Identity:
     who = await _authenticate(request)
     request.state.identity = who  # for the audit hook, without a second lookup
+    if who.scope == "run":
+        route = request.scope.get("route")
+        if getattr(route, "path", None) not in RUN_SCOPE_ROUTES:
+            raise who.scope_refusal(f"{request.method} {request.url.path}")
     return who
 
 
@@ -101,7 +133,7 @@ async def _authenticate(request: Request) -> Identity:
     token_hash = hash_token(token)
     known = state.tokens.get(token_hash)
     if known is not None:
-        return Identity(known[0], known[1], known[2], role=known[3])
+        return Identity(known[0], known[1], known[2], role=known[3], token_id=token_hash[:16])
     generation = state.tokens.generation
     async with state.pool.connection() as conn:
         cur = await conn.execute(
@@ -119,4 +151,4 @@ async def _authenticate(request: Request) -> Identity:
     # Cached a few seconds, never past the token's expiry; a role change clears the cache.
     ttl = None if row[3] is None else min(state.tokens.ttl_s, row[3])
     state.tokens.put(token_hash, (row[0], row[1], row[2], row[4]), generation, ttl)
-    return Identity(row[0], row[1], row[2], role=row[4])
+    return Identity(row[0], row[1], row[2], role=row[4], token_id=token_hash[:16])

@@ -13,7 +13,7 @@ from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath, JobId
 from desktop_app.api.run_request import request_args
-from desktop_app.api.submit import get_job_row, job_options, wait_completed
+from desktop_app.api.submit import caller_extra, get_job_row, job_options, wait_completed
 from desktop_app.core.args import validate_args
 from desktop_app.db import flows as flow_store
 from desktop_app.flows import engine
@@ -188,7 +188,8 @@ async def _flow_job(request: Request, workspace: str, path: str, who: Identity,
         validate_args(flow["schema"], args)
     return new_flow_job(created_by=who.username, permissioned_as=who.permissioned_as,
                         workspace_id=workspace, script_path=path, args=args,
-                        raw_flow=flow["value"], trigger_kind="webhook", **job_options(request))
+                        raw_flow=flow["value"], trigger_kind="webhook",
+                        extra=caller_extra(who), **job_options(request))
 
 
 @router.post("/jobs/run/f/{path:path}", status_code=201, response_class=PlainTextResponse)

@@ -21,7 +21,13 @@ from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.api.routes_resources import resource_value
-from desktop_app.api.submit import new_script_job, push_and_wait, push_job, wait_completed
+from desktop_app.api.submit import (
+    caller_extra,
+    new_script_job,
+    push_and_wait,
+    push_job,
+    wait_completed,
+)
 from desktop_app.core import http_routes
 from desktop_app.core.args import validate_args
 from desktop_app.core.errors import TidemillError
@@ -44,7 +50,9 @@ _TRIGGER = {
     "authentication_resource_path": inputs.NULLABLE_STRING, "wrap_body": inputs.BOOLEAN,
     "raw_string": inputs.BOOLEAN, "mode": {"type": "string", "enum": ["enabled", "disabled"]},
     "summary": inputs.NULLABLE_STRING, "description": inputs.NULLABLE_STRING,
-    "signature_header": inputs.NULLABLE_STRING}
+    "signature_header": inputs.NULLABLE_STRING,
+    # Tidemill's: a route without authentication takes browser form posts only with this
+    http_routes.FORM_OPT_IN: inputs.BOOLEAN}
 _SELECT = ("SELECT workspace_id, path, " + ", ".join(_COLUMNS) +
            ", extra, last_error, edited_by, permissioned_as, edited_at FROM http_triggers")
 
@@ -105,7 +113,7 @@ async def check_fields(conn: Any, workspace: str, body: dict[str, Any],
     if not script_path:
         raise HTTPException(400, "'script_path' is required")
     is_flow = bool(inputs.field_of(merged, "is_flow", bool, "a boolean"))
-    for name in ("wrap_body", "raw_string"):
+    for name in ("wrap_body", "raw_string", http_routes.FORM_OPT_IN):
         inputs.field_of(merged, name, bool, "a boolean")
     for name in ("summary", "description", "authentication_resource_path", "signature_header"):
         inputs.field_of(merged, name, str, "a string")
@@ -372,6 +380,11 @@ async def serve(route_path: str, request: Request) -> Response:
     if len(raw) > state.max_body_bytes:
         raise HTTPException(413, f"request body is {len(raw)} bytes, over the limit of "
                                  f"{state.max_body_bytes} bytes")
+    refusal = http_routes.browser_form_refusal(
+        request.headers.get("content-type"), trigger["authentication_method"],
+        (trigger["extra"] or {}).get(http_routes.FORM_OPT_IN) is True, trigger["path"])
+    if refusal:
+        raise HTTPException(403, refusal)
     who = await _authenticate(request, trigger, raw)
     data = http_routes.HttpRequestData(
         body=_decode_body(request, raw), raw_string=raw.decode("utf-8", "replace"),
@@ -381,9 +394,14 @@ async def serve(route_path: str, request: Request) -> Response:
     ws = trigger["workspace_id"]
     opts: dict[str, Any] = {"trigger_path": trigger["path"]}
     sync = trigger["request_type"] == "sync"
+    # Only a caller signed in with a token of their own may have references resolved (with
+    # their rights); without one, or with a shared secret, the job runs as the trigger's
+    # editor and what the request says stays text.
+    plain = trigger["authentication_method"] not in ("token", "windmill") \
+        or not who.supplies_references
     try:
         if trigger["is_flow"]:
-            return await _run_flow(request, trigger, data, who, opts, sync)
+            return await _run_flow(request, trigger, data, who, opts, sync, plain)
         async with state.pool.connection() as conn:
             script = await script_store.latest(conn, ws, trigger["script_path"])
     except TidemillError as exc:
@@ -396,10 +414,10 @@ async def serve(route_path: str, request: Request) -> Response:
         # main's arguments come from preprocessor(event), in the job itself
         job = new_script_job(dataclasses.replace(script, schema=None),
                              {EVENT_ARG: data.event(trigger["path"])}, who, opts,
-                             trigger_kind="http")
+                             trigger_kind="http", plain_args=plain)
     else:
         job = new_script_job(script, data.args(trigger["wrap_body"], trigger["raw_string"]),
-                             who, opts, trigger_kind="http")
+                             who, opts, trigger_kind="http", plain_args=plain)
     if not sync:
         return PlainTextResponse(str(await push_job(state, job)))
     from desktop_app.api.routes_jobs import _sync_response
@@ -409,7 +427,7 @@ async def serve(route_path: str, request: Request) -> Response:
 
 async def _run_flow(request: Request, trigger: dict[str, Any],
                     data: http_routes.HttpRequestData, who: Identity, opts: dict[str, Any],
-                    sync: bool) -> Response:
+                    sync: bool, plain: bool) -> Response:
     from desktop_app.api.routes_jobs import _sync_response
     from desktop_app.flows import engine
     from desktop_app.flows.run import new_flow_job
@@ -423,7 +441,8 @@ async def _run_flow(request: Request, trigger: dict[str, Any],
         validate_args(flow["schema"], args)
     job = new_flow_job(created_by=who.username, permissioned_as=who.permissioned_as,
                        workspace_id=ws, script_path=trigger["script_path"], args=args,
-                       raw_flow=flow["value"], trigger_kind="http", **opts)
+                       raw_flow=flow["value"], trigger_kind="http",
+                       extra=caller_extra(who, plain_args=plain), **opts)
     fut = state.waiter.register(job.id) if sync else None
     try:
         async with state.pool.connection() as conn, conn.transaction():

@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from desktop_app.api.ttl_cache import TtlCache
 from desktop_app.api.waiter import CompletionWaiter
+from desktop_app.core import hosts
 from desktop_app.core.permissions import Folder
 from desktop_app.db.scripts import SCRIPTS_CHANNEL, ScriptVersion
 
@@ -32,6 +33,11 @@ class ApiState:
     sync_timeout_s: float = 900.0
     secrets: Any = None  # desktop_app.secrets.SecretStore
     resource_dir: Path | None = None
+    # The address users reach the daemon at: links (approvals, resumes) are built from it,
+    # never from the request's Host. The daemon sets it (--public-url, else its own URL).
+    public_url: str = "http://127.0.0.1:8765"
+    # The names the API answers to (Host); see core/hosts.py.
+    allowed_hosts: frozenset[str] = hosts.LOOPBACK_NAMES
     extra: dict[str, Any] = field(default_factory=dict)
     # daemon/db_watch.DatabaseHealth (its `as_dict()`), for /api/health; None in tests
     database_health: Any = None

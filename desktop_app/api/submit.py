@@ -11,10 +11,11 @@ from typing import Any
 import psycopg
 from fastapi import HTTPException, Request
 
+from desktop_app.api.access import RUN_TOKEN_KEY
 from desktop_app.api.auth import Identity
 from desktop_app.api.state import ApiState
 from desktop_app.core.args import validate_args
-from desktop_app.core.jobs import JobKind, default_tag
+from desktop_app.core.jobs import PLAIN_ARGS, JobKind, default_tag
 from desktop_app.db import jobs as job_reads
 from desktop_app.db.scripts import ScriptVersion
 from desktop_app.queue import queue
@@ -58,8 +59,21 @@ def job_options(request: Request) -> dict[str, Any]:
     return opts
 
 
+def caller_extra(who: Identity, *, plain_args: bool | None = None) -> dict[str, Any]:
+    """What a job records about who supplied its arguments: whether their `$var:`/`$res:`
+    strings stay text (`plain_args`: by default when the caller is a run-only token) and
+    which run-only token started it (the only one that may read it back)."""
+    extra: dict[str, Any] = {}
+    if plain_args if plain_args is not None else not who.supplies_references:
+        extra[PLAIN_ARGS] = True
+    if who.scope == "run" and who.token_id:
+        extra[RUN_TOKEN_KEY] = who.token_id
+    return extra
+
+
 def new_script_job(script: ScriptVersion, args: dict[str, Any], who: Identity,
-                   opts: dict[str, Any], trigger_kind: str | None = None) -> NewJob:
+                   opts: dict[str, Any], trigger_kind: str | None = None, *,
+                   plain_args: bool | None = None) -> NewJob:
     if script.language == "bash":
         # Bash args are all strings; Windmill passes other values as their JSON text.
         args = {k: v if v is None or isinstance(v, str) else json.dumps(v) for k, v in args.items()}
@@ -76,6 +90,7 @@ def new_script_job(script: ScriptVersion, args: dict[str, Any], who: Identity,
         language=script.language,
         timeout_s=script.timeout_s,
         trigger_kind=trigger_kind,
+        extra=caller_extra(who, plain_args=plain_args),
         **opts,
     )
     return job

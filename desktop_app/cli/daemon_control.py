@@ -69,7 +69,9 @@ class DaemonStartError(Exception):
 
 
 def launch(home: Path, port: int = 8765, host: str = "127.0.0.1", workers: int = 2,
-           database_url: str | None = None, heartbeat: float = 2.0) -> subprocess.Popen[bytes]:
+           database_url: str | None = None, heartbeat: float = 2.0,
+           public_url: str | None = None,
+           allowed_hosts: list[str] | None = None) -> subprocess.Popen[bytes]:
     """Start the daemon in the background (its own session: it outlives this process)."""
     layout = HomeLayout(home)
     layout.ensure()
@@ -78,6 +80,10 @@ def launch(home: Path, port: int = 8765, host: str = "127.0.0.1", workers: int =
            "--heartbeat", str(heartbeat)]
     if database_url:
         cmd += ["--database-url", database_url]
+    if public_url:
+        cmd += ["--public-url", public_url]
+    for name in allowed_hosts or ():
+        cmd += ["--allowed-host", name]
     with open(log_path(home), "ab") as log:
         return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -119,12 +125,13 @@ def launch_tray(home: Path) -> subprocess.Popen[bytes] | None:
 
 
 def start(home: Path, port: int, host: str, workers: int, database_url: str | None,
-          heartbeat: float) -> None:
+          heartbeat: float, public_url: str | None = None,
+          allowed_hosts: list[str] | None = None) -> None:
     info = _info(home)
     if info and _alive(info["pid"]) and _answers(info["url"]):
         print(f"already running: pid {info['pid']} at {info['url']}")
         return
-    proc = launch(home, port, host, workers, database_url, heartbeat)
+    proc = launch(home, port, host, workers, database_url, heartbeat, public_url, allowed_hosts)
     deadline = time.monotonic() + START_TIMEOUT_S
     print("starting the Tidemill daemon...", file=sys.stderr, flush=True)
     while time.monotonic() < deadline:

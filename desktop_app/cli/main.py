@@ -88,6 +88,12 @@ WorkersOpt = Annotated[int, typer.Option(help="worker processes")]
 DbOpt = Annotated[str | None, typer.Option(envvar="TIDEMILL_DATABASE_URL",
                                            help="external PostgreSQL (default: embedded)")]
 HeartbeatOpt = Annotated[float, typer.Option(help="seconds between job heartbeats")]
+PublicUrlOpt = Annotated[str | None, typer.Option(
+    envvar="TIDEMILL_PUBLIC_URL",
+    help="the address users reach the daemon at (approval links use it; its name is allowed)")]
+AllowedHostOpt = Annotated[list[str] | None, typer.Option(
+    "--allowed-host", help="another name the API answers to (Host); repeat for more;"
+                           " TIDEMILL_ALLOWED_HOSTS=a,b")]
 
 
 @daemon_app.callback()
@@ -99,6 +105,8 @@ def daemon(
     workers: WorkersOpt = 2,
     database_url: DbOpt = None,
     heartbeat: HeartbeatOpt = 2.0,
+    public_url: PublicUrlOpt = None,
+    allowed_host: AllowedHostOpt = None,
 ) -> None:
     """Run the daemon in the foreground (Ctrl-C drains and stops)."""
     ctx.obj = {"home": _home(home)}
@@ -111,7 +119,8 @@ def daemon(
         typer.echo(f"warning: listening on {host}: other machines can reach this API", err=True)
     try:
         run_daemon(DaemonConfig(home=_home(home), host=host, port=port, workers=workers,
-                                database_url=database_url, heartbeat_s=heartbeat))
+                                database_url=database_url, heartbeat_s=heartbeat,
+                                public_url=public_url, allowed_hosts=_allowed_hosts(allowed_host)))
     except TidemillError as exc:
         fail(exc.message, exc.hint, code=1)
     except KeyboardInterrupt:
@@ -127,10 +136,19 @@ def daemon_start(
     workers: WorkersOpt = 2,
     database_url: DbOpt = None,
     heartbeat: HeartbeatOpt = 2.0,
+    public_url: PublicUrlOpt = None,
+    allowed_host: AllowedHostOpt = None,
 ) -> None:
     """Start the daemon in the background and wait until it answers."""
     daemon_control.start(home=_home(home) if home else ctx.obj["home"], port=port, host=host,
-                         workers=workers, database_url=database_url, heartbeat=heartbeat)
+                         workers=workers, database_url=database_url, heartbeat=heartbeat,
+                         public_url=public_url, allowed_hosts=_allowed_hosts(allowed_host))
+
+
+def _allowed_hosts(given: list[str] | None) -> list[str]:
+    """--allowed-host values, and TIDEMILL_ALLOWED_HOSTS (comma-separated)."""
+    names = [n.strip() for n in os.environ.get("TIDEMILL_ALLOWED_HOSTS", "").split(",")]
+    return [n for n in [*names, *(given or [])] if n]
 
 
 @daemon_app.command("stop")

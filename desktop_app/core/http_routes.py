@@ -85,6 +85,25 @@ def basic_ok(username: str, password: str, header_value: str | None) -> bool:
                                              f"{username}:{password}".encode())
 
 
+#: The bodies a web page can send anywhere without asking (no CORS preflight).
+BROWSER_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+#: The trigger field by which a route without authentication accepts such bodies anyway.
+FORM_OPT_IN = "allow_form_posts"
+
+
+def browser_form_refusal(content_type: str | None, auth_method: str, opted_in: bool,
+                         trigger_path: str) -> str | None:
+    """Why a browser-style form post may not run this route, or None. Any page the user
+    opens could send one to the daemon on their machine, so a route that checks no
+    credential takes them only when it says so."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if auth_method != "none" or opted_in or media not in BROWSER_FORM_TYPES:
+        return None
+    return (f"the HTTP trigger {trigger_path} has no authentication, so it refuses {media}"
+            f" bodies (any web page you open could post them to this machine); send JSON, or"
+            f" set {FORM_OPT_IN}: true on the trigger if a web form must post to it")
+
+
 def secret_matches(expected: str, sent: str | None) -> bool:
     return sent is not None and hmac.compare_digest(expected.encode(),
                                                     sent.encode("utf-8", "replace"))

@@ -45,3 +45,20 @@ LANGUAGE_TAGS: dict[str, str] = {
 
 def default_tag(language: str | None) -> str:
     return LANGUAGE_TAGS.get(language or "", language or "other")
+
+
+#: In a job's `extra`: which of its arguments' `$var:`/`$res:` strings are plain text, not
+#: references — `True` for all, or a list of names. Set when whoever supplied them may not
+#: have them resolved: an unauthenticated HTTP route (or one authenticated by a shared
+#: secret), a run-only token, an event trigger's peer; a flow passes it on to what its
+#: input flows into (steps' expression inputs, loop iterations, branches).
+PLAIN_ARGS = "plain_args"
+
+
+def is_plain_arg(extra: dict[str, Any] | None, name: str) -> bool:
+    plain = (extra or {}).get(PLAIN_ARGS)
+    return plain is True or (isinstance(plain, list) and name in plain)
+
+
+def has_plain_args(extra: dict[str, Any] | None) -> bool:
+    return bool((extra or {}).get(PLAIN_ARGS))

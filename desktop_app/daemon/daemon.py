@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from desktop_app.api.app import create_app
 from desktop_app.api.state import ApiState
 from desktop_app.api.waiter import CompletionWaiter
+from desktop_app.core import hosts
 from desktop_app.core.errors import DaemonError, DatabaseError
 from desktop_app.core.event_triggers import smtp_port_from_env
 from desktop_app.core.tokens import hash_token, new_user_token
@@ -67,6 +68,10 @@ class DaemonConfig:
     smtp_port: int | None = field(default_factory=lambda: smtp_port_from_env())
     smtp_host: str = field(default_factory=lambda: os.environ.get("TIDEMILL_SMTP_HOST",
                                                                   "127.0.0.1"))
+    # The address users reach the API at (links use it; its name is allowed as Host), and
+    # other names the API answers to. Env: TIDEMILL_PUBLIC_URL, TIDEMILL_ALLOWED_HOSTS.
+    public_url: str | None = None
+    allowed_hosts: list[str] = field(default_factory=list)
 
     @property
     def stale_after_s(self) -> float:
@@ -149,6 +154,8 @@ class Daemon:
         # starve the rest, so the pool is larger.
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=64, thread_name_prefix="tidemill"))
+        if cfg.public_url:
+            hosts.public_url_host(cfg.public_url)  # a bad URL stops the start, with a hint
         sock = _bind(cfg.host, cfg.port)
         port = sock.getsockname()[1]
         base_url = f"http://{'127.0.0.1' if cfg.host in ('0.0.0.0', '::') else cfg.host}:{port}"
@@ -174,7 +181,10 @@ class Daemon:
             waiter = CompletionWaiter(database_url)
             state = ApiState(pool=pool, database_url=database_url, home=cfg.home,
                              token_key=token_key, waiter=waiter, secrets=secrets,
-                             database_health=watch.health)
+                             database_health=watch.health,
+                             public_url=cfg.public_url or base_url,
+                             allowed_hosts=hosts.allowed_names(cfg.public_url, cfg.allowed_hosts,
+                                                               cfg.host))
             waiter.start()  # after ApiState has watched its channels
             server = _QuietServer(uvicorn.Config(create_app(state), log_level="warning",
                                                  lifespan="off", access_log=False))

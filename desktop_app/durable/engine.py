@@ -22,7 +22,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from desktop_app.core.jobs import JobStatus, error_result
+from desktop_app.core.jobs import PLAIN_ARGS, JobStatus, error_result, has_plain_args
 from desktop_app.queue import queue
 from desktop_app.queue.model import ClaimedJob, NewJob
 from desktop_app.queue.notify import QUEUE_CHANNEL
@@ -140,7 +140,9 @@ async def _dispatch(conn: AsyncConnection[Any], job: ClaimedJob, step: dict[str,
         # A task whose worker dies is run again once (the reaper re-queues it): a workflow
         # must not fail because a process was killed. Its own failures follow `retry`.
         "max_retries": 1,
-        "extra": {"wac_key": key, "wac_name": step.get("name") or key},
+        "extra": {"wac_key": key, "wac_name": step.get("name") or key,
+                  # a task's args come from the workflow's, and so may their references
+                  **({PLAIN_ARGS: True} if has_plain_args(job.extra) else {})},
     }
     kind = step.get("dispatch_type") or "inline"
     if kind == "script":

@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from desktop_app.core.errors import UsageError
-from desktop_app.core.jobs import default_tag
+from desktop_app.core.jobs import PLAIN_ARGS, default_tag, has_plain_args
 from desktop_app.core.languages import require_runnable
 from desktop_app.db import scripts as script_store
 from desktop_app.flows import scope as scopes
@@ -50,6 +50,10 @@ class ChildFactory:
             shared = str(self.row["root_job"] or self.flow_id)
         if shared is not None:
             extra = {**extra, "shared_dir": shared}
+        if has_plain_args(self.row.get("extra")) and PLAIN_ARGS not in extra:
+            # The flow's input came from a party that may not resolve references: so do
+            # the child flows it flows into (loop iterations, branches, flow steps).
+            extra = {**extra, PLAIN_ARGS: True}
         return {
             "created_by": self.row["created_by"],
             "permissioned_as": self.row["permissioned_as"],
@@ -68,6 +72,13 @@ class ChildFactory:
         extra: dict[str, Any] = {"flow_step_id": mod["id"]}
         if cache_key:
             extra["cache_key"] = cache_key
+        if has_plain_args(self.row.get("extra")) and kind != "flow":
+            # A static input is the flow author's (its references resolve); an expression
+            # may carry the untrusted input (its references stay text).
+            transforms = value.get("input_transforms") or {}
+            extra[PLAIN_ARGS] = [name for name in args if not (
+                isinstance(transforms.get(name), dict)
+                and transforms[name].get("type") == "static")]
         common = self._common(args, extra)
         if kind == "rawscript":
             language = require_runnable(value.get("language"))

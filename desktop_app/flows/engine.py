@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from desktop_app.core.jobs import JobStatus
+from desktop_app.core.jobs import PLAIN_ARGS, JobStatus, has_plain_args
 from desktop_app.flows.run import FLOW_TAG, INTERNAL_TAG, FlowRun, initial_status
 from desktop_app.queue import queue
 from desktop_app.queue.model import NewJob
@@ -171,13 +171,13 @@ async def restart_flow(conn: AsyncConnection[Any], workspace: str, old_id: uuid.
     from desktop_app.flows.run import new_flow_job
 
     cur = await conn.execute(
-        "SELECT raw_flow, args, flow_status, script_path FROM job_completed"
+        "SELECT raw_flow, args, flow_status, script_path, extra FROM job_completed"
         " WHERE id = %s AND workspace_id = %s AND kind = 'flow'", (old_id, workspace))
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"no finished flow run {old_id} in workspace {workspace!r}",
                        hint="only a completed flow run can be restarted")
-    raw_flow, args, old_status, path = row
+    raw_flow, args, old_status, path, old_extra = row
     modules = (raw_flow or {}).get("modules") or []
     ids = [m.get("id") for m in modules]
     if step_id not in ids:
@@ -199,7 +199,9 @@ async def restart_flow(conn: AsyncConnection[Any], workspace: str, old_id: uuid.
     job = new_flow_job(created_by=created_by, permissioned_as=permissioned_as,
                        workspace_id=workspace, script_path=path, args=args or {},
                        raw_flow=raw_flow, flow_status=status,
-                       extra={"restarted_from": {"job": str(old_id), "step": step_id}})
+                       extra={"restarted_from": {"job": str(old_id), "step": step_id},
+                              # the inputs are the first run's: so is whether they may resolve
+                              **({PLAIN_ARGS: True} if has_plain_args(old_extra) else {})})
     job.kind, job.tag = "flow", FLOW_TAG
     await queue.push(conn, job)
     await conn.execute("UPDATE job_queue SET running = true, started_at = now() WHERE id = %s",

@@ -16,6 +16,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from desktop_app.core.errors import NotFound, TidemillError, UsageError
+from desktop_app.core.jobs import PLAIN_ARGS
 from desktop_app.db import flows as flow_store
 from desktop_app.db import scripts as script_store
 from desktop_app.scheduler.jobs import push_item, retries
@@ -37,7 +38,8 @@ async def fire(pool: Any, row: dict[str, Any], args: dict[str, Any],
                 conn, workspace=ws, path=row["script_path"], is_flow=row["is_flow"],
                 args=args, created_by=row["edited_by"], permissioned_as=row["permissioned_as"],
                 trigger_path=path, schedule_path=None, max_retries=retries(row["retry"]),
-                extra={"trigger": f"{kind}/{path}"}, trigger_kind=kind,
+                # a peer's message, not a person with rights: its references stay text
+                extra={"trigger": f"{kind}/{path}", PLAIN_ARGS: True}, trigger_kind=kind,
                 event={"kind": kind, **event, "trigger_path": path})
             await conn.execute("UPDATE event_triggers SET last_event_at = now(),"
                                " events_total = events_total + 1 WHERE workspace_id = %s"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.daemon_harness import RunningDaemon
-from tests.e2e.flow_helpers import flow, py
+from tests.e2e.flow_helpers import flow, js, py, static
 from tests.security.conftest import PUBLIC_URL
 
 SECRET_VAR = "sk-var-7d1e40c9aa"
@@ -50,6 +50,15 @@ class World:
             "script_path": "f/x/hello", "is_flow": False, "request_type": "sync",
             "authentication_method": "none", "allow_form_posts": True})
         assert r.status_code == 201, r.text
+        greet = py("a", "def main(name, key):\n    return {'name': name, 'key_len': len(key)}\n",
+                   name=js("flow_input.name"), key=static("$var:f/sec/key"))
+        assert admin("POST", "flows/create", json={"path": "f/x/greet", **flow(greet)}
+                     ).status_code == 201
+        r = admin("POST", "http_triggers/create", json={
+            "path": "f/x/greet_route", "route_path": "greet", "http_method": "post",
+            "script_path": "f/x/greet", "is_flow": True, "request_type": "sync",
+            "authentication_method": "none"})
+        assert r.status_code == 201, r.text
         ask = py("ask", "def main():\n    return 'asked'\n")
         ask["suspend"] = {"required_events": 1, "timeout": 600}
         assert admin("POST", "flows/create", json={"path": "f/y/approve", **flow(ask)}
@@ -59,7 +68,7 @@ class World:
         assert r.status_code == 201, r.text
         self.run_token = r.text
         # an admin's own run, the kind a run-only token must not read
-        status, result = daemon.run_wait("f/y/hello", {"name": "admin-private-run"})
+        status, _ = daemon.run_wait("f/y/hello", {"name": "admin-private-run"})
         assert status == "success"
         self.admin_job = self._last_job("f/y/hello")
 
@@ -91,6 +100,15 @@ def test_unauthenticated_route_passes_references_as_plain_strings(world: World, 
     r = world.route("hello", json={"name": ref})
     _no_secret(r)
     assert r.status_code == 200 and r.json() == f"hi {ref}", r.text
+
+
+def test_flow_input_from_an_unauthenticated_route_stays_text_in_its_steps(world: World) -> None:
+    """The flow author's own static `$var:` still resolves (its length comes back); what
+    the caller sent reaches the step as the text it was."""
+    r = world.route("greet", json={"name": "$var:f/sec/key"})
+    _no_secret(r)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"name": "$var:f/sec/key", "key_len": len(SECRET_VAR)}
 
 
 @pytest.mark.parametrize("ref", ["$var:f/sec/key", "$res:f/sec/db"])
