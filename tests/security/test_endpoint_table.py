@@ -1,4 +1,4 @@
-"""Every endpoint × {no token, run-only token, operator, developer without grants}, against
+"""Every endpoint, for each of {no token, run-only token, operator, developer without grants}, against
 a table of expected statuses.
 
 The endpoints come from the app's own OpenAPI spec at test time, so a new endpoint without
