@@ -1,4 +1,5 @@
-"""/api/w/{workspace}/resources/…: resources, their types, and `$var:`/`$res:` interpolation."""
+"""/api/w/{workspace}/resources/…: resources, their types, and their interpolated values
+(`$var:`/`$res:` inside them resolved by desktop_app.db.references)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,11 @@ from desktop_app.api import access, inputs, secret_values
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
-from desktop_app.api.routes_variables import variable_value
 from desktop_app.core.errors import NotFound
+from desktop_app.db import references
 from desktop_app.db import variables as store
 
 router = APIRouter(prefix="/api/w/{workspace}/resources", tags=["resources"])
-
-_MAX_DEPTH = 10  # $res: chains deeper than this are a cycle
 
 _RESOURCE = {"path": inputs.STRING, "value": inputs.ANY, "resource_type": inputs.STRING,
              "description": inputs.NULLABLE_STRING}
@@ -54,25 +53,6 @@ async def resource_value(request: Request, ws: str, path: str, who: Identity) ->
     return value
 
 
-async def interpolate(request: Request, ws: str, value: Any, who: Identity, depth: int = 0) -> Any:
-    """Replace `$var:path` strings by the variable's value and `$res:path` by the
-    resource's (interpolated) value, anywhere inside the value."""
-    if depth > _MAX_DEPTH:
-        raise HTTPException(400, "resource references nest too deep (a $res: cycle?)")
-    if isinstance(value, str):
-        if value.startswith("$var:"):
-            return await variable_value(request, ws, value[5:], who)
-        if value.startswith("$res:"):
-            inner = await resource_value(request, ws, value[5:], who)
-            return await interpolate(request, ws, inner, who, depth + 1)
-        return value
-    if isinstance(value, list):
-        return [await interpolate(request, ws, v, who, depth) for v in value]
-    if isinstance(value, dict):
-        return {k: await interpolate(request, ws, v, who, depth) for k, v in value.items()}
-    return value
-
-
 @router.get("/get_value/{path:path}")
 async def get_value(workspace: str, path: ItemPath, request: Request,
                     who: Identity = Depends(authenticate)) -> Any:
@@ -82,8 +62,20 @@ async def get_value(workspace: str, path: ItemPath, request: Request,
 @router.get("/get_value_interpolated/{path:path}")
 async def get_value_interpolated(workspace: str, path: ItemPath, request: Request,
                                  who: Identity = Depends(authenticate)) -> Any:
-    value = await resource_value(request, workspace, strip_prefix(path), who)
-    return await interpolate(request, workspace, value, who)
+    """The value with every `$var:`/`$res:` inside it resolved, with the caller's rights."""
+    state = request.app.state.tidemill
+    await access.require(request, who, Action.READ_SECRET, strip_prefix(path), "resource",
+                         workspace)
+    async with state.pool.connection() as conn:
+
+        async def note_secret(ref: str) -> None:
+            if who.job_id:  # a job's read: its logs mask the value
+                await store.record_secret_read(conn, who.job_id, workspace, ref)
+
+        return await references.resolve(
+            conn, workspace, "$res:" + strip_prefix(path),
+            references.ReadsAs(who.username, who.role, in_job=who.scope == "job"),
+            getattr(state.secrets, "get", None), note_secret)
 
 
 def resource_json(row: dict[str, Any]) -> dict[str, Any]:

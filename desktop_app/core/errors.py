@@ -52,6 +52,17 @@ class Forbidden(UsageError):
     http_status = 403
 
 
+class SecretMissing(UsageError):
+    """A secret value is missing from this machine's keyring."""
+
+    http_status = 409
+
+    def __init__(self, message: str | None = None, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or "set it again on this machine (after a Git pull"
+                                               " or on a new machine, secrets must be entered"
+                                               " again: `tidemill secret set`)")
+
+
 class ArgumentError(UsageError):
     """The arguments do not fit the script's signature."""
 

@@ -8,9 +8,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from desktop_app.core import permissions
 from desktop_app.core.errors import NotFound, UsageError
-from desktop_app.core.permissions import Action, Folder, Principal
+from desktop_app.core.permissions import Folder
 
 _USER = "username, email, role, created_at, created_by"
 
@@ -128,21 +127,6 @@ async def delete_folder(conn: AsyncConnection[Any], ws: str, name: str) -> None:
                              (ws, name))
     if cur.rowcount == 0:
         raise NotFound(f"no folder named {name!r} in workspace {ws!r}")
-
-
-async def check_access(conn: AsyncConnection[Any], ws: str, permissioned_as: str, action: Action,
-                       path: str, what: str) -> None:
-    """The API's rule, applied where a job reads directly from the database (its
-    `$var:`/`$res:` arguments, a flow's `variable()` calls): Forbidden when the job's
-    caller may not. A caller that is no longer a user gets the least rights."""
-    username = permissioned_as.split("/", 1)[-1]
-    role = await role_of(conn, username) or "operator"
-    if role == "admin":
-        return
-    name = permissions.folder_name(path)
-    row = await find_folder(conn, ws, name) if name else None
-    folder = as_folder(row) if row else None
-    permissions.check(Principal(username, role), action, path, folder, what, in_job=True)
 
 
 # -- audit -------------------------------------------------------------------------------

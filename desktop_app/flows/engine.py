@@ -51,7 +51,7 @@ async def _concurrency_key(conn: AsyncConnection[Any], job: NewJob) -> str:
         from desktop_app.flows import scope as scopes
 
         row = {"workspace_id": job.workspace_id, "args": job.args, "extra": {},
-               "raw_flow": job.raw_flow}
+               "raw_flow": job.raw_flow, "permissioned_as": job.permissioned_as}
         return str(await scopes.evaluate(conn, row, str(expr), {"flow_input": job.args}))
     return f"{job.workspace_id}/{job.script_path or 'inline flow'}"
 

@@ -97,12 +97,15 @@ async def input_transforms(conn: AsyncConnection[Any], row: dict[str, Any],
 
 async def _fetch(conn: AsyncConnection[Any], ws: str, kind: str, path: str,
                  permissioned_as: str | None) -> Any:
-    from desktop_app.db.references import resolve
+    from desktop_app.core.errors import Forbidden
+    from desktop_app.db.references import ReadsAs, resolve
     from desktop_app.flows.secrets_access import secret_value
 
+    if permissioned_as is None:
+        raise Forbidden(f"this flow has no caller, so its {kind}() of {path} cannot be checked")
     # with the rights of the flow's caller
     return await resolve(conn, ws, ("$var:" if kind == "variable" else "$res:") + path,
-                         secret_value, permissioned_as=permissioned_as)
+                         ReadsAs.permissioned_as(permissioned_as), secret_value)
 
 
 def step_error(exc: TidemillError, step_id: Any) -> dict[str, Any]:

@@ -53,35 +53,15 @@ class ListenerContext:
                                event if event is not None else args)
 
     async def resource(self, path: str) -> Any:
-        """A resource's value with its secret fields read from the keyring and its `$var:`
-        references (at any depth) replaced by the variables' values."""
-        from desktop_app.api import secret_values
-        from desktop_app.db import variables as var_store
+        """A resource's value with its secret fields read from the keyring and the `$var:`
+        and `$res:` references inside it resolved, with the rights of the trigger's editor
+        (the user its runs act as): a trigger connects only with what they may read."""
+        from desktop_app.db import references
 
-        ws = self.row["workspace_id"]
+        reader = references.ReadsAs.permissioned_as(self.row["permissioned_as"])
         async with self.state.pool.connection() as conn:
-            row = await var_store.get_resource(conn, ws, path)
-        value, _ = await secret_values.join_secrets(self.state, ws, row["value"],
-                                                    f"resource {path}")
-        return await self._variables_in(value)
-
-    async def _variables_in(self, value: Any) -> Any:
-        from desktop_app.api import secret_values
-        from desktop_app.db import variables as var_store
-
-        if isinstance(value, str) and value.startswith("$var:"):
-            ws, var = self.row["workspace_id"], value[5:]
-            async with self.state.pool.connection() as conn:
-                row = await var_store.get_variable(conn, ws, var)
-            if not row["is_secret"]:
-                return str(row["value"])
-            return await secret_values.read(self.state, ws, row["secret_ref"],
-                                            f"variable {var}")
-        if isinstance(value, dict):
-            return {k: await self._variables_in(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [await self._variables_in(v) for v in value]
-        return value
+            return await references.resolve(conn, self.row["workspace_id"], "$res:" + path,
+                                            reader, getattr(self.state.secrets, "get", None))
 
 
 def describe(exc: BaseException) -> str:

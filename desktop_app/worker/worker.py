@@ -371,8 +371,8 @@ class Worker:
     async def _resolve_references(self, job: ClaimedJob) -> dict[str, Any]:
         """`$res:`/`$var:` arguments become the values they name (as in Windmill); a secret
         read this way is masked in the job's logs like one read through the API."""
-        if not any(isinstance(v, str) and v[:5] in ("$res:", "$var:") and
-                   not is_plain_arg(job.extra, k) for k, v in job.args.items()):
+        if not any(references.is_reference(v) and not is_plain_arg(job.extra, k)
+                   for k, v in job.args.items()):
             return dict(job.args)  # no reference, or only ones their supplier may not use
         assert self.conn is not None
         conn = self.conn
@@ -384,10 +384,10 @@ class Worker:
 
         try:
             # with the rights of the job's caller: a job reads only what they may
+            reader = references.ReadsAs.permissioned_as(job.permissioned_as)
             return {k: v if is_plain_arg(job.extra, k) else
-                    await references.resolve(conn, job.workspace_id, v,
-                                             secrets_access.secret_value, note_secret,
-                                             permissioned_as=job.permissioned_as)
+                    await references.resolve(conn, job.workspace_id, v, reader,
+                                             secrets_access.secret_value, note_secret)
                     for k, v in job.args.items()}
         except TidemillError as exc:
             raise ResourceError(f"an argument's reference could not be resolved: {exc.message}",
