@@ -78,7 +78,7 @@ RUN_SCOPE_ROUTES = frozenset(
     [f"/api/w/{{workspace}}/jobs/{kind}/{target}" for kind in ("run", "run_wait_result")
      for target in ("p/{path:path}", "h/{hash_}", "f/{path:path}")]
     + [f"/api/w/{{workspace}}/jobs_u/{read}/{{job_id}}" for read in (
-        "get", "get_logs", "completed/get_result", "completed/get_result_maybe",
+        "get", "get_logs", "completed/get", "completed/get_result", "completed/get_result_maybe",
         "getupdate", "getupdate_sse")]
     + ["/api/r/{route_path:path}"])
 

@@ -43,6 +43,7 @@ POST   /api/r/{route_path}                                                   404
 PUT    /api/r/{route_path}                                                   404  404  404  404
 POST   /api/schedules/preview                                                401  403  400  400
 POST   /api/users/tokens/create                                              401  403  201  201
+GET    /api/users/tokens/list                                                401  403  200  200
 GET    /api/users/whoami                                                     401  403  200  200
 GET    /api/version                                                          200  200  200  200
 POST   /api/w/{workspace}/apps/create                                        401  403  400  400
@@ -64,9 +65,11 @@ POST   /api/w/{workspace}/email_triggers/setmode/{path}                      401
 POST   /api/w/{workspace}/email_triggers/update/{path}                       401  403  403  403
 POST   /api/w/{workspace}/flows/archive/{path}                               401  403  403  403
 POST   /api/w/{workspace}/flows/create                                       401  403  403  400
+DELETE /api/w/{workspace}/flows/delete/{path}                                401  403  403  403
 GET    /api/w/{workspace}/flows/exists/{path}                                401  403  403  403
 GET    /api/w/{workspace}/flows/get/{path}                                   401  403  403  403
 GET    /api/w/{workspace}/flows/get_form/{path}                              401  403  403  403
+GET    /api/w/{workspace}/flows/history/p/{path}                             401  403  403  403
 GET    /api/w/{workspace}/flows/list                                         401  403  200  200
 POST   /api/w/{workspace}/flows/update/{path}                                401  403  403  403
 POST   /api/w/{workspace}/folders/create                                     401  403  403  400
@@ -74,6 +77,7 @@ DELETE /api/w/{workspace}/folders/delete/{name}                              401
 GET    /api/w/{workspace}/folders/get/{name}                                 401  403  403  403
 GET    /api/w/{workspace}/folders/list                                       401  403  200  200
 POST   /api/w/{workspace}/folders/update/{name}                              401  403  403  403
+GET    /api/w/{workspace}/groups/list                                        401  403  200  200
 POST   /api/w/{workspace}/http_triggers/create                               401  403  403  400
 DELETE /api/w/{workspace}/http_triggers/delete/{path}                        401  403  403  403
 GET    /api/w/{workspace}/http_triggers/exists/{path}                        401  403  403  403
@@ -83,13 +87,17 @@ POST   /api/w/{workspace}/http_triggers/setmode/{path}                       401
 POST   /api/w/{workspace}/http_triggers/update/{path}                        401  403  403  403
 GET    /api/w/{workspace}/job_metrics/get_progress/{job_id}                  401  403  403  403
 POST   /api/w/{workspace}/job_metrics/set_progress/{job_id}                  401  403  400  400
+GET    /api/w/{workspace}/jobs/completed/list                                401  403  200  200
 GET    /api/w/{workspace}/jobs/list                                          401  403  200  200
+GET    /api/w/{workspace}/jobs/queue/list                                    401  403  200  200
 POST   /api/w/{workspace}/jobs/restart/f/{job_id}/from/{step_id}             401  403  403  403
 GET    /api/w/{workspace}/jobs/resume_urls/{job_id}/{resume_id}              401  403  403  403
+POST   /api/w/{workspace}/jobs/run/batch_rerun_jobs                          401  403  400  400
 POST   /api/w/{workspace}/jobs/run/f/{path}                                  401  201  403  403
 POST   /api/w/{workspace}/jobs/run/h/{hash_}                                 401  201  403  403
 POST   /api/w/{workspace}/jobs/run/p/{path}                                  401  201  403  403
 POST   /api/w/{workspace}/jobs/run/preview                                   401  403  403  400
+POST   /api/w/{workspace}/jobs/run/preview_flow                              401  403  403  400
 POST   /api/w/{workspace}/jobs/run_wait_result/f/{path}                      401  200  403  403
 POST   /api/w/{workspace}/jobs/run_wait_result/h/{hash_}                     401  504  403  403
 GET    /api/w/{workspace}/jobs/run_wait_result/p/{path}                      401  504  403  403
@@ -99,10 +107,12 @@ POST   /api/w/{workspace}/jobs/wac/inline_checkpoint/{job_id}                401
 GET    /api/w/{workspace}/jobs/wac_approval_urls/{job_id}/{step_key}         401  403  403  403
 GET    /api/w/{workspace}/jobs_u/cancel/{job_id}/{resume_id}/{signature}     403  403  403  403
 POST   /api/w/{workspace}/jobs_u/cancel/{job_id}/{resume_id}/{signature}     403  403  403  403
+GET    /api/w/{workspace}/jobs_u/completed/get/{job_id}                      401  403  403  403
 GET    /api/w/{workspace}/jobs_u/completed/get_result/{job_id}               401  403  403  403
 GET    /api/w/{workspace}/jobs_u/completed/get_result_maybe/{job_id}         401  403  403  403
 GET    /api/w/{workspace}/jobs_u/get/{job_id}                                401  403  403  403
 GET    /api/w/{workspace}/jobs_u/get_logs/{job_id}                           401  403  403  403
+GET    /api/w/{workspace}/jobs_u/getupdate/{job_id}                          401  403  403  403
 GET    /api/w/{workspace}/jobs_u/getupdate_sse/{job_id}                      401  403  403  403
 POST   /api/w/{workspace}/jobs_u/queue/cancel/{job_id}                       401  403  403  403
 GET    /api/w/{workspace}/jobs_u/resume/{job_id}/{resume_id}/{signature}     403  403  403  403
@@ -184,9 +194,12 @@ GET    /api/w/{workspace}/websocket_triggers/list                            401
 POST   /api/w/{workspace}/websocket_triggers/setenabled/{path}               401  403  400  400
 POST   /api/w/{workspace}/websocket_triggers/setmode/{path}                  401  403  400  400
 POST   /api/w/{workspace}/websocket_triggers/update/{path}                   401  403  403  403
+POST   /api/w/{workspace}/workspaces/edit_job_settings                       401  403  403  403
+GET    /api/w/{workspace}/workspaces/job_settings                            401  403  200  200
 POST   /api/workers/pause                                                    401  403  403  403
 POST   /api/workers/resume                                                   401  403  403  403
 GET    /api/workers/status                                                   401  403  200  200
+POST   /api/workspaces/exists                                                401  403  400  400
 """
 
 
