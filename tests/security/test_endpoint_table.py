@@ -41,6 +41,7 @@ GET    /api/r/{route_path}                                                   404
 PATCH  /api/r/{route_path}                                                   404  404  404  404
 POST   /api/r/{route_path}                                                   404  404  404  404
 PUT    /api/r/{route_path}                                                   404  404  404  404
+GET    /api/health                                                           200  200  200  200
 POST   /api/schedules/preview                                                401  403  400  400
 POST   /api/users/tokens/create                                              401  403  201  201
 GET    /api/users/tokens/list                                                401  403  200  200
