@@ -14,6 +14,7 @@ import desktop_app
 from desktop_app.api import (
     routes_apps,
     routes_audit,
+    routes_dependencies,
     routes_durable,
     routes_event_triggers,
     routes_flows,
@@ -127,6 +128,7 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_scripts.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_rerun.router)
+    app.include_router(routes_dependencies.router)
     app.include_router(routes_flows.router)
     app.include_router(routes_durable.router)
     app.include_router(routes_progress.router)

@@ -132,11 +132,12 @@ async def archive_flow(workspace: str, path: ItemPath, request: Request,
 @router.delete("/flows/delete/{path:path}", response_class=PlainTextResponse)
 async def delete_flow(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
-    """Remove the flow and its versions (its past runs stay)."""
+    """Remove the flow and its versions (its past runs stay). Deleting a flow that is not
+    there succeeds, as in Windmill: wmill asks once per file of a removed flow folder."""
     await access.require(request, who, Action.WRITE, path, "flow")
     async with request.app.state.tidemill.pool.connection() as conn:
-        await flow_store.delete(conn, workspace, path)
-    return f"deleted {path}"
+        existed = await flow_store.delete(conn, workspace, path)
+    return f"deleted {path}" if existed else f"{path} did not exist"
 
 
 @router.get("/flows/history/p/{path:path}")

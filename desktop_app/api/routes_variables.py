@@ -53,14 +53,18 @@ async def get_value(workspace: str, path: ItemPath, request: Request,
 
 @router.get("/get/{path:path}")
 async def get_variable(workspace: str, path: ItemPath, request: Request, decrypt_secret: bool = False,
+                       include_encrypted: bool = False,
                        who: Identity = Depends(authenticate)) -> dict[str, Any]:
+    """A secret's value only with `decrypt_secret`; `include_encrypted` (wmill) gets "",
+    what Tidemill exports instead of an encrypted value (it never exports one)."""
     path = strip_prefix(path)
     await access.require(request, who, Action.READ, path, "variable")
     async with request.app.state.tidemill.pool.connection() as conn:
         row = await store.get_variable(conn, workspace, path)
     value = row["value"]
     if row["is_secret"]:
-        value = await variable_value(request, workspace, path, who) if decrypt_secret else None
+        value = await variable_value(request, workspace, path, who) if decrypt_secret else (
+            "" if include_encrypted else None)
     return variable_json(row, value)
 
 
@@ -104,7 +108,7 @@ def _body_value(body: dict[str, Any]) -> str:
 
 @router.post("/create", status_code=201, response_class=PlainTextResponse,
              openapi_extra=inputs.documented(_VARIABLE, ("path", "value")))
-async def create_variable(workspace: str, request: Request,
+async def create_variable(workspace: str, request: Request, already_encrypted: bool = False,
                           who: Identity = Depends(authenticate)) -> str:
     access.require_role(who, "developer", "creating variables")
     body = await inputs.json_object(request)
@@ -115,6 +119,11 @@ async def create_variable(workspace: str, request: Request,
     _check_fields(body)
     value = _body_value(body)
     is_secret = bool(body.get("is_secret"))
+    if is_secret and already_encrypted:
+        raise HTTPException(400, f"the value of the new secret {path} came encrypted (wmill's"
+                                 " default), and Tidemill holds no Windmill workspace key to"
+                                 " read it; push it with `wmill sync push --plain-secrets`, or"
+                                 " create it with `tidemill secret set`")
     state = request.app.state.tidemill
     ref = await secret_values.store(state, workspace, value) if is_secret else None
     try:
@@ -131,6 +140,7 @@ async def create_variable(workspace: str, request: Request,
 @router.post("/update/{path:path}", response_class=PlainTextResponse,
              openapi_extra=inputs.documented(_VARIABLE))
 async def update_variable(workspace: str, path: ItemPath, request: Request,
+                          already_encrypted: bool = False,
                           who: Identity = Depends(authenticate)) -> str:
     path = strip_prefix(path)
     await access.require(request, who, Action.WRITE, path, "variable")
@@ -143,8 +153,12 @@ async def update_variable(workspace: str, path: ItemPath, request: Request,
         row = await store.get_variable(conn, workspace, path)
         fields: dict[str, Any] = {}
         is_secret = bool(body["is_secret"]) if "is_secret" in body else row["is_secret"]
-        if "value" in body or is_secret != row["is_secret"]:
-            if "value" in body:
+        # wmill pushes a secret it pulled with `already_encrypted=true`: the value it sends
+        # is whatever the export held in its place, never the secret, so the keyring keeps
+        # the real one.
+        keep_secret = already_encrypted and is_secret and row["is_secret"]
+        if ("value" in body and not keep_secret) or is_secret != row["is_secret"]:
+            if "value" in body and not keep_secret:
                 value = _body_value(body)
             elif row["is_secret"]:
                 value = await secret_values.read(state, workspace, row["secret_ref"], f"variable {path}")

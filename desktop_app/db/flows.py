@@ -64,8 +64,8 @@ async def history(conn: AsyncConnection[Any], ws: str, path: str) -> list[dict[s
     return rows
 
 
-async def delete(conn: AsyncConnection[Any], ws: str, path: str) -> None:
+async def delete(conn: AsyncConnection[Any], ws: str, path: str) -> bool:
+    """False when there was no such flow (wmill deletes a flow folder once per file)."""
     cur = await conn.execute("DELETE FROM flows WHERE workspace_id = %s AND path = %s",
                              (ws, path))
-    if cur.rowcount == 0:
-        raise NotFound(f"flow not found at path {path!r} in workspace {ws!r}")
+    return cur.rowcount > 0

@@ -41,6 +41,7 @@ _EXTENSIONS = {
 }
 # Characters no file name may hold here (path separators, Windows' reserved ones, controls).
 _FORBIDDEN = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+_WINDOWS_RESERVED = re.compile(r"con|prn|aux|nul|com[0-9]|lpt[0-9]")
 _WRITTEN = re.compile(r".+\.inline_script\.[A-Za-z0-9.]+")
 # wmill sorts keys by these stand-in names (so `id` comes first and `lock` before
 # `language`), the rest by their own name, with JS's localeCompare.
@@ -216,8 +217,11 @@ def write_flow_folder(flow: dict[str, Any], folder: Path, *, default_ts: str = D
     """Write `flow` as a flow folder: inline scripts to their own files, the rest to
     ``flow.yaml``; ``load_flow_folder(folder) == flow``.
 
-    Inline files are named as wmill names them (the step summary lowercased, spaces to
-    ``_``, else ``inline_script_N``; ``.inline_script.<ext>``; locks ``.inline_script.lock``).
+    Inline files are named as wmill names them: the step summary (else the step id)
+    lowercased, spaces to ``_``; an empty one gives ``inline_script_N``;
+    ``.inline_script.<ext>``; locks ``.inline_script.lock``. A folder written with other
+    names (older Tidemill used ``inline_script_N`` for every step without a summary) still
+    loads, since flow.yaml names its files; it gets these names when next written.
     Inline script files a previous write left and this flow no longer uses are removed.
     """
     folder = Path(folder)
@@ -227,7 +231,11 @@ def write_flow_folder(flow: dict[str, Any], folder: Path, *, default_ts: str = D
     value = flow.get("value")
     if isinstance(value, dict):
         for script in _rawscripts(value):
-            base, ext = names.assign(script.get("summary"), script["value"].get("language"))
+            # wmill names the file after the summary, or the step id when there is none
+            # (an empty summary is not none: it gives inline_script_N)
+            summary = script.get("summary")
+            base, ext = names.assign(script.get("id") if summary is None else summary,
+                                     script["value"].get("language"))
             module_value = script["value"]
             if isinstance(module_value.get("content"), str):
                 files[base + ext] = module_value["content"]
@@ -256,18 +264,26 @@ class _PathAssigner:
         self.seen: set[str] = set()
 
     def assign(self, summary: Any, language: Any) -> tuple[str, str]:
-        name = summary.lower().replace(" ", "_") if isinstance(summary, str) else ""
-        name = _FORBIDDEN.sub("", name).lstrip(".")
+        name = _sanitize(summary) if isinstance(summary, str) else ""
         original = name
         if not name:
             original, name = "inline_script", "inline_script_0"
-        while name in self.seen:
+        while name.lower() in self.seen:
             self.counter += 1
             name = f"{original}_{self.counter}"
-        self.seen.add(name)
+        self.seen.add(name.lower())
         ext = inline_script_extension(language if isinstance(language, str) else "",
                                       self.default_ts)
         return f"{name}.inline_script.", ext
+
+
+def _sanitize(summary: str) -> str:
+    """wmill's sanitizeForFilesystem: spaces to ``_``, forbidden characters dropped, runs of
+    ``_`` folded, ``.``/``_`` trimmed at both ends, lower case; Windows device names get ``_``."""
+    name = _FORBIDDEN.sub("", summary.replace(" ", "_"))
+    name = re.sub(r"_+", "_", name)
+    name = re.sub(r"^[._]+|[._]+$", "", name).lower()
+    return f"_{name}" if _WINDOWS_RESERVED.fullmatch(name) else name
 
 
 def _rawscripts(flow_value: dict[str, Any]) -> Iterator[dict[str, Any]]:

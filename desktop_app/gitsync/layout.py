@@ -24,11 +24,27 @@ import yaml
 from desktop_app.apps.folder import load_app_folder, write_app_folder
 from desktop_app.core.errors import UsageError
 from desktop_app.flows.folder import _Dumper, _Loader, load_flow_folder, write_flow_folder
+from desktop_app.gitsync.bodies import (
+    SCRIPT_OPTIONAL,
+    SECRET_KEY,
+    flow_body,
+    folder_meta,
+    implicit_folder_meta,
+    plain_body,
+    resource_body,
+    resource_type_body,
+    script_meta,
+    variable_body,
+)
 from desktop_app.parsing import language_from_filename
 
-SECRET_KEY = "$secret"
+__all__ = ["SECRET_KEY", "Snapshot", "collect_files", "folder_meta", "read_folder",
+           "remove_item", "write_folder_meta", "write_item"]
+
 DEFAULT_TS = "deno"  # Tidemill runs TypeScript on Deno; wmill.yaml says so (defaultTs)
-WMILL_YAML = {"defaultTs": DEFAULT_TS, "includes": ["f/**", "u/**"], "skipSecrets": True,
+# skipSecrets false: secret variables are in the files (without their values, here and in the
+# tarball), so `wmill sync pull` writes the same files as Tidemill's export.
+WMILL_YAML = {"defaultTs": DEFAULT_TS, "includes": ["f/**", "u/**"], "skipSecrets": False,
               "nonDottedPaths": False}
 
 _EXTENSION = {"python3": ".py", "deno": ".ts", "bun": ".bun.ts", "nativets": ".fetch.ts",
@@ -43,10 +59,6 @@ _META_SUFFIXES = (".script.yaml", ".script.json", ".script.lock", ".resource.yam
 #: Trigger items, each in `<path>.<kind>.yaml` holding its create body without `path`.
 TRIGGER_ITEM_KINDS = ("http_trigger", "websocket_trigger", "postgres_trigger", "mqtt_trigger",
                       "email_trigger")
-# Optional script fields written when set (wmill's NewScript keys).
-_SCRIPT_OPTIONAL = ("tag", "timeout", "envs", "concurrent_limit", "concurrency_time_window_s",
-                    "cache_ttl", "dedicated_worker", "priority", "restart_unless_cancelled",
-                    "delete_after_secs")
 
 
 @dataclass
@@ -114,9 +126,7 @@ def write_item(root: Path, kind: str, item: dict[str, Any]) -> list[str]:
     if kind == "script":
         touched = _write_script(root, item)
     elif kind == "flow":
-        flow: dict[str, Any] = {k: item[k] for k in ("summary", "description", "value", "schema") if k in item}
-        flow.update(item.get("extra") or {})
-        write_flow_folder(flow, root / f"{path}.flow", default_ts=DEFAULT_TS)
+        write_flow_folder(flow_body(item), root / f"{path}.flow", default_ts=DEFAULT_TS)
         touched = [f"{path}.flow"]
     elif kind == "app":
         write_app_folder({k: v for k, v in item.items() if k != "path"}, root / f"{path}.app")
@@ -124,20 +134,12 @@ def write_item(root: Path, kind: str, item: dict[str, Any]) -> list[str]:
     elif kind == "resource":
         touched = [_write(root, f"{path}.resource.yaml", _resource_text(item))]
     elif kind == "variable":
-        value = None if item.get("is_secret") else item.get("value")
-        touched = [_write(root, f"{path}.variable.yaml", dump_yaml({
-            "description": item.get("description") or "", "value": value if value is not None
-            else "", "is_secret": bool(item.get("is_secret")), "is_oauth": False,
-            "account": None}))]
-    elif kind == "schedule":
-        body = {k: v for k, v in item.items() if k != "path" and v is not None}
-        touched = [_write(root, f"{path}.schedule.yaml", dump_yaml(body))]
-    elif kind in TRIGGER_ITEM_KINDS:
-        body = {k: v for k, v in item.items() if k != "path" and v is not None}
-        touched = [_write(root, f"{path}.{kind}.yaml", dump_yaml(body))]
+        touched = [_write(root, f"{path}.variable.yaml", dump_yaml(variable_body(item)))]
+    elif kind == "schedule" or kind in TRIGGER_ITEM_KINDS:
+        touched = [_write(root, f"{path}.{kind}.yaml", dump_yaml(plain_body(item)))]
     elif kind == "resource_type":
-        touched = [_write(root, f"{path}.resource-type.yaml", dump_yaml({
-            "schema": item.get("schema"), "description": item.get("description") or ""}))]
+        touched = [_write(root, f"{path}.resource-type.yaml",
+                          dump_yaml(resource_type_body(item)))]
     else:
         raise UsageError(f"unknown item kind {kind!r}")
     touched += write_folder_meta(root, path)
@@ -166,13 +168,6 @@ def remove_item(root: Path, kind: str, path: str) -> list[str]:
     return removed
 
 
-def folder_meta(item: dict[str, Any]) -> dict[str, Any]:
-    """A folder's ``folder.meta.yaml``: Windmill's keys, grants as {u/name: write?}."""
-    return {"summary": item.get("summary"), "display_name": item.get("display_name") or
-            item["name"], "owners": list(item.get("owners") or []),
-            "extra_perms": dict(item.get("extra_perms") or {})}
-
-
 def write_folder_meta(root: Path, path: str) -> list[str]:
     """``wmill.yaml`` at the root and ``f/<folder>/folder.meta.yaml`` when missing."""
     written = []
@@ -182,8 +177,7 @@ def write_folder_meta(root: Path, path: str) -> list[str]:
     if len(parts) >= 3 and parts[0] == "f":
         meta = f"f/{parts[1]}/folder.meta.yaml"
         if not (root / meta).exists():
-            written.append(_write(root, meta, dump_yaml({
-                "display_name": parts[1], "owners": [], "extra_perms": {}, "summary": None})))
+            written.append(_write(root, meta, dump_yaml(implicit_folder_meta(parts[1]))))
     return written
 
 
@@ -198,41 +192,25 @@ def _write_script(root: Path, s: dict[str, Any]) -> list[str]:
             if f.is_file() and _is_script_content(f.name, stem) and f.name != Path(content_rel).name:
                 f.unlink()
                 touched.append(str(Path(path).parent / f.name))
-    meta: dict[str, Any] = {"summary": s.get("summary") or "",
-                            "description": s.get("description") or ""}
     lock_rel = f"{path}.script.lock"
     if s.get("lock"):
-        meta["lock"] = f"!inline {lock_rel}"
         touched.append(_write(root, lock_rel, s["lock"]))
     elif (root / lock_rel).exists():
         (root / lock_rel).unlink()
         touched.append(lock_rel)
-    meta["kind"] = s.get("kind") or "script"
-    meta["schema"] = s.get("schema")
-    for key in _SCRIPT_OPTIONAL:
-        if s.get(key) is not None:
-            meta[key] = s[key]
+    meta = script_meta(s, f"!inline {lock_rel}" if s.get("lock") else None)
     _write(root, content_rel, s["content"])
     touched.append(_write(root, f"{path}.script.yaml", dump_yaml(meta)))
     return touched
 
 
 def _resource_text(r: dict[str, Any]) -> str:
-    value = r.get("value")
-    secret: list[str] = []
-    if isinstance(value, dict):
-        secret = sorted(k for k, v in value.items() if _is_secret_ref(v))
-        value = {k: v for k, v in value.items() if k not in secret}
+    body, secret = resource_body(r)
     head = ""
     if secret:
         head = (f"# secret fields kept out of Git: {', '.join(secret)}"
                 f" (set each with `tidemill secret set {r['path']} --field NAME`)\n")
-    return head + dump_yaml({"description": r.get("description") or "", "value": value,
-                             "resource_type": r.get("resource_type")})
-
-
-def _is_secret_ref(v: Any) -> bool:
-    return isinstance(v, dict) and set(v) == {SECRET_KEY}
+    return head + dump_yaml(body)
 
 
 def _is_script_content(filename: str, stem: str) -> bool:
@@ -439,7 +417,7 @@ def _read_script(root: Path, real_root: Path, item_path: str, code: Path, langua
     if meta_file is None:
         return script
     meta = _check_mapping(load_yaml(meta_file, root), meta_file, root)
-    for key in ("summary", "description", "kind", "schema", *_SCRIPT_OPTIONAL):
+    for key in ("summary", "description", "kind", "schema", *SCRIPT_OPTIONAL):
         if meta.get(key) is not None:
             script[key] = meta[key]
     lock = meta.get("lock")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import Response
 
 from desktop_app.api import access, inputs, secret_values
 from desktop_app.api.access import Action
@@ -21,6 +22,7 @@ from desktop_app.gitsync.layout import SECRET_KEY, check_relative, read_folder
 from desktop_app.gitsync.recorder import WORKSPACE, recorder_of
 
 router = APIRouter(prefix="/api/w/{workspace}/sync", tags=["sync"])
+tarball_router = APIRouter(prefix="/api/w/{workspace}/workspaces", tags=["sync"])
 
 
 def install(app: FastAPI) -> None:
@@ -28,6 +30,7 @@ def install(app: FastAPI) -> None:
     from desktop_app.gitsync.hook import GitSyncHook
 
     app.include_router(router)
+    app.include_router(tarball_router)
     app.add_middleware(GitSyncHook)
 
 
@@ -170,3 +173,28 @@ async def set_secret(workspace: str, request: Request,
                                                                 kind="res")}
         await var_store.update_resource(conn, workspace, path, value=current)
     return f"set the secret field {name!r} of resource {path}"
+
+
+@tarball_router.get("/tarball", response_class=Response)
+async def tarball(workspace: str, request: Request, archive_type: str = "tar",
+                  skip_variables: bool = False, skip_secrets: bool = False,
+                  skip_resources: bool = False, skip_resource_types: bool = False,
+                  include_schedules: bool = False, include_triggers: bool = False,
+                  who: Identity = Depends(authenticate)) -> Response:
+    """The workspace's items as a zip or tar of JSON entries (`wmill sync pull|push`
+    reads it), limited to what the caller may see. Secret values are never in it, whatever
+    `plain_secret` asks."""
+    from desktop_app.gitsync import tarball as tb
+
+    access.require_role(who, "developer", "downloading the workspace (it holds code)")
+    if archive_type not in ("zip", "tar"):
+        raise HTTPException(400, f"Invalid Archive Type {archive_type!r}: zip or tar")
+    selection = tb.Selection(skip_variables, skip_secrets, skip_resources, skip_resource_types,
+                             include_schedules, include_triggers)
+    seen = await access.visible(request, who, workspace)
+    async with request.app.state.tidemill.pool.connection() as conn:
+        all_items = await items.all_items(conn, workspace)
+    data = tb.archive(tb.entries(all_items, selection, seen.allows), archive_type)
+    media = "application/zip" if archive_type == "zip" else "application/x-tar"
+    return Response(data, media_type=media, headers={
+        "content-disposition": f'attachment; filename="{workspace}.{archive_type}"'})

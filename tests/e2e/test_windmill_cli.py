@@ -219,3 +219,164 @@ def test_new_endpoints_keep_the_permission_rules(daemon: RunningDaemon) -> None:
     assert runner.post("jobs/run/preview_flow",
                        json={"value": {"modules": []}}).status_code == 403
     assert daemon.api("GET", "flows/get/f/secret_team/flow").status_code == 200
+
+
+PIPELINE = {"summary": "Pipeline", "value": {"modules": [
+    {"id": "a", "value": {"type": "rawscript", "language": "python3", "input_transforms": {},
+                          "content": "def main():\n    return 20\n"}},
+    {"id": "b", "summary": "Double it", "value": {
+        "type": "rawscript", "language": "python3",
+        "content": "def main(x: int):\n    return x * 2\n",
+        "input_transforms": {"x": {"type": "javascript", "expr": "results.a"}}}}]},
+    "schema": {"type": "object", "properties": {}}}
+
+# As `wmill flow bootstrap` writes one: with its (empty) description, which the server
+# stores and sends back, in Windmill as here.
+NEW_FLOW_YAML = """summary: Added from wmill
+description: ''
+value:
+  modules:
+    - id: a
+      value:
+        type: rawscript
+        content: '!inline a.inline_script.py'
+        input_transforms: {}
+        language: python3
+schema:
+  type: object
+  properties: {}
+"""
+ADDED_PY = "import idna\n\ndef main(host: str = 'bücher.example'):\n    return idna.encode(host).decode()\n"
+ADDED_TS = ('import { camelCase } from "npm:lodash-es@4.17.21";\n\n'
+            'export function main(s: string = "hello wide world") {\n  return camelCase(s);\n}\n')
+
+
+def _seed(daemon: RunningDaemon) -> None:
+    daemon.deploy("f/app/hello", HELLO, summary="Say hello")
+    daemon.deploy("f/app/shout", "echo \"$1\" | tr a-z A-Z", language="bash")
+    for path, flow in (("f/app/pipeline", PIPELINE), ("f/app/old", PIPELINE)):
+        r = daemon.api("POST", "flows/create", json={"path": path, **flow})
+        assert r.status_code == 201, r.text
+    for body in ({"path": "f/app/greeting", "value": "hello", "is_secret": False},
+                 {"path": "f/app/token", "value": "s3cr3t-kept-in-keyring", "is_secret": True,
+                  "description": "API token"}):
+        assert daemon.api("POST", "variables/create", json=body).status_code == 201
+    r = daemon.api("POST", "resources/create", json={
+        "path": "f/app/conf", "resource_type": "object", "value": {"retries": 3}})
+    assert r.status_code == 201, r.text
+
+
+def _export(daemon: RunningDaemon) -> Path:
+    status = daemon.api("GET", "sync/status", params={"wait": "true"}).json()
+    assert not status["errors"], status
+    return Path(status["path"])
+
+
+def _diff(a: Path, b: Path) -> str:
+    out = subprocess.run(["diff", "-r", "-x", ".git", "-x", "wmill-lock.yaml", str(a), str(b)],
+                         capture_output=True, text=True)
+    return out.stdout + out.stderr
+
+
+def test_sync_pull_edit_push_round_trip(wmill: Wmill, daemon: RunningDaemon,
+                                        tmp_path: Path) -> None:
+    _seed(daemon)
+    export = _export(daemon)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(export / "wmill.yaml", repo / "wmill.yaml")  # the project's settings
+
+    wmill("sync", "pull", "--yes", cwd=repo)
+    assert _diff(export, repo) == ""  # byte for byte what Tidemill's Git export holds
+    assert (repo / "f/app/pipeline.flow/a.inline_script.py").exists()  # named by step id
+    assert (repo / "f/app/pipeline.flow/double_it.inline_script.py").exists()
+    assert "value: ''" in (repo / "f/app/token.variable.yaml").read_text()  # no secret value
+
+    # edit, add, delete, change — then generate-metadata for the new scripts, and push
+    (repo / "f/app/hello.py").write_text('def main():\n    return "edited"\n')
+    (repo / "f/app/added.py").write_text(ADDED_PY)
+    (repo / "f/app/added_ts.ts").write_text(ADDED_TS)
+    (repo / "f/app/new.flow").mkdir()
+    (repo / "f/app/new.flow/flow.yaml").write_text(NEW_FLOW_YAML)
+    (repo / "f/app/new.flow/a.inline_script.py").write_text("def main():\n    return 'new'\n")
+    shutil.rmtree(repo / "f/app/old.flow")
+    for name, old, new in (("greeting.variable.yaml", "value: hello", "value: bonjour"),
+                           ("conf.resource.yaml", "retries: 3", "retries: 5"),
+                           ("token.variable.yaml", "description: API token",
+                            "description: API token, rotated yearly")):
+        file = repo / "f/app" / name
+        assert old in file.read_text(), file.read_text()
+        file.write_text(file.read_text().replace(old, new))
+
+    wmill("generate-metadata", "--yes", cwd=repo, timeout=300)
+    py_lock = (repo / "f/app/added.script.lock").read_text()
+    assert py_lock.startswith("# python") and "idna==" in py_lock
+    ts_lock = json.loads((repo / "f/app/added_ts.script.lock").read_text())
+    assert "npm:lodash-es@4.17.21" in ts_lock["specifiers"]
+    assert "host" in (repo / "f/app/added.script.yaml").read_text()  # its form
+
+    wmill("sync", "push", "--yes", cwd=repo, timeout=300)
+    assert daemon.run_wait("f/app/hello")[1] == "edited"
+    assert daemon.run_wait("f/app/added")[1] == "xn--bcher-kva.example"
+    assert daemon.run_wait("f/app/added_ts")[1] == "helloWideWorld"
+    assert daemon.api("GET", "scripts/get/p/f/app/added").json()["lock"] == py_lock
+    flow_run = daemon.api("POST", "jobs/run_wait_result/f/f/app/new", json={})
+    assert flow_run.status_code == 200 and flow_run.json() == "new", flow_run.text
+    assert daemon.api("GET", "flows/get/f/app/old").status_code == 404
+    assert daemon.api("GET", "variables/get_value/f/app/greeting").json() == "bonjour"
+    assert daemon.api("GET", "resources/get_value/f/app/conf").json() == {"retries": 5}
+    # the secret's description changed; its value, in the keyring, did not
+    token = daemon.api("GET", "variables/get/f/app/token").json()
+    assert token["is_secret"] and token["description"] == "API token, rotated yearly"
+    assert daemon.api("GET", "variables/get_value/f/app/token").json() == \
+        "s3cr3t-kept-in-keyring"
+    pipeline = daemon.api("POST", "jobs/run_wait_result/f/f/app/pipeline", json={})
+    assert pipeline.json() == 40, pipeline.text  # untouched by the push, still runs
+
+    again = wmill("sync", "pull", "--yes", cwd=repo)
+    assert "0 changes to apply" in again.stdout + again.stderr, again.stdout + again.stderr
+    assert _diff(_export(daemon), repo) == ""
+
+
+def test_tarball_flags_and_secrets(daemon: RunningDaemon) -> None:
+    import io
+    import tarfile
+    import zipfile
+
+    _seed(daemon)
+    with daemon.http() as c:
+        r = c.get("/api/w/main/workspaces/tarball", params={
+            "archive_type": "zip", "plain_secret": "true", "skip_resources": "true"})
+        assert r.status_code == 200, r.text
+        names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+        files = {n: zipfile.ZipFile(io.BytesIO(r.content)).read(n).decode() for n in names}
+        assert "f/app/hello.py" in names and "f/app/pipeline.flow.json" in names
+        assert not any(n.endswith(".resource.json") for n in names)
+        assert not any(n.endswith(".resource-type.json") for n in names)  # built-in types
+        assert json.loads(files["f/app/token.variable.json"])["value"] == ""
+        assert all("s3cr3t" not in text for text in files.values())
+        r = c.get("/api/w/main/workspaces/tarball", params={
+            "archive_type": "tar", "skip_secrets": "true", "skip_variables": "false"})
+        names = tarfile.open(fileobj=io.BytesIO(r.content)).getnames()
+        assert "f/app/greeting.variable.json" in names
+        assert "f/app/token.variable.json" not in names
+        r = c.get("/api/w/main/workspaces/tarball", params={"archive_type": "rar"})
+        assert r.status_code == 400 and "Invalid Archive Type" in r.text
+        # a secret pushed back with the export's stand-in never replaces the keyring value
+        r = c.post("/api/w/main/variables/update/f/app/token",
+                   params={"already_encrypted": "true"},
+                   json={"value": "", "is_secret": True, "description": "x"})
+        assert r.status_code == 200, r.text
+        assert c.get("/api/w/main/variables/get_value/f/app/token").json() == \
+            "s3cr3t-kept-in-keyring"
+        # a new secret that came encrypted with a Windmill key: refused, saying what to do
+        r = c.post("/api/w/main/variables/create", params={"already_encrypted": "true"},
+                   json={"path": "f/app/new_secret", "value": "AbC==", "is_secret": True})
+        assert r.status_code == 400 and "--plain-secrets" in r.text
+    op = daemon.api("POST", "users/add", json={"username": "opal", "role": "operator"})
+    assert op.status_code == 201
+    with daemon.http() as c:
+        token = c.post("/api/users/tokens/create", json={"username": "opal"}).text
+    r = httpx.get(f"{daemon.url}/api/w/main/workspaces/tarball?archive_type=zip",
+                  headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403  # operators never see code

@@ -72,17 +72,17 @@ def test_round_trip_with_inline_files(tmp_path: Path) -> None:
     write_flow_folder(flow, folder)
     assert flow == before  # the caller's dict is untouched
     assert sorted(p.name for p in folder.iterdir()) == [
-        "__.inline_script.py",  # summary "  ": spaces become _, as wmill does
+        "c.inline_script.sh",  # no summary: the step id, as wmill names it
+        "d.inline_script.deno.ts",
         "flow.yaml",
         "get_data.inline_script.lock",
         "get_data.inline_script.py",
         "get_data_1.inline_script.ts",
-        "inline_script_0.inline_script.sh",
-        "inline_script_2.inline_script.deno.ts",  # wmill's counter is shared by all names
+        "inline_script_0.inline_script.py",  # summary "  ": nothing left once cleaned
         "onfailure_notify.inline_script.py",  # "On/failure: notify?": '/', ':', '?' dropped
     ]
     assert (folder / "get_data.inline_script.py").read_text() == "def main(x):\n    return x\n"
-    with open(folder / "inline_script_0.inline_script.sh", newline="") as f:
+    with open(folder / "c.inline_script.sh", newline="") as f:
         assert f.read() == 'echo "$1"\r\nexit 0'  # bytes kept as they were
     text = (folder / "flow.yaml").read_text()
     assert "content: '!inline get_data.inline_script.py'" in text
@@ -272,7 +272,7 @@ def test_every_container_kind_round_trips(tmp_path: Path) -> None:
     folder = tmp_path / "c.flow"
     write_flow_folder(flow, folder)
     assert sorted(p.name for p in folder.iterdir()) == [
-        "flow.yaml", "inline_script_0.inline_script.go", "inline_script_1.inline_script.pg.sql",
-        "inline_script_2.inline_script.native.ts", "inline_script_3.inline_script.lock",
-        "inline_script_3.inline_script.ts", "lookup.inline_script.py"]
+        "b1.inline_script.pg.sql", "b2.inline_script.native.ts", "flow.yaml",
+        "lookup.inline_script.py", "preprocessor.inline_script.lock",
+        "preprocessor.inline_script.ts", "w1.inline_script.go"]
     assert load_flow_folder(folder) == flow
