@@ -2,8 +2,8 @@
 a table of expected statuses.
 
 The endpoints come from the app's own OpenAPI spec at test time, so a new endpoint without
-a row fails here until someone decides who may call it. The app runs in-process (httpx's
-ASGITransport) on this test's database: ~600 requests in a few seconds, no daemon.
+a row fails here until someone decides who may call it. The API is served in-process on
+this test's database (the `api_server` fixture): ~650 requests, no daemon.
 
 The callers hold no grant on the folder `t`, where every item lives (owned by the admin);
 the run-only token's scope is `run:f/t/*`. Path parameters name items that exist, so an
@@ -14,22 +14,15 @@ answer is the permission check's, not a 404. No worker runs: a run-only token's
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 
-from desktop_app.api.app import create_app
 from desktop_app.api.auth import RUN_SCOPE_ROUTES
-from desktop_app.api.state import ApiState
-from desktop_app.api.waiter import CompletionWaiter
-from desktop_app.daemon.daemon import ensure_admin_token
-from desktop_app.daemon.home import HomeLayout
+from tests.support.api_server import ApiServer
 
 CALLERS = ("none", "run", "operator", "developer")
 
@@ -216,38 +209,32 @@ def _table() -> dict[tuple[str, str], tuple[int, ...]]:
 
 @dataclass
 class Api:
-    client: httpx.AsyncClient
+    client: httpx.Client
     tokens: dict[str, str | None]
     values: dict[str, str]
 
 
-async def _seed(client: httpx.AsyncClient, admin: str) -> tuple[dict[str, str | None],
-                                                                 dict[str, str]]:
-    h = {"Authorization": f"Bearer {admin}"}
-
-    async def post(path: str, body: Any, expect: int = 201) -> str:
-        r = await client.post(path if path.startswith("/") else f"/api/w/main/{path}",
-                              json=body, headers=h)
+def _seed(server: ApiServer) -> tuple[dict[str, str | None], dict[str, str]]:
+    def post(path: str, body: Any, expect: int = 201) -> str:
+        with server.http() as c:
+            r = c.post(path if path.startswith("/") else f"/api/w/main/{path}", json=body)
         assert r.status_code == expect, (path, r.text)
         return r.text
 
-    await post("folders/create", {"name": "t", "summary": "nobody's but the admin's"})
-    script_hash = await post("scripts/create", {
+    post("folders/create", {"name": "t", "summary": "nobody's but the admin's"})
+    script_hash = post("scripts/create", {
         "path": "f/t/item", "language": "python3", "content": "def main(x=None):\n    return x\n"})
-    await post("flows/create", {"path": "f/t/item", "summary": "f", "value": {"modules": []},
-                                "schema": {"type": "object", "properties": {}}})
-    await post("variables/create", {"path": "f/t/item", "value": "v", "is_secret": False})
-    await post("resources/type/create", {"name": "t_type", "schema": {"type": "object"}})
-    await post("resources/create", {"path": "f/t/item", "resource_type": "t_type",
-                                    "value": {"a": 1}})
-    job = await post("jobs/run/p/f/t/item", {"x": 1})
+    post("flows/create", {"path": "f/t/item", "summary": "f", "value": {"modules": []},
+                          "schema": {"type": "object", "properties": {}}})
+    post("variables/create", {"path": "f/t/item", "value": "v", "is_secret": False})
+    post("resources/type/create", {"name": "t_type", "schema": {"type": "object"}})
+    post("resources/create", {"path": "f/t/item", "resource_type": "t_type", "value": {"a": 1}})
+    job = post("jobs/run/p/f/t/item", {"x": 1})
     tokens: dict[str, str | None] = {"none": None}
     for name, role in (("olga", "operator"), ("dev1", "developer")):
-        await post("users/add", {"username": name, "role": role})
-        tokens["operator" if role == "operator" else "developer"] = await post(
-            "/api/users/tokens/create", {"username": name, "label": name})
-    tokens["run"] = await post("/api/users/tokens/create", {"label": "hook",
-                                                            "scope": "run:f/t/*"})
+        post("users/add", {"username": name, "role": role})
+        tokens[role] = post("/api/users/tokens/create", {"username": name, "label": name})
+    tokens["run"] = post("/api/users/tokens/create", {"label": "hook", "scope": "run:f/t/*"})
     values = {"workspace": "main", "path": "f/t/item", "job_id": job, "hash_": script_hash,
               "name": "t", "username": "admin", "id_": "1", "resume_id": "0",
               "signature": "0" * 64, "step_key": "k", "step_id": "a", "route_path": "nothing"}
@@ -255,28 +242,12 @@ async def _seed(client: httpx.AsyncClient, admin: str) -> tuple[dict[str, str | 
 
 
 @pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    home = tmp_path / "home"
-    layout = HomeLayout(home)
-    layout.ensure()
-    async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
-        admin = await ensure_admin_token(conn, layout)
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True})
-    await pool.open()
-    waiter = CompletionWaiter(database_url)
-    state = ApiState(pool=pool, database_url=database_url, home=home, token_key="k" * 32,
-                     waiter=waiter, sync_timeout_s=0.2)
-    waiter.start()
-    transport = httpx.ASGITransport(app=create_app(state))
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765",
-                                     timeout=30) as client:
-            tokens, values = await _seed(client, admin)
-            yield Api(client, tokens, values)
-    finally:
-        await waiter.stop()
-        await pool.close()
+def api(api_server: ApiServer) -> Iterator[Api]:
+    assert api_server.state is not None
+    api_server.state.sync_timeout_s = 0.2  # no worker: a run_wait_result answers 504 at once
+    tokens, values = _seed(api_server)
+    with httpx.Client(base_url=api_server.url, timeout=30) as client:
+        yield Api(client, tokens, values)
 
 
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
@@ -284,21 +255,21 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
                   for method in item if method in ("get", "post", "put", "patch", "delete"))
 
 
-async def _status(api: Api, method: str, template: str, caller: str) -> int:
+def _status(api: Api, method: str, template: str, caller: str) -> int:
     url = re.sub(r"\{(\w+)(:path)?\}", lambda m: api.values[m.group(1)], template)
     token = api.tokens[caller]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = {} if method in ("POST", "PUT", "PATCH") else None
-    r = await api.client.request(method, url, json=body, headers=headers)
+    r = api.client.request(method, url, json=body, headers=headers)
     return r.status_code
 
 
-async def test_every_endpoint_answers_each_caller_as_the_table_says(api: Api) -> None:
-    spec = (await api.client.get("/api/openapi.json")).json()
+def test_every_endpoint_answers_each_caller_as_the_table_says(api: Api) -> None:
+    spec = api.client.get("/api/openapi.json").json()
     expected = _table()
     seen: dict[tuple[str, str], tuple[int, ...]] = {}
     for op in _operations(spec):
-        seen[op] = tuple([await _status(api, *op, caller) for caller in CALLERS])
+        seen[op] = tuple([_status(api, *op, caller) for caller in CALLERS])
     missing = [f"{m:6} {p:70} {' '.join(map(str, seen[(m, p)]))}" for m, p in seen
                if (m, p) not in expected]
     wrong = [f"{m} {p}: expected {expected[(m, p)]}, got {got}" for (m, p), got in seen.items()
