@@ -19,7 +19,7 @@ PUBLIC_URL = "https://tidemill.example.test:8443"
 
 
 @pytest.fixture(scope="module")
-def module_daemon(pg_server: EmbeddedPostgres, template_database: str,
+def running_daemon(pg_server: EmbeddedPostgres, template_database: str,
                   tmp_path_factory: pytest.TempPathFactory, shared_cache: Path,  # noqa: F811
                   ) -> Iterator[RunningDaemon]:
     """A daemon (on its own copy of the template database) configured with a public URL."""

@@ -86,8 +86,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(module_daemon: RunningDaemon) -> World:
-    return World(module_daemon)
+def world(running_daemon: RunningDaemon) -> World:
+    return World(running_daemon)
 
 
 def _no_secret(r: httpx.Response) -> None:
