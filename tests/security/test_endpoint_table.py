@@ -87,7 +87,9 @@ GET    /api/w/{workspace}/jobs/queue/list                                    401
 POST   /api/w/{workspace}/jobs/restart/f/{job_id}/from/{step_id}             401  403  403  403
 GET    /api/w/{workspace}/jobs/resume_urls/{job_id}/{resume_id}              401  403  403  403
 POST   /api/w/{workspace}/jobs/run/batch_rerun_jobs                          401  403  400  400
+POST   /api/w/{workspace}/jobs/run/dependencies_async                        401  403  403  400
 POST   /api/w/{workspace}/jobs/run/f/{path}                                  401  201  403  403
+POST   /api/w/{workspace}/jobs/run/flow_dependencies_async                   401  403  403  400
 POST   /api/w/{workspace}/jobs/run/h/{hash_}                                 401  201  403  403
 POST   /api/w/{workspace}/jobs/run/p/{path}                                  401  201  403  403
 POST   /api/w/{workspace}/jobs/run/preview                                   401  403  403  400
@@ -190,6 +192,8 @@ POST   /api/w/{workspace}/websocket_triggers/setmode/{path}                  401
 POST   /api/w/{workspace}/websocket_triggers/update/{path}                   401  403  403  403
 POST   /api/w/{workspace}/workspaces/edit_job_settings                       401  403  403  403
 GET    /api/w/{workspace}/workspaces/job_settings                            401  403  200  200
+# a developer without grants gets the archive of what they may see (here: nothing)
+GET    /api/w/{workspace}/workspaces/tarball                                 401  403  403  200
 POST   /api/workers/pause                                                    401  403  403  403
 POST   /api/workers/resume                                                   401  403  403  403
 GET    /api/workers/status                                                   401  403  200  200
