@@ -24,6 +24,7 @@ from desktop_app.api import (
     routes_progress,
     routes_rerun,
     routes_resources,
+    routes_retention,
     routes_schedules,
     routes_scripts,
     routes_users,
@@ -145,6 +146,8 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_workers.router)
     app.include_router(routes_workspace_settings.router)
     app.include_router(routes_workspaces.router)
+    app.include_router(routes_retention.router)
+    app.include_router(routes_retention.global_router)
     gitsync.install(app)
     app.add_middleware(AuditHook)
     app.add_middleware(HostCheck, allowed=state.allowed_hosts)  # outermost: first to run

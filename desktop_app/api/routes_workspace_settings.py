@@ -15,12 +15,14 @@ from desktop_app.api.auth import Identity, authenticate
 from desktop_app.core.errors import UsageError
 from desktop_app.db import workspace_settings
 from desktop_app.queue.logs import DEFAULT_LOG_MAX_BYTES
+from desktop_app.queue.retention import DEFAULT_KEEP_FAILURE_SECS, DEFAULT_KEEP_SUCCESS_SECS
 
 router = APIRouter(prefix="/api/w/{workspace}/workspaces", tags=["workspaces"])
 
 _NULLABLE_INT: dict[str, Any] = {"type": ["integer", "null"], "minimum": 1}
 DEFAULTS: dict[str, int | None] = {
-    "log_max_bytes": DEFAULT_LOG_MAX_BYTES, "keep_success_secs": None, "keep_failure_secs": None}
+    "log_max_bytes": DEFAULT_LOG_MAX_BYTES, "keep_success_secs": DEFAULT_KEEP_SUCCESS_SECS,
+    "keep_failure_secs": DEFAULT_KEEP_FAILURE_SECS}
 
 
 async def _answer(request: Request, workspace: str) -> dict[str, Any]:

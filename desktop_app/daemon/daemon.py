@@ -47,6 +47,7 @@ from desktop_app.db.settings import (
 from desktop_app.flows import secrets_access
 from desktop_app.flows.engine import on_finished
 from desktop_app.queue.reaper import reap
+from desktop_app.queue.retention import run_pruner
 from desktop_app.scheduler.scheduler import run_scheduler
 from desktop_app.secrets.store import open_secret_store
 from desktop_app.triggers.manager import TriggerManager
@@ -200,6 +201,7 @@ class Daemon:
                      asyncio.create_task(self._reaper(database_url)),
                      asyncio.create_task(run_internal_jobs(database_url)),
                      asyncio.create_task(run_scheduler(database_url)),
+                     asyncio.create_task(run_pruner(database_url)),
                      asyncio.create_task(TriggerManager(
                          state, f"{socket.gethostname()}-{os.getpid()}",
                          smtp_host=cfg.smtp_host, smtp_port=cfg.smtp_port).run())]
