@@ -11,17 +11,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import tempfile
 import time
-from pathlib import Path
 
 from psycopg import AsyncConnection
 
 from desktop_app.core.jobs import JobStatus
-from desktop_app.db.migrate import migrate
 from desktop_app.queue import queue
 from desktop_app.queue.model import NewJob
+from tests.support.pg import bench_database
 
 
 async def bench(url: str, n: int, workers: int, batch: int) -> dict[str, object]:
@@ -93,19 +90,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--batch", type=int, default=10)
     a = p.parse_args()
-    url = os.environ.get("TIDEMILL_BENCH_DATABASE_URL")
-    pg = None
-    if not url:
-        from desktop_app.db.embedded import EmbeddedPostgres
-
-        pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="tm-bench-")))
-        url = pg.start()
-    try:
-        migrate(url)
+    with bench_database() as url:
         print(json.dumps(asyncio.run(bench(url, a.jobs, a.workers, a.batch)), indent=2))
-    finally:
-        if pg is not None:
-            pg.stop()
 
 
 if __name__ == "__main__":

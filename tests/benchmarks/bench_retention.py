@@ -17,23 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from psycopg import AsyncConnection
 
 from desktop_app.core.jobs import JobStatus
 from desktop_app.db import workspace_settings
-from desktop_app.db.migrate import migrate
 from desktop_app.queue import queue
 from desktop_app.queue.model import NewJob
 from desktop_app.queue.retention import prune
+from tests.support.pg import bench_database
 
 FILL = """
 INSERT INTO job_completed (id, workspace_id, kind, script_path, tag, created_by,
@@ -162,23 +158,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--baseline-s", type=float, default=20.0)
     a = p.parse_args()
-    url = os.environ.get("TIDEMILL_BENCH_DATABASE_URL")
-    pg = None
-    if not url:
-        from desktop_app.db.embedded import EmbeddedPostgres
-
-        pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="tm-bench-")))
-        url = pg.start()
-    try:
-        migrate(url)
-        print(json.dumps(asyncio.run(bench(url, a.history, a.rate, a.workers, a.baseline_s)),
-                         indent=2))
-    finally:
-        if pg is not None:
-            pg.stop()
-            if (pg.home / "postgres" / "LOCATION").exists():  # root: the cluster is elsewhere
-                shutil.rmtree(pg.data_dir.parent, ignore_errors=True)
-            shutil.rmtree(pg.home, ignore_errors=True)
+    with bench_database() as url:
+        print(json.dumps(asyncio.run(bench(url, a.history, a.rate, a.workers, a.baseline_s)), indent=2))
 
 
 if __name__ == "__main__":

@@ -68,3 +68,26 @@ def discard_server(server: EmbeddedPostgres) -> None:
                 os.kill(int(pidfile.read_text().split()[0]), signal.SIGKILL)
     if (server.home / "postgres" / "LOCATION").exists():
         shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    """For benchmarks: TIDEMILL_BENCH_DATABASE_URL if set, else a fresh embedded server
+    (fsync on, as in production) removed afterwards, cluster included; migrated."""
+    import tempfile
+    from pathlib import Path
+
+    from desktop_app.db.migrate import migrate
+
+    url = os.environ.get("TIDEMILL_BENCH_DATABASE_URL")
+    server = None
+    if not url:
+        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="tm-bench-")))
+        url = server.start()
+    try:
+        migrate(url)
+        yield url
+    finally:
+        if server is not None:
+            discard_server(server)
+            shutil.rmtree(server.home, ignore_errors=True)
