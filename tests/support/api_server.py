@@ -134,6 +134,7 @@ class ApiServer:
     # -- the server's thread ----------------------------------------------------------------
     def _run(self, sock: socket.socket) -> None:
         self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_until_complete(self._serve(sock))
         except BaseException as exc:  # reported to start(), which raises it
