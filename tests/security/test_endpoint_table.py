@@ -29,12 +29,14 @@ CALLERS = ("none", "run", "operator", "developer")
 #: method, path template, then the status for each caller in CALLERS' order.
 EXPECTED = """
 #      endpoint                                                              none  run   op  dev
+# a developer without grants gets the archive of what they may see (here: nothing)
+GET    /api/database/usage                                                   401  403  403  403
+GET    /api/health                                                           200  200  200  200
 DELETE /api/r/{route_path}                                                   404  404  404  404
 GET    /api/r/{route_path}                                                   404  404  404  404
 PATCH  /api/r/{route_path}                                                   404  404  404  404
 POST   /api/r/{route_path}                                                   404  404  404  404
 PUT    /api/r/{route_path}                                                   404  404  404  404
-GET    /api/health                                                           200  200  200  200
 POST   /api/schedules/preview                                                401  403  400  400
 POST   /api/users/tokens/create                                              401  403  201  201
 GET    /api/users/tokens/list                                                401  403  200  200
@@ -83,6 +85,7 @@ GET    /api/w/{workspace}/job_metrics/get_progress/{job_id}                  401
 POST   /api/w/{workspace}/job_metrics/set_progress/{job_id}                  401  403  400  400
 GET    /api/w/{workspace}/jobs/completed/list                                401  403  200  200
 GET    /api/w/{workspace}/jobs/list                                          401  403  200  200
+POST   /api/w/{workspace}/jobs/prune                                         401  403  403  403
 GET    /api/w/{workspace}/jobs/queue/list                                    401  403  200  200
 POST   /api/w/{workspace}/jobs/restart/f/{job_id}/from/{step_id}             401  403  403  403
 GET    /api/w/{workspace}/jobs/resume_urls/{job_id}/{resume_id}              401  403  403  403
@@ -192,7 +195,6 @@ POST   /api/w/{workspace}/websocket_triggers/setmode/{path}                  401
 POST   /api/w/{workspace}/websocket_triggers/update/{path}                   401  403  403  403
 POST   /api/w/{workspace}/workspaces/edit_job_settings                       401  403  403  403
 GET    /api/w/{workspace}/workspaces/job_settings                            401  403  200  200
-# a developer without grants gets the archive of what they may see (here: nothing)
 GET    /api/w/{workspace}/workspaces/tarball                                 401  403  403  200
 POST   /api/workers/pause                                                    401  403  403  403
 POST   /api/workers/resume                                                   401  403  403  403
