@@ -46,6 +46,11 @@ class World:
             "authentication_method": "none"})
         assert r.status_code == 201, r.text
         r = admin("POST", "http_triggers/create", json={
+            "path": "f/x/token_route", "route_path": "hello_tok", "http_method": "post",
+            "script_path": "f/x/hello", "is_flow": False, "request_type": "sync",
+            "authentication_method": "token"})
+        assert r.status_code == 201, r.text
+        r = admin("POST", "http_triggers/create", json={
             "path": "f/x/form_route", "route_path": "form", "http_method": "post",
             "script_path": "f/x/hello", "is_flow": False, "request_type": "sync",
             "authentication_method": "none", "allow_form_posts": True})
@@ -145,6 +150,27 @@ def test_signed_in_caller_still_resolves_references(world: World) -> None:
     """No regression: the admin's own `$var:` argument is resolved with the admin's rights."""
     status, result = world.d.run_wait("f/x/hello", {"name": "$var:f/sec/key"})
     assert status == "success" and result == f"hi {SECRET_VAR}"
+
+
+def test_a_route_authenticated_by_a_token_resolves_only_for_a_person(world: World) -> None:
+    admin = world.route("hello_tok", json={"name": "$var:f/sec/key"},
+                        headers={"Authorization": f"Bearer {world.d.token}"})
+    assert admin.status_code == 200 and admin.json() == f"hi {SECRET_VAR}", admin.text
+    hook = world.route("hello_tok", json={"name": "$var:f/sec/key"},
+                       headers={"Authorization": f"Bearer {world.run_token}"})
+    _no_secret(hook)
+    assert hook.status_code == 200 and hook.json() == "hi $var:f/sec/key", hook.text
+
+
+def test_a_cross_site_cookie_is_no_credential(world: World) -> None:
+    """A page on another site cannot ride on a `token` cookie (wmill's CLI sends one)."""
+    with httpx.Client(base_url=world.d.url, timeout=60) as c:
+        c.cookies.set("token", world.d.token)
+        r = c.post("/api/w/main/jobs/run_wait_result/p/f/x/hello", json={"name": "x"},
+                   headers={"sec-fetch-site": "cross-site"})
+        assert r.status_code == 401, r.text
+        assert c.get("/api/w/main/variables/get_value/f/sec/key",
+                     headers={"sec-fetch-site": "cross-site"}).status_code == 401
 
 
 def _refused_for_scope(r: httpx.Response) -> None:
