@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -24,7 +24,7 @@ from desktop_app.db import jobs as job_reads
 from desktop_app.db import scripts as script_store
 from desktop_app.flows.engine import cancel_flow, on_finished
 from desktop_app.queue import queue
-from desktop_app.queue.logs import iter_log, read_logs
+from desktop_app.queue.logs import iter_log, matching_lines, read_logs
 from desktop_app.queue.model import NewJob
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["jobs"])
@@ -192,6 +192,9 @@ def job_filter(
     created_before: datetime | None = None, trigger_kind: str | None = None,
     created_by: str | None = None, per_page: int = 30, page: int = 1,
     cursor: str | None = None,
+    log_search: Annotated[str | None, Query(
+        description="Tidemill: only jobs whose log contains this text (any case, at least "
+                    "3 characters); each job then carries `log_match`, its first such line")] = None,
 ) -> job_reads.JobFilter:
     """The list filters Windmill's job lists take, as query parameters."""
     return job_reads.JobFilter(
@@ -200,7 +203,7 @@ def job_filter(
         status=status, job_kinds=job_kinds.split(",") if job_kinds else None,
         created_after=created_after, created_before=created_before, trigger_kind=trigger_kind,
         created_by=created_by, per_page=per_page, page=page,
-        before=job_reads.parse_cursor(cursor) if cursor else None,
+        before=job_reads.parse_cursor(cursor) if cursor else None, log_search=log_search,
     )
 
 
@@ -209,7 +212,10 @@ async def _list(workspace: str, request: Request, who: Identity,
     f.visible_to, f.visible_paths = await access.job_visibility(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
         rows = await job_reads.list_jobs(conn, workspace, f)
-    return [job_json(r) for r in rows]
+        if f.log_search is None:
+            return [job_json(r) for r in rows]
+        lines = await matching_lines(conn, [r["id"] for r in rows], f.log_search)
+    return [{**job_json(r), "log_match": lines.get(r["id"])} for r in rows]
 
 
 @router.get("/jobs/list")

@@ -322,12 +322,21 @@ def run(
 
 @app.command()
 def jobs(
+    action: Annotated[str | None, typer.Argument(
+        help="prune: delete now the finished jobs the retention policy no longer keeps.")] = None,
     path: Annotated[str | None, typer.Option("--path")] = None,
     running: Annotated[bool, typer.Option("--running")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List recent jobs, newest first."""
+    if action is not None:
+        if action != "prune":
+            fail(f"unknown jobs action {action!r}", "the only one is prune: tidemill jobs prune")
+        from desktop_app.cli.history_commands import prune
+
+        prune(as_json)
+        return
     rows = _call(lambda c: c.list_jobs(script_path_exact=path, running=True if running else None,
                                        per_page=limit))
     if as_json:
@@ -341,8 +350,27 @@ def jobs(
 
 
 @app.command()
-def logs(job_id: str) -> None:
-    """Print a job's logs (so far, if it still runs)."""
+def logs(
+    job_id: Annotated[str | None, typer.Argument(help="The job's id.")] = None,
+    grep: Annotated[str | None, typer.Option(
+        "--grep", help="Instead: list the jobs whose log contains this text (any case).")] = None,
+    path: Annotated[str | None, typer.Option(
+        "--path", help="With --grep: only jobs of paths starting with this.")] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="With --grep: success, failure, canceled or skipped.")] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="With --grep: only jobs created after this ISO 8601 time.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="With --grep: at most this many.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="With --grep: the jobs as JSON.")] = False,
+) -> None:
+    """Print a job's logs (so far, if it still runs), or search every log with --grep."""
+    if grep is not None:
+        from desktop_app.cli.history_commands import grep_logs
+
+        grep_logs(grep, path=path, status=status, since=since, limit=limit, as_json=as_json)
+        return
+    if job_id is None:
+        fail("give a job id, or --grep TEXT to search the logs", "tidemill logs --help")
     typer.echo(_call(lambda c: c.get_logs(job_id)), nl=False)
 
 

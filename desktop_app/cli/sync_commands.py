@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from desktop_app.cli.output import fail, fail_client
-from desktop_app.client.http import ClientError, TidemillClient, connection_from_env
+from desktop_app.cli.daemon_call import call_daemon
+from desktop_app.cli.output import fail
 
 sync_app = typer.Typer(help="The workspace's Git repository ($TIDEMILL_HOME/workspace).")
 secret_app = typer.Typer(help="Secrets kept in this machine's keyring (never in Git).")
@@ -25,16 +24,7 @@ def register(app: typer.Typer) -> None:
     app.command("import")(import_folder)
 
 
-def _call(fn: Any) -> Any:
-    from desktop_app.daemon.home import default_home
-
-    async def runner() -> Any:
-        async with TidemillClient(connection_from_env(default_home())) as c:
-            return await fn(c)
-    try:
-        return asyncio.run(runner())
-    except ClientError as exc:
-        fail_client(exc)
+_call = call_daemon
 
 
 def _report(out: dict[str, Any]) -> None:

@@ -3,14 +3,13 @@ routes, WebSocket, Postgres, MQTT, email) and how their listeners are doing."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from desktop_app.cli.output import fail, fail_client
-from desktop_app.client.http import ClientError, TidemillClient, connection_from_env
+from desktop_app.cli.daemon_call import call_daemon
+from desktop_app.cli.output import fail
 
 trigger_app = typer.Typer(help="Triggers: HTTP routes and event listeners.")
 KINDS = ("http", "websocket", "postgres", "mqtt", "email")
@@ -22,16 +21,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(trigger_app, name="trigger")
 
 
-def _call(fn: Any) -> Any:
-    from desktop_app.daemon.home import default_home
-
-    async def runner() -> Any:
-        async with TidemillClient(connection_from_env(default_home())) as c:
-            return await fn(c)
-    try:
-        return asyncio.run(runner())
-    except ClientError as exc:
-        fail_client(exc)
+_call = call_daemon
 
 
 def _kind(kind: str) -> str:

@@ -279,6 +279,34 @@ class TidemillClient:
         params = {k: v for k, v in filters.items() if v is not None}
         return (await self._request("GET", self._w("jobs/list"), params=params)).json()
 
+    async def search_logs(self, text: str, **filters: Any) -> list[dict[str, Any]]:
+        """Jobs whose log contains `text` (any case), newest first, each with `log_match`
+        (its first such line); the other filters are `list_jobs`'s."""
+        return await self.list_jobs(log_search=text, **filters)
+
+    async def save_logs(self, job_id: str, dest: Path) -> int:
+        """Write the job's whole log to `dest` as it streams in; the bytes written."""
+        url = self._w(f"jobs_u/get_logs/{job_id}")
+        written = 0
+        async with self._http.stream("GET", url, params={"download": "true"}) as resp:
+            if resp.status_code >= 400:
+                await resp.aread()
+                raise _error_from(resp)
+            with open(dest, "wb") as out:
+                async for part in resp.aiter_bytes():
+                    out.write(part)
+                    written += len(part)
+        return written
+
+    async def prune_jobs(self) -> dict[str, Any]:
+        """Delete the finished jobs the workspace's retention policy no longer keeps."""
+        return (await self._request("POST", self._w("jobs/prune"))).json()
+
+    async def database_usage(self) -> dict[str, Any]:
+        """`{"database_bytes", "tables": [{"table", "total_bytes", "table_bytes",
+        "rows_estimate"}]}`, largest first."""
+        return (await self._request("GET", "/api/database/usage")).json()
+
     async def get_job(self, job_id: str, logs: bool = True) -> dict[str, Any]:
         params = None if logs else {"no_logs": "true"}
         return (await self._request("GET", self._w(f"jobs_u/get/{job_id}"),

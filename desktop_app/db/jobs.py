@@ -56,6 +56,8 @@ class JobFilter:
     page: int = 1
     # "queue" or "completed": only that table's jobs (Windmill's queue/list, completed/list).
     only: str | None = None
+    # Tidemill: only jobs whose log contains this text (any case; the trigram index).
+    log_search: str | None = None
     # Keyset paging: only jobs strictly older than (created_at, id) of the last row seen.
     # Stays as fast on the 1000th page as on the first, where OFFSET reads every row before.
     before: tuple[datetime, uuid.UUID] | None = None
@@ -85,6 +87,10 @@ def _where(f: JobFilter, completed: bool) -> tuple[str, list[Any]]:
     if f.before is not None:
         clauses.append("(created_at, id) < (%s, %s)")
         params.extend(f.before)
+    if f.log_search is not None:
+        # IN, not EXISTS: the planner can start from the log index rather than probe the
+        # logs of every job in created_at order.
+        add("id IN (SELECT job_id FROM job_logs WHERE chunk ILIKE %s)", like_pattern(f.log_search))
     if f.visible_to is not None:
         clauses.append("(permissioned_as = %s OR script_path LIKE ANY(%s))")
         params += [f.visible_to, f.visible_paths or []]
@@ -134,3 +140,17 @@ def parse_cursor(text: str) -> tuple[datetime, uuid.UUID]:
         raise ArgumentError(
             f"'cursor' must be '<created_at>,<job id>' of the last job seen, not {text!r}",
             field="cursor", hint="take both from the last job of the previous page") from None
+
+
+#: Shorter text cannot use the trigram index: every log would be read.
+MIN_SEARCH_CHARS = 3
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for (I)LIKE, with the text's own `%`, `_` and `\\` matched literally."""
+    if len(text.strip()) < MIN_SEARCH_CHARS:
+        raise ArgumentError(
+            f"the log search text must be at least {MIN_SEARCH_CHARS} characters, not {text!r}",
+            field="log_search", hint="search for a longer piece of the line")
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

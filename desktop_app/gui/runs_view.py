@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
@@ -15,6 +16,7 @@ from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -234,7 +236,11 @@ class RunsView(QWidget):
         self.trigger.addItems([label for label, _ in TRIGGER_FILTERS])
         self.since = QComboBox()
         self.since.addItems([label for label, _ in TIME_FILTERS])
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search the logs (3+ characters)")
+        self.search.setClearButtonEnabled(True)
         bar.addWidget(self.path, 1)
+        bar.addWidget(self.search, 1)
         for combo in (self.status, self.trigger, self.since):
             bar.addWidget(combo)
             combo.currentIndexChanged.connect(self._filters_changed)
@@ -243,6 +249,7 @@ class RunsView(QWidget):
         self._debounce.setInterval(250)  # typing a path reloads once, not per key
         self._debounce.timeout.connect(self._filters_changed)
         self.path.textChanged.connect(lambda _t: self._debounce.start())
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.model = RunsModel(client)
         self.model.on_loaded = self._loaded
         self.table = QTableView()
@@ -302,6 +309,8 @@ class RunsView(QWidget):
             f["created_after"] = (datetime.now(UTC) - since).isoformat()
         if self.path.text().strip():
             f["script_path_start"] = self.path.text().strip()
+        if len(self.search.text().strip()) >= 3:  # shorter text cannot use the log index
+            f["log_search"] = self.search.text().strip()
         return f
 
     def filtered(self) -> bool:
@@ -360,8 +369,11 @@ class JobView(QWidget):
         self.rerun_button.clicked.connect(lambda: spawn(self.rerun()))
         top.addWidget(self.back)
         top.addStretch(1)
+        self.download_button = QPushButton("Download log…")
+        self.download_button.clicked.connect(self._ask_download)
         top.addWidget(self.cancel_button)
         top.addWidget(self.rerun_button)
+        top.addWidget(self.download_button)
         self.title = QLabel("Job")
         self.title.setObjectName("heading")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -504,6 +516,26 @@ class JobView(QWidget):
         else:
             await self.load(new_id)
         return new_id
+
+
+    def _ask_download(self) -> None:
+        if not self.job_id:
+            return
+        name, _ = QFileDialog.getSaveFileName(self, "Save the job's log", f"{self.job_id}.log",
+                                              "Logs (*.log *.txt)")
+        if name:
+            spawn(self.download_log(Path(name)))
+
+    async def download_log(self, dest: Path) -> None:
+        """Save the whole log (streamed, however long) to `dest`."""
+        if not self.job_id:
+            return
+        try:
+            size = await self.client.save_logs(self.job_id, dest)
+        except (ClientError, OSError) as exc:
+            self._say(f"Could not save the log: {getattr(exc, 'message', exc)}")
+            return
+        self._say(f"Saved the log ({size:,} bytes) to {dest}")
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

@@ -14,6 +14,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from desktop_app.db.jobs import like_pattern
+
 #: A job's log cap when neither its script nor its workspace sets one.
 DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024
 #: Largest chunk row; a page is made of whole rows (the first one possibly cut).
@@ -84,6 +86,33 @@ async def read_logs(conn: AsyncConnection[Any], job_id: uuid.UUID, offset: int =
         parts.append(page)
         offset += len(page)
     return "".join(parts)
+
+
+async def matching_lines(conn: AsyncConnection[Any], job_ids: list[uuid.UUID],
+                         text: str) -> dict[uuid.UUID, str]:
+    """The first line of each job's log that contains `text` (any case), cut to 300
+    characters; read from around the match, never the whole chunk."""
+    if not job_ids:
+        return {}
+    cur = await conn.execute(
+        "SELECT DISTINCT ON (job_id) job_id,"
+        "       substring(chunk FROM greatest(1, p - 400) FOR 800 + length(%(t)s))"
+        "  FROM (SELECT job_id, seq, chunk, strpos(lower(chunk), lower(%(t)s)) AS p"
+        "          FROM job_logs WHERE job_id = ANY(%(ids)s) AND chunk ILIKE %(pat)s) m"
+        " ORDER BY job_id, seq",
+        {"t": text, "ids": job_ids, "pat": like_pattern(text)})
+    found: dict[uuid.UUID, str] = {}
+    needle = text.lower()
+    for job_id, around in await cur.fetchall():
+        lines = around.splitlines() or [""]
+        line = next((ln for ln in lines if needle in ln.lower()), lines[0])
+        found[job_id] = line if len(line) <= 300 else _cut_around(line, line.lower().find(needle))
+    return found
+
+
+def _cut_around(line: str, at: int) -> str:
+    start = max(0, at - 100)
+    return ("…" if start else "") + line[start:start + 300] + "…"
 
 
 async def next_log_seq(conn: AsyncConnection[Any], job_id: uuid.UUID) -> int:
