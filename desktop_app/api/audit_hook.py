@@ -87,7 +87,8 @@ async def _record(scope: Scope, raw: bytes) -> None:
     from desktop_app.db.users import audit
 
     route = scope.get("route")
-    state = scope.get("app").state.tidemill if scope.get("app") else None
+    app = scope.get("app")
+    state = app.state.tidemill if app is not None else None
     if route is None or state is None:
         return
     who = (scope.get("state") or {}).get("identity")

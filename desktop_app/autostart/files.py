@@ -16,6 +16,7 @@ import plistlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 LABEL = "com.tidemill"
 UNIT_NAME = "tidemill.service"
@@ -82,7 +83,7 @@ def xdg_tray_entry(command: Sequence[str], home: Path) -> str:
 
 def launchd_plists(command: Sequence[str], home: Path, logs: Path) -> dict[str, bytes]:
     """`{label: plist bytes}` for the daemon and the tray agents."""
-    agents = {
+    agents: dict[str, dict[str, Any]] = {
         f"{LABEL}.daemon": {
             "ProgramArguments": [*command, "daemon", "--home", str(home)],
             # Restart after a crash, not after a clean stop (`tidemill daemon stop`).

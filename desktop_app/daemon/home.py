@@ -6,13 +6,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 
 def default_home() -> Path:
+    """TIDEMILL_HOME, else the platform's data folder: `$XDG_DATA_HOME/tidemill`
+    (~/.local/share/tidemill) on Linux, ~/Library/Application Support/tidemill on macOS,
+    %LOCALAPPDATA%\\tidemill on Windows."""
     env = os.environ.get("TIDEMILL_HOME")
     if env:
         return Path(env).expanduser().resolve()
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "tidemill"
+    return Path(platformdirs.user_data_dir("tidemill", appauthor=False))
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
-"""One daemon per home: an exclusive lock on a file that dies with the process."""
+"""One daemon per home: an exclusive lock on a file that dies with the process
+(`filelock`: flock on POSIX, LockFileEx on Windows)."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from pathlib import Path
-from typing import IO
+
+from filelock import FileLock, Timeout
 
 from desktop_app.core.errors import DaemonError
 
@@ -15,14 +15,14 @@ class InstanceLock:
     def __init__(self, path: Path, info_path: Path) -> None:
         self.path = path
         self.info_path = info_path
-        self._file: IO[str] | None = None
+        # Kept on release: deleting a lock file another process waits on would let a third
+        # lock a fresh file beside it.
+        self._lock = FileLock(path, timeout=0, thread_local=False, preserve_lock_file=True)
 
     def acquire(self) -> None:
-        f = open(self.path, "a+")
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.close()
+            self._lock.acquire()
+        except Timeout:
             where = ""
             try:
                 info = json.loads(self.info_path.read_text())
@@ -33,14 +33,7 @@ class InstanceLock:
                 f"a Tidemill daemon is already running for {self.path.parent}{where}",
                 hint="stop it with `tidemill daemon stop`, or use another --home",
             ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        self._file = f
 
     def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+        if self._lock.is_locked:
+            self._lock.release()

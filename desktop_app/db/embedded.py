@@ -20,17 +20,16 @@ open file, so the server's user never needs to reach `$home`.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import importlib.metadata
 import importlib.util
 import os
-import pwd
 import secrets
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -41,9 +40,13 @@ from typing import IO
 from urllib.parse import quote
 
 import psycopg
+from filelock import FileLock
 from psycopg import sql
 
 from desktop_app.core.errors import EmbeddedPostgresError
+
+if sys.platform != "win32":  # the server user exists only where root does (POSIX)
+    import pwd
 
 SYSTEM_DIR = Path("/var/lib/tidemill")
 SERVICE_USER = "tidemill"
@@ -169,7 +172,7 @@ class EmbeddedPostgres:
             pointer = pg_root / "LOCATION"
             base = Path(pointer.read_text().split("\n")[0].strip()) if pointer.exists() else pg_root
             initialised = (base / "data" / "PG_VERSION").exists()
-            if os.geteuid() == 0:
+            if _euid() == 0:
                 # Existing data decides who runs it: postgres insists on owning its data.
                 self._user = _owner_name(base / "data") if initialised else _service_user()
                 if (base == pg_root and not initialised
@@ -177,7 +180,7 @@ class EmbeddedPostgres:
                     base = self._make_cluster_dir(pointer)
             run = base / "run"
             if len(os.fsencode(run / ".s.PGSQL.65535")) > _SOCKET_PATH_MAX:
-                run = Path(tempfile.gettempdir()) / f"tidemill-{os.geteuid()}-{_home_key(self.home)}"
+                run = Path(tempfile.gettempdir()) / f"tidemill-{_euid()}-{_home_key(self.home)}"
                 self._check_private(run)
             self._mkdir_private(run)
             self._data_dir, self._socket_dir = base / "data", run
@@ -203,7 +206,9 @@ class EmbeddedPostgres:
 
     def _mkdir_private(self, path: Path) -> None:
         """A 0700 folder owned by the server's user; an existing one is left as it is."""
-        if _mkdir(path, 0o700) and self._user is not None:
+        created = _mkdir(path, 0o700)
+        # A server user is chosen only as POSIX root.
+        if sys.platform != "win32" and created and self._user is not None:
             entry = pwd.getpwnam(self._user)
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
@@ -211,7 +216,7 @@ class EmbeddedPostgres:
         """In a shared temp folder, make sure nobody else prepared `path` for us."""
         self._mkdir_private(path)
         info = path.lstat()
-        uid = pwd.getpwnam(self._user).pw_uid if self._user else os.geteuid()
+        uid = _uid_of(self._user) if self._user else _euid()
         if not path.is_dir() or path.is_symlink() or info.st_uid != uid or info.st_mode & 0o077:
             raise EmbeddedPostgresError(f"{path} is not a private folder of uid {uid}.",
                                         hint=f"remove {path}, or {_EXTERNAL}")
@@ -401,8 +406,8 @@ class EmbeddedPostgres:
     def _locked(self) -> Iterator[None]:
         """Serialise start/stop of one home across processes (daemon, CLI, tests)."""
         _mkdir(self.home / "postgres")
-        with open(self.home / "postgres" / ".lock", "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        with FileLock(self.home / "postgres" / ".lock", thread_local=False,
+                      preserve_lock_file=True):
             yield
 
     def _open_log(self) -> IO[bytes]:
@@ -507,20 +512,43 @@ def _service_user() -> str:
                                 hint=f"create it yourself, or {_EXTERNAL}")
 
 
+def _euid() -> int:
+    """The effective uid; -1 on Windows, where there is no root for PostgreSQL to refuse
+    and the server runs as the user."""
+    if sys.platform == "win32":
+        return -1
+    return os.geteuid()
+
+
+def _posix_only() -> EmbeddedPostgresError:
+    # Server users exist only where root does; the code never asks on Windows.
+    return EmbeddedPostgresError("A separate PostgreSQL user is a POSIX (root) matter.",
+                                 hint=_EXTERNAL)
+
+
+def _uid_of(user: str) -> int:
+    if sys.platform != "win32":
+        return pwd.getpwnam(user).pw_uid
+    raise _posix_only()
+
+
 def _user_exists(name: str) -> bool:
-    try:
-        return bool(pwd.getpwnam(name))
-    except KeyError:
-        return False
+    if sys.platform != "win32":
+        try:
+            return bool(pwd.getpwnam(name))
+        except KeyError:
+            return False
+    raise _posix_only()
 
 
 def _owner_name(path: Path) -> str:
     uid = path.stat().st_uid
-    try:
-        if uid != 0:
-            return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        pass
+    if sys.platform != "win32":
+        try:
+            if uid != 0:
+                return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            pass
     raise EmbeddedPostgresError(
         f"The PostgreSQL data directory {path} belongs to uid {uid}, which cannot run it "
         "(root is refused by PostgreSQL, or the account is gone).",

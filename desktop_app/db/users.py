@@ -147,7 +147,8 @@ async def list_audit(conn: AsyncConnection[Any], ws: str, *, username: str | Non
                      entry_id: int | None = None, per_page: int = 100, page: int = 1
                      ) -> list[dict[str, Any]]:
     # Instance-wide changes (tokens) are logged under 'global' and shown in every workspace.
-    clauses, params = ["workspace_id IN (%s, 'global')"], [ws]
+    clauses: list[str] = ["workspace_id IN (%s, 'global')"]
+    params: list[Any] = [ws]
     for column, value in (("username", username), ("resource", resource), ("id", entry_id)):
         if value is not None:
             clauses.append(f"{column} = %s")

@@ -10,7 +10,6 @@ third-party modules are resolved by `go mod tidy` before the first build.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import json
 import os
@@ -19,6 +18,8 @@ import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
+
+from filelock import FileLock
 
 from desktop_app.core.errors import CompileError, RuntimeSetupError
 from desktop_app.runtimes.base import (
@@ -114,8 +115,8 @@ class GoRuntime:
             self._built.add(binary)
             return binary
         (root / "bin").mkdir(parents=True, exist_ok=True)
-        with open(root / "bin" / f".{key}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building it right now
+        # another worker may be building it right now
+        with FileLock(root / "bin" / f".{key}.lock", thread_local=False, preserve_lock_file=True):
             if not binary.exists():
                 ctx.log_lines.append(f"building the Go script with go {version}")
                 self._build_into(go, version, source, root, key, ctx)

@@ -7,7 +7,7 @@ A lock is the text Tidemill stores next to a script::
     requests==2.34.2
 
 Its venv lives at ``envs_dir/<sha256(lock)[:16]>`` and is shared by every worker process.
-A venv is built once: the builder holds an ``fcntl.flock`` on ``envs_dir/.<key>.lock``,
+A venv is built once: the builder holds a file lock (``filelock``) on ``envs_dir/.<key>.lock``,
 builds into ``envs_dir/.<key>.tmp-<pid>``, writes a completion marker last and renames the
 directory into place. Venvs are created with ``uv venv --relocatable`` because a plain uv
 venv survives the rename except for console-script shebangs, which hold the absolute
@@ -15,12 +15,12 @@ build path. A complete venv is never modified again, so looking one up is a sing
 without any lock. A target directory without the marker (a copy, or an older in-place
 build that was killed) is removed and rebuilt.
 
-POSIX only (``fcntl``, ``bin/python``).
+A venv's interpreter is ``bin/python`` (``Scripts/python.exe`` on Windows: see
+``venv_python``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -36,6 +36,7 @@ from functools import cache
 from pathlib import Path
 
 import uv
+from filelock import FileLock
 
 from desktop_app.core.errors import RuntimeSetupError
 
@@ -92,11 +93,16 @@ def resolve_lock(requirements: Sequence[str], *, cache_dir: Path,
     return "\n".join([header, *pins]) + "\n"
 
 
+def venv_python(venv: Path) -> Path:
+    """A venv's interpreter: ``bin/python``, or ``Scripts/python.exe`` on Windows."""
+    return venv / "Scripts" / "python.exe" if sys.platform == "win32" else venv / "bin" / "python"
+
+
 def ensure_venv(lock: str, *, envs_dir: Path, cache_dir: Path) -> Path:
     """The ``python`` of the venv for ``lock``, building it first if no process has yet."""
     key = venv_key(lock)
     target = Path(envs_dir).absolute() / key
-    python = target / "bin" / "python"
+    python = venv_python(target)
     # Fast path: complete venvs are immutable, so a stat of the marker is all it takes.
     if (target / MARKER).exists():
         return python
@@ -156,7 +162,7 @@ def _build(lock: str, target: Path, cache_dir: Path) -> None:
 
 def _install(venv: Path, cache_dir: Path) -> None:
     """Install the venv's pinned lock; the cache first, the index only if the cache lacks it."""
-    args = ["pip", "install", "--python", str(venv / "bin" / "python"), "--no-deps",
+    args = ["pip", "install", "--python", str(venv_python(venv)), "--no-deps",
             "-r", str(venv / LOCK_FILE), "--quiet"]
     done = _uv([*args, "--offline"], cache_dir)
     if done.returncode != 0:
@@ -277,10 +283,7 @@ def _hint_for(text: str) -> str | None:
 
 @contextmanager
 def _exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on ``path``; the kernel drops it if this process dies."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    """Hold an exclusive lock on ``path`` (flock / LockFileEx); the OS drops it if this
+    process dies. The file stays: deleting it could let two builders in."""
+    with FileLock(path, mode=0o644, thread_local=False, preserve_lock_file=True):
         yield
-    finally:
-        os.close(fd)

@@ -19,6 +19,10 @@ import signal
 import socket
 import sys
 
+# Started only where fork exists (the worker spawns each job afresh elsewhere); mypy
+# skips the rest of this file for Windows.
+assert sys.platform != "win32", "the Python zygote needs fork (POSIX)"
+
 
 def _die_with_parent():
     try:

@@ -8,6 +8,7 @@ this module does not recognise is quoted as it is rather than guessed at.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
@@ -63,7 +64,8 @@ def _plural(n: int, unit: str) -> str:
     return f"{unit}" if n == 1 else f"{n} {unit}s"
 
 
-def _list_of(raw: str, name: callable, names: dict[str, int] | None = None) -> str:  # type: ignore[valid-type]
+def _list_of(raw: str, name: Callable[[int | None], str],
+             names: dict[str, int] | None = None) -> str:
     """`1-5` → "Monday through Friday", `1,3` → "Monday and Wednesday", `*/2` → "every 2nd"."""
     parts = []
     for part in raw.split(","):

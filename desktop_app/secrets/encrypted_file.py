@@ -30,12 +30,10 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from filelock import FileLock
 
 from desktop_app.core.errors import UsageError
 from desktop_app.secrets.errors import SecretStoreError, WrongPassphraseError
-
-if sys.platform != "win32":
-    import fcntl
 
 FORMAT, VERSION, CIPHER = "tidemill-secrets", 1, "AES-256-GCM"
 # scrypt cost: 2**15 * 8 * 128 B = 32 MiB of memory, ~0.1 s; OWASP's interactive minimum.
@@ -172,15 +170,8 @@ class EncryptedFileSecretStore:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        """Serialise read-modify-write across threads and (on POSIX) processes."""
-        with self._thread_lock:
-            if sys.platform == "win32":
-                yield
-                return
-            lock_path = self.path.with_name(self.path.name + ".lock")
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)  # closing releases the flock
+        """Serialise read-modify-write across threads and processes."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with self._thread_lock, FileLock(lock_path, mode=0o600, thread_local=False,
+                                         preserve_lock_file=True):
+            yield

@@ -9,10 +9,13 @@ import ctypes
 import logging
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from desktop_app.runtimes.base import Launch
 from desktop_app.worker.zygote import Zygote
@@ -25,7 +28,8 @@ _zygotes: dict[Path, Zygote] = {}
 
 
 def _zygotes_enabled() -> bool:
-    return os.name == "posix" and os.environ.get("TIDEMILL_PYTHON_ZYGOTE", "1") != "0"
+    # Forking a pre-started Python needs fork: elsewhere each job is a plain spawn.
+    return hasattr(os, "fork") and os.environ.get("TIDEMILL_PYTHON_ZYGOTE", "1") != "0"
 
 
 def close_zygotes() -> None:
@@ -35,7 +39,10 @@ def close_zygotes() -> None:
 
 
 def _die_with_parent() -> None:
-    # If the worker is killed -9, its script must not run on as an orphan.
+    # If the worker is killed -9, its script must not run on as an orphan. prctl is
+    # Linux's; elsewhere the worker's kill of the tree is what ends it.
+    if sys.platform != "linux":
+        return
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -117,15 +124,29 @@ class ScriptProcess:
         return reason
 
     def kill_tree(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        # Its descendants first (psutil finds them whatever group or session they moved
+        # to, on every OS), then on POSIX its process group (also what was reparented).
+        _kill_descendants(self.proc.pid)
+        if sys.platform != "win32":
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
         # A child killed before it made its own group (a forked one does so first thing).
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(self.proc.pid).kill()
 
     @property
     def returncode(self) -> int:
         return self.proc.returncode if self.proc.returncode is not None else -1
+
+
+def _kill_descendants(pid: int) -> None:
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:  # already gone
+        return
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
 
 
 async def run_and_stream(

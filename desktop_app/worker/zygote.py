@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ class Zygote:
         return self._proc is not None and self._proc.poll() is None
 
     def _start(self) -> None:
+        if sys.platform == "win32":  # never asked there: zygotes are for POSIX (fork)
+            raise OSError("the Python zygote needs fork and Unix sockets")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # The zygote dies with this worker (it sets its own parent-death signal).
         self._proc = subprocess.Popen(
@@ -65,6 +68,8 @@ class Zygote:
         return result
 
     async def spawn(self, job_dir: Path, env: dict[str, str]) -> ZygoteChild:
+        if sys.platform == "win32":
+            raise OSError("the Python zygote needs fork and Unix sockets")
         if not self.alive():
             self._start()
         assert self._sock is not None
