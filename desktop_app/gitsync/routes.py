@@ -4,6 +4,7 @@ import of a Windmill sync folder, and setting a secret that a pull left missing.
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -196,5 +197,6 @@ async def tarball(workspace: str, request: Request, archive_type: str = "tar",
         all_items = await items.all_items(conn, workspace)
     data = tb.archive(tb.entries(all_items, selection, seen.allows), archive_type)
     media = "application/zip" if archive_type == "zip" else "application/x-tar"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", workspace)  # a header holds Latin-1 only
     return Response(data, media_type=media, headers={
-        "content-disposition": f'attachment; filename="{workspace}.{archive_type}"'})
+        "content-disposition": f'attachment; filename="{name}.{archive_type}"'})
