@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -104,12 +104,36 @@ def _where(f: JobFilter, completed: bool) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
+_MAX_PAGE = 1000
 _MAX_OFFSET = 2**62  # OFFSET is a bigint; any page past the end is simply empty
+
+
+#: A log search first looks in the newest this-many jobs (times the page size) that fit
+#: the other filters: a common text fills the page there, where the index would return
+#: every log holding it. Only when the window has too few does the index query run.
+SEARCH_WINDOW_PAGES = 40
 
 
 async def list_jobs(conn: AsyncConnection[Any], workspace: str, f: JobFilter) -> list[dict[str, Any]]:
     """Newest first. Queued/running jobs are included unless the filter asks only for
     completed ones (success/status), completed ones unless it asks for running ones."""
+    if f.log_search is not None and (f.before is not None or f.page <= 1):
+        per_page = max(1, min(f.per_page, _MAX_PAGE))
+        window = replace(f, log_search=None, page=1,
+                         per_page=min(_MAX_PAGE, per_page * SEARCH_WINDOW_PAGES))
+        recent = await _list_jobs(conn, workspace, window)
+        cur = await conn.execute(
+            "SELECT DISTINCT job_id FROM job_logs WHERE job_id = ANY(%s) AND chunk ILIKE %s",
+            ([r["id"] for r in recent], like_pattern(f.log_search)))
+        hits = {row[0] for row in await cur.fetchall()}
+        found = [r for r in recent if r["id"] in hits]
+        # Enough found, or the window held every job there is: the answer is exact.
+        if len(found) >= per_page or len(recent) < window.per_page:
+            return found[:per_page]
+    return await _list_jobs(conn, workspace, f)
+
+
+async def _list_jobs(conn: AsyncConnection[Any], workspace: str, f: JobFilter) -> list[dict[str, Any]]:
     parts: list[str] = []
     params: list[Any] = []
     if f.success is None and f.status is None and f.only != "completed":
@@ -122,7 +146,7 @@ async def list_jobs(conn: AsyncConnection[Any], workspace: str, f: JobFilter) ->
         params += [workspace, *p]
     if not parts:  # running jobs that have a final status: there are none
         return []
-    per_page = max(1, min(f.per_page, 1000))
+    per_page = max(1, min(f.per_page, _MAX_PAGE))
     offset = 0 if f.before else min((max(f.page, 1) - 1) * per_page, _MAX_OFFSET)
     sql = " UNION ALL ".join(f"({p})" for p in parts) + " ORDER BY created_at DESC, id DESC"
     sql += f" LIMIT {per_page} OFFSET {offset}"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from psycopg import AsyncConnection
 
@@ -88,4 +89,40 @@ async def test_the_cap_comes_from_the_script_then_the_workspace(database_url: st
     assert await log_limit(conn, "main", "h2") == 5000  # not a number: the workspace's
     await workspace_settings.update(conn, "main", {"log_max_bytes": None})
     assert await log_limit(conn, "main", "h2") == DEFAULT_LOG_MAX_BYTES
+    await conn.close()
+
+
+async def test_log_search_pages_newest_first_through_window_and_index(
+        database_url: str, monkeypatch: Any) -> None:
+    from desktop_app.db import jobs as job_reads
+    from desktop_app.queue.logs import matching_lines
+
+    monkeypatch.setattr(job_reads, "SEARCH_WINDOW_PAGES", 2)  # a window of 2 pages
+    conn = await connect(database_url)
+    ids = []
+    for i in range(40):  # job 0 is the oldest; every job logs "common", every 5th "Rare_%"
+        job = uuid.uuid4()
+        ids.append(job)
+        await conn.execute(
+            "INSERT INTO job_completed (id, kind, tag, created_by, permissioned_as, created_at,"
+            " status) VALUES (%s, 'script', 'bash', 't', 'u/t', now() - make_interval(secs => %s),"
+            " 'success')", (job, 1000 - i))
+        await append_log(conn, job, 0, f"common line {i}\n" + ("x Rare_% here\n" if i % 5 == 0 else ""))
+    newest_first = ids[::-1]
+
+    async def search(text: str, **kw: Any) -> list[uuid.UUID]:
+        f = job_reads.JobFilter(log_search=text, per_page=4, **kw)
+        return [r["id"] for r in await job_reads.list_jobs(conn, "main", f)]
+
+    assert await search("COMMON line") == newest_first[:4]  # found in the window
+    rare = [j for j in newest_first if ids.index(j) % 5 == 0]
+    first = await search("rare_%")  # 1 in 5: the window (8 jobs) has too few, the index runs
+    assert first == rare[:4]
+    rows = await job_reads.list_jobs(conn, "main", job_reads.JobFilter(log_search="rare_%",
+                                                                       per_page=4))
+    after = (rows[-1]["created_at"], rows[-1]["id"])
+    assert await search("rare_%", before=after) == rare[4:8]
+    assert await search("rare_x") == []  # _ and % are literal
+    lines = await matching_lines(conn, rare[:2], "RARE_%")
+    assert set(lines.values()) == {"x Rare_% here"}
     await conn.close()
