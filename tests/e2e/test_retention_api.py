@@ -64,3 +64,14 @@ def test_a_one_second_policy_prunes_finished_jobs_not_running_ones(
     assert all(t["total_bytes"] >= t["table_bytes"] >= 0 for t in usage["tables"])
     sizes = [t["total_bytes"] for t in usage["tables"]]
     assert sizes == sorted(sizes, reverse=True)
+
+
+def test_doctor_shows_the_database_size(daemon: RunningDaemon) -> None:
+    from tests.e2e.test_doctor import doctor, findings
+
+    res = doctor(daemon.home, "--only", "storage", "--json", env={"TIDEMILL_URL": daemon.url})
+    (found,) = findings(res)
+    assert found["status"] == "ok", found
+    assert found["detail"].startswith("database ") and "largest: " in found["detail"]
+    stopped = doctor(daemon.home.parent / "nohome", "--only", "storage", "--json")
+    assert "not running" in findings(stopped)[0]["detail"]
