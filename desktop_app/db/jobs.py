@@ -108,10 +108,10 @@ _MAX_PAGE = 1000
 _MAX_OFFSET = 2**62  # OFFSET is a bigint; any page past the end is simply empty
 
 
-#: A log search first looks in the newest this-many jobs (times the page size) that fit
+#: A log search first looks in the newest this-many pages of jobs that fit
 #: the other filters: a common text fills the page there, where the index would return
 #: every log holding it. Only when the window has too few does the index query run.
-SEARCH_WINDOW_PAGES = 40
+SEARCH_WINDOW_PAGES = 10
 
 
 async def list_jobs(conn: AsyncConnection[Any], workspace: str, f: JobFilter) -> list[dict[str, Any]]:
