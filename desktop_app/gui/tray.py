@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt, QTimer
@@ -62,6 +63,10 @@ class Tray:
         self.watch = ActivityWatch(client)
         self.notifications: list[tuple[str, str]] = []
         self.failed_polls = 0
+        # How the tray ends; main() ends its coroutine instead, so the HTTP client closes
+        # inside the event loop (QApplication.quit() there stopped the loop first, and the
+        # client's close then failed outside it: exit 1 with a traceback on every Quit).
+        self.on_quit: Callable[[], None] = QApplication.quit
         self.icon: QSystemTrayIcon | None = None
         self.menu = QMenu()
         self.open_action = QAction("Open Tidemill", self.menu)
@@ -111,11 +116,12 @@ class Tray:
             self.notifications.append((title, text))
             if self.icon is not None:
                 self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 8000)
+            print(f"notified: {title}", flush=True)  # tray.log keeps what was shown
         if self.icon is not None:
             self.icon.setIcon(status_icon(a.level, len(a.failures) or a.running))
             self.icon.setToolTip(a.tooltip())
         if self.failed_polls >= GIVE_UP_AFTER_POLLS:
-            QApplication.quit()  # the daemon is gone: so is its tray
+            self.on_quit()  # the daemon is gone: so is its tray
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
@@ -150,7 +156,7 @@ class Tray:
                     os.kill(int(info["pid"]), signal.SIGTERM)
                 except ProcessLookupError:
                     pass
-        QApplication.quit()
+        self.on_quit()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,10 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     async def run() -> None:
         async with TidemillClient(connection_from_env(home), timeout=10) as client:
             tray = Tray(client, home)
-            tray.start()
             done = asyncio.Event()
-            app.aboutToQuit.connect(done.set)
+            tray.on_quit = done.set
+            app.aboutToQuit.connect(done.set)  # the session ends
+            tray.start()
             await done.wait()
+            tray.close()
 
     with loop:
         loop.run_until_complete(run())
