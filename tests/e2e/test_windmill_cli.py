@@ -364,6 +364,37 @@ def test_sync_pull_edit_push_round_trip(wmill: Wmill, daemon: RunningDaemon,
     assert _diff(_export(daemon), repo) == ""
 
 
+def test_older_inline_names_are_migrated_when_the_daemon_starts(
+        wmill: Wmill, daemon: RunningDaemon, tmp_path: Path) -> None:
+    """Older Tidemill named every inline file of a step without a summary
+    `inline_script_N`; wmill names it by step id and renames such files on pull. The daemon
+    rewrites the repository's flows when it starts, so a pull then changes nothing."""
+    r = daemon.api("POST", "flows/create", json={"path": "f/legacy/flow", **PIPELINE})
+    assert r.status_code == 201, r.text
+    export = _export(daemon)
+    folder = export / "f/legacy/flow.flow"
+    (folder / "a.inline_script.py").rename(folder / "inline_script_0.inline_script.py")
+    flow_yaml = folder / "flow.yaml"
+    flow_yaml.write_text(flow_yaml.read_text().replace(
+        "'!inline a.inline_script.py'", "'!inline inline_script_0.inline_script.py'"))
+    git = ["git", "-C", str(export), "-c", "user.name=old", "-c", "user.email=old@x"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "as an older Tidemill wrote it"], check=True)
+
+    daemon.stop()
+    daemon.start()
+    _export(daemon)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "a.inline_script.py", "double_it.inline_script.py", "flow.yaml"]
+    status = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True)
+    assert status.stdout == ""  # the migration is committed
+
+    repo = tmp_path / "clone"
+    shutil.copytree(export, repo, ignore=shutil.ignore_patterns(".git"))
+    out = wmill("sync", "pull", "--yes", cwd=repo)
+    assert "0 changes to apply" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
 def test_tarball_flags_and_secrets(daemon: RunningDaemon) -> None:
     import io
     import tarfile
