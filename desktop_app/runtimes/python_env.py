@@ -180,7 +180,14 @@ def _install(venv: Path, cache_dir: Path) -> None:
 
 @cache
 def _uv_bin() -> str:
-    return uv.find_uv_bin()
+    try:
+        return uv.find_uv_bin()
+    except FileNotFoundError:
+        # The packaged app ships uv in its own bin/ folder, which it puts on PATH.
+        found = shutil.which("uv")
+        if found is None:
+            raise
+        return found
 
 
 def _uv_env(cache_dir: Path) -> dict[str, str]:
