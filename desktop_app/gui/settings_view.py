@@ -63,6 +63,9 @@ class SettingsView(QWidget):
         form.addRow("Workspace", self.workspace)
         form.addRow("Jobs", self.jobs)
         form.addRow("Workers", workers_row)
+        self.database = _value()
+        self.database.setWordWrap(True)
+        form.addRow("Database", self.database)
         form.addRow("Theme", self.theme)
         self.autostart = QCheckBox("Start the daemon and its tray icon when I log in")
         self.autostart_note = QLabel()
@@ -116,6 +119,16 @@ class SettingsView(QWidget):
         self.workers.setText("paused: queued jobs wait until you resume" if self.paused
                              else "running: queued jobs start as soon as a worker is free")
         self.pause_button.setText("Resume workers" if self.paused else "Pause workers")
+        self.database.setText(await self._database_text())
+
+    async def _database_text(self) -> str:
+        try:
+            usage = await self.client.database_usage()
+        except ClientError as exc:  # an operator or developer: admins only
+            return f"size not shown: {exc.message}"
+        largest = ", ".join(f"{t['table']} {_mb(t['total_bytes'])}" for t in usage["tables"][:3])
+        return f"{_mb(usage['database_bytes'])} (largest: {largest}); old jobs are pruned by " \
+               "the workspace's retention policy"
 
     async def toggle_pause(self) -> None:
         try:
@@ -128,3 +141,7 @@ class SettingsView(QWidget):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, theme)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"

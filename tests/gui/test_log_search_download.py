@@ -43,3 +43,14 @@ def test_log_search_box_and_download(daemon: RunningDaemon, qtbot: Any, qloop: A
         await asyncio.sleep(0)
 
     _window_run(qloop, daemon, qtbot, body)
+
+
+def test_settings_show_the_database_size(daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
+    async def body(w: MainWindow) -> None:
+        await w.goto("settings")
+        view = w.settings
+        await _until(lambda: "largest:" in view.database.text(), what="database size")
+        text = view.database.text()
+        assert text.split()[1] in ("MB", "KB") and "retention policy" in text, text
+
+    _window_run(qloop, daemon, qtbot, body)
