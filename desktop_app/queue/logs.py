@@ -128,7 +128,7 @@ async def log_limit(conn: AsyncConnection[Any], workspace: str, script_hash: str
     `DEFAULT_LOG_MAX_BYTES`."""
     cur = await conn.execute(
         "SELECT COALESCE("
-        " (SELECT (extra->>'log_max_bytes')::bigint FROM scripts"
+        " (SELECT least((extra->>'log_max_bytes')::numeric, 9e18) FROM scripts"
         "   WHERE workspace_id = %(ws)s AND hash = %(hash)s"
         "     AND jsonb_typeof(extra->'log_max_bytes') = 'number'),"
         " (SELECT log_max_bytes FROM workspace_settings WHERE workspace_id = %(ws)s))",

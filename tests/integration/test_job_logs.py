@@ -86,6 +86,12 @@ async def test_the_cap_comes_from_the_script_then_the_workspace(database_url: st
         " VALUES ('main', 'h1', 'f/x/y', 'bash', 'echo', 'test', '{\"log_max_bytes\": 123}'),"
         "        ('main', 'h2', 'f/x/z', 'bash', 'echo', 'test', '{\"log_max_bytes\": \"big\"}')")
     assert await log_limit(conn, "main", "h1") == 123
+    await conn.execute(
+        "INSERT INTO scripts (workspace_id, hash, path, language, content, created_by, extra)"
+        " VALUES ('main', 'h3', 'f/x/w', 'bash', 'echo', 'test', '{\"log_max_bytes\": 2048.5}'),"
+        "        ('main', 'h4', 'f/x/v', 'bash', 'echo', 'test', '{\"log_max_bytes\": 1e30}')")
+    assert await log_limit(conn, "main", "h3") == 2048  # a fraction is not an error
+    assert await log_limit(conn, "main", "h4") == 9 * 10**18  # nor a number past bigint
     assert await log_limit(conn, "main", "h2") == 5000  # not a number: the workspace's
     await workspace_settings.update(conn, "main", {"log_max_bytes": None})
     assert await log_limit(conn, "main", "h2") == DEFAULT_LOG_MAX_BYTES
