@@ -45,9 +45,10 @@ async def folder_of(request: Request, workspace: str, path: str) -> Folder | Non
 async def require(request: Request, who: Identity, action: Action, path: str,
                   what: str = "item", workspace: str | None = None) -> None:
     """Allowed, or an HTTP 403 saying what role or grant is missing."""
-    if who.scope == "run" and action != Action.RUN:
-        raise who.scope_refusal(f"{action.value} the {what} {path}")
-    if action == Action.RUN:
+    if who.scope == "run":
+        # reaches here only from RUN_SCOPE_ROUTES: runs, and reading an app to run it
+        if action not in (Action.RUN, Action.READ):
+            raise who.scope_refusal(f"{action.value} the {what} {path}")
         who.require_run(path)
     if who.role == "admin":
         return  # the hot path (webhooks with the admin token): no lookup

@@ -73,13 +73,17 @@ class Identity:
             raise self.scope_refusal(f"run {path}")
 
 
-#: The endpoints a run-only token may call (route templates): start runs, read its jobs.
+#: The endpoints a run-only token may call (route templates): start runs, read its jobs,
+#: open and run an app. On each, access.require allows it only paths matching its globs.
 RUN_SCOPE_ROUTES = frozenset(
     [f"/api/w/{{workspace}}/jobs/{kind}/{target}" for kind in ("run", "run_wait_result")
      for target in ("p/{path:path}", "h/{hash_}", "f/{path:path}")]
     + [f"/api/w/{{workspace}}/jobs_u/{read}/{{job_id}}" for read in (
         "get", "get_logs", "completed/get", "completed/get_result", "completed/get_result_maybe",
         "getupdate", "getupdate_sse")]
+    # an app in its globs: opened (without code) and its runnables run
+    + ["/api/w/{workspace}/apps/get/p/{path:path}",
+       "/api/w/{workspace}/apps_u/execute_component/{path:path}"]
     + ["/api/r/{route_path:path}"])
 
 

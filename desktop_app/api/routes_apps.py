@@ -18,7 +18,13 @@ from fastapi.responses import PlainTextResponse, Response
 from desktop_app.api import app_access, inputs
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
-from desktop_app.api.submit import job_options, new_script_job, push_and_wait, push_job
+from desktop_app.api.submit import (
+    caller_extra,
+    job_options,
+    new_script_job,
+    push_and_wait,
+    push_job,
+)
 from desktop_app.apps.model import AppDefinition
 from desktop_app.core.args import validate_args
 from desktop_app.core.errors import UsageError
@@ -242,10 +248,14 @@ async def execute_component(workspace: str, path: ItemPath, request: Request,
         runnable = app.runnable(runnable_id)
     except UsageError as e:
         raise HTTPException(404, f"the app {path} has no runnable {runnable_id!r}") from e
-    args = {**args, **runnable.static_inputs()}  # the author's fixed values win
+    statics = runnable.static_inputs()
+    # the author's fixed values win; only what the caller supplied may stay text
+    extra = caller_extra(who, supplied=[k for k in args if k not in statics])
+    args = {**args, **statics}
     opts = job_options(request)
     if runnable.type == "flow":
-        return await _run_flow(request, workspace, path, runnable.path or "", args, who, wait)
+        return await _run_flow(request, workspace, path, runnable.path or "", args, who, wait,
+                               extra)
     if runnable.type == "script":
         from desktop_app.api.routes_jobs import _script_at
 
@@ -253,6 +263,7 @@ async def execute_component(workspace: str, path: ItemPath, request: Request,
         job = new_script_job(script, args, who, opts, trigger_kind="app")
     else:
         job = _inline_job(workspace, path, runnable, args, who, opts)
+    job.extra = {**job.extra, **extra}
     job.trigger_path = path
     if wait:
         return _sync_response(await push_and_wait(state, job), job.id)
@@ -275,7 +286,8 @@ def _inline_job(workspace: str, app_path: str, runnable: Any, args: dict[str, An
 
 
 async def _run_flow(request: Request, workspace: str, app_path: str, flow_path: str,
-                    args: dict[str, Any], who: Identity, wait: bool) -> Response:
+                    args: dict[str, Any], who: Identity, wait: bool,
+                    extra: dict[str, Any]) -> Response:
     from desktop_app.api.routes_jobs import _sync_response
     from desktop_app.api.submit import wait_completed
     from desktop_app.db import flows as flow_store
@@ -289,7 +301,8 @@ async def _run_flow(request: Request, workspace: str, app_path: str, flow_path: 
         validate_args(flow["schema"], args)
     job = new_flow_job(created_by=who.username, permissioned_as=who.permissioned_as,
                        workspace_id=workspace, script_path=flow_path, args=args,
-                       raw_flow=flow["value"], trigger_kind="app", **job_options(request))
+                       raw_flow=flow["value"], trigger_kind="app", extra=extra,
+                       **job_options(request))
     fut = state.waiter.register(job.id) if wait else None
     async with state.pool.connection() as conn, conn.transaction():
         await engine.start_flow(conn, job)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,13 +60,16 @@ def job_options(request: Request) -> dict[str, Any]:
     return opts
 
 
-def caller_extra(who: Identity, *, plain_args: bool | None = None) -> dict[str, Any]:
+def caller_extra(who: Identity, *, plain_args: bool | None = None,
+                 supplied: Iterable[str] | None = None) -> dict[str, Any]:
     """What a job records about who supplied its arguments: whether their `$var:`/`$res:`
     strings stay text (`plain_args`: by default when the caller is a run-only token) and
-    which run-only token started it (the only one that may read it back)."""
+    which run-only token started it (the only one that may read it back). `supplied`: the
+    names the caller gave, when a definition fixed the others (an app's static inputs,
+    whose references resolve)."""
     extra: dict[str, Any] = {}
     if plain_args if plain_args is not None else not who.supplies_references:
-        extra[PLAIN_ARGS] = True
+        extra[PLAIN_ARGS] = True if supplied is None else sorted(supplied)
     if who.scope == "run" and who.token_id:
         extra[RUN_TOKEN_KEY] = who.token_id
     return extra

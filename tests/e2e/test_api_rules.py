@@ -26,7 +26,7 @@ def test_run_only_token_can_run_matching_paths_only(daemon: RunningDaemon) -> No
         assert r.status_code == 403 and "f/admin/secret_op" in r.json()["error"]["message"]
         r = c.post("/api/w/main/scripts/create",
                    json={"path": "f/hooks/echo", "content": "def main(): pass", "language": "python3"})
-        assert r.status_code == 403 and "deploy" in r.json()["error"]["message"]
+        assert r.status_code == 403 and "run:f/hooks/*" in r.json()["error"]["message"]
         r = c.get("/api/w/main/variables/list")
         assert r.status_code == 403
         r = c.post("/api/users/tokens/create", json={"scope": "admin"})

@@ -45,10 +45,10 @@ GET    /api/version                                                          200
 POST   /api/w/{workspace}/apps/create                                        401  403  400  400
 DELETE /api/w/{workspace}/apps/delete/{path}                                 401  403  403  403
 GET    /api/w/{workspace}/apps/exists/{path}                                 401  403  403  403
-GET    /api/w/{workspace}/apps/get/p/{path}                                  401  403  403  403
+GET    /api/w/{workspace}/apps/get/p/{path}                                  401  404  403  403
 GET    /api/w/{workspace}/apps/list                                          401  403  200  200
 POST   /api/w/{workspace}/apps/update/{path}                                 401  403  403  403
-POST   /api/w/{workspace}/apps_u/execute_component/{path}                    401  403  400  400
+POST   /api/w/{workspace}/apps_u/execute_component/{path}                    401  400  400  400
 GET    /api/w/{workspace}/audit/get/{id_}                                    401  403  403  403
 GET    /api/w/{workspace}/audit/list                                         401  403  403  403
 POST   /api/w/{workspace}/email_triggers/create                              401  403  403  400
