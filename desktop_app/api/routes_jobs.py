@@ -22,7 +22,7 @@ from desktop_app.core.jobs import JobKind, default_tag
 from desktop_app.core.languages import require_runnable
 from desktop_app.db import jobs as job_reads
 from desktop_app.db import scripts as script_store
-from desktop_app.flows.engine import cancel_flow, on_finished
+from desktop_app.flows.engine import cancel_flow
 from desktop_app.queue import queue
 from desktop_app.queue.logs import iter_log, matching_lines, read_logs
 from desktop_app.queue.model import NewJob
@@ -351,9 +351,8 @@ async def cancel_job(workspace: str, job_id: JobId, request: Request,
         if row["kind"] == "flow":
             await cancel_flow(conn, jid, who.username, reason)  # and all its steps
             return f"{job_id} canceled"
+        # a queued job completes now; its parent flow, if any, learns of it in `complete`
         outcome = await queue.request_cancel(conn, jid, who.username, reason)
-        if isinstance(outcome, queue.Finished):
-            await on_finished(conn, outcome)
     if outcome is None:
         raise HTTPException(400, f"job {job_id} completed before it could be canceled")
     return f"{job_id} is being canceled" if outcome == "running" else f"{job_id} canceled"

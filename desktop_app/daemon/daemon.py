@@ -45,12 +45,12 @@ from desktop_app.db.settings import (
     set_setting,
 )
 from desktop_app.flows import secrets_access
-from desktop_app.flows.engine import on_finished
 from desktop_app.queue.reaper import reap
 from desktop_app.queue.retention import run_pruner
 from desktop_app.scheduler.scheduler import run_scheduler
 from desktop_app.secrets.store import open_secret_store
 from desktop_app.triggers.manager import TriggerManager
+from desktop_app.worker import completion_handlers
 
 log = logging.getLogger("tidemill.daemon")
 
@@ -160,6 +160,7 @@ class Daemon:
         sock = _bind(cfg.host, cfg.port)
         port = sock.getsockname()[1]
         base_url = f"http://{'127.0.0.1' if cfg.host in ('0.0.0.0', '::') else cfg.host}:{port}"
+        completion_handlers.install()  # before anything here completes a job
         database_url = await self._start_database()
         watch = DatabaseWatch(database_url, self.embedded,
                               on_change=lambda _h: self._write_info(base_url, supervisor, watch))
@@ -256,8 +257,7 @@ class Daemon:
                     # reconnect and ping before judging any of their jobs.
                     await asyncio.sleep(self.config.stale_after_s)
                     while True:
-                        await reap(conn, self.config.stale_after_s, on_finished=on_finished,
-                                   jobs_dir=self.layout.jobs)
+                        await reap(conn, self.config.stale_after_s, jobs_dir=self.layout.jobs)
                         await asyncio.sleep(interval)
             except psycopg.OperationalError as exc:
                 log.warning("reaper lost the database: %s", str(exc).strip())

@@ -11,7 +11,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from desktop_app.core.jobs import JobStatus
-from desktop_app.flows.engine import on_finished, start_waiting_flow
+from desktop_app.flows.engine import start_waiting_flow
 from desktop_app.flows.run import INTERNAL_TAG
 from desktop_app.queue import queue
 
@@ -29,9 +29,8 @@ async def run_internal_jobs(database_url: str, poll_s: float = 0.1) -> None:
                             if job.kind == "flow":  # parked by its concurrency limit
                                 await start_waiting_flow(conn, job)
                                 continue
-                            fin = await queue.complete(conn, job.id, JobStatus.SUCCESS,
-                                                       job.args.get("value"))
-                            await on_finished(conn, fin)
+                            await queue.complete(conn, job.id, JobStatus.SUCCESS,
+                                                 job.args.get("value"))
                     if not due:
                         await asyncio.sleep(poll_s)
         except psycopg.OperationalError as exc:

@@ -178,6 +178,13 @@ async def _timer(conn: AsyncConnection[Any], job: ClaimedJob, when: datetime,
                                   workspace_id=job.workspace_id, parent_job=job.id, extra=extra))
 
 
+async def on_child_finished(conn: AsyncConnection[Any], fin: queue.Finished) -> None:
+    """A job completed (the queue's `on_complete` handler): a workflow's task (or its
+    approval timer) is recorded; anything else is not durable's."""
+    if fin.parent_job is not None and ("wac_key" in fin.extra or "wac_timeout" in fin.extra):
+        await child_done(conn, fin)
+
+
 async def child_done(conn: AsyncConnection[Any], fin: queue.Finished) -> None:
     """A task's job finished: record its checkpoint; wake the workflow when nothing waits."""
     assert fin.parent_job is not None
@@ -224,11 +231,9 @@ async def _approval_timed_out(conn: AsyncConnection[Any], workflow_id: uuid.UUID
                               wac: dict[str, Any], key: str) -> None:
     if (wac.get("approval") or {}).get("key") != key:
         return  # answered in time
-    from desktop_app.flows.engine import on_finished
-
-    fin = await queue.complete(conn, workflow_id, JobStatus.FAILURE, error_result(
+    # a parent flow, if any, learns of it through `complete`'s handlers
+    await queue.complete(conn, workflow_id, JobStatus.FAILURE, error_result(
         "ApprovalTimeout", f"no approval for step {key!r} before its timeout"))
-    await on_finished(conn, fin)
 
 
 async def status_view(conn: AsyncConnection[Any], workflow_id: uuid.UUID,

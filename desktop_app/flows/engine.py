@@ -89,14 +89,10 @@ async def start_waiting_flow(conn: AsyncConnection[Any], job: Any) -> None:
         await run.save()
 
 
-async def on_finished(conn: AsyncConnection[Any], fin: queue.Finished | None) -> None:
-    """A job completed: if it is a flow's child, the flow takes its next step."""
-    if fin is None or fin.parent_job is None:
-        return
-    if "wac_key" in fin.extra or "wac_timeout" in fin.extra:  # a workflow-as-code task
-        from desktop_app.durable.engine import child_done
-
-        await child_done(conn, fin)
+async def on_child_finished(conn: AsyncConnection[Any], fin: queue.Finished) -> None:
+    """A job completed (the queue's `on_complete` handler): if it is a flow's child, the
+    flow takes its next step. A workflow-as-code task is durable's to handle."""
+    if fin.parent_job is None or "wac_key" in fin.extra or "wac_timeout" in fin.extra:
         return
     busy = FlowRun.loaded(conn, fin.parent_job)
     if busy is not None:  # the parent is still launching this child: it applies it itself

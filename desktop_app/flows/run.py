@@ -16,6 +16,7 @@ import json
 import random
 import uuid
 import weakref
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,10 +40,20 @@ _FLOW_COLUMNS = ("id, workspace_id, args, raw_flow, flow_status, parent_job, roo
                  " created_by, permissioned_as, extra, canceled, script_path")
 
 
-# Flows loaded by a transaction and not saved yet, by (connection, flow id). Weak: a run
-# dropped after an error leaves no entry behind for the connection's next transaction.
-_LOADED: weakref.WeakValueDictionary[tuple[int, uuid.UUID], FlowRun] = \
-    weakref.WeakValueDictionary()
+# Flows loaded and not saved yet by the running task (a transaction runs in one asyncio
+# task, and each task sees its own): a child that ends while its parent, loaded in the
+# same transaction, is still launching it is applied at the parent's save. Weak values:
+# a run dropped after an error leaves nothing behind for the task's next transaction.
+_loaded: ContextVar[weakref.WeakValueDictionary[uuid.UUID, FlowRun] | None] = \
+    ContextVar("tidemill_loaded_flows", default=None)
+
+
+def _loaded_runs() -> weakref.WeakValueDictionary[uuid.UUID, FlowRun]:
+    runs = _loaded.get()
+    if runs is None:
+        runs = weakref.WeakValueDictionary()
+        _loaded.set(runs)
+    return runs
 
 
 def initial_status(value: dict[str, Any]) -> dict[str, Any]:
@@ -86,13 +97,14 @@ class FlowRun:
         if row is None:
             return None
         run = cls(conn, row)
-        _LOADED[(id(conn), flow_id)] = run
+        _loaded_runs()[flow_id] = run
         return run
 
     @staticmethod
     def loaded(conn: AsyncConnection[Any], flow_id: uuid.UUID) -> FlowRun | None:
         """The flow if this transaction has it loaded and not yet saved."""
-        return _LOADED.get((id(conn), flow_id))
+        run = _loaded_runs().get(flow_id)
+        return run if run is not None and run.conn is conn else None
 
     def defer(self, fin: queue.Finished) -> None:
         """A child ended while this flow, loaded in the same transaction, is still busy
@@ -103,7 +115,8 @@ class FlowRun:
     async def save(self) -> None:
         while self._deferred and not self.finished:
             await self.child_done(self._deferred.pop(0))
-        _LOADED.pop((id(self.conn), self.id), None)
+        if _loaded_runs().get(self.id) is self:
+            del _loaded_runs()[self.id]
         if not self.finished:
             await self.conn.execute("UPDATE job_queue SET flow_status = %s WHERE id = %s",
                                     (Jsonb(self.status), self.id))
@@ -516,15 +529,12 @@ class FlowRun:
         await self.finish(JobStatus.FAILURE, result)
 
     async def finish(self, status: JobStatus, result: Any) -> None:
-        from desktop_app.flows.engine import on_finished  # the parent flow, if any, advances
-
         await self.conn.execute("UPDATE job_queue SET flow_status = %s WHERE id = %s",
                                 (Jsonb(self.status), self.id))
         self.finished = True
-        fin = await queue.complete(self.conn, self.id, status, None, result_json=json.dumps(result))
+        # `complete` tells the parent flow, if any (its `on_complete` handler), at once
+        await queue.complete(self.conn, self.id, status, None, result_json=json.dumps(result))
         await self.children.cancel_pending()
-        if fin is not None:
-            await on_finished(self.conn, fin)
 
     def index_of(self, step_id: Any) -> int | None:
         for i, m in enumerate(self.modules):

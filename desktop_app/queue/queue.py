@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,23 @@ class Finished:
 
     def result_value(self) -> Any:
         return json.loads(self.result_json)
+
+
+# What else happens when a job ends: its parent flow takes its next step, its workflow
+# records the task's checkpoint. The daemon and each worker process register these at
+# start (worker/completion_handlers.py); `complete` calls them in the completing
+# transaction, whoever completes the job (a worker, the reaper, a cancel, the daemon's
+# timers, a flow's own end), so no path can forget one. Schedules and triggers learn of
+# completions from a table trigger on job_completed, in the same transaction.
+OnComplete = Callable[[AsyncConnection[Any], Finished], Awaitable[None]]
+_on_complete: list[OnComplete] = []
+
+
+def on_complete(handler: OnComplete) -> None:
+    """Call `handler(conn, finished)` in the transaction of every completion from now on
+    (once, however often it is registered)."""
+    if handler not in _on_complete:
+        _on_complete.append(handler)
 
 
 _PUSH_COLUMNS = (
@@ -228,8 +245,8 @@ async def complete(
     """Record the final state, move the job to history and wake waiters (one transaction).
 
     Returns None when the job was no longer in the queue (already completed elsewhere,
-    e.g. by the reaper), so the caller records nothing twice. A job with a parent (a flow
-    step) must then be reported to the flow engine in the same transaction.
+    e.g. by the reaper), so the caller records nothing twice. Otherwise the registered
+    handlers (`on_complete`: a flow step's flow moves on) ran in the same transaction.
 
     A worker passes its name: the job completes only while it is still that worker's (the
     reaper may have re-queued it for another), and the worker's `current_job` is cleared.
@@ -251,14 +268,18 @@ async def complete(
             await cur.execute("DELETE FROM job_secret_reads WHERE job_id = %s", (job_id,))
     if moved is None:
         return None
-    return Finished(job_id, moved[1], status,
-                    result_json if result_json is not None else json.dumps(result), moved[2] or {})
+    fin = Finished(job_id, moved[1], status,
+                   result_json if result_json is not None else json.dumps(result), moved[2] or {})
+    for handler in list(_on_complete):
+        await handler(conn, fin)
+    return fin
 
 
 async def complete_many(
     conn: AsyncConnection[Any], outcomes: Iterable[tuple[uuid.UUID, JobStatus, Any]]
 ) -> int:
-    """Complete a batch of jobs in one statement (used by bulk paths and benchmarks)."""
+    """Complete a batch of jobs in one statement (bulk paths and benchmarks: jobs with no
+    parent, as no `on_complete` handler is called)."""
     items = list(outcomes)
     if not items:
         return 0
@@ -290,8 +311,8 @@ async def complete_many(
 async def request_cancel(
     conn: AsyncConnection[Any], job_id: uuid.UUID, by: str, reason: str | None
 ) -> str | Finished | None:
-    """Cancel a job. A queued one completes as canceled now (its Finished is returned, for
-    a parent flow to learn of it); a running one is flagged and its worker is told to
+    """Cancel a job. A queued one completes as canceled now (its Finished is returned; a
+    parent flow learns of it through `complete`); a running one is flagged and its worker is told to
     kill its process tree ('running'). None when the job is not in the queue."""
     async with conn.cursor() as cur:
         await cur.execute(

@@ -18,7 +18,6 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from psycopg.rows import dict_row
 from desktop_app.core.jobs import JobStatus, error_result
 from desktop_app.queue.logs import append_log, next_log_seq
 from desktop_app.queue.notify import QUEUE_CHANNEL
-from desktop_app.queue.queue import Finished, canceled_result, complete
+from desktop_app.queue.queue import canceled_result, complete
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +54,6 @@ SELECT q.id, q.worker, q.attempt, q.max_retries, q.canceled, q.canceled_by,
 """
 
 
-OnFinished = Callable[[AsyncConnection[Any], Finished | None], Awaitable[None]]
-
-
-async def _nothing(_conn: AsyncConnection[Any], _fin: Finished | None) -> None:
-    return None
-
-
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -86,14 +78,13 @@ def worker_gone(row: dict[str, Any], hostname: str | None = None) -> bool:
 
 
 async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float = 5.0,
-               on_finished: OnFinished = _nothing,
                jobs_dir: Path | None = None) -> list[uuid.UUID]:
     """Re-queue, retry or fail the jobs of gone workers. Returns the ids it acted on.
 
     A job is a candidate when it missed `stale_after_s` of pings, and at least five pings
     of the cadence its own worker declared (workers on other machines may ping more
-    slowly). `on_finished` is told of every job it completes (the flow engine advances
-    parents). `jobs_dir`: the home's `jobs/`, whose folder of each job acted on goes."""
+    slowly). Each completion runs the queue's `on_complete` handlers (a flow step's flow
+    moves on). `jobs_dir`: the home's `jobs/`, whose folder of each job acted on goes."""
     acted: list[uuid.UUID] = []
     async with conn.transaction():
         cur = conn.cursor(row_factory=dict_row)
@@ -101,7 +92,7 @@ async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float 
         rows = await cur.fetchall()
         for row in rows:
             job_id = row["id"]
-            if await _judge(conn, row, on_finished):
+            if await _judge(conn, row):
                 acted.append(job_id)
     for job_id in acted:
         if jobs_dir is not None:
@@ -111,27 +102,24 @@ async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float 
     return acted
 
 
-async def _judge(conn: AsyncConnection[Any], row: dict[str, Any],
-                 on_finished: OnFinished) -> bool:
+async def _judge(conn: AsyncConnection[Any], row: dict[str, Any]) -> bool:
     job_id = row["id"]
     if row["canceled"]:
-        await on_finished(conn, await complete(
-            conn, job_id, JobStatus.CANCELED,
-            canceled_result(row["canceled_by"] or "unknown", row["canceled_reason"])))
+        await complete(conn, job_id, JobStatus.CANCELED,
+                       canceled_result(row["canceled_by"] or "unknown", row["canceled_reason"]))
         return True
     if not row["lost"]:
         message = (f"Job exceeded its timeout of {row['timeout_s']} s and its worker "
                    f"{row['worker']} did not stop it; failed by the reaper.")
         await append_log(conn, job_id, await next_log_seq(conn, job_id), f"\n[tidemill] {message}\n")
-        await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
-                                               error_result("Timeout", message)))
+        await complete(conn, job_id, JobStatus.FAILURE, error_result("Timeout", message))
         return True
     gone = worker_gone(row)
     started = row["current_job"] == job_id
     if not gone and started:
         return False  # its worker is alive and runs it: a slow ping, not a lost job
     if not started:
-        return await _requeue_unstarted(conn, row, gone, on_finished)
+        return await _requeue_unstarted(conn, row, gone)
     seq = await next_log_seq(conn, job_id)
     if row["attempt"] < row["max_retries"]:
         note = (f"\n[tidemill] worker {row['worker']} stopped heartbeating; "
@@ -143,13 +131,11 @@ async def _judge(conn: AsyncConnection[Any], row: dict[str, Any],
                f"for over {row['stale_s']:g} s (killed or crashed); the job was not "
                "retried because it allows no retries.")
     await append_log(conn, job_id, seq, f"\n[tidemill] {message}\n")
-    await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
-                                           error_result("WorkerLost", message)))
+    await complete(conn, job_id, JobStatus.FAILURE, error_result("WorkerLost", message))
     return True
 
 
-async def _requeue_unstarted(conn: AsyncConnection[Any], row: dict[str, Any], gone: bool,
-                             on_finished: OnFinished) -> bool:
+async def _requeue_unstarted(conn: AsyncConnection[Any], row: dict[str, Any], gone: bool) -> bool:
     """The job's process never started: it goes back to the queue as it was (its attempt
     unchanged), or fails once its workers died before starting it too many times."""
     job_id = row["id"]
@@ -161,8 +147,7 @@ async def _requeue_unstarted(conn: AsyncConnection[Any], row: dict[str, Any], go
         message = (f"{why}, for the {count}th time; it is not queued again. See the worker"
                    " logs for what stops them while they prepare it.")
         await append_log(conn, job_id, seq, f"\n[tidemill] {message}\n")
-        await on_finished(conn, await complete(conn, job_id, JobStatus.FAILURE,
-                                               error_result("JobNeverStarted", message)))
+        await complete(conn, job_id, JobStatus.FAILURE, error_result("JobNeverStarted", message))
         return True
     await append_log(conn, job_id, seq, f"\n[tidemill] {why}; queued again\n")
     await _back_to_queue(conn, row, "extra = jsonb_set(extra, '{never_started}', to_jsonb(%s::int))",

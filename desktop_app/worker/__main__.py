@@ -9,11 +9,13 @@ import signal
 import sys
 from pathlib import Path
 
+from desktop_app.worker import completion_handlers
 from desktop_app.worker.worker import DEFAULT_TAGS, Worker
 
 
 async def run_worker(database_url: str, home: Path, *, name: str | None, base_url: str | None,
                      tags: tuple[str, ...], heartbeat_s: float) -> None:
+    completion_handlers.install()  # a finished flow step moves its flow on
     worker = Worker(database_url, home, name=name, tags=tags, base_url=base_url,
                     heartbeat_s=heartbeat_s)
     stop = asyncio.Event()

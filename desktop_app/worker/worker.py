@@ -36,7 +36,6 @@ from desktop_app.db.settings import (
 )
 from desktop_app.durable import engine as durable
 from desktop_app.flows import secrets_access
-from desktop_app.flows.engine import on_finished
 from desktop_app.queue import queue
 from desktop_app.queue.logs import (
     DEFAULT_LOG_MAX_BYTES,
@@ -484,9 +483,9 @@ class Worker:
                             await queue.worker_ping(self.conn, self.name, idle=True)
                             return
                         status, result_json = rnd.status or status, json.dumps(rnd.result)
-                    fin = await queue.complete(self.conn, job.id, status, None,
-                                               result_json=result_json, worker=self.name)
-                    await on_finished(self.conn, fin)  # a flow step: the flow moves on
+                    # (a flow step: its flow moves on, in this transaction)
+                    await queue.complete(self.conn, job.id, status, None,
+                                         result_json=result_json, worker=self.name)
                 return
             except psycopg.OperationalError as exc:
                 log.warning("completing %s failed (%s); retrying in %.1fs", job.id, exc, delay)

@@ -9,6 +9,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 from psycopg import AsyncConnection
 
 from desktop_app.core.jobs import JobStatus
@@ -237,3 +238,52 @@ def test_migrations_are_idempotent(database_url: str) -> None:
     head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
     with psycopg.connect(database_url) as c:
         assert c.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
+
+
+async def test_every_completion_runs_the_registered_handlers_in_its_transaction(
+        database_url: str) -> None:
+    """One completion path: a worker's completion, a cancel of a queued job and the
+    reaper's all call the handlers registered with `on_complete`, inside the completing
+    transaction (a rollback undoes both), once per job."""
+    conn = await connect(database_url)
+    await _register(conn, "w1", os.getpid())
+    await _register(conn, "gone", _dead_pid())
+    seen: list[tuple[str, str]] = []
+
+    async def handler(c: AsyncConnection, fin: queue.Finished) -> None:
+        # inside the completing transaction (the connection is in autocommit otherwise)
+        assert c.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        seen.append((str(fin.id), str(fin.status)))
+        await c.execute("INSERT INTO settings (name, value) VALUES (%s, %s)",
+                        (f"done-{fin.id}", str(fin.status)))
+
+    queue.on_complete(handler)
+    queue.on_complete(handler)  # registered once however often
+    try:
+        ran = await queue.push(conn, job())
+        await queue.claim(conn, "w1", ["python3"])
+        assert await queue.mark_started(conn, "w1", ran)
+        async with conn.transaction():
+            await queue.complete(conn, ran, JobStatus.SUCCESS, 1, worker="w1")
+        canceled = await queue.push(conn, job())
+        async with conn.transaction():  # as the cancel route does
+            await queue.request_cancel(conn, canceled, "alice", None)
+        lost = await queue.push(conn, job())
+        await _claim_and_start(conn, "gone")
+        await conn.execute("UPDATE job_queue SET last_ping = now() - interval '1 minute'")
+        await reap(conn, stale_after_s=10)
+        rolled_back = await queue.push(conn, job())
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await queue.complete(conn, rolled_back, JobStatus.SUCCESS, 1)
+                raise RuntimeError("the transaction fails after the completion")
+    finally:
+        queue._on_complete.remove(handler)
+    assert [s for _, s in seen] == ["success", "canceled", "failure", "success"]
+    rows = dict(await (await conn.execute(
+        "SELECT name, value FROM settings WHERE name LIKE 'done-%'")).fetchall())
+    assert rows == {f"done-{ran}": "success", f"done-{canceled}": "canceled",
+                    f"done-{lost}": "failure"}  # the rolled-back one left nothing
+    assert await (await conn.execute("SELECT count(*) FROM job_queue WHERE id = %s",
+                                     (rolled_back,))).fetchone() == (1,)
+    await conn.close()
