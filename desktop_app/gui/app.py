@@ -340,10 +340,14 @@ def run_gui(conn: Connection, theme: str = "light", home: Path | None = None) ->
         _phase("qt")
         if home is not None:
             from desktop_app.cli.daemon_control import DaemonStartError
+            from desktop_app.gui.first_run import first_run, is_first_run
             from desktop_app.gui.startup import ensure_daemon
 
             try:
-                conn = await ensure_daemon(home, conn)
+                if is_first_run(home):
+                    conn = await first_run(home, conn)
+                else:
+                    conn = await ensure_daemon(home, conn)
             except DaemonStartError as exc:
                 from PySide6.QtWidgets import QMessageBox
 

@@ -17,6 +17,10 @@ _PINNED = 1 << 60
 def pin_none() -> None:
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return  # None is immortal there
-    count = ctypes.c_ssize_t.from_address(id(None))
-    if count.value < _PINNED:
-        count.value += _PINNED
+    # True and False too: a session that opens the first-run window and then drives a
+    # daemon ended in "bool_dealloc: deallocating True or False" at exit (3.12+ makes
+    # all three immortal).
+    for singleton in (None, True, False):
+        count = ctypes.c_ssize_t.from_address(id(singleton))
+        if count.value < _PINNED:
+            count.value += _PINNED

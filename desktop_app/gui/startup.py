@@ -64,21 +64,27 @@ async def ensure_daemon(home: Path, conn: Connection,
     window = StartingWindow(home)
     window.show()
     try:
-        # Where the client expects it: the URL's port (8765 unless configured otherwise).
-        port = urlsplit(conn.url).port or 8765
-        proc = daemon_control.launch(home, port=port,
-                                     database_url=os.environ.get("TIDEMILL_DATABASE_URL"))
-        daemon_control.launch_tray(home)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            # poll_ready does blocking HTTP: off the GUI thread so the window stays live
-            url = await asyncio.to_thread(daemon_control.poll_ready, home, proc)
-            if url:
-                return connection_from_env(home)
-            await asyncio.sleep(0.1)
-        raise daemon_control.DaemonStartError(
-            f"the daemon did not answer within {timeout_s:.0f} s",
-            f"see {daemon_control.log_path(home)}")
+        return await start_local_daemon(home, conn, timeout_s)
     finally:
         window.close()
         window.deleteLater()
+
+
+async def start_local_daemon(home: Path, conn: Connection,
+                             timeout_s: float = daemon_control.START_TIMEOUT_S) -> Connection:
+    """Start this home's daemon (and its tray) in the background and wait until it answers."""
+    # Where the client expects it: the URL's port (8765 unless configured otherwise).
+    port = urlsplit(conn.url).port or 8765
+    proc = daemon_control.launch(home, port=port,
+                                 database_url=os.environ.get("TIDEMILL_DATABASE_URL"))
+    daemon_control.launch_tray(home)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        # poll_ready does blocking HTTP: off the GUI thread so the window stays live
+        url = await asyncio.to_thread(daemon_control.poll_ready, home, proc)
+        if url:
+            return connection_from_env(home)
+        await asyncio.sleep(0.1)
+    raise daemon_control.DaemonStartError(
+        f"the daemon did not answer within {timeout_s:.0f} s",
+        f"see {daemon_control.log_path(home)}")
