@@ -95,6 +95,9 @@ class ScriptProcess:
                     self._feed(text)
                 break
             self._feed(decoder.decode(data))
+            # A script printing flat out keeps the pipe full, so read() never waits: yield,
+            # or the heartbeat and log flushes starve and the worker looks dead.
+            await asyncio.sleep(0)
         if self._partial:
             self.tail.append(self._partial)
             self._partial = ""

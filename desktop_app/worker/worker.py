@@ -57,6 +57,10 @@ log = logging.getLogger(__name__)
 DEFAULT_TAGS = tuple(sorted(RUNNABLE_LANGUAGES))
 
 
+#: The most log text one heartbeat tick writes (the final flush writes everything).
+FLUSH_CHARS = 1024 * 1024
+
+
 class LogBuffer:
     """Output not yet written to the database, and the next chunk number.
 
@@ -106,6 +110,15 @@ class LogBuffer:
         """Write the first `upto` parts (all by default) of the output."""
         # Output may arrive while the insert awaits: only drop what was written.
         n = len(self.parts) if upto is None else upto
+        if not final:
+            # At most FLUSH_CHARS a tick: writing (and indexing) a flood at once would hold
+            # the heartbeat that follows past the reaper's limit; the rest waits a tick.
+            size = 0
+            for i in range(n):
+                size += len(self.parts[i])
+                if size > FLUSH_CHARS:
+                    n = max(i, 1)
+                    break
         note = truncation_note(self.dropped, self.limit) if final and self.dropped else ""
         if n == 0 and not (final and (self._held or note)):
             return

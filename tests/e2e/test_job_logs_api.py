@@ -24,7 +24,8 @@ def _rss_kb(pid: int) -> int:
 
 def _run(daemon: RunningDaemon, path: str) -> str:
     job_id = daemon.api("POST", f"jobs/run/p/{path}", json={}).text
-    assert daemon.wait_job(job_id, timeout=180)["success"]
+    job = daemon.wait_job(job_id, timeout=180)
+    assert job["success"], (job["result"], (job.get("logs") or "")[-2000:])
     return job_id
 
 

@@ -132,3 +132,20 @@ async def test_log_search_pages_newest_first_through_window_and_index(
     lines = await matching_lines(conn, rare[:2], "RARE_%")
     assert set(lines.values()) == {"x Rare_% here"}
     await conn.close()
+
+
+async def test_a_tick_writes_at_most_a_megabyte_and_the_end_writes_all(database_url: str) -> None:
+    from desktop_app.worker.worker import FLUSH_CHARS
+
+    conn = await connect(database_url)
+    job = uuid.uuid4()
+    logs = LogBuffer(0)
+    for i in range(80):
+        logs.add(f"{i:05d}" + "y" * 65530 + "\n")  # 80 reads of 64 KB: 5 MB
+    await logs.flush(conn, job)
+    written = len(await read_logs(conn, job))
+    assert 0 < written <= FLUSH_CHARS and logs.parts  # the rest waits for the next tick
+    await logs.flush(conn, job, final=True)
+    text = await read_logs(conn, job)
+    assert len(text) == 80 * 65536 and text.endswith("00079" + "y" * 65530 + "\n")
+    await conn.close()
