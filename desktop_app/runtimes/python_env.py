@@ -221,13 +221,14 @@ def _uv(args: list[str], cache_dir: Path,
 def _interpreter(request: str | None, cache_dir: Path) -> tuple[Path, str]:
     """The real interpreter (not a venv's, not a pyenv shim) for a request, and its version."""
     own = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if request is None or request == own:
+    frozen = getattr(sys, "frozen", False)  # the packaged app: sys.executable is no Python
+    if not frozen and (request is None or request == own):
         return Path(getattr(sys, "_base_executable", "") or sys.executable), own
-    candidate = request
-    if os.sep not in request:
-        found = _uv(["python", "find", request], cache_dir)
+    candidate = request or own
+    if os.sep not in candidate:
+        found = _uv(["python", "find", candidate], cache_dir)
         if found.returncode != 0:
-            raise RuntimeSetupError(f"No Python {request} interpreter found:\n"
+            raise RuntimeSetupError(f"No Python {candidate} interpreter found:\n"
                                     f"{_uv_error_text(found.stderr)}")
         candidate = found.stdout.strip()
     # Running it once resolves shims and venvs to the real executable behind them.

@@ -181,8 +181,9 @@ def upgraded(old_source: Path, tmp_path: Path) -> Iterator[tuple[RunningDaemon, 
     finally:
         new.stop()
         from desktop_app.db.embedded import EmbeddedPostgres
+        from tests.support.pg import discard_server
 
-        EmbeddedPostgres(home).stop()
+        discard_server(EmbeddedPostgres(home))  # no orphaned cluster under /var/lib/tidemill
 
 
 def test_a_home_from_the_older_tidemill_opens_with_all_its_data(

@@ -83,4 +83,8 @@ def test_first_start_creates_the_database_and_the_sample(qtbot: Any, qloop: Any,
     finally:
         if daemon_control.running_url(home):
             daemon_control.stop(home)
+        from desktop_app.db.embedded import EmbeddedPostgres
+        from tests.support.pg import discard_server
+
+        discard_server(EmbeddedPostgres(home))  # no orphaned cluster under /var/lib/tidemill
         os.environ.pop("TIDEMILL_SECRETS", None)

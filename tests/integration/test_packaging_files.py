@@ -106,3 +106,20 @@ def test_entry_point_runs_modules_and_the_cli_like_python(tmp_path: Path) -> Non
                           "--home", str(tmp_path / "home")], env=env, capture_output=True,
                          text=True, timeout=120, cwd=tmp_path)
     assert json.loads(res.stdout)[0]["check"] == "disk", res.stderr
+
+
+def test_a_bundle_finds_a_python_of_its_version_for_python_jobs(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """In the bundle sys.executable is `tidemill`, not a Python: job venvs need a real
+    interpreter of the same version from this machine (uv finds it; none is downloaded)."""
+    from desktop_app.runtimes.python_env import _interpreter
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "tidemill"))
+    _interpreter.cache_clear()
+    try:
+        exe, version = _interpreter(None, tmp_path / "cache")
+    finally:
+        _interpreter.cache_clear()
+    assert version == f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert exe.name.startswith("python") and exe.exists()
