@@ -44,6 +44,7 @@ from filelock import FileLock
 from psycopg import sql
 
 from desktop_app.core.errors import EmbeddedPostgresError
+from desktop_app.db import embedded_auth
 
 if sys.platform != "win32":  # the server user exists only where root does (POSIX)
     import pwd
@@ -111,6 +112,15 @@ class EmbeddedPostgres:
         return self._bin_path("").parent
 
     @property
+    def pgpass(self) -> Path:
+        """The superuser's password file (libpq's passfile format; see embedded_auth)."""
+        return embedded_auth.pgpass_path(self.home)
+
+    @property
+    def password(self) -> str | None:
+        return embedded_auth.read_password(self.home)
+
+    @property
     def log_file(self) -> Path:
         return self.home / "logs" / "postgres.log"
 
@@ -133,8 +143,10 @@ class EmbeddedPostgres:
                     self._initdb()
                 running = self._pg_ctl_start()
             port, sock = running.port or DEFAULT_PORT, running.socket_dir or self._socket_dir
+            embedded_auth.require_password(self.home, self._data_dir, sock, port)
             self._url = (f"postgresql://postgres@/{DATABASE}"
-                         f"?host={quote(str(sock), safe='/')}&port={port}")
+                         f"?host={quote(str(sock), safe='/')}&port={port}"
+                         f"&passfile={quote(str(self.pgpass), safe='/')}")
             self._ensure_database(sock, port)
             return self._url
 
@@ -275,8 +287,12 @@ class EmbeddedPostgres:
         shutil.rmtree(tmp, ignore_errors=True)
         self._mkdir_private(tmp)
         offset = self._log_size()
-        with self._open_log() as log:
-            rc = self._run([str(self._bin_path("initdb")), "-D", str(tmp), "-A", "trust",
+        owner = None
+        if self._user is not None:
+            entry = pwd.getpwnam(self._user)
+            owner = (entry.pw_uid, entry.pw_gid)
+        with self._open_log() as log, embedded_auth.initdb_password_file(self.home, owner) as auth:
+            rc = self._run([str(self._bin_path("initdb")), "-D", str(tmp), *auth,
                             "-U", "postgres", "-E", "UTF8", "--locale=C",
                             "--locale-provider=builtin", "--builtin-locale=C.UTF-8"], stdout=log)
         if rc != 0:
@@ -353,7 +369,8 @@ class EmbeddedPostgres:
     def _ensure_database(self, socket_dir: Path, port: int) -> None:
         try:
             with psycopg.connect(host=str(socket_dir), port=port, user="postgres",
-                                 dbname="postgres", autocommit=True, connect_timeout=10) as conn:
+                                 passfile=str(self.pgpass), dbname="postgres", autocommit=True,
+                                 connect_timeout=10) as conn:
                 if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                 (DATABASE,)).fetchone() is None:
                     try:

@@ -20,13 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from desktop_app.db.embedded import EmbeddedPostgres
 from tests.e2e.daemon_harness import RunningDaemon, free_port
-from tests.support.pg import create_database
+from tests.support.pg import create_database, postgresql_resource
 
 SCRIPTS: dict[str, tuple[str, str, dict[str, Any], Any]] = {
     # name: (language, code, args, expected result)
@@ -62,11 +61,9 @@ def main() -> None:
     out: dict[str, Any] = {"benchmark": "runtimes", "sequential_runs": a.runs}
     try:
         d.start()
-        query = parse_qs(urlsplit(url).query)
         r = d.api("POST", "resources/create", json={
             "path": "f/bench/db", "resource_type": "postgresql",
-            "value": {"host": query["host"][0], "port": int(query.get("port", ["5432"])[0]),
-                      "user": "postgres", "dbname": "bench_app", "password": "unused"}})
+            "value": postgresql_resource(url, "bench_app")})
         assert r.status_code == 201, r.text
         with d.http() as c:
             for name in a.only:

@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
 from tests.e2e.daemon_harness import RunningDaemon, free_port
 from tests.e2e.event_peers import Mosquitto, WebSocketPeer, wait_for
 from tests.e2e.flow_helpers import flow, js, py
+from tests.support.pg import postgresql_resource
 
 ECHO_JSON = "import json\n\ndef main(msg: str, url: str = ''):\n    return json.loads(msg)\n"
 ECHO = "def main(**kwargs):\n    return kwargs\n"
@@ -232,9 +232,7 @@ def test_email_trigger_runs_with_sender_subject_body_and_attachment(
 
 def test_postgres_trigger_listens_and_survives_a_killed_connection(
         daemon: RunningDaemon, database_url: str) -> None:
-    info = conninfo_to_dict(database_url)
-    value = {k: info[k] for k in ("host", "port", "user", "dbname", "password") if info.get(k)}
-    value["port"] = int(value.get("port", 5432))
+    value = postgresql_resource(database_url)
     r = daemon.api("POST", "resources/create", json={"path": "f/ev/db",
                                                      "resource_type": "postgresql",
                                                      "value": value})

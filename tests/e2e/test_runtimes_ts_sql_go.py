@@ -10,14 +10,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
 
 from desktop_app.db.embedded import EmbeddedPostgres
 from tests.e2e.daemon_harness import RunningDaemon
-from tests.support.pg import create_database, drop_database
+from tests.support.pg import create_database, drop_database, postgresql_resource
 
 SECRET = "sk-ts-4a5b6c7d8e9f"
 
@@ -146,9 +145,7 @@ def app_db(pg_server: EmbeddedPostgres) -> Iterator[dict[str, Any]]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, "
                      "qty int NOT NULL DEFAULT 1, meta jsonb)")
-    query = parse_qs(urlsplit(url).query)
-    value = {"host": query["host"][0], "port": int(query.get("port", ["5432"])[0]),
-             "user": urlsplit(url).username or "postgres", "dbname": name, "password": "unused"}
+    value = postgresql_resource(url)
     yield {"url": url, "value": value}
     drop_database(pg_server.url, name)
 

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
@@ -30,7 +29,7 @@ from desktop_app.gui.apps.inputs import FormView
 from desktop_app.gui.apps.run_window import AppRunWindow
 from desktop_app.gui.code_editor import CodeEditor
 from tests.e2e.daemon_harness import RunningDaemon
-from tests.support.pg import create_database, drop_database
+from tests.support.pg import create_database, drop_database, postgresql_resource
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"
 LIST_ITEMS = "-- database f/shop/pg\nSELECT name, qty FROM items ORDER BY id;\n"
@@ -51,9 +50,7 @@ def shop_db(pg_server: Any) -> Iterator[dict[str, Any]]:
         conn.execute("CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, "
                      "qty int NOT NULL)")
         conn.execute("INSERT INTO items (name, qty) VALUES ('apple', 3), ('fig', 7)")
-    query = parse_qs(urlsplit(url).query)
-    value = {"host": query["host"][0], "port": int(query.get("port", ["5432"])[0]),
-             "user": urlsplit(url).username or "postgres", "dbname": name, "password": "unused"}
+    value = postgresql_resource(url)
     yield {"url": url, "value": value}
     drop_database(pg_server.url, name)
 

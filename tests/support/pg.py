@@ -91,3 +91,17 @@ def bench_database() -> Iterator[str]:
         if server is not None:
             discard_server(server)
             shutil.rmtree(server.home, ignore_errors=True)
+
+
+def postgresql_resource(url: str, dbname: str | None = None) -> dict[str, object]:
+    """A `postgresql` resource value that reaches the server of a libpq URL: its socket
+    folder as host, and the password from the URL's passfile (the embedded server asks
+    every connection for one)."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    password = ""
+    if info.get("passfile"):
+        with open(str(info["passfile"])) as fh:
+            password = fh.readline().strip().rsplit(":", 1)[-1]
+    return {"host": info["host"], "port": int(str(info.get("port") or 5432)),
+            "user": info.get("user") or "postgres", "dbname": dbname or info["dbname"],
+            "password": password}
