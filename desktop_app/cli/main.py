@@ -94,6 +94,9 @@ PublicUrlOpt = Annotated[str | None, typer.Option(
 AllowedHostOpt = Annotated[list[str] | None, typer.Option(
     "--allowed-host", help="another name the API answers to (Host); repeat for more;"
                            " TIDEMILL_ALLOWED_HOSTS=a,b")]
+MemoryOpt = Annotated[int | None, typer.Option(
+    envvar="TIDEMILL_JOB_MEMORY_MB", help="memory limit of each job process in MB (0: none; "
+    "default 2048)")]
 
 
 @daemon_app.callback()
@@ -107,11 +110,14 @@ def daemon(
     heartbeat: HeartbeatOpt = 2.0,
     public_url: PublicUrlOpt = None,
     allowed_host: AllowedHostOpt = None,
+    job_memory_mb: MemoryOpt = None,
 ) -> None:
     """Run the daemon in the foreground (Ctrl-C drains and stops)."""
     ctx.obj = {"home": _home(home)}
     if ctx.invoked_subcommand is not None:
         return
+    if job_memory_mb is not None:  # the workers read it from their environment
+        os.environ["TIDEMILL_JOB_MEMORY_MB"] = str(job_memory_mb)
     from desktop_app.core.errors import TidemillError
     from desktop_app.daemon.daemon import DaemonConfig, run_daemon
 

@@ -47,6 +47,7 @@ from desktop_app.db.settings import (
 from desktop_app.flows import secrets_access
 from desktop_app.queue.reaper import reap
 from desktop_app.queue.retention import run_pruner
+from desktop_app.runtimes import sandbox
 from desktop_app.scheduler.scheduler import run_scheduler
 from desktop_app.secrets.store import open_secret_store
 from desktop_app.triggers.manager import TriggerManager
@@ -210,6 +211,10 @@ class Daemon:
             log.info("Tidemill daemon ready at %s (home %s, %d workers)", base_url, cfg.home,
                      cfg.workers)
             print(f"Tidemill daemon listening on {base_url}", flush=True)
+            confinement = sandbox.status()  # said once: jobs unsandboxed can read this home
+            (log.info if confinement.enabled else log.warning)("%s", confinement.detail)
+            if not confinement.enabled:
+                print(f"warning: {confinement.detail}", flush=True)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop_event.set)

@@ -41,6 +41,14 @@ class Launch:
     #: A Python interpreter whose pre-started zygote may fork this job instead of starting
     #: `argv` afresh (same wrapper, same job dir, same environment; ~13 ms faster).
     fork_from: Path | None = None
+    #: What the job must see besides its folder when sandboxed (runtime/sandbox.py):
+    #: interpreters, venvs, binaries (read-only) and caches it fills (writable).
+    read_only: list[Path] = field(default_factory=list)
+    writable: list[Path] = field(default_factory=list)
+    #: RLIMIT_DATA of the job's processes; set by the worker (None: no limit)
+    memory_bytes: int | None = None
+    #: False only for a runner that executes none of the user's code on this machine
+    sandboxed: bool = True
 
 
 @dataclass

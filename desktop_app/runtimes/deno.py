@@ -119,7 +119,9 @@ class DenoRuntime:
             extra_ca = env.get("NODE_EXTRA_CA_CERTS") or env.get("SSL_CERT_FILE")
             if extra_ca:
                 env["DENO_CERT"] = extra_ca
-        return Launch(argv, ctx.workdir, env)
+        # DENO_DIR is writable: npm and jsr packages are fetched into it at run time.
+        return Launch(argv, ctx.workdir, env, read_only=[Path(deno).resolve()],
+                      writable=[deno_dir])
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
         return outcome_from_files(ctx, exit_code, output_tail, "deno")

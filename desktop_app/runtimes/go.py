@@ -101,7 +101,7 @@ class GoRuntime:
         binary = await asyncio.to_thread(self.build, go, ctx)
         (ctx.workdir / "args.json").write_text(json.dumps(positional_call_spec(ctx)),
                                                encoding="utf-8")
-        return Launch([str(binary), str(ctx.workdir)], ctx.workdir, ctx.env)
+        return Launch([str(binary), str(ctx.workdir)], ctx.workdir, ctx.env, read_only=[binary])
 
     def build(self, go: str, ctx: JobContext) -> Path:
         """The script's binary, built now unless an earlier job built it."""

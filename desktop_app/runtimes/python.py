@@ -14,7 +14,7 @@ import marshal
 from pathlib import Path
 from typing import Any
 
-from desktop_app.runtimes import python_env
+from desktop_app.runtimes import python_env, sandbox
 from desktop_app.runtimes.base import JobContext, Launch, Outcome, read_result_file, tail_text
 
 WRAPPER = Path(__file__).with_name("python_wrapper.py")
@@ -75,7 +75,8 @@ class PythonRuntime:
         env = dict(ctx.env)
         env["PYTHONUNBUFFERED"] = "1"
         return Launch([str(python), "-X", "frozen_modules=on", str(WRAPPER), str(ctx.workdir)],
-                      ctx.workdir, env, fork_from=python)
+                      ctx.workdir, env, fork_from=python,
+                      read_only=[*sandbox.python_paths(python), WRAPPER.parent])
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
         wac_round = ctx.workdir / "wac_round.json"

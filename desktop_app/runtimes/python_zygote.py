@@ -5,19 +5,30 @@ started costs ~2 ms. The worker keeps one zygote per venv. Standalone: imports o
 the standard library and python_wrapper (next to this file).
 
 Protocol on the Unix socket whose fd number is argv[1] (one JSON object per line):
-  worker → zygote: {"job_dir": ..., "env": {...}} with the job's output pipe attached
-                   as an SCM_RIGHTS file descriptor
+  worker → zygote: {"job_dir": ..., "env": {...}, "memory_bytes": N|null} with the job's
+                   output pipe attached as an SCM_RIGHTS file descriptor
   zygote → worker: {"pid": N}, then {"exit": code} (negative: killed by that signal)
 One job at a time: the worker runs one job at a time.
+
+`--sandboxed NS` (argv[2:]): the zygote runs in a bubblewrap sandbox with its own PID
+namespace (NS names the worker's, which must differ). After each job it kills every
+other process of the namespace (what the job left running: a double-forked daemon
+included) and empties /tmp, before it reports the job's end. It is not dumpable, so a
+job (same user) can neither trace it nor read its memory or environment.
 """
 
 import ctypes
 import io
 import json
 import os
+import resource
+import shutil
 import signal
 import socket
 import sys
+import time
+
+_PR_SET_DUMPABLE = 4
 
 # Started only where fork exists (the worker spawns each job afresh elsewhere); mypy
 # skips the rest of this file for Windows.
@@ -31,12 +42,22 @@ def _die_with_parent():
         pass
 
 
-def _child(job_dir, env, out_fd, sock):
+def _prctl(option, value):
+    try:
+        ctypes.CDLL("libc.so.6").prctl(option, value)
+    except OSError:
+        pass
+
+
+def _child(job_dir, env, out_fd, sock, memory_bytes=None):
     # Becomes the job: own process group (the worker kills the group on cancel), output
     # to the worker's pipe, the job's environment, then the same wrapper a spawn runs.
     try:
         os.setsid()
         _die_with_parent()
+        _prctl(_PR_SET_DUMPABLE, 1)  # the job is an ordinary process; its zygote is not
+        if memory_bytes:
+            resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
         sock.close()
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
@@ -68,8 +89,51 @@ def _child(job_dir, env, out_fd, sock):
     os._exit(code)
 
 
+def _in_own_pid_namespace(outer):
+    try:
+        return os.readlink("/proc/self/ns/pid") != outer
+    except OSError:
+        return False
+
+
+def _end_leftovers():
+    """Kill every process of this PID namespace but us and its init, wait until they
+    are gone, and empty /tmp: nothing of one job reaches the next."""
+    me = os.getpid()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)  # all we may signal but ourselves (and init)
+        except ProcessLookupError:
+            pass
+        others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        if not others or time.monotonic() > deadline:
+            break
+        time.sleep(0.001)
+    # Folders the sandbox binds below /tmp (a home under /tmp: the job's slot, the venv)
+    # are not the job's litter: never walk into them.
+    with open("/proc/self/mountinfo") as fh:
+        mounts = [line.split()[4] for line in fh]
+    for name in os.listdir("/tmp"):
+        path = os.path.join("/tmp", name)
+        if any(m == path or m.startswith(path + "/") for m in mounts):
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
 def main():
     _die_with_parent()
+    sandboxed = len(sys.argv) > 3 and sys.argv[2] == "--sandboxed"
+    if sandboxed:
+        if not _in_own_pid_namespace(sys.argv[3]):
+            sys.exit("python_zygote: --sandboxed, but not in a PID namespace of its own")
+        _prctl(_PR_SET_DUMPABLE, 0)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import python_wrapper  # noqa: F401  (imported once here; every child inherits it)
 
@@ -95,10 +159,12 @@ def main():
         out_fd = fds[0]
         pid = os.fork()
         if pid == 0:
-            _child(request["job_dir"], request["env"], out_fd, sock)
+            _child(request["job_dir"], request["env"], out_fd, sock, request.get("memory_bytes"))
         os.close(out_fd)
         sock.sendall(json.dumps({"pid": pid}).encode() + b"\n")
         _, status = os.waitpid(pid, 0)
+        if sandboxed:
+            _end_leftovers()
         sock.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
 
 

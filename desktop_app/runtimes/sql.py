@@ -127,8 +127,13 @@ class SqlRuntime:
         env["PYTHONPATH"] = runner_path()
         # -S: no site-packages scan (its .pth files cost ~25 ms a start), PYTHONPATH instead;
         # -P: the runner's own folder (this package) must not shadow a module it imports.
+        # DuckDB runs the user's SQL in this process, and DuckDB SQL reads local files: it
+        # is sandboxed. The PostgreSQL runner only sends statements to a server, which may
+        # be a Unix socket anywhere (a pinned resource is read through the API at run time).
+        seen = [Path(sys.base_prefix), Path(sys.prefix), RUNNER.parent,
+                *(Path(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)]
         return Launch([sys.executable, "-S", "-P", str(RUNNER), str(ctx.workdir)], ctx.workdir,
-                      env)
+                      env, read_only=seen, sandboxed=self.language == "duckdb")
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
         return outcome_from_files(ctx, exit_code, output_tail, f"the {self.language} runner")

@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import re
 import signal
 import sys
 from collections import deque
@@ -17,14 +18,15 @@ from typing import Any
 
 import psutil
 
-from desktop_app.runtimes.base import Launch
+from desktop_app.runtimes import sandbox
+from desktop_app.runtimes.base import Launch, Outcome
 from desktop_app.worker.zygote import Zygote
 
 _PR_SET_PDEATHSIG = 1
 log = logging.getLogger(__name__)
 
-# One pre-started Python per venv interpreter, for this worker process.
-_zygotes: dict[Path, Zygote] = {}
+# One pre-started Python per (venv interpreter, sandboxed), for this worker process.
+_zygotes: dict[tuple[Path, bool], Zygote] = {}
 
 
 def _zygotes_enabled() -> bool:
@@ -50,6 +52,34 @@ def _die_with_parent() -> None:
         pass
 
 
+def _sandboxed(launch: Launch) -> bool:
+    return launch.sandboxed and sandbox.status().enabled
+
+
+def confine(launch: Launch, workdir: Path, memory_bytes: int | None) -> None:
+    """The worker's part of a launch: the memory limit, and a `same_worker` flow's shared
+    folder (a link out of the job folder) made visible; such a job is spawned, since a
+    running zygote's sandbox cannot be given another folder."""
+    launch.memory_bytes = memory_bytes
+    shared = workdir / "shared"
+    if shared.is_symlink():
+        launch.writable.append(shared.resolve())
+        launch.fork_from = None
+
+
+# How each runtime reports an allocation refused by RLIMIT_DATA.
+_OUT_OF_MEMORY = re.compile(r'"name": "MemoryError"|Array buffer allocation failed|'
+                            r"out of memory|Cannot allocate memory|RangeError: Invalid typed array")
+
+
+def over_memory(outcome: Outcome, memory_bytes: int | None) -> Outcome:
+    """A failure caused by the memory limit, said plainly (the runtimes' own words are
+    `MemoryError` with no message, a V8 RangeError, Go's `out of memory`)."""
+    if outcome.success or not memory_bytes or not _OUT_OF_MEMORY.search(outcome.result_json):
+        return outcome
+    return Outcome.failure("MemoryLimitExceeded", sandbox.memory_limit_message(memory_bytes))
+
+
 class ScriptProcess:
     """One running script: output goes to `on_output`, the tail is kept for errors."""
 
@@ -63,24 +93,37 @@ class ScriptProcess:
 
     @classmethod
     async def start(cls, launch: Launch, on_output: Callable[[str], None]) -> ScriptProcess:
+        confined = _sandboxed(launch)
         if launch.fork_from is not None and _zygotes_enabled():
-            zygote = _zygotes.get(launch.fork_from)
+            key = (launch.fork_from, confined)
+            zygote = _zygotes.get(key)
             if zygote is None:
-                zygote = _zygotes[launch.fork_from] = Zygote(launch.fork_from)
+                zygote = _zygotes[key] = Zygote(
+                    launch.fork_from, read_only=launch.read_only if confined else None)
             try:
-                return cls(await zygote.spawn(launch.cwd, launch.env), on_output)
+                return cls(await zygote.spawn(launch.cwd, launch.env, launch.memory_bytes),
+                           on_output)
             except (OSError, ConnectionError, ValueError, KeyError) as exc:
                 log.warning("zygote for %s failed (%s); starting the job afresh", launch.fork_from, exc)
                 zygote.close()
+        argv = list(launch.argv)
+        if confined:
+            argv = sandbox.command(argv, workdir=launch.cwd, read_only=launch.read_only,
+                                   writable=launch.writable)
+
+        def before_exec() -> None:
+            _die_with_parent()
+            sandbox.limit_memory(launch.memory_bytes)
+
         proc = await asyncio.create_subprocess_exec(
-            *launch.argv,
+            *argv,
             cwd=launch.cwd,
             env=launch.env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # its own process group, so we can kill the whole tree
-            preexec_fn=_die_with_parent if os.name == "posix" else None,
+            preexec_fn=before_exec if os.name == "posix" else None,
         )
         return cls(proc, on_output)
 
@@ -127,6 +170,10 @@ class ScriptProcess:
         return reason
 
     def kill_tree(self) -> None:
+        kill = getattr(self.proc, "kill_tree", None)
+        if kill is not None:  # a child of a sandboxed zygote: its pid is not ours to signal
+            kill()
+            return
         # Its descendants first (psutil finds them whatever group or session they moved
         # to, on every OS), then on POSIX its process group (also what was reparented).
         _kill_descendants(self.proc.pid)

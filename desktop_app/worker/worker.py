@@ -46,11 +46,12 @@ from desktop_app.queue.logs import (
 )
 from desktop_app.queue.model import ClaimedJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, QUEUE_CHANNEL
+from desktop_app.runtimes import sandbox
 from desktop_app.runtimes.base import JobContext, Outcome
 from desktop_app.runtimes.registry import make_runtimes, runtime_for
-from desktop_app.secrets.masking import LogMasker
+from desktop_app.secrets.masking import LogMasker, printed_forms
 from desktop_app.worker.environment import job_environment
-from desktop_app.worker.process import run_and_stream
+from desktop_app.worker.process import confine, over_memory, run_and_stream
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +102,10 @@ class LogBuffer:
     def mask_values(self, values: list[str]) -> None:
         if self.masker is None:
             self.masker = LogMasker()
-        for v in values:
-            self.masker.add(v)
-            self._longest = max(self._longest, len(v))
+        for value in values:
+            for v in printed_forms(value):  # also inside JSON and base64
+                self.masker.add(v)
+                self._longest = max(self._longest, len(v))
 
     async def flush(self, conn: AsyncConnection[Any], job_id: uuid.UUID, final: bool = False,
                     upto: int | None = None) -> None:
@@ -134,6 +136,11 @@ class LogBuffer:
         del self.parts[:n]
         self._held = held
 
+    def withhold(self, notice: str) -> None:
+        """Drop the output not yet written, in favour of `notice`: it may hold a secret
+        that cannot be masked."""
+        self.parts, self._held = [notice], ""
+
     def snapshot(self) -> tuple[list[str], int, str]:
         return list(self.parts), self.seq, self._held
 
@@ -159,6 +166,7 @@ class Worker:
         poll_s: float = 1.0,
         default_timeout_s: int = 3600,
         max_result_bytes: int = 8 * 1024 * 1024,
+        memory_mb: int | None = None,
     ) -> None:
         self.database_url = database_url
         self.home = home
@@ -170,6 +178,9 @@ class Worker:
         self.poll_s = poll_s
         self.default_timeout_s = default_timeout_s
         self.max_result_bytes = max_result_bytes
+        if memory_mb is None:  # the daemon's --job-memory-mb reaches its workers this way
+            memory_mb = int(os.environ.get("TIDEMILL_JOB_MEMORY_MB") or sandbox.DEFAULT_MEMORY_MB)
+        self.memory_bytes = memory_mb * 1024 * 1024 if memory_mb > 0 else None
         self.runtimes = make_runtimes()
         self.conn: AsyncConnection[Any] | None = None
         self._wake = asyncio.Event()
@@ -330,6 +341,7 @@ class Worker:
             assert self.conn is not None
             if not await queue.mark_started(self.conn, self.name, job.id):
                 raise _NotOurs(job.id)
+            confine(launch, workdir, self.memory_bytes)
             timeout = job.timeout_s or self.default_timeout_s
             proc, reason = await run_and_stream(launch, logs.add, cancel, timeout)
         finally:
@@ -344,7 +356,8 @@ class Worker:
             message = f"job exceeded its timeout of {timeout} s and was killed"
             logs.add(f"\n[tidemill] {message}\n")
             return Outcome.failure("Timeout", message), JobStatus.FAILURE, fresh_lock
-        outcome = runtime.outcome(ctx, proc.returncode, list(proc.tail))
+        outcome = over_memory(runtime.outcome(ctx, proc.returncode, list(proc.tail)),
+                              self.memory_bytes)
         return outcome, JobStatus.SUCCESS if outcome.success else JobStatus.FAILURE, fresh_lock
 
     async def _context(self, job: ClaimedJob, workdir: Path) -> tuple[JobContext, str | None]:
@@ -424,8 +437,8 @@ class Worker:
                 # Only output that arrived before the masks were refreshed may be written:
                 # a secret read (and printed) while they were being read is not known yet.
                 ready = len(logs.parts)
-                await self._refresh_masks(job_id, logs)
-                await logs.flush(self.conn, job_id, upto=ready)
+                if await self._refresh_masks(job_id, logs):
+                    await logs.flush(self.conn, job_id, upto=ready)
                 if loop.time() >= next_ping:
                     next_ping = loop.time() + self.heartbeat_s
                     if await queue.heartbeat(self.conn, job_id, self.name):
@@ -436,22 +449,34 @@ class Worker:
                 with contextlib.suppress(Exception):
                     await self._reconnect_quietly()
 
-    async def _refresh_masks(self, job_id: uuid.UUID, logs: LogBuffer) -> None:
-        """Learn the secrets this job read through the API since the last flush. The API
-        records a read before answering the script, so a secret printed after reading it
-        is always known here before the output that contains it is written."""
+    async def _refresh_masks(self, job_id: uuid.UUID, logs: LogBuffer) -> bool:
+        """Learn the secrets this job read through the API since the last flush; False
+        when one of them could not be read back (keyring trouble): then nothing may be
+        written yet.
+
+        The API records a read (committed) before it answers the script, and the output
+        to write is counted before this query, so a secret printed after reading it is
+        always known here before the output that contains it is written. A ref counts as
+        known only once its value is in the masker: a refresh cancelled half-way (the job
+        ended) leaves it to the final one."""
         if not logs.parts or self.conn is None:
-            return
+            return True
         cur = await self.conn.execute(
             "SELECT workspace_id, secret_ref FROM job_secret_reads WHERE job_id = %s", (job_id,))
         known = self._masked_refs.setdefault(job_id, set())
         for ws, ref in await cur.fetchall():
             if ref in known:
                 continue
-            known.add(ref)
-            value = await asyncio.to_thread(self._secret_value, ws, ref)
+            try:
+                value = await asyncio.to_thread(self._secret_value, ws, ref)
+            except Exception as exc:  # the keyring's many failure types; retried next time
+                log.warning("job %s read secret %s, which cannot be read back to mask it: %s",
+                            job_id, ref, exc)
+                return False
             if value:
                 logs.mask_values([value])
+            known.add(ref)
+        return True
 
     def _secret_value(self, workspace: str, ref: str) -> str | None:
         if self._secrets is None:
@@ -482,7 +507,9 @@ class Worker:
             try:
                 await self._reconnect_quietly()
                 assert self.conn is not None
-                await self._refresh_masks(job.id, logs)
+                if not await self._refresh_masks(job.id, logs):
+                    logs.withhold("[tidemill] this job's output is withheld: it read a secret "
+                                  "that could not be read back from the keyring to mask it\n")
                 async with self.conn.transaction():
                     await logs.flush(self.conn, job.id, final=True)
                     if fresh_lock is not None and job.script_hash and job.raw_code is None:

@@ -3,6 +3,9 @@
 (b) 200 sequential runs of `def main(): return 1` through the HTTP API
     (run_wait_result: request → queue → worker → process → result), p50/p95.
 (c) 1,000 such jobs pushed at once, drained by 2 workers: jobs/s.
+(d) the cost of the job sandbox: the same sequential runs (and of a trivial Bash script,
+    which is spawned rather than forked from the Python zygote) on a second daemon with
+    TIDEMILL_SANDBOX=0, in alternating rounds of 20 so both see the same machine load.
 
 A fresh embedded PostgreSQL (fsync on) and a daemon with 2 workers. Prints JSON:
 
@@ -28,6 +31,7 @@ from desktop_app.db.embedded import EmbeddedPostgres
 from desktop_app.queue import queue
 from desktop_app.queue.model import NewJob
 from tests.e2e.daemon_harness import RunningDaemon, free_port
+from tests.support.pg import create_database
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -53,6 +57,48 @@ async def burst(url: str, script_hash: str, n: int) -> float:
     await conn.close()
     await listener.close()
     return elapsed
+
+
+def compare_sandbox(url: str, root: Path, runs: int, workers: int) -> dict[str, float]:
+    """p50 of run_wait_result for a trivial Python and Bash job, sandbox on and off."""
+    env = {"TIDEMILL_SECRETS": "encrypted-file", "TIDEMILL_SECRETS_PASSPHRASE": "benchmark"}
+    daemons = {}
+    for mode in ("on", "off"):
+        db = create_database(url, f"bench_sandbox_{mode}")
+        extra = dict(env, **({"TIDEMILL_SANDBOX": "0"} if mode == "off" else {}))
+        daemons[mode] = RunningDaemon(home=root / f"home-{mode}", port=free_port(),
+                                      database_url=db, workers=workers, heartbeat=2.0,
+                                      extra_env=extra)
+    lat: dict[str, list[float]] = {}
+    try:
+        for d in daemons.values():
+            d.start()
+            d.deploy("f/bench/one", "def main():\n    return 1\n")
+            d.deploy("f/bench/sh", "echo 1\n", "bash")
+        clients = {mode: d.http() for mode, d in daemons.items()}
+        for c in clients.values():
+            for path in ("one", "sh") * 5:  # warm-up: venv, zygotes, sandbox probe
+                c.post(f"/api/w/main/jobs/run_wait_result/p/f/bench/{path}", json={})
+        for _ in range(max(1, runs // 20)):
+            for mode, c in clients.items():
+                for path in ("one", "sh"):
+                    for _ in range(20):
+                        t0 = time.perf_counter()
+                        r = c.post(f"/api/w/main/jobs/run_wait_result/p/f/bench/{path}", json={})
+                        lat.setdefault(f"{path}_{mode}", []).append(
+                            (time.perf_counter() - t0) * 1000)
+                        assert r.status_code == 200, r.text
+        for c in clients.values():
+            c.close()
+    finally:
+        for d in daemons.values():
+            d.stop()
+    names = {"one": "python", "sh": "bash"}
+    out: dict[str, float] = {}
+    for key, values in sorted(lat.items()):
+        path, mode = key.split("_")
+        out[f"{names[path]}_sandbox_{mode}_p50_ms"] = round(statistics.median(values), 1)
+    return out
 
 
 def main() -> None:
@@ -82,6 +128,7 @@ def main() -> None:
                 lat.append((time.perf_counter() - t0) * 1000)
                 assert r.json() == 1, r.text
         elapsed = asyncio.run(burst(url, h, a.burst))
+        sandbox_cost = compare_sandbox(url, root, a.runs, a.workers)
         print(json.dumps({
             "benchmark": "end to end",
             "sequential_runs": a.runs,
@@ -90,6 +137,7 @@ def main() -> None:
             "sequential_min_ms": round(min(lat), 1),
             "burst_jobs": a.burst, "workers": a.workers,
             "burst_s": round(elapsed, 2), "burst_jobs_per_s": round(a.burst / elapsed, 1),
+            **sandbox_cost,
         }, indent=2))
     finally:
         d.stop()

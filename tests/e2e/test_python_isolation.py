@@ -9,7 +9,7 @@ from tests.e2e.daemon_harness import RunningDaemon, free_port
 LEAKY = ("import os, sys\nCOUNT = []\n\ndef main(tag: str):\n"
          "    COUNT.append(tag)\n    seen = os.environ.get('LEAK')\n    os.environ['LEAK'] = tag\n"
          "    sys.modules.setdefault('leak_marker', object())\n"
-         "    return {'count': len(COUNT), 'seen_env': seen, 'pid': os.getpid(),"
+         "    return {'count': len(COUNT), 'seen_env': seen,"
          " 'cwd_ok': os.getcwd().endswith(os.environ['WM_JOB_ID'])}\n")
 
 
@@ -18,7 +18,9 @@ def _check_isolation(d: RunningDaemon) -> None:
     results = [d.run_wait("f/iso/leaky", {"tag": t})[1] for t in "abc"]
     assert [r["count"] for r in results] == [1, 1, 1]
     assert [r["seen_env"] for r in results] == [None, None, None]
-    assert len({r["pid"] for r in results}) == 3 and all(r["cwd_ok"] for r in results)
+    # Each job is a fresh process (COUNT starts over); not said by pids, which repeat in
+    # the sandbox (a PID namespace per job, or per zygote).
+    assert all(r["cwd_ok"] for r in results)
     d.deploy("f/iso/exit", "import os\n\ndef main():\n    print('bye')\n    os._exit(3)\n")
     status, result = d.run_wait("f/iso/exit")
     assert status == "failure" and result["error"]["exit_code"] == 3
