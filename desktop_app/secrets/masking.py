@@ -25,10 +25,29 @@ end of the stream, emit `mask(tail)`.
 
 from __future__ import annotations
 
+import base64
 import bisect
+import json
 
 MASK = "*****"
 MIN_SECRET_LENGTH = 4  # shorter values ("1", "true", "abc") would mask ordinary words
+
+
+def printed_forms(value: str) -> list[str]:
+    """`value` and the forms a script prints it in without meaning to unmask it: inside
+    JSON (escaped quotes, backslashes, newlines, non-ASCII as \\uXXXX), and in base64
+    (standard and URL-safe; at each of the three alignments it can have inside a longer
+    encoded text, the characters that depend on the value alone).
+
+    Not covered: a value printed in slices, reversed, or otherwise transformed by the
+    script. Masking hides mistakes; it cannot stop a job that means to leak what it reads."""
+    forms = [value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]]
+    raw = value.encode()
+    for pad in range(3):
+        encoded = base64.b64encode(b"\0" * pad + raw).decode()
+        core = encoded[(pad * 4 + 2) // 3: ((pad + len(raw)) * 8) // 6]
+        forms += [core, core.replace("+", "-").replace("/", "_")]
+    return [f for f in dict.fromkeys(forms) if len(f) >= MIN_SECRET_LENGTH]
 
 
 class LogMasker:
