@@ -55,6 +55,7 @@ def all_checks() -> list[tuple[str, CheckFn]]:
     # Importing the modules registers their checks, in this order.
     from desktop_app.doctor import (
         cluster_checks,  # noqa: F401
+        sandbox_checks,  # noqa: F401
         storage_checks,  # noqa: F401
         system_checks,  # noqa: F401
     )
