@@ -155,7 +155,11 @@ class KeyringSecretStore:
     def probe(self) -> None:
         """A set/get/delete round trip of a throwaway entry: proves the keyring works
         (unlocked, writable) before the daemon accepts secrets."""
-        service, ref, value = f"tidemill/{self.instance}", "probe", secrets.token_hex(8)
+        # A ref of its own: the daemon and each worker probe as they open the store, and with
+        # one shared ref one's delete found the entry already deleted by another's (seen as
+        # a worker that could not read back a secret to mask it).
+        service, value = f"tidemill/{self.instance}", secrets.token_hex(8)
+        ref = f"probe-{os.getpid()}-{value}"
 
         def round_trip() -> str | None:
             self.backend.set_password(service, ref, value)

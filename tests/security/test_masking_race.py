@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import textwrap
 import time
 import uuid
@@ -123,3 +125,17 @@ def test_no_secret_read_and_printed_at_once_reaches_a_log(busy_daemon: RunningDa
     masked = [job for job in readers if by_job.get(job, "").count("*****") >= 2]
     assert len(masked) == len(readers), "every reader's log shows its masked lines"
     print(f"\n{len(readers)} readers + {LOAD_JOBS} load jobs on 3 workers in {elapsed:.1f} s")
+
+
+def test_stores_opened_at_once_all_work(secret_service: object, tmp_path: Path) -> None:
+    """The daemon and each worker open (and probe) the keyring on their first secret; with
+    one shared probe entry one's delete met another's, and that worker could not read back
+    the secret its job printed (the masking failures seen on main)."""
+    script = ("import sys\nfrom pathlib import Path\n"
+              "from desktop_app.secrets.store import open_secret_store\n"
+              "for _ in range(5):\n    open_secret_store(Path(sys.argv[1]), 'probes')\n")
+    root = Path(__file__).resolve().parents[2]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=root,
+                              stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), next(e for e in errors if e)
