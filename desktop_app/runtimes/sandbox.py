@@ -87,12 +87,34 @@ def _base_args() -> list[str]:
     return args
 
 
+_home: Path | None = None
+
+
+def configure(home: Path) -> None:
+    """The daemon's home, which no sandbox shows, even inside a shared folder (workers
+    call this once)."""
+    global _home
+    _home = home
+
+
+def shared_folders() -> list[Path]:
+    """Folders every job may use (read and write), from TIDEMILL_SANDBOX_SHARE
+    (os.pathsep-separated): data folders the scripts of this machine work on."""
+    raw = os.environ.get("TIDEMILL_SANDBOX_SHARE", "")
+    return [Path(p) for p in raw.split(os.pathsep) if p.strip()]
+
+
 def command(argv: Sequence[str], *, workdir: Path, read_only: Iterable[Path] = (),
             writable: Iterable[Path] = ()) -> list[str]:
     """`argv` run in a sandbox that sees `workdir` (writable, the current folder),
-    `read_only` and `writable` paths, each at its own path."""
+    `read_only` and `writable` paths, each at its own path, and the shared folders; the
+    daemon's home is an empty folder under them (later binds go on top)."""
     bwrap = shutil.which("bwrap") or "bwrap"
     args = [bwrap, *_base_args()]
+    for path in shared_folders():
+        args += ["--bind-try", str(path), str(path)]
+    if _home is not None:
+        args += ["--tmpfs", str(_home)]
     for path in _unique(read_only):
         args += ["--ro-bind-try", str(path), str(path)]
     for path in _unique([*writable, workdir]):

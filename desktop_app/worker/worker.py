@@ -182,6 +182,7 @@ class Worker:
             memory_mb = int(os.environ.get("TIDEMILL_JOB_MEMORY_MB") or sandbox.DEFAULT_MEMORY_MB)
         self.memory_bytes = memory_mb * 1024 * 1024 if memory_mb > 0 else None
         self.runtimes = make_runtimes()
+        sandbox.configure(home)
         self.conn: AsyncConnection[Any] | None = None
         self._wake = asyncio.Event()
         self._cancel: dict[uuid.UUID, asyncio.Event] = {}

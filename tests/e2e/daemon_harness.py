@@ -48,6 +48,9 @@ class RunningDaemon:
         env.pop("TIDEMILL_DATABASE_URL", None)
         # email triggers' SMTP listener on any free port, never the machine's 2525
         env["TIDEMILL_SMTP_PORT"] = "0"
+        # Tests' scripts keep counters and markers in the test's folder: jobs may use it
+        # (the daemon's home inside it stays hidden from them).
+        env["TIDEMILL_SANDBOX_SHARE"] = str(self.home.parent)
         env.update(self.extra_env)
         return env
 
