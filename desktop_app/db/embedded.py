@@ -288,7 +288,7 @@ class EmbeddedPostgres:
         self._mkdir_private(tmp)
         offset = self._log_size()
         owner = None
-        if self._user is not None:
+        if sys.platform != "win32" and self._user is not None:
             entry = pwd.getpwnam(self._user)
             owner = (entry.pw_uid, entry.pw_gid)
         with self._open_log() as log, embedded_auth.initdb_password_file(self.home, owner) as auth:

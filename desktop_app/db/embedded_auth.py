@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,7 +63,7 @@ def initdb_password_file(home: Path, owner: tuple[int, int] | None) -> Iterator[
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(password + "\n")
-        if owner is not None:
+        if sys.platform != "win32" and owner is not None:  # root on POSIX only
             os.chown(name, *owner)
         yield ["--auth=scram-sha-256", f"--pwfile={name}"]
     finally:

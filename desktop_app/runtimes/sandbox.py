@@ -20,9 +20,9 @@ alone). It limits each process, not the sum of a job's processes.
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -144,7 +144,9 @@ def python_paths(python: Path) -> list[Path]:
 
 def limit_memory(limit_bytes: int | None) -> None:
     """In a job's process before it starts: cap what it can allocate."""
-    if limit_bytes:
+    if limit_bytes and sys.platform != "win32":  # a launch hook exists on POSIX only
+        import resource
+
         resource.setrlimit(resource.RLIMIT_DATA, (limit_bytes, limit_bytes))
 
 
