@@ -52,6 +52,10 @@ async def deploy_script(
     _check_types(body)
     meta = script_metadata(content, language)  # raises ScriptSyntaxError naming the line
     schema = body.get("schema") or meta["schema"]
+    if isinstance(schema, dict) and isinstance(schema.get("properties"), dict) \
+            and "order" not in schema:
+        # jsonb keeps keys sorted, not in the signature's order: Windmill's `order` keeps it
+        schema = {**schema, "order": list(schema["properties"])}
     lock = body.get("lock") or None
     lock_error = None
     if language == "python3" and lock is None:

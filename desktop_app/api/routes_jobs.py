@@ -191,7 +191,7 @@ def job_filter(
     status: str | None = None, job_kinds: str | None = None, created_after: datetime | None = None,
     created_before: datetime | None = None, trigger_kind: str | None = None,
     created_by: str | None = None, per_page: int = 30, page: int = 1,
-    cursor: str | None = None,
+    cursor: str | None = None, has_null_parent: bool | None = None,
     log_search: Annotated[str | None, Query(
         description="Tidemill: only jobs whose log contains this text (any case, at least "
                     "3 characters); each job then carries `log_match`, its first such line")] = None,
@@ -202,7 +202,7 @@ def job_filter(
         parent_job=_job_id(parent_job) if parent_job else None, running=running, success=success,
         status=status, job_kinds=job_kinds.split(",") if job_kinds else None,
         created_after=created_after, created_before=created_before, trigger_kind=trigger_kind,
-        created_by=created_by, per_page=per_page, page=page,
+        created_by=created_by, per_page=per_page, page=page, top_level=has_null_parent,
         before=job_reads.parse_cursor(cursor) if cursor else None, log_search=log_search,
     )
 

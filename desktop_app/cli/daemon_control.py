@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -124,14 +125,27 @@ def launch_tray(home: Path) -> subprocess.Popen[bytes] | None:
                                 start_new_session=True)
 
 
-def start(home: Path, port: int, host: str, workers: int, database_url: str | None,
+DEFAULT_PORT = 8765
+
+
+def start(home: Path, port: int | None, host: str, workers: int, database_url: str | None,
           heartbeat: float, public_url: str | None = None,
           allowed_hosts: list[str] | None = None) -> None:
+    """Start the home's daemon in the background. One home has one daemon (it owns the
+    home's database and workspace): asked for another port while it runs elsewhere, say
+    where it runs and exit 1, rather than answer "already running" about a port not asked."""
     info = _info(home)
     if info and _alive(info["pid"]) and _answers(info["url"]):
+        running_port = urlsplit(str(info["url"])).port
+        if port is not None and running_port != port:
+            fail(f"the daemon of {home} already runs at {info['url']} (pid {info['pid']}), "
+                 f"not on port {port}",
+                 "a home has one daemon: `tidemill daemon stop` then start it on the new port, "
+                 "or give a second daemon its own --home", code=1)
         print(f"already running: pid {info['pid']} at {info['url']}")
         return
-    proc = launch(home, port, host, workers, database_url, heartbeat, public_url, allowed_hosts)
+    proc = launch(home, port or DEFAULT_PORT, host, workers, database_url, heartbeat, public_url,
+                  allowed_hosts)
     deadline = time.monotonic() + START_TIMEOUT_S
     print("starting the Tidemill daemon...", file=sys.stderr, flush=True)
     while time.monotonic() < deadline:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,24 +10,32 @@ from typing import Annotated, Any
 import typer
 
 from desktop_app.cli import daemon_control
+from desktop_app.cli.arguments import parse_args
 from desktop_app.cli.display import EXIT_NO_DISPLAY, missing_display
 from desktop_app.cli.files import read_script
 from desktop_app.cli.output import fail, fail_client, print_json
 from desktop_app.client.http import ClientError, TidemillClient, connection_from_env
+from desktop_app.gui.view_names import THEMES
+from desktop_app.gui.view_names import VIEWS as VIEW_NAMES
 
 app = typer.Typer(no_args_is_help=False, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, context_settings={"max_content_width": 100},
                   help="Tidemill: scripts become forms, endpoints, jobs and schedules.")
-daemon_app = typer.Typer(help="Run the daemon (foreground), or start/stop/status a background one.",
+daemon_app = typer.Typer(help="Run the daemon in the foreground, or start, stop or ask about a "
+                              "background one.",
                          invoke_without_command=True)
-token_app = typer.Typer(help="API tokens.")
+token_app = typer.Typer(help="Create API tokens for scripts, webhooks and other users.")
 user_app = typer.Typer(help="Local users and their roles (admin, developer, operator).")
 app.add_typer(daemon_app, name="daemon")
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
-# adds `sync`, `import`, `secret`; `trigger`; `doctor`; `autostart` and `tray`
+# adds `sync`, `import`, `secret`; `trigger`; `doctor`; `autostart` and `tray`;
+# `scripts`, `flows`, `apps`; `schedule`
 from desktop_app.cli import (  # noqa: E402
     autostart_command,
     doctor_command,
+    item_commands,
+    schedule_commands,
     sync_commands,
     trigger_commands,
 )
@@ -37,8 +44,11 @@ sync_commands.register(app)
 trigger_commands.register(app)
 doctor_command.register(app)
 autostart_command.register(app)
+item_commands.register(app)
+schedule_commands.register(app)
 
-HomeOpt = Annotated[Path | None, typer.Option("--home", help="state folder ($TIDEMILL_HOME)")]
+HomeOpt = Annotated[Path | None, typer.Option(
+    "--home", help="The state folder (default: $TIDEMILL_HOME or your data folder).")]
 
 
 def _home(home: Path | None) -> Path:
@@ -82,28 +92,31 @@ def _require_display() -> None:
         raise typer.Exit(EXIT_NO_DISPLAY)
 
 
-PortOpt = Annotated[int, typer.Option(help="API port")]
-HostOpt = Annotated[str, typer.Option(help="listen address (127.0.0.1 unless you mean it)")]
-WorkersOpt = Annotated[int, typer.Option(help="worker processes")]
-DbOpt = Annotated[str | None, typer.Option(envvar="TIDEMILL_DATABASE_URL",
-                                           help="external PostgreSQL (default: embedded)")]
-HeartbeatOpt = Annotated[float, typer.Option(help="seconds between job heartbeats")]
+DEFAULT_PORT = daemon_control.DEFAULT_PORT
+PortOpt = Annotated[int, typer.Option(help="The port the API listens on.")]
+HostOpt = Annotated[str, typer.Option(
+    help="The address the API listens on; anything but 127.0.0.1 lets other machines in.")]
+WorkersOpt = Annotated[int, typer.Option(help="How many worker processes run jobs.")]
+DbOpt = Annotated[str | None, typer.Option(
+    envvar="TIDEMILL_DATABASE_URL",
+    help="An external PostgreSQL URL (default: the embedded database in the home).")]
+HeartbeatOpt = Annotated[float, typer.Option(help="Seconds between a running job's heartbeats.")]
 PublicUrlOpt = Annotated[str | None, typer.Option(
     envvar="TIDEMILL_PUBLIC_URL",
-    help="the address users reach the daemon at (approval links use it; its name is allowed)")]
+    help="The address users reach the daemon at (approval links use it; its name is allowed).")]
 AllowedHostOpt = Annotated[list[str] | None, typer.Option(
-    "--allowed-host", help="another name the API answers to (Host); repeat for more;"
-                           " TIDEMILL_ALLOWED_HOSTS=a,b")]
+    "--allowed-host", help="Another name the API answers to (Host); repeat for more, or set"
+                           " TIDEMILL_ALLOWED_HOSTS=a,b.")]
 MemoryOpt = Annotated[int | None, typer.Option(
-    envvar="TIDEMILL_JOB_MEMORY_MB", help="memory limit of each job process in MB (0: none; "
-    "default 2048)")]
+    envvar="TIDEMILL_JOB_MEMORY_MB", help="The memory limit of each job process in MB (0: none; "
+    "default 2048).")]
 
 
 @daemon_app.callback()
 def daemon(
     ctx: typer.Context,
     home: HomeOpt = None,
-    port: PortOpt = 8765,
+    port: PortOpt = DEFAULT_PORT,
     host: HostOpt = "127.0.0.1",
     workers: WorkersOpt = 2,
     database_url: DbOpt = None,
@@ -112,7 +125,7 @@ def daemon(
     allowed_host: AllowedHostOpt = None,
     job_memory_mb: MemoryOpt = None,
 ) -> None:
-    """Run the daemon in the foreground (Ctrl-C drains and stops)."""
+    """Run the daemon in the foreground (Ctrl-C lets running jobs finish, then stops)."""
     ctx.obj = {"home": _home(home)}
     if ctx.invoked_subcommand is not None:
         return
@@ -137,7 +150,8 @@ def daemon(
 def daemon_start(
     ctx: typer.Context,
     home: HomeOpt = None,
-    port: PortOpt = 8765,
+    port: Annotated[int | None, typer.Option(
+        help=f"The port the API listens on (default: {DEFAULT_PORT}).")] = None,
     host: HostOpt = "127.0.0.1",
     workers: WorkersOpt = 2,
     database_url: DbOpt = None,
@@ -145,7 +159,11 @@ def daemon_start(
     public_url: PublicUrlOpt = None,
     allowed_host: AllowedHostOpt = None,
 ) -> None:
-    """Start the daemon in the background and wait until it answers."""
+    """Start the daemon in the background and wait until it answers.
+
+    One home has one daemon: if it already runs on another port than the one asked for,
+    this says where it runs and exits with code 1 (stop it first, or use another --home).
+    """
     daemon_control.start(home=_home(home) if home else ctx.obj["home"], port=port, host=host,
                          workers=workers, database_url=database_url, heartbeat=heartbeat,
                          public_url=public_url, allowed_hosts=_allowed_hosts(allowed_host))
@@ -171,13 +189,17 @@ def daemon_status(ctx: typer.Context, home: HomeOpt = None) -> None:
 
 @app.command()
 def worker(
-    database_url: Annotated[str, typer.Option(envvar="TIDEMILL_DATABASE_URL")],
+    database_url: Annotated[str, typer.Option(
+        envvar="TIDEMILL_DATABASE_URL", help="The shared PostgreSQL URL the daemon uses.")],
     home: HomeOpt = None,
-    base_url: Annotated[str | None, typer.Option(help="API URL jobs should call")] = None,
-    tags: Annotated[str, typer.Option(help="comma-separated tags (default: every language)")] = "",
-    name: Annotated[str | None, typer.Option()] = None,
+    base_url: Annotated[str | None, typer.Option(
+        help="The daemon's API URL that jobs call (the wmill SDK).")] = None,
+    tags: Annotated[str, typer.Option(
+        help="Comma-separated tags this worker takes (default: every language).")] = "",
+    name: Annotated[str | None, typer.Option(
+        help="The worker's name in the workers list (default: host and process id).")] = None,
 ) -> None:
-    """Run one extra worker against a shared database (e.g. on another machine)."""
+    """Run one more worker against a shared database, for instance on another machine."""
     import sys
 
     args = ["--database-url", database_url, "--home", str(_home(home))]
@@ -191,10 +213,14 @@ def worker(
     os.execv(sys.executable, [sys.executable, "-m", "desktop_app.worker", *args])
 
 
+LanguageOpt = Annotated[str | None, typer.Option(
+    "--language", "-l", help="The script's language (default: from the file's extension).")]
+
+
 @app.command()
 def schema(
-    file: Path,
-    language: Annotated[str | None, typer.Option("--language", "-l")] = None,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The script file.")],
+    language: LanguageOpt = None,
 ) -> None:
     """Print the JSON Schema of a script's main (the form Windmill would show)."""
     from desktop_app.core.errors import TidemillError
@@ -209,15 +235,19 @@ def schema(
 
 @app.command()
 def deploy(
-    file: Path,
-    path: Annotated[str, typer.Option("--path", help="where it lives, e.g. f/folder/name")],
-    summary: Annotated[str, typer.Option()] = "",
-    description: Annotated[str, typer.Option()] = "",
-    language: Annotated[str | None, typer.Option("--language", "-l")] = None,
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="A script file, a flow folder (or its flow.yaml) or an app folder.")],
+    path: Annotated[str, typer.Option("--path", help="Where it lives, e.g. f/folder/name.")],
+    summary: Annotated[str, typer.Option(help="A one-line summary shown in lists.")] = "",
+    description: Annotated[str, typer.Option(help="A longer description.")] = "",
+    language: LanguageOpt = None,
 ) -> None:
-    """Create or update a script at PATH from FILE, a flow from a Windmill flow folder
-    (`name.flow/` or `name__flow/` with flow.yaml and its inline step files), or an app from
-    an app folder (`name.app/` with app.yaml)."""
+    """Create or update a script, flow or app at PATH from FILE.
+
+    FILE is a script, a Windmill flow folder (name.flow/ or name__flow/ with flow.yaml and
+    its inline step files) or an app folder (name.app/ with app.yaml). Deploying what is
+    already there says "unchanged" and makes no new version.
+    """
     if file.name.endswith((".app", "__app")) or file.name == "app.yaml":
         _deploy_app(file.parent if file.name == "app.yaml" else file, path, summary)
         return
@@ -226,11 +256,21 @@ def deploy(
         return
     content, lang = read_script(file, language)
 
-    async def go(c: TidemillClient) -> tuple[str, dict[str, Any]]:
+    async def go(c: TidemillClient) -> tuple[str | None, dict[str, Any]]:
+        kinds = await c.kinds_at(path)
+        _warn_other_kind(path, "script", kinds)
+        if "script" in kinds:
+            old = await c.get_script(path)
+            if (old.get("content"), old.get("language"), old.get("summary") or "",
+                    old.get("description") or "") == (content, lang, summary, description):
+                return None, old
         h = await c.deploy_script(path, content, lang, summary=summary, description=description)
         return h, await c.get_script(path)
 
     h, script = _call(go)
+    if h is None:
+        typer.echo(f"unchanged: {path} (version {script.get('hash')})", err=True)
+        return
     typer.echo(f"deployed {path} (version {h})", err=True)
     if script.get("lock_error_logs"):
         typer.echo(f"warning: its requirements could not be resolved; runs will fail until "
@@ -267,61 +307,90 @@ def _deploy_flow(folder: Path, path: str, summary: str, description: str) -> Non
         flow["summary"] = summary
     if description:
         flow["description"] = description
-    _call(lambda c: c.deploy_flow(path, flow))
+
+    async def go(c: TidemillClient) -> bool:
+        kinds = await c.kinds_at(path)
+        _warn_other_kind(path, "flow", kinds)
+        if "flow" in kinds:
+            old = await c.get_flow(path)
+            if all(old.get(k) == flow.get(k) for k in ("summary", "description", "value", "schema")
+                   if k in flow):
+                return False
+        await c.deploy_flow(path, flow)
+        return True
+
     steps = len((flow.get("value") or {}).get("modules") or [])
+    if not _call(go):
+        typer.echo(f"unchanged: flow {path} ({steps} top-level steps)", err=True)
+        return
     typer.echo(f"deployed flow {path} ({steps} top-level steps)", err=True)
 
 
-def _parse_args(args_json: str | None, kv: list[str], schema: dict[str, Any] | None) -> dict[str, Any]:
-    from desktop_app.core.args import coerce_cli_value
-    from desktop_app.core.errors import ArgumentError
-
-    out: dict[str, Any] = {}
-    if args_json:
-        try:
-            loaded = json.loads(args_json)
-        except ValueError as exc:
-            fail(f"--args is not valid JSON: {exc}")
-        if not isinstance(loaded, dict):
-            fail("--args must be a JSON object, e.g. '{\"x\": 1}'")
-        out.update(loaded)
-    props = (schema or {}).get("properties") or {}
-    for item in kv:
-        if "=" not in item:
-            fail(f"-a takes key=value, got {item!r}")
-        key, raw = item.split("=", 1)
-        try:
-            out[key] = coerce_cli_value(props.get(key), raw)
-        except ArgumentError as exc:
-            fail(exc.message, exc.hint)
-    return out
+def _warn_other_kind(path: str, kind: str, kinds: list[str]) -> None:
+    other = "flow" if kind == "script" else "script"
+    if other in kinds:
+        typer.echo(f"warning: a {other} already lives at {path}; the {kind} is kept apart from "
+                   f"it (as in Windmill) and `tidemill run {path}` will ask for --script or "
+                   f"--flow. Use another path to avoid that.", err=True)
 
 
 @app.command()
 def run(
-    path: str,
-    arg: Annotated[list[str] | None, typer.Option("-a", "--arg", help="key=value")] = None,
-    args: Annotated[str | None, typer.Option("--args", help="JSON object of arguments")] = None,
-    run_async: Annotated[bool, typer.Option("--async", help="print the job id and return")] = False,
+    path: Annotated[str, typer.Argument(metavar="PATH",
+                                        help="The script's or flow's path, e.g. f/demo/hello.")],
+    arg: Annotated[list[str] | None, typer.Option(
+        "-a", "--arg", metavar="NAME=VALUE",
+        help="One argument; repeat for more. The value is read as the argument's type "
+             "(42, true, [1, 2], text).")] = None,
+    args: Annotated[str | None, typer.Option(
+        "--args", metavar="JSON", help="All arguments as one JSON object; -a adds to it.")] = None,
+    run_async: Annotated[bool, typer.Option(
+        "--async", help="Print the job's id and return at once instead of waiting.")] = False,
+    as_script: Annotated[bool, typer.Option(
+        "--script", help="Run the script at PATH (needed when a flow lives there too).")] = False,
+    as_flow: Annotated[bool, typer.Option(
+        "--flow", help="Run the flow at PATH (needed when a script lives there too).")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="On failure, print the error result as JSON instead of text.")] = False,
 ) -> None:
-    """Run the script or flow at PATH; print its result as JSON (exit 1 on failure)."""
+    """Run the script or flow at PATH and print its result as JSON.
 
-    async def go(c: TidemillClient) -> Any:
-        kind = await c.kind_of(path)
-        if kind is None:
-            raise ClientError(f"nothing is deployed at {path!r} (no script, no flow)", status=404,
+    A failure prints the error, the script's own stack and the end of its log, and exits
+    with code 1; arguments that do not fit exit with code 2 and start no job.
+    """
+    from desktop_app.cli.job_output import failure_text, job_logs
+
+    if as_script and as_flow:
+        fail("--script and --flow exclude each other: pick one")
+
+    async def go(c: TidemillClient) -> tuple[Any, str, str]:
+        kinds = await c.kinds_at(path)
+        wanted = "script" if as_script else "flow" if as_flow else None
+        if not kinds or (wanted and wanted not in kinds):
+            what = f"no {wanted}" if wanted else "nothing (no script, no flow)"
+            raise ClientError(f"{what} is deployed at {path!r}", status=404,
                               hint="deploy it first (`tidemill deploy FILE --path PATH`)")
+        if wanted is None and len(kinds) > 1:
+            raise ClientError(f"both a script and a flow live at {path!r}", status=400,
+                              hint=f"say which to run: `tidemill run {path} --script` or "
+                                   f"`--flow`")
+        kind = wanted or kinds[0]
         item = (await (c.get_script(path) if kind == "script" else c.get_flow(path))) if arg else None
-        job_args = _parse_args(args, arg or [], item.get("schema") if item else None)
+        job_args = parse_args(args, arg or [], (item.get("schema") or {}) if item else None)
         if run_async:
-            return await c.run_async(path, job_args, kind)
-        return await c.run_wait(path, job_args, kind)
+            return await c.run_async(path, job_args, kind), kind, ""
+        outcome = await c.run_wait(path, job_args, kind)
+        log = "" if outcome.success or as_json else await job_logs(c, outcome.job_id)
+        return outcome, kind, log
 
-    outcome = _call(go)
+    outcome, _kind, log = _call(go)
     if run_async:
         print(outcome)
         return
-    print_json(outcome.result)
+    if outcome.success or as_json:
+        print_json(outcome.result)
+    else:
+        typer.echo(failure_text(outcome.result, path, log, outcome.job_id), err=True)
     if not outcome.success:
         raise SystemExit(1)
 
@@ -329,13 +398,20 @@ def run(
 @app.command()
 def jobs(
     action: Annotated[str | None, typer.Argument(
+        metavar="[prune]",
         help="prune: delete now the finished jobs the retention policy no longer keeps.")] = None,
-    path: Annotated[str | None, typer.Option("--path")] = None,
-    running: Annotated[bool, typer.Option("--running")] = False,
-    limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    path: Annotated[str | None, typer.Option(
+        "--path", help="Only the runs of this script or flow path.")] = None,
+    running: Annotated[bool, typer.Option(
+        "--running", help="Only jobs that are queued or running now.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many jobs to list.")] = 20,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="Also list each flow step as its own job.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the jobs as JSON.")] = False,
 ) -> None:
-    """List recent jobs, newest first."""
+    """List recent jobs, newest first (a flow is one job: its steps show with --all)."""
+    from desktop_app.core.jobs import job_title
+
     if action is not None:
         if action != "prune":
             fail(f"unknown jobs action {action!r}", "the only one is prune: tidemill jobs prune")
@@ -344,20 +420,24 @@ def jobs(
         prune(as_json)
         return
     rows = _call(lambda c: c.list_jobs(script_path_exact=path, running=True if running else None,
-                                       per_page=limit))
+                                       per_page=limit,
+                                       has_null_parent=None if show_all else True))
     if as_json:
         print_json(rows)
+        return
+    if not rows:
+        what = "no job is queued or running" if running else "no jobs yet"
+        typer.echo(f"{what}{f' for {path}' if path else ''}", err=True)
         return
     for j in rows:
         state = j.get("status") or ("running" if j.get("running") else "queued")
         took = f"{j['duration_ms']} ms" if j.get("duration_ms") is not None else ""
-        typer.echo(f"{j['id']}  {state:<9} {j.get('script_path') or '(preview)':<30} "
-                   f"{j['created_at'][:19]}  {took}")
+        typer.echo(f"{j['id']}  {state:<9} {job_title(j):<30} {j['created_at'][:19]}  {took}")
 
 
 @app.command()
 def logs(
-    job_id: Annotated[str | None, typer.Argument(help="The job's id.")] = None,
+    job_id: Annotated[str | None, typer.Argument(metavar="[JOB_ID]", help="The job's id.")] = None,
     grep: Annotated[str | None, typer.Option(
         "--grep", help="Instead: list the jobs whose log contains this text (any case).")] = None,
     path: Annotated[str | None, typer.Option(
@@ -369,7 +449,10 @@ def logs(
     limit: Annotated[int, typer.Option("--limit", "-n", help="With --grep: at most this many.")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="With --grep: the jobs as JSON.")] = False,
 ) -> None:
-    """Print a job's logs (so far, if it still runs), or search every log with --grep."""
+    """Print a job's log, so far if it still runs, or search every log with --grep.
+
+    A flow's log shows each step's log under a header naming the step.
+    """
     if grep is not None:
         from desktop_app.cli.history_commands import grep_logs
 
@@ -377,34 +460,43 @@ def logs(
         return
     if job_id is None:
         fail("give a job id, or --grep TEXT to search the logs", "tidemill logs --help")
-    typer.echo(_call(lambda c: c.get_logs(job_id)), nl=False)
+    from desktop_app.cli.job_output import job_logs
+
+    typer.echo(_call(lambda c: job_logs(c, job_id)), nl=False)
 
 
 @app.command()
-def cancel(job_id: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
+def cancel(
+    job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="The job's id.")],
+    reason: Annotated[str | None, typer.Option(help="Why, shown with the canceled job.")] = None,
+) -> None:
     """Cancel a queued or running job (a running one's processes are killed)."""
     typer.echo(_call(lambda c: c.cancel(job_id, reason)))
 
 
 @token_app.command("create")
 def token_create(
-    label: Annotated[str, typer.Option()] = "",
-    scope: Annotated[str, typer.Option(help="admin (all of the user's rights), or"
-                                            " run:<glob>[,<glob>] for webhooks")] = "admin",
-    user: Annotated[str | None, typer.Option(help="the token's user (admins; default: you)")] = None,
+    label: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "",
+    scope: Annotated[str, typer.Option(
+        help="What it may do: admin (all of the user's rights), or run:GLOB[,GLOB] for "
+             "webhooks that may only run those paths.")] = "admin",
+    user: Annotated[str | None, typer.Option(
+        help="The token's user; only admins may name another (default: you).")] = None,
 ) -> None:
     """Print a new API token (it acts with its user's role and folder grants)."""
     typer.echo(_call(lambda c: c.create_token(label, scope, user)))
 
 
-RoleArg = Annotated[str, typer.Argument(help="admin, developer or operator")]
+RoleArg = Annotated[str, typer.Argument(metavar="ROLE", help="The role: admin, developer or operator.")]
+UserArg = Annotated[str, typer.Argument(metavar="NAME", help="The user's name.")]
 
 
 @user_app.command("add")
 def user_add(
-    name: str,
-    role: Annotated[str, typer.Option(help="admin, developer or operator")] = "developer",
-    email: Annotated[str | None, typer.Option()] = None,
+    name: UserArg,
+    role: Annotated[str, typer.Option(help="Their role: admin, developer or operator.")] = "developer",
+    email: Annotated[str | None, typer.Option(
+        help="Their email address (default: NAME@tidemill.local).")] = None,
 ) -> None:
     """Add a local user; then `tidemill token create --user NAME` gives them a token."""
     if role not in ("admin", "developer", "operator"):
@@ -413,8 +505,9 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Every user and their role."""
+def user_list(as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the users as JSON.")] = False) -> None:
+    """List every user and their role."""
     users = _call(lambda c: c.list_users())
     if as_json:
         print_json(users)
@@ -424,7 +517,7 @@ def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @user_app.command("role")
-def user_role(name: str, role: RoleArg) -> None:
+def user_role(name: UserArg, role: RoleArg) -> None:
     """Change a user's role."""
     if role not in ("admin", "developer", "operator"):
         fail(f"unknown role {role!r}: use admin, developer or operator")
@@ -432,26 +525,34 @@ def user_role(name: str, role: RoleArg) -> None:
 
 
 @user_app.command("delete")
-def user_delete(name: str) -> None:
+def user_delete(name: UserArg) -> None:
     """Remove a user and their tokens (what they made stays)."""
     typer.echo(_call(lambda c: c.delete_user(name)))
 
 
 @user_app.command("whoami")
 def user_whoami() -> None:
-    """Who the current token acts as."""
+    """Say who the current token acts as."""
     me = _call(lambda c: c.whoami())
     typer.echo(f"{me['username']} ({me['role']})")
 
 
 @app.command()
 def gui(
-    screenshot: Annotated[Path | None, typer.Option(help="render a view offscreen to this PNG and exit")] = None,
-    view: Annotated[str, typer.Option(help="home, script, runs, job, resources, schedules, settings, app, app-builder")] = "home",
-    path: Annotated[str | None, typer.Option(help="script path (script view), job id (job view) or app path (app views)")] = None,
-    theme: Annotated[str, typer.Option(help="light or dark")] = "light",
+    screenshot: Annotated[Path | None, typer.Option(
+        metavar="PNG", help="Render one view offscreen to this PNG file and exit.")] = None,
+    view: Annotated[str, typer.Option(
+        help=f"The view to open or render: {', '.join(VIEW_NAMES)}.")] = "home",
+    path: Annotated[str | None, typer.Option(
+        help="What the view shows: a script or flow path (script, flow), a job id (job) or "
+             "an app path (app, app-builder).")] = None,
+    theme: Annotated[str, typer.Option(help=f"The colours: {' or '.join(THEMES)}.")] = "light",
 ) -> None:
-    """Open the desktop app, or with --screenshot render one view to PNG and exit."""
+    """Open the desktop app; with --screenshot, render one view to a PNG and exit."""
+    if view not in VIEW_NAMES:
+        fail(f"unknown view {view!r}", f"use one of {', '.join(VIEW_NAMES)}")
+    if theme not in THEMES:
+        fail(f"unknown theme {theme!r}", f"use {' or '.join(THEMES)}")
     if screenshot is None:
         _require_display()
     # Qt is imported only when the GUI is wanted: the rest of the CLI stays light.
@@ -473,8 +574,8 @@ def gui(
 
 @app.command("app")
 def open_app(
-    path: Annotated[str, typer.Argument(help="the app's path, e.g. f/admin/users")],
-    theme: Annotated[str, typer.Option(help="light or dark")] = "light",
+    path: Annotated[str, typer.Argument(metavar="PATH", help="The app's path, e.g. f/admin/users.")],
+    theme: Annotated[str, typer.Option(help=f"The colours: {' or '.join(THEMES)}.")] = "light",
 ) -> None:
     """Open the app at PATH in its own window (run mode)."""
     _require_display()

@@ -14,8 +14,9 @@ from desktop_app.cli.output import fail
 sync_app = typer.Typer(help="The workspace's Git repository ($TIDEMILL_HOME/workspace).")
 secret_app = typer.Typer(help="Secrets kept in this machine's keyring (never in Git).")
 
-RemoteOpt = Annotated[str | None, typer.Option("--remote", help="repository URL (file://, "
-                                               "ssh://, https://); remembered as origin")]
+RemoteOpt = Annotated[str | None, typer.Option(
+    "--remote", help="The repository's URL (file://, ssh:// or https://); it is remembered as "
+                     "origin.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -59,15 +60,17 @@ def pull(remote: RemoteOpt = None) -> None:
 
 @sync_app.command("status")
 def status() -> None:
-    """The repository's folder, head commit and remote."""
+    """Show the repository's folder, head commit and remote."""
     out = _call(lambda c: c.sync_status(wait=True))
     typer.echo(f"{out['path']}: head {out['head'] or '(no commit)'}, remote "
                f"{out['remote'] or '(none)'}")
 
 
 def import_folder(folder: Path) -> None:
-    """Import a Windmill sync folder (dotted and __flow layouts): every file is checked
-    first, then all items are applied together."""
+    """Import a Windmill sync folder (dotted and __flow layouts).
+
+    Every file is checked first, then all items are applied together.
+    """
     from desktop_app.core.errors import TidemillError
     from desktop_app.gitsync.layout import collect_files
 
@@ -82,8 +85,10 @@ def import_folder(folder: Path) -> None:
 
 @secret_app.command("set")
 def secret_set(
-    path: str,
-    field: Annotated[str | None, typer.Option("--field", help="a resource's secret field")] = None,
+    path: Annotated[str, typer.Argument(
+        metavar="PATH", help="The variable's or resource's path, e.g. f/demo/api_key.")],
+    field: Annotated[str | None, typer.Option(
+        "--field", help="For a resource: the name of the secret field to set.")] = None,
 ) -> None:
     """Set a secret variable's value (or a resource's secret field) from stdin or a prompt."""
     value = sys.stdin.read().rstrip("\n") if not sys.stdin.isatty() else \

@@ -210,12 +210,27 @@ class TidemillClient:
         return (await self._request("GET", self._w("flows/list"))).json()
 
     async def kind_of(self, path: str) -> str | None:
-        """'script' or 'flow' for what lives at `path`, None if nothing does."""
+        """'script' or 'flow' for what lives at `path`, None if nothing does (a script first
+        when both do: ask `kinds_at` to tell the two apart)."""
+        kinds = await self.kinds_at(path)
+        return kinds[0] if kinds else None
+
+    async def kinds_at(self, path: str) -> list[str]:
+        """What lives at `path`: [], ['script'], ['flow'] or both (Windmill keeps the two
+        kinds apart, so one path may hold one of each)."""
+        kinds = []
         if (await self._request("GET", self._w(f"scripts/exists/p/{quote(path)}"))).json():
-            return "script"
+            kinds.append("script")
         if (await self._request("GET", self._w(f"flows/exists/{quote(path)}"))).json():
-            return "flow"
-        return None
+            kinds.append("flow")
+        return kinds
+
+    async def archive_script(self, path: str) -> str:
+        """Windmill's delete of a script: it no longer lists or runs; versions and runs stay."""
+        return (await self._request("POST", self._w(f"scripts/archive/p/{quote(path)}"))).text
+
+    async def archive_flow(self, path: str) -> str:
+        return (await self._request("POST", self._w(f"flows/archive/{quote(path)}"))).text
 
     # -- apps ------------------------------------------------------------------------
     async def create_app(self, path: str, document: dict[str, Any]) -> str:
@@ -444,6 +459,9 @@ class TidemillClient:
     async def update_schedule(self, path: str, body: dict[str, Any]) -> str:
         return (await self._request("POST", self._w(f"schedules/update/{quote(path)}"),
                                     json=body)).text
+
+    async def delete_schedule(self, path: str) -> str:
+        return (await self._request("DELETE", self._w(f"schedules/delete/{quote(path)}"))).text
 
     async def set_schedule_enabled(self, path: str, enabled: bool) -> str:
         return (await self._request("POST", self._w(f"schedules/setenabled/{quote(path)}"),

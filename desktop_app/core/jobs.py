@@ -32,6 +32,20 @@ def error_result(name: str, message: str, stack: str | None = None, **extra: Any
     return {"error": err}
 
 
+_UNNAMED = {"preview": "(preview)", "flow": "(flow preview)", "identity": "(flow step)"}
+
+
+def job_title(job: dict[str, Any]) -> str:
+    """How the CLI and the desktop app name a job in a list: its path, else what it is
+    (an inline flow step or a test run of unsaved code has no path)."""
+    if job.get("script_path"):
+        return str(job["script_path"])
+    if job.get("parent_job"):
+        return "(flow step)"
+    kind = str(job.get("job_kind") or "job")
+    return _UNNAMED.get(kind, f"({kind})")
+
+
 #: Default tag (worker group) per language, as in Windmill.
 LANGUAGE_TAGS: dict[str, str] = {
     "python3": "python3",

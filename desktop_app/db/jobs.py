@@ -48,6 +48,8 @@ class JobFilter:
     created_before: datetime | None = None
     trigger_kind: str | None = None
     created_by: str | None = None
+    # Windmill's has_null_parent: True = no flow steps (only runs a person or a trigger started)
+    top_level: bool | None = None
     # Set for a caller who may not see every job: their own runs (permissioned_as), plus
     # the runs of paths matching these LIKE patterns.
     visible_to: str | None = None
@@ -76,6 +78,8 @@ def _where(f: JobFilter, completed: bool) -> tuple[str, list[Any]]:
         add("parent_job = %s", f.parent_job)
     if f.job_kinds:
         add("kind = ANY(%s)", f.job_kinds)
+    if f.top_level is not None:
+        clauses.append("parent_job IS NULL" if f.top_level else "parent_job IS NOT NULL")
     if f.created_after is not None:
         add("created_at > %s", f.created_after)
     if f.created_before is not None:

@@ -38,12 +38,13 @@ from desktop_app.gui.settings_view import SettingsView
 from desktop_app.gui.tasks import spawn
 from desktop_app.gui.theme import apply_theme
 from desktop_app.gui.triggers_view import TriggersView
+from desktop_app.gui.view_names import VIEWS as ALL_VIEWS
+from desktop_app.gui.view_names import WINDOW_VIEWS
 from desktop_app.gui.workspace_view import WorkspaceView
 
 NAV = ["Scripts & flows", "Runs", "Resources & variables", "Schedules", "Triggers", "Settings"]
 NAV_VIEWS = ["home", "runs", "resources", "schedules", "triggers", "settings"]  # one per NAV entry
-VIEWS = ["home", "script", "flow", "runs", "job", "resources", "schedules", "triggers",
-         "settings"]
+VIEWS = list(WINDOW_VIEWS)
 PING_SECONDS = 3.0
 
 
@@ -382,7 +383,7 @@ def screenshot(conn: Connection, out: Path, view: str, path: str | None = None,
         app_views.screenshot(conn, out, view, path, theme)
         return
     if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r}: one of {', '.join(VIEWS)}")
+        raise ValueError(f"unknown view {view!r}: one of {', '.join(ALL_VIEWS)}")
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = _application(theme)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, TidemillClient
+from desktop_app.core.jobs import job_title
 from desktop_app.gui.log_pane import LogPane
 from desktop_app.gui.results_view import ResultView
 from desktop_app.gui.run_chart import OUTCOME_COLOURS, RunBar, RunChart
@@ -210,7 +211,7 @@ class RunsModel(QAbstractTableModel):
 
 
 def _row(job: dict[str, Any]) -> tuple[str, ...]:
-    return (job_status(job), job.get("script_path") or f"({job.get('job_kind')})",
+    return (job_status(job), job_title(job),
             _when(job.get("started_at") or job.get("created_at")),
             _duration(job.get("duration_ms")), trigger_text(job), job.get("created_by") or "",
             job["id"])
@@ -452,7 +453,7 @@ class JobView(QWidget):
     def _show(self, job: dict[str, Any]) -> None:
         self.job = job
         status = job_status(job)
-        self.title.setText(job.get("script_path") or f"({job.get('job_kind')} job)")
+        self.title.setText(job_title(job))
         self.status_label.setText(status)
         self.status_label.setStyleSheet(
             f"color: {STATUS_COLOURS.get(status, '#8a8f98')}; font-weight: bold; font-size: 16px")

@@ -57,7 +57,11 @@ def test_bash_result_json_and_failure_exit_code(daemon: RunningDaemon) -> None:
     assert status == "failure"
     assert result["error"]["exit_code"] == 3
     assert "code 3" in result["error"]["message"] and "bad thing" in result["error"]["message"]
-    res = daemon.cli("run", "f/demo/boom")
+    res = daemon.cli("run", "f/demo/boom")  # a failure is printed as text (error, log tail)
+    assert res.returncode == 1 and res.stdout == ""
+    assert res.stderr.startswith("error: ") and "code 3" in res.stderr.splitlines()[0]
+    assert "\n  about to fail\n" in res.stderr
+    res = daemon.cli("run", "f/demo/boom", "--json")
     assert res.returncode == 1 and json.loads(res.stdout)["error"]["exit_code"] == 3
 
 

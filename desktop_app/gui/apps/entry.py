@@ -11,8 +11,9 @@ import qasync
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from desktop_app.client.http import ClientError, Connection, TidemillClient
+from desktop_app.gui import view_names
 
-APP_VIEWS = ("app", "app-builder")
+APP_VIEWS = view_names.APP_VIEWS
 
 
 def _application(theme: str) -> QApplication:
