@@ -84,13 +84,15 @@ async def _answer(request: Request, job_id: str, step_key: str, signature: str,
     return JSONResponse("approved" if approved else "rejected")
 
 
-@router.api_route("/jobs_u/wac_resume/{job_id}/{step_key}/{signature}", methods=["GET", "POST"])
+@router.get("/jobs_u/wac_resume/{job_id}/{step_key}/{signature}")  # one route per method: unique OpenAPI operation ids
+@router.post("/jobs_u/wac_resume/{job_id}/{step_key}/{signature}")
 async def resume(workspace: str, job_id: JobId, step_key: str, signature: str, request: Request,
                  approver: str | None = None, payload: str | None = None) -> JSONResponse:
     return await _answer(request, job_id, step_key, signature, approver, True, payload)
 
 
-@router.api_route("/jobs_u/wac_cancel/{job_id}/{step_key}/{signature}", methods=["GET", "POST"])
+@router.get("/jobs_u/wac_cancel/{job_id}/{step_key}/{signature}")  # one route per method: unique OpenAPI operation ids
+@router.post("/jobs_u/wac_cancel/{job_id}/{step_key}/{signature}")
 async def reject(workspace: str, job_id: JobId, step_key: str, signature: str, request: Request,
                  approver: str | None = None, payload: str | None = None) -> JSONResponse:
     return await _answer(request, job_id, step_key, signature, approver, False, payload)

@@ -258,7 +258,8 @@ def _check(request: Request, job_id: str, resume_id: int, signature: str,
     return jid
 
 
-@router.api_route("/jobs_u/resume/{job_id}/{resume_id}/{signature}", methods=["GET", "POST"])
+@router.get("/jobs_u/resume/{job_id}/{resume_id}/{signature}")  # one route per method: unique OpenAPI operation ids
+@router.post("/jobs_u/resume/{job_id}/{resume_id}/{signature}")
 async def resume(workspace: str, job_id: JobId, resume_id: int, signature: str, request: Request,
                  approver: str | None = None, payload: str | None = None) -> JSONResponse:
     jid = _check(request, job_id, resume_id, signature, approver)
@@ -270,7 +271,8 @@ async def resume(workspace: str, job_id: JobId, resume_id: int, signature: str, 
     return JSONResponse(outcome)
 
 
-@router.api_route("/jobs_u/cancel/{job_id}/{resume_id}/{signature}", methods=["GET", "POST"])
+@router.get("/jobs_u/cancel/{job_id}/{resume_id}/{signature}")  # one route per method: unique OpenAPI operation ids
+@router.post("/jobs_u/cancel/{job_id}/{resume_id}/{signature}")
 async def cancel_from_link(workspace: str, job_id: JobId, resume_id: int, signature: str,
                            request: Request, approver: str | None = None) -> JSONResponse:
     jid = _check(request, job_id, resume_id, signature, approver)

@@ -370,8 +370,12 @@ def _decode_body(request: Request, raw: bytes) -> Any:
     return text
 
 
-@serve_router.api_route("/api/r/{route_path:path}",
-                        methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+# One route per method, so each has its own OpenAPI operation id.
+@serve_router.get("/api/r/{route_path:path}")
+@serve_router.post("/api/r/{route_path:path}")
+@serve_router.put("/api/r/{route_path:path}")
+@serve_router.delete("/api/r/{route_path:path}")
+@serve_router.patch("/api/r/{route_path:path}")
 async def serve(route_path: str, request: Request) -> Response:
     """Run the script or flow of the HTTP trigger serving this method and route."""
     state = request.app.state.tidemill

@@ -18,10 +18,10 @@ from typing import Any
 from desktop_app.core.errors import TidemillError
 from desktop_app.flowgraph.model import FlowDocument, step_value
 from desktop_app.flows.model import InvalidFlow, validate_flow
+from desktop_app.flows.references import reference_problems, step_expressions
 
 __all__ = ["Problem", "find_problems", "problems_by_step"]
 
-_RESULTS = re.compile(r"(?<![\w.$])results(?:\.([A-Za-z_$][\w$]*)|\[\s*[\"']([^\"']+)[\"']\s*\])")
 _FLOW_INPUT = re.compile(r"(?<![\w.$])flow_input(?:\.([A-Za-z_$][\w$]*)|\[\s*[\"']([^\"']+)[\"']\s*\])")
 _STEP = re.compile(r"^step '([^']+)'")
 # Names a loop adds to flow_input for its inner steps.
@@ -41,25 +41,17 @@ def find_problems(doc: FlowDocument, schemas: dict[str, dict[str, Any]] | None =
     out: list[Problem] = []
     seen: set[str] = set()
     try:
-        validate_flow(doc.flow)
+        validate_flow(doc.flow, check_references=False)  # those come next, without prefix
     except InvalidFlow as exc:
         for text in exc.problems:
             match = _STEP.match(text)
             out.append(Problem(match.group(1) if match else None, text))
             seen.add(text)
     inputs = _flow_inputs(doc.flow)
-    ids = set(doc.ids())
-    visible = doc.visible_results()
+    out.extend(Problem(p.step_id, p.message) for p in reference_problems(doc.value))
     for step, _ref, _index in doc.walk():
         sid = str(step.get("id"))
-        before = visible.get(sid, set())
-        for where, expr in _expressions(step):
-            for name in _names(_RESULTS, expr):
-                if name not in ids:
-                    out.append(Problem(sid, f"{where}: results.{name} — there is no step {name!r}"))
-                elif name not in before and name != sid:
-                    out.append(Problem(sid, f"{where}: results.{name} — step {name!r} has not "
-                                            "run yet at this point"))
+        for where, expr in step_expressions(step):
             for name in _names(_FLOW_INPUT, expr):
                 if inputs is not None and name not in inputs and name not in _LOOP_INPUTS:
                     out.append(Problem(sid, f"{where}: flow_input.{name} — the flow has no "
@@ -91,28 +83,6 @@ def _flow_inputs(flow: dict[str, Any]) -> set[str] | None:
 def _names(pattern: re.Pattern[str], expr: str) -> Iterator[str]:
     for match in pattern.finditer(expr):
         yield match.group(1) or match.group(2)
-
-
-def _expressions(step: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    value = step_value(step)
-    for name, t in (value.get("input_transforms") or {}).items():
-        if isinstance(t, dict) and t.get("type") == "javascript" and isinstance(t.get("expr"), str):
-            yield f"input {name}", t["expr"]
-    for key in ("iterator", "parallelism"):
-        t = value.get(key)
-        if isinstance(t, dict) and t.get("type") == "javascript" and isinstance(t.get("expr"), str):
-            yield key, t["expr"]
-    for index, branch in enumerate(value.get("branches") or []):
-        if isinstance(branch, dict) and isinstance(branch.get("expr"), str):
-            yield f"branch {index + 1} condition", branch["expr"]
-    for key in ("skip_if", "stop_after_if", "stop_after_all_iters_if"):
-        cond = step.get(key)
-        if isinstance(cond, dict) and isinstance(cond.get("expr"), str):
-            yield key, cond["expr"]
-    for key in ("sleep", "timeout"):
-        t = step.get(key)
-        if isinstance(t, dict) and t.get("type") == "javascript" and isinstance(t.get("expr"), str):
-            yield key, t["expr"]
 
 
 def step_schema(step: dict[str, Any], schemas: dict[str, dict[str, Any]]) -> dict[str, Any] | None:

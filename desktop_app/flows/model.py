@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Literal, NotRequired, TypedDict
 
 from desktop_app.core.errors import UsageError
+from desktop_app.flows.references import reference_problems
 
 __all__ = [
     "CONTAINER_TYPES", "MODULE_TYPES", "Branch", "FlowModule", "FlowModuleValue", "FlowValue",
@@ -127,8 +128,10 @@ def find_module(flow_value: FlowValue | dict[str, Any], module_id: str) -> FlowM
     return None
 
 
-def validate_flow(flow: OpenFlow | dict[str, Any]) -> None:
-    """Raise InvalidFlow (a UsageError) listing every problem of an OpenFlow, or return."""
+def validate_flow(flow: OpenFlow | dict[str, Any], *, check_references: bool = True) -> None:
+    """Raise InvalidFlow (a UsageError) listing every problem of an OpenFlow, or return.
+    ``check_references=False`` leaves out `flows/references.py` (the designer shows those
+    beside their step itself)."""
     problems: list[str] = []
     if not isinstance(flow, dict):
         raise InvalidFlow(["the flow must be an object (with summary and value)"])
@@ -156,6 +159,8 @@ def validate_flow(flow: OpenFlow | dict[str, Any]) -> None:
     early = value.get("early_return")
     if early is not None and early not in checker.seen:
         problems.append(f"value.early_return: no step has id {early!r}")
+    if check_references and not problems:
+        problems += [f"step {p.step_id!r}: {p.message}" for p in reference_problems(value)]
     if problems:
         raise InvalidFlow(problems)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from desktop_app.core.errors import ArgumentError
 
@@ -58,11 +58,20 @@ def parse(expr: str, timezone: str = "UTC") -> Cron:
             f"invalid cron expression {expr!r}: expected 6 fields (sec min hour day month"
             f" weekday) or 5, got {len(expr.split())}", field="schedule")
     try:
-        croniter(" ".join(fields), datetime(2000, 1, 1), second_at_beginning=True)
+        it = croniter(" ".join(fields), datetime(2000, 1, 1), second_at_beginning=True)
     except (ValueError, KeyError, TypeError) as exc:
         raise ArgumentError(f"invalid cron expression {expr!r}: {exc}", field="schedule",
                             hint="6 fields: second minute hour day-of-month month"
                                  " day-of-week, e.g. '0 0 9 * * 1-5'") from exc
+    try:
+        # A schedule that can never fire (30 February) would sit there silently: refuse it.
+        # 2000 is a leap year, so 29 February is found; croniter gives up after 50 years.
+        it.get_next(datetime)
+    except CroniterBadDateError as exc:
+        raise ArgumentError(f"the cron expression {expr!r} never fires: no date matches it",
+                            field="schedule",
+                            hint="check the day of month against the month (e.g. 30 or 31 "
+                                 "February, 31 April)") from exc
     return Cron(expr, fields, zone(timezone))
 
 

@@ -248,3 +248,37 @@ def test_find_module() -> None:
     assert deep is not None and deep["value"]["type"] == "rawscript"
     assert find_module(value, "failure") is value["failure_module"]
     assert find_module(value, "missing") is None
+
+
+def _step(sid: str, expr: str = "flow_input.x", **more: Any) -> dict[str, Any]:
+    return {"id": sid, "value": {"type": "identity", "input_transforms": {
+        "v": {"type": "javascript", "expr": expr}}}, **more}
+
+
+def _problems(modules: list[dict[str, Any]]) -> list[str]:
+    with pytest.raises(InvalidFlow) as caught:
+        validate_flow({"summary": "", "value": {"modules": modules}})
+    return caught.value.problems
+
+
+def test_reading_a_step_that_has_not_run_yet_is_refused_naming_both() -> None:
+    assert _problems([_step("a", "results.b"), _step("b")]) == [
+        "step 'a': input v: results.b — step 'b' has not run yet at this point"]
+    assert _problems([_step("a", "results.a + 1")]) == [
+        "step 'a': input v: results.a — a step cannot read its own result (stop_after_if "
+        "reads it as `result`)"]
+    assert _problems([_step("a", "results['ghost']")]) == [
+        "step 'a': input v: results.ghost — there is no step 'ghost'"]
+    assert _problems([_step("a", "1", skip_if={"expr": "results.b > 1"}), _step("b")]) == [
+        "step 'a': skip_if: results.b — step 'b' has not run yet at this point"]
+
+
+def test_parallel_branches_do_not_see_each_other_but_later_steps_see_inside() -> None:
+    fork = {"id": "fork", "value": {"type": "branchall", "branches": [
+        {"modules": [_step("left")]}, {"modules": [_step("right", "results.left")]}]}}
+    assert _problems([fork]) == [
+        "step 'right': input v: results.left — step 'left' has not run yet at this point"]
+    fork["value"]["branches"][1]["modules"] = [_step("right", "flow_input.x")]
+    loop = {"id": "loop", "value": {"type": "forloopflow", "modules": [_step("inner", "results.fork")],
+                                    "iterator": {"type": "javascript", "expr": "results.right"}}}
+    validate_flow({"value": {"modules": [fork, loop, _step("after", "results.inner + results.loop")]}})

@@ -169,3 +169,12 @@ def test_cadence_notes_say_what_differs_from_the_cron() -> None:
     assert notes[0] == "18 run(s) missed from a to b (daemon down or machine asleep;" \
                        " caught up with one run)"
     assert "2 fire(s) skipped" in notes[1] and "2.5 s" in notes[2]
+
+
+def test_a_schedule_that_never_fires_is_refused() -> None:
+    for expr in ("0 0 30 2 *", "0 0 0 31 4 *"):
+        with pytest.raises(ArgumentError) as caught:
+            parse(expr, "UTC")
+        assert caught.value.field == "schedule"
+        assert caught.value.message == f"the cron expression {expr!r} never fires: no date matches it"
+    assert parse("0 0 29 2 *", "UTC")  # leap days do come
