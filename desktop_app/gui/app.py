@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QMessageBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -168,7 +169,53 @@ class MainWindow(QMainWindow):
         await self.run_form.load(kind, path)
         self.stack.setCurrentWidget(self.run_form)
 
+    def closeEvent(self, event: Any) -> None:
+        if self.may_leave():
+            event.accept()
+        else:
+            event.ignore()
+
+    def unsaved_work(self) -> Any:
+        """The editor (script view or flow designer) on screen with edits not saved, if any."""
+        current = self.stack.currentWidget()
+        for editor in (self.script, self._flow):
+            if editor is not None and current is editor and editor.has_unsaved_changes():
+                return editor
+        return None
+
+    def may_leave(self) -> bool:
+        """Before another view replaces an editor with unsaved edits: ask whether to discard
+        them. True to go on (nothing unsaved, or discarded), False to stay."""
+        editor = self.unsaved_work()
+        if editor is None:
+            return True
+        what = f"the flow {editor.path}" if editor is self._flow else \
+            f"the script {editor.path}"
+        box = QMessageBox(QMessageBox.Icon.Warning, "Discard changes?",
+                          f"Your changes to {what} are not saved (deployed). Discard them?",
+                          parent=self)
+        box.setObjectName("discardPrompt")
+        discard = box.addButton("Discard changes", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        discarded = box.clickedButton() is discard
+        box.setParent(None)  # one prompt at a time among the window's children
+        box.deleteLater()
+        if not discarded:
+            return False
+        editor.forget_changes()
+        return True
+
     def _nav_changed(self, row: int) -> None:
+        if not self.may_leave():
+            # stay: the list goes back to the entry of the editor still on screen
+            self.nav.blockSignals(True)
+            current = self.stack.currentWidget()
+            self.nav.setCurrentRow(1 if current is self.job else 0)  # editors sit under row 0
+            self.nav.blockSignals(False)
+            return
         self.stack.setCurrentWidget(self.nav_widgets()[row])
         spawn(self.refresh_current())
 
@@ -238,6 +285,8 @@ class MainWindow(QMainWindow):
                 self.resources.variable_editor.edit(found)
 
     async def open_flow(self, path: str) -> None:
+        if not self.may_leave():
+            return
         if await self.identify():
             await self._open_run_form("flow", path)
             return
@@ -248,11 +297,15 @@ class MainWindow(QMainWindow):
         await self.flow.load(path)
 
     def new_script(self, path: str, language: str) -> None:
+        if not self.may_leave():
+            return
         self.script.new_script(path, language)
         self.stack.setCurrentWidget(self.script)
         self.script.editor.setFocus()
 
     async def open_script(self, path: str) -> None:
+        if not self.may_leave():
+            return
         if await self.identify():
             await self._open_run_form("script", path)
             return
@@ -266,6 +319,8 @@ class MainWindow(QMainWindow):
         spawn(self.show_job(job_id))
 
     async def show_job(self, job_id: str) -> None:
+        if not self.may_leave():
+            return
         self.nav.blockSignals(True)
         self.nav.setCurrentRow(1)
         self.nav.blockSignals(False)

@@ -166,11 +166,12 @@ class _Cell(QTableWidgetItem):
 
 
 def _cell_text(value: Any) -> str:
+    """A cell as the JSON showed it: true/false, not Python's True/False."""
     if value is None:
         return ""
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return str(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class ResultView(QWidget):

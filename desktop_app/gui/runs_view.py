@@ -266,7 +266,10 @@ class RunsView(QWidget):
         vh.setDefaultSectionSize(26)
         hdr = self.table.horizontalHeader()
         hdr.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 90), (2, 160), (3, 80), (4, 150), (5, 80), (6, 280)):
+        # The trigger's words need the room; a job id is recognised by its ends (the middle
+        # is elided; the job view shows it whole and selectable).
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        for col, width in ((0, 90), (2, 150), (3, 70), (4, 230), (5, 80), (6, 150)):
             hdr.resizeSection(col, width)
         # A click opens the job; so does Enter (activated). Where the style activates on a
         # single click both signals come for one click: the second is ignored.
@@ -396,10 +399,12 @@ class JobView(QWidget):
         upper = QSplitter(Qt.Orientation.Horizontal)
         upper.addWidget(_titled("Arguments", self.args))
         upper.addWidget(_titled("Result", self.result))
+        upper.setSizes([350, 700])  # the result (a table, a traceback) needs the width
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(_titled("Logs", self.logs))
-        split.setSizes([220, 380])
+        split.setSizes([380, 220])
+        self.split = split
         heading = QHBoxLayout()
         heading.addWidget(self.title)
         heading.addWidget(self.status_label)
@@ -420,10 +425,21 @@ class JobView(QWidget):
         self.args.setPlainText(json.dumps(job.get("args") or {}, indent=2))
         if job.get("type") == "CompletedJob":
             self.logs.set_log(job.get("logs") or "")
+            self.fit_log_height(job.get("logs") or "")
         else:
+            self.fit_log_height("\n" * 12)  # a running job's log grows: room for it
             self.logs.set_log("")
             self._follow = spawn(self._stream(job_id))
         await self._load_chart(job)
+
+    def fit_log_height(self, log: str) -> None:
+        """Give the log the height its lines need (a one-line log gets a small pane) and the
+        result and traceback the rest, up to 60 % for a long log (it scrolls)."""
+        total = sum(self.split.sizes()) or 600
+        lines = max(1, log.rstrip("\n").count("\n") + 1)
+        want = lines * self.logs.fontMetrics().lineSpacing() + 44  # title, frame, margins
+        logs = max(90, min(want, int(total * 0.6)))
+        self.split.setSizes([total - logs, logs])
 
     def stop_following(self) -> None:
         if self._follow is not None and not self._follow.done():

@@ -1,10 +1,10 @@
-"""Schedules: the list with next fire times and an enable switch; create and edit with a
-cron field that says in words what it means and lists the next 5 fire times in the chosen
-time zone (computed by the daemon, so what you see is what will run)."""
+"""Schedules: the list with next and last fire times and an enable switch; create and edit
+with a cron field that says in words what it means and lists the next 5 fire times in the
+chosen time zone (computed by the daemon, so what you see is what will run), and the
+arguments as the form of the script or flow it runs (the same form as Run)."""
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime
 from functools import lru_cache
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QPlainTextEdit,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -33,11 +32,11 @@ from desktop_app.client.http import ClientError, TidemillClient
 from desktop_app.gui.panels import (
     editor_footer,
     empty_state,
-    json_object_or_say,
     list_beside_editor,
     message_label,
     say,
 )
+from desktop_app.gui.schema_form import SchemaForm
 from desktop_app.gui.tasks import spawn
 from desktop_app.scheduler.describe import CronDescribeError, describe
 
@@ -103,8 +102,17 @@ class ScheduleEditor(QWidget):
         self.next_times = QListWidget()
         self.next_times.setFixedHeight(5 * 18 + 8)
         self.next_times.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.args = QPlainTextEdit("{}")
-        self.args.setMaximumHeight(90)
+        # The arguments: the target's own form, rebuilt when the target changes.
+        self.args_box = QWidget()
+        self.args_lay = QVBoxLayout(self.args_box)
+        self.args_lay.setContentsMargins(0, 0, 0, 0)
+        self.args_form: SchemaForm | None = None
+        self.form_target: str | None = None
+        self._form_gen = 0
+        self.args_note = QLabel("Choose what it runs: its arguments appear here.")
+        self.args_note.setObjectName("muted")
+        self.args_note.setWordWrap(True)
+        self.args_lay.addWidget(self.args_note)
         self.enabled = QCheckBox("Enabled")
         self.enabled.setChecked(True)
         form.addRow("Path", self.path)
@@ -113,7 +121,7 @@ class ScheduleEditor(QWidget):
         form.addRow("", self.explain)
         form.addRow("Time zone", self.timezone)
         form.addRow("Next 5 runs", self.next_times)
-        form.addRow("Arguments (JSON)", self.args)
+        form.addRow("Arguments", self.args_box)
         form.addRow("", self.enabled)
         self.save_button = QPushButton("Save")
         self.save_button.clicked.connect(lambda: spawn(self.save()))
@@ -129,6 +137,11 @@ class ScheduleEditor(QWidget):
         self._debounce.timeout.connect(lambda: spawn(self.update_preview()))
         self.cron.textChanged.connect(self._cron_changed)
         self.timezone.currentTextChanged.connect(lambda _t: self._debounce.start())
+        self._target_debounce = QTimer(self)
+        self._target_debounce.setSingleShot(True)
+        self._target_debounce.setInterval(300)
+        self._target_debounce.timeout.connect(lambda: spawn(self.load_form()))
+        self.target.currentTextChanged.connect(lambda _t: self._target_debounce.start())
         self._cron_changed(self.cron.text())
 
     def fill_zones(self) -> None:
@@ -179,6 +192,50 @@ class ScheduleEditor(QWidget):
             self.next_times.addItems(shown)
         return shown
 
+    async def load_form(self, values: dict[str, Any] | None = None) -> SchemaForm | None:
+        """Show the form of the chosen target, filled with `values` (else with what was
+        typed in fields of the same name). None when no known script or flow is chosen."""
+        self._target_debounce.stop()
+        self._form_gen += 1
+        gen = self._form_gen
+        target = self.target.currentText().strip()
+        typed = self.args_form.snapshot() if self.args_form is not None else {}
+        if target not in self.targets:
+            self._set_form(None, "Choose what it runs: its arguments appear here." if not target
+                           else f"No script or flow at {target}.", None)
+            return None
+        try:
+            info = await (self.client.get_flow_form(target) if self.targets[target]
+                          else self.client.get_script_form(target))
+        except ClientError as exc:
+            if gen == self._form_gen:
+                self._set_form(None, f"Could not read the form of {target}: {exc.message}", None)
+            return None
+        if gen != self._form_gen:
+            return self.args_form  # another target was chosen meanwhile: it wins
+        form = SchemaForm(info.get("schema") or {}, self.client, nested=True)
+        if values is not None:
+            for name, value in values.items():
+                if name in form.fields and value is not None:
+                    form.fields[name].set_value(value)
+        else:
+            form.restore(typed)
+        self._set_form(form, "", target)
+        spawn(form.load_resources())
+        return form
+
+    def _set_form(self, form: SchemaForm | None, note: str, target: str | None) -> None:
+        if self.args_form is not None:
+            self.args_form.setParent(None)
+            self.args_form.deleteLater()
+        self.args_form, self.form_target = form, target
+        self.args_note.setText(note)
+        self.args_note.setVisible(bool(note) or (form is not None and not form.fields))
+        if form is not None:
+            if not form.fields:
+                self.args_note.setText("It takes no arguments.")
+            self.args_lay.addWidget(form)
+
     def new(self) -> None:
         self.editing = None
         self.title.setText("New schedule")
@@ -187,7 +244,7 @@ class ScheduleEditor(QWidget):
         self.target.setCurrentText("")
         self.cron.setText("0 0 9 * * *")
         self.timezone.setCurrentText(local_timezone())
-        self.args.setPlainText("{}")
+        self._set_form(None, "Choose what it runs: its arguments appear here.", None)
         self.enabled.setChecked(True)
         self.message.setText("")
 
@@ -199,9 +256,9 @@ class ScheduleEditor(QWidget):
         self.target.setCurrentText(s["script_path"])
         self.cron.setText(s["schedule"])
         self.timezone.setCurrentText(s.get("timezone") or "UTC")
-        self.args.setPlainText(json.dumps(s.get("args") or {}, indent=2))
         self.enabled.setChecked(bool(s.get("enabled")))
         self.message.setText("")
+        spawn(self.load_form(s.get("args") or {}))
 
     async def save(self) -> bool:
         path, target = self.path.text().strip(), self.target.currentText().strip()
@@ -211,9 +268,15 @@ class ScheduleEditor(QWidget):
         if not target:
             say(self.message, "Choose the script or flow it runs.", False)
             return False
-        args = json_object_or_say(self.args.toPlainText(), "Arguments", '{"name": "x"}',
-                                  self.message)
+        if self.form_target != target:
+            await self.load_form()
+        if self.args_form is None:
+            say(self.message, f"Choose a deployed script or flow to run ({target} is not one).",
+                False)
+            return False
+        args = self.args_form.collect()
         if args is None:
+            say(self.message, "Fix the arguments marked in red.", False)
             return False
         body = {"path": path, "schedule": self.cron.text().strip(),
                 "timezone": self.timezone.currentText().strip() or "UTC",
@@ -225,6 +288,10 @@ class ScheduleEditor(QWidget):
             else:
                 await self.client.create_schedule(body)
         except ClientError as exc:
+            if self.args_form is not None and self.args_form.show_server_error(exc.field,
+                                                                                exc.message):
+                say(self.message, "Fix the arguments marked in red.", False)
+                return False
             where = f"{exc.field}: " if exc.field else ""
             say(self.message, where + exc.message + (f" — {exc.hint}" if exc.hint else ""),
                  False)
@@ -237,7 +304,7 @@ class ScheduleEditor(QWidget):
 
 
 class SchedulesView(QWidget):
-    COLUMNS = ["On", "Path", "Runs", "When", "Next run"]
+    COLUMNS = ["On", "Path", "Runs", "When", "Next run", "Last run"]
 
     def __init__(self, client: TidemillClient) -> None:
         super().__init__()
@@ -253,7 +320,9 @@ class SchedulesView(QWidget):
         hdr = self.tree.header()
         hdr.setStretchLastSection(False)
         hdr.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 58), (1, 160), (2, 140), (4, 150)):
+        # Paths keep their start and their name; the words of "When" get the room left.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        for col, width in ((0, 50), (1, 150), (2, 140), (4, 130), (5, 130)):
             hdr.resizeSection(col, width)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemChanged.connect(self._item_changed)
@@ -264,7 +333,7 @@ class SchedulesView(QWidget):
                             "write a cron expression (its meaning and next runs show as you "
                             "type) and Save.")
         self.stack, split = list_beside_editor(self.tree, self.empty, [new_button], self.editor,
-                                               [730, 350])
+                                               [800, 330])
         lay.addWidget(heading)
         lay.addWidget(split, 1)
 
@@ -283,12 +352,18 @@ class SchedulesView(QWidget):
             stats = s.get("stats") or {}
             nxt = in_zone(stats.get("next_fire"), tz, short=True) if s["enabled"] \
                 else "— disabled"
+            ran = in_zone(stats.get("last_fire"), tz, short=True) or "never"
+            if stats.get("last_fire") and stats.get("failure_streak"):
+                ran += " ✗"  # the last run failed (the tooltip says how many in a row)
             # The word next to the box: an empty box is hard to see on the dark theme.
             item = QTreeWidgetItem(["on" if s["enabled"] else "off", s["path"],
-                                    s["script_path"], words, nxt])
+                                    s["script_path"], words, nxt, ran])
             last = in_zone(stats.get("last_fire"), tz)
             item.setToolTip(4, f"next: {in_zone(stats.get('next_fire'), tz) or '—'}\n"
                                f"last: {last or 'never ran'}")
+            streak = stats.get("failure_streak") or 0
+            item.setToolTip(5, f"last fire: {last or 'never ran'}" +
+                            (f"\n{streak} failed run(s) in a row" if streak else ""))
             item.setToolTip(1, s["path"])
             item.setToolTip(2, s["script_path"])
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)

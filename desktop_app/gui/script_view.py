@@ -307,6 +307,7 @@ class ScriptView(QWidget):
         self.editor.setPlainText(content)
         self.editor.blockSignals(False)
         self.editor.document().setModified(False)
+        self.opened_text = content  # what "unsaved changes" compares against
         self.editor.moveCursor(self.editor.textCursor().MoveOperation.Start)
         self.schema = schema
         self._set_form(schema, keep_values=False)
@@ -319,6 +320,20 @@ class ScriptView(QWidget):
         for b in (self.run_button, self.deploy_button):
             b.setEnabled(True)
         self.history_button.setEnabled(self.deployed_content is not None)
+
+    def has_unsaved_changes(self) -> bool:
+        """The code differs from the deployed version (or, for a new script, from the
+        template it started from): leaving would lose it."""
+        text = self.editor.toPlainText()
+        base = self.deployed_content if self.deployed_content is not None else \
+            getattr(self, "opened_text", "")
+        return bool(self.path) and text != base
+
+    def forget_changes(self) -> None:
+        """The user chose to discard the edits: nothing to warn about any more."""
+        self.opened_text = self.editor.toPlainText()
+        if self.deployed_content is not None:
+            self._open(self.deployed_content, self.schema)
 
     def _show_heading(self) -> None:
         if self.deployed_content is None:

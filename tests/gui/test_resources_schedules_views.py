@@ -115,7 +115,11 @@ def test_secret_variable_shows_dots_until_revealed_from_the_keyring(
 
 def test_schedule_created_with_cron_in_words_next_runs_and_enable_switch(
         daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
-    daemon.deploy("f/demo/report", "def main(day: str = 'today'):\n    return day\n")
+    daemon.deploy("f/demo/report", "def main(day: str = 'today', copies: int = 1):\n"
+                                   "    return day\n",
+                  schema={"type": "object", "properties": {
+                      "day": {"type": "string", "default": "today"},
+                      "copies": {"type": "integer", "minimum": 1, "default": 1}}})
 
     async def body(w: MainWindow) -> None:
         await w.goto("schedules")
@@ -133,17 +137,27 @@ def test_schedule_created_with_cron_in_words_next_runs_and_enable_switch(
         for line in shown:
             assert " 09:30:00 CE" in line  # CET or CEST: Paris wall time
             assert line[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri")
-        ed.args.setPlainText('{"day": "monday"}')
+        # The arguments are the script's own form, with its defaults and its rules.
+        form = await ed.load_form()
+        assert form is not None and list(form.fields) == ["day", "copies"]
+        assert form.fields["day"].editor.text() == "today"
+        form.fields["day"].editor.setText("monday")
+        form.fields["copies"].editor.setText("0")
+        assert not await ed.save()
+        assert form.fields["copies"].error.text() == "must be at least 1"
+        assert ed.message.text() == "Fix the arguments marked in red."
+        form.fields["copies"].editor.setText("2")
         assert await ed.save(), ed.message.text()
         rows = view.rows()
         assert len(rows) == 1
-        on, path, target, words, next_run = rows[0]
+        on, path, target, words, next_run, last_run = rows[0]
+        assert last_run == "never"
         assert (on, path, target, words) == ("on", "f/demo/weekday_report", "f/demo/report",
                                              "At 09:30, Monday through Friday")
         got = await w.client.get_schedule("f/demo/weekday_report")
         assert next_run == in_zone(got["stats"]["next_fire"], "Europe/Paris", short=True)
         assert next_run[:3] == shown[0][:3] and " 09:30 CE" in next_run  # the first of the 5
-        assert got["timezone"] == "Europe/Paris" and got["args"] == {"day": "monday"}
+        assert got["timezone"] == "Europe/Paris" and got["args"] == {"day": "monday", "copies": 2}
 
         # Disable with the switch, then enable again.
         item = view.tree.topLevelItem(0)
@@ -161,6 +175,8 @@ def test_schedule_created_with_cron_in_words_next_runs_and_enable_switch(
         # Edit: open it from the list, change the cron, save.
         view._clicked(view.tree.topLevelItem(0), 1)
         assert ed.editing == "f/demo/weekday_report" and ed.path.isReadOnly()
+        form = await ed.load_form({"day": "monday", "copies": 2})  # what edit() loads
+        assert form is not None and form.fields["copies"].editor.text() == "2"
         ed.cron.setText("0 0 18 * * 5")
         assert ed.explain.text() == "At 18:00, on Friday"
         assert await ed.save(), ed.message.text()

@@ -222,6 +222,13 @@ class FlowDesigner(QWidget):
         self.canvas.show_top()
         self.select("input")
 
+    def has_unsaved_changes(self) -> bool:
+        """Edits made since the flow was opened or saved (leaving would lose them)."""
+        return bool(self.stack.dirty)
+
+    def forget_changes(self) -> None:
+        self.stack.mark_clean()
+
     async def load(self, path: str) -> None:
         """Open the flow deployed at `path`, or a new empty flow there if none is."""
         try:
