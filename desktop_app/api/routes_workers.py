@@ -53,3 +53,21 @@ async def pause(request: Request, who: Identity = Depends(authenticate)) -> str:
 @router.post("/resume", response_class=PlainTextResponse)
 async def resume(request: Request, who: Identity = Depends(authenticate)) -> str:
     return await _set_paused(request, who, False)
+
+
+@router.get("/list")
+async def list_workers(request: Request, ping_since: int = 60,
+                       who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
+    """The workers heard from in the last `ping_since` seconds (Windmill's WorkerPing
+    shape: `last_ping` is seconds ago), on every machine sharing the database."""
+    async with request.app.state.tidemill.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT name, hostname, pid, tags, started_at, current_job, jobs_done,"
+            " extract(epoch FROM now() - last_ping)::float8 FROM workers"
+            " WHERE last_ping > now() - make_interval(secs => %s) ORDER BY name",
+            (max(1, ping_since),))
+        rows = await cur.fetchall()
+    return [{"worker": r[0], "worker_instance": r[1], "worker_group": "default", "pid": r[2],
+             "custom_tags": list(r[3] or []), "started_at": r[4].isoformat(),
+             "current_job_id": str(r[5]) if r[5] else None, "jobs_executed": r[6],
+             "last_ping": round(r[7], 1)} for r in rows]

@@ -473,6 +473,14 @@ class TidemillClient:
         return (await self._request("POST", self._w("schedules/preview"), json=body)).json()
 
     # -- workers ---------------------------------------------------------------------
+    async def list_workers(self) -> list[dict[str, Any]]:
+        """The workers alive in the last minute, on every machine of the database."""
+        return (await self._request("GET", "/api/workers/list")).json()
+
+    async def list_tokens(self) -> list[dict[str, Any]]:
+        """Your API tokens (labels and prefixes, never the tokens)."""
+        return (await self._request("GET", "/api/tokens/list")).json()
+
     async def worker_status(self) -> dict[str, Any]:
         return (await self._request("GET", "/api/workers/status")).json()
 

@@ -36,7 +36,7 @@ from desktop_app.gui.runs_view import JobView, RunsView
 from desktop_app.gui.schedules_view import SchedulesView
 from desktop_app.gui.script_view import ScriptView
 from desktop_app.gui.settings_view import SettingsView
-from desktop_app.gui.tasks import spawn
+from desktop_app.gui.tasks import cancel_pending, spawn
 from desktop_app.gui.theme import apply_theme
 from desktop_app.gui.triggers_view import TriggersView
 from desktop_app.gui.view_names import VIEWS as ALL_VIEWS
@@ -454,6 +454,8 @@ def screenshot(conn: Connection, out: Path, view: str, path: str | None = None,
             await asyncio.sleep(0.2)  # let layouts settle
             if not window.grab().save(str(out)):
                 raise OSError(f"could not write {out}")
+            window.hide()
+            await cancel_pending()  # before the client closes under work still loading
 
     with loop:
         loop.run_until_complete(main())

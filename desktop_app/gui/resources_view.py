@@ -384,6 +384,16 @@ class ResourcesView(QWidget):
             self.variable_list.addTopLevelItem(item)
         self.variables_stack.setCurrentWidget(self.variable_list if self.variables
                                               else self.variables_empty)
+        # Open on the first item rather than an empty "New…" form beside a list with
+        # nothing selected (unless something is being edited or typed already).
+        if self.resources and self.resource_editor.editing is None \
+                and not self.resource_editor.path.text().strip():
+            self.resource_list.setCurrentItem(self.resource_list.topLevelItem(0))
+            await self.resource_editor.edit(self.resource_list.topLevelItem(0).data(0, PATH_ROLE))
+        if self.variables and self.variable_editor.editing is None \
+                and not self.variable_editor.path.text().strip():
+            self.variable_list.setCurrentItem(self.variable_list.topLevelItem(0))
+            self._variable_clicked(self.variable_list.topLevelItem(0), 0)
 
     def _variable_clicked(self, item: QTreeWidgetItem, _col: int) -> None:
         path = item.data(0, PATH_ROLE)

@@ -1,9 +1,12 @@
-"""Settings: which daemon this window talks to, the workers (pause/resume), the theme,
-and whether Tidemill starts at login (this machine's login entries, `desktop_app.autostart`)."""
+"""Settings: which daemon this window talks to, the workers (pause/resume, and which are
+alive), the users and their roles, your API tokens, the workspace's Git remote, the theme,
+and whether Tidemill starts at login (this machine's login entries, `desktop_app.autostart`).
+Everything is read through the HTTP client; a part the token may not read says so."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -21,6 +24,14 @@ from PySide6.QtWidgets import (
 from desktop_app.client.http import ClientError, TidemillClient
 from desktop_app.gui.tasks import spawn
 from desktop_app.gui.theme import apply_theme
+
+
+async def _or_why(reading: Any) -> str:
+    """What `reading` gives, or why it could not be read (e.g. only admins list users)."""
+    try:
+        return str(await reading)
+    except ClientError as exc:
+        return f"— {exc.message}"
 
 
 def _value() -> QLabel:
@@ -63,6 +74,12 @@ class SettingsView(QWidget):
         form.addRow("Workspace", self.workspace)
         form.addRow("Jobs", self.jobs)
         form.addRow("Workers", workers_row)
+        self.worker_list, self.users, self.tokens, self.git = (_value(), _value(), _value(),
+                                                               _value())
+        form.addRow("", self.worker_list)
+        form.addRow("Users", self.users)
+        form.addRow("Your tokens", self.tokens)
+        form.addRow("Git remote", self.git)
         self.database = _value()
         self.database.setWordWrap(True)
         form.addRow("Database", self.database)
@@ -120,6 +137,41 @@ class SettingsView(QWidget):
                              else "running: queued jobs start as soon as a worker is free")
         self.pause_button.setText("Resume workers" if self.paused else "Pause workers")
         self.database.setText(await self._database_text())
+        self.worker_list.setText(await _or_why(self._workers()))
+        self.users.setText(await _or_why(self._users()))
+        self.tokens.setText(await _or_why(self._tokens()))
+        self.git.setText(await _or_why(self._git()))
+
+    async def _workers(self) -> str:
+        workers = await self.client.list_workers()
+        if not workers:
+            return "no worker alive (they start with the daemon)"
+        return "\n".join(
+            f"{w['worker']} on {w['worker_instance']}: "
+            f"{'running a job' if w.get('current_job_id') else 'idle'}, "
+            f"{w['jobs_executed']} jobs done, seen {w['last_ping']:.0f} s ago"
+            for w in workers)
+
+    async def _users(self) -> str:
+        users = await self.client.list_users()
+        return "\n".join(f"{u['username']} ({u['role']})" for u in users) or "none"
+
+    async def _tokens(self) -> str:
+        tokens = await self.client.list_tokens()
+        if not tokens:
+            return "none (`tidemill token create` makes one)"
+        return "\n".join(f"{t.get('label') or '(no label)'} · {', '.join(t['scopes'])} · "
+                         f"created {str(t.get('created_at') or '')[:10]}"
+                         + (f" · used {str(t['last_used_at'])[:10]}" if t.get("last_used_at")
+                            else " · never used")
+                         for t in tokens)
+
+    async def _git(self) -> str:
+        st = await self.client.sync_status()
+        remote = st.get("remote") or "none (`tidemill sync push --remote URL` sets one)"
+        head = str(st.get("head") or "")[:10] or "no commit yet"
+        return f"{remote}\nhead {head}" + (f", {st['pending']} change(s) being committed"
+                                           if st.get("pending") else "")
 
     async def _database_text(self) -> str:
         try:

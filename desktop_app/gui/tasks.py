@@ -40,3 +40,14 @@ def _finished(task: asyncio.Task[Any]) -> None:
     _running.discard(task)
     if not task.cancelled() and task.exception() is not None:
         _log.error("GUI task failed", exc_info=task.exception())
+
+
+async def cancel_pending() -> None:
+    """Cancel the work still under way (a window about to lose its client: a screenshot
+    taken, a test ending), so none of it fails later on a closed client."""
+    current = asyncio.current_task()
+    pending = [t for t in _running if t is not current and not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)

@@ -51,8 +51,30 @@ def apply_theme(app: QApplication, theme: str) -> None:
         QLabel#fieldError {{ color: {c['error']}; }}
         QLabel#statusOk {{ color: {c['ok']}; font-weight: bold; }}
         QLabel#statusErr {{ color: {c['error']}; font-weight: bold; }}
-    """ + _app_styles(c))
+    """ + _app_styles(c) + (_dark_inputs(c) if theme == "dark" else ""))
     app.setProperty("tidemill_theme", theme)
+
+
+def _dark_inputs(c: dict[str, str]) -> str:
+    """Fusion draws frames and check boxes a shade darker than the window: on a dark window
+    that is nearly black on black. Give inputs a visible border and boxes a visible edge."""
+    edge = "#5a6172"
+    return f"""
+        QLineEdit, QPlainTextEdit, QTextEdit, QSpinBox, QDoubleSpinBox, QDateTimeEdit,
+        QDateEdit {{ border: 1px solid {edge}; border-radius: 3px; background: {c['base']};
+            padding: 2px; }}
+        QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus {{
+            border: 1px solid {c['highlight']}; }}
+        QLineEdit:read-only {{ background: {c['alt']}; }}
+        QCheckBox::indicator, QTreeView::indicator, QTableView::indicator,
+        QListView::indicator {{ width: 13px; height: 13px; border: 1px solid #8a93a6;
+            border-radius: 3px; background: {c['base']}; }}
+        QCheckBox::indicator:checked, QTreeView::indicator:checked,
+        QTableView::indicator:checked, QListView::indicator:checked {{
+            background: {c['highlight']}; border: 1px solid {c['highlight']};
+            image: url(:/qt-project.org/styles/commonstyle/images/standardbutton-apply-16.png);
+        }}
+    """
 
 
 def _app_styles(c: dict[str, str]) -> str:

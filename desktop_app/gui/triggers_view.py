@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -35,6 +36,7 @@ from desktop_app.gui.panels import (
 from desktop_app.gui.tasks import spawn
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
+DETAIL_ROLE = Qt.ItemDataRole.UserRole + 1
 ERROR_RED = "#d9534f"  # readable on the light and the dark theme
 EVENT_KINDS = ("websocket", "postgres", "mqtt", "email")
 # What a new trigger of each kind starts with (Windmill's field names).
@@ -75,7 +77,8 @@ class TriggerEditor(QWidget):
         self.target.setPlaceholderText("the script or flow each event runs")
         self.settings = QPlainTextEdit()
         self.settings.setMinimumHeight(200)
-        self.settings.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)  # JSON stays readable
+        # Long values (URLs, resource paths) wrap rather than run off the edge unseen.
+        self.settings.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.handler = QLineEdit()
         self.handler.setPlaceholderText("optional: script/f/alerts/on_failure")
         self.state = QLabel("")
@@ -208,13 +211,15 @@ def state_text(t: dict[str, Any]) -> str:
         last = f", the last at {_when(t['last_event_at'])}" if t.get("last_event_at") else ""
         lines.append(f"Events: {t['events_total']}{last}")
     if t.get("last_error"):
-        lines.append(f"Last error, at {_when(t.get('last_error_at'))}:\n{t['last_error']}")
+        when = "before it was disabled" if t.get("enabled") is False else "at"
+        lines.append(f"Last error, {when} {_when(t.get('last_error_at'))}:\n{t['last_error']}")
     return "\n".join(lines)
 
 
 class TriggersView(QWidget):
     # what a glance needs first (is it working, and if not why), then what it does
-    COLUMNS = ["On", "Kind", "Path", "Status", "Last error", "Runs", "Listens to"]
+    # (what it listens to is in the Path's tooltip and the editor: the table fits its width)
+    COLUMNS = ["On", "Kind", "Path", "Status", "Last error", "Runs"]
 
     def __init__(self, client: TidemillClient) -> None:
         super().__init__()
@@ -227,8 +232,12 @@ class TriggersView(QWidget):
         self.tree.setHeaderLabels(self.COLUMNS)
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
-        for col, width in ((0, 40), (1, 76), (2, 165), (3, 85), (4, 200), (5, 130)):
-            self.tree.header().resizeSection(col, width)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        hdr = self.tree.header()
+        hdr.setStretchLastSection(False)
+        hdr.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)  # the error gets the rest
+        for col, width in ((0, 40), (1, 76), (2, 160), (3, 85), (5, 140)):
+            hdr.resizeSection(col, width)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemChanged.connect(self._item_changed)
         self.editor = TriggerEditor(client, self._saved)
@@ -252,8 +261,10 @@ class TriggersView(QWidget):
         self.tree.clear()
         for t in self.triggers:
             error = (t.get("last_error") or "").splitlines()[0] if t.get("last_error") else ""
+            if not t["enabled"]:
+                error = ""  # switched off: an old error is history, not a current problem
             item = QTreeWidgetItem(["", t["kind"], t["path"], str(t["status"]), error,
-                                    t["script_path"], str(t.get("detail") or "")])
+                                    t["script_path"]])
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Checked if t["enabled"]
                                else Qt.CheckState.Unchecked)
@@ -262,9 +273,10 @@ class TriggersView(QWidget):
             if error:
                 item.setToolTip(4, f"{t.get('last_error_at') or ''}\n{t['last_error']}")
                 item.setForeground(4, QBrush(QColor(ERROR_RED)))
-            if t["status"] == "error" or str(t["status"]).startswith("no "):
+            if t["enabled"] and (t["status"] == "error" or str(t["status"]).startswith("no ")):
                 item.setForeground(3, QBrush(QColor(ERROR_RED)))
-            item.setToolTip(6, str(t.get("detail") or ""))
+            item.setToolTip(2, f"{t['path']}\nlistens to: {t.get('detail') or '—'}")
+            item.setData(0, DETAIL_ROLE, str(t.get("detail") or ""))
             item.setData(0, KEY_ROLE, (t["kind"], t["path"]))
             self.tree.addTopLevelItem(item)
         self.tree.blockSignals(False)
@@ -276,7 +288,8 @@ class TriggersView(QWidget):
             item = self.tree.topLevelItem(i)
             assert item is not None
             on = "on" if item.checkState(0) == Qt.CheckState.Checked else "off"
-            out.append([on] + [item.text(c) for c in range(1, len(self.COLUMNS))])
+            out.append([on] + [item.text(c) for c in range(1, len(self.COLUMNS))]
+                       + [item.data(0, DETAIL_ROLE)])  # what it listens to (the tooltip)
         return out
 
     def _clicked(self, item: QTreeWidgetItem, col: int) -> None:

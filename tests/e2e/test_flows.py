@@ -239,13 +239,22 @@ def test_invalid_flows_name_module_and_field(daemon: RunningDaemon) -> None:
     r = daemon.api("POST", "flows/create", json={"path": "f/flows/bad2", "summary": "x"})
     assert r.status_code == 400
     assert daemon.api("POST", "jobs/run/f/f/flows/nope", json={}).status_code == 404
+    # a step reading a result that cannot exist yet (it would get null) is refused by name
+    early = flow(py("a", ECHO, x=js("results.b")), py("b", ECHO, x=js("results.b")))
+    r = daemon.api("POST", "flows/create", json={"path": "f/flows/early", **early})
+    assert r.status_code == 400
+    msg = r.json()["error"]["message"]
+    assert "step 'a': input x: results.b — step 'b' has not run yet at this point" in msg
+    assert "step 'b': input x: results.b — a step cannot read its own result" in msg
+    assert daemon.api("GET", "flows/exists/f/flows/early").json() is False
 
 
 def test_expression_error_fails_the_step_naming_the_expression(daemon: RunningDaemon) -> None:
-    deploy_flow(daemon, "f/flows/badexpr", flow(py("a", ECHO, x=js("results.nope.deeper +"))))
+    # (reading a step that does not exist is refused at deploy: flows/references.py)
+    deploy_flow(daemon, "f/flows/badexpr", flow(py("a", ECHO, x=js("flow_input.nope.deeper +"))))
     status, result = run_flow(daemon, "f/flows/badexpr")
     assert status == "failure"
-    assert "results.nope.deeper +" in result["error"]["message"]
+    assert "flow_input.nope.deeper +" in result["error"]["message"]
     assert result["error"]["step_id"] == "a"
 
 

@@ -74,6 +74,7 @@ def test_triggers_view_lists_state_toggles_and_edits(daemon: RunningDaemon, qtbo
         await view.refresh()
         assert {r[2]: r for r in view.rows()}["f/ev/feed"][:1] == ["off"]
         assert {r[2]: r for r in view.rows()}["f/ev/feed"][3] == "disabled"
+        assert {r[2]: r for r in view.rows()}["f/ev/feed"][4] == ""  # no old error in red
 
         # opening a trigger shows its settings and state
         await view.open("websocket", "f/ev/feed")
