@@ -479,7 +479,7 @@ class TidemillClient:
 
     async def list_tokens(self) -> list[dict[str, Any]]:
         """Your API tokens (labels and prefixes, never the tokens)."""
-        return (await self._request("GET", "/api/tokens/list")).json()
+        return (await self._request("GET", "/api/users/tokens/list")).json()
 
     async def worker_status(self) -> dict[str, Any]:
         return (await self._request("GET", "/api/workers/status")).json()

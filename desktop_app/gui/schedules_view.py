@@ -322,7 +322,7 @@ class SchedulesView(QWidget):
         hdr.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         # Paths keep their start and their name; the words of "When" get the room left.
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        for col, width in ((0, 50), (1, 150), (2, 140), (4, 130), (5, 130)):
+        for col, width in ((0, 46), (1, 120), (2, 120), (4, 150), (5, 100)):
             hdr.resizeSection(col, width)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemChanged.connect(self._item_changed)
