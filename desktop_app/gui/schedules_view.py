@@ -322,7 +322,7 @@ class SchedulesView(QWidget):
         hdr.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         # Paths keep their start and their name; the words of "When" get the room left.
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        for col, width in ((0, 46), (1, 120), (2, 120), (4, 150), (5, 100)):
+        for col, width in ((0, 30), (1, 140), (2, 135), (4, 150), (5, 90)):
             hdr.resizeSection(col, width)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemChanged.connect(self._item_changed)
@@ -355,8 +355,8 @@ class SchedulesView(QWidget):
             ran = in_zone(stats.get("last_fire"), tz, short=True) or "never"
             if stats.get("last_fire") and stats.get("failure_streak"):
                 ran += " ✗"  # the last run failed (the tooltip says how many in a row)
-            # The word next to the box: an empty box is hard to see on the dark theme.
-            item = QTreeWidgetItem(["on" if s["enabled"] else "off", s["path"],
+            # The box alone (the dark theme draws its edge): the words need the room.
+            item = QTreeWidgetItem(["", s["path"],
                                     s["script_path"], words, nxt, ran])
             last = in_zone(stats.get("last_fire"), tz)
             item.setToolTip(4, f"next: {in_zone(stats.get('next_fire'), tz) or '—'}\n"

@@ -41,6 +41,10 @@ def cli_daemon(pg_server, template_database: str, tmp_path_factory: pytest.TempP
         drop_database(pg_server.url, name)
 
 
+# Each test runs a dozen `tidemill` processes: on a loaded 2-core machine that alone can take
+# minutes, so the module gets more than the default 300 s per test.
+pytestmark = pytest.mark.timeout(600)
+
 FAILING = """\
 def helper():
     print("helping")
@@ -148,6 +152,9 @@ def test_list_show_and_delete_scripts_flows_and_apps(cli_daemon: RunningDaemon,
     assert cli_daemon.cli("run", "f/cli/listed", "-a", "n=1").returncode == 2
     cli_daemon.cli("flows", "delete", "f/cli/fl", "--yes", check=True)
     assert "f/cli/fl" not in cli_daemon.cli("flows", "list", check=True).stdout
+
+
+def test_apps_list_and_a_delete_of_nothing(cli_daemon: RunningDaemon) -> None:
     assert "no apps deployed yet" in cli_daemon.cli("apps", "list", check=True).stderr
     refused = cli_daemon.cli("apps", "delete", "f/cli/none", "--yes")
     assert refused.returncode == 2
