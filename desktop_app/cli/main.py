@@ -398,7 +398,7 @@ def run(
 @app.command()
 def jobs(
     action: Annotated[str | None, typer.Argument(
-        metavar="[prune]",
+        metavar="prune",
         help="prune: delete now the finished jobs the retention policy no longer keeps.")] = None,
     path: Annotated[str | None, typer.Option(
         "--path", help="Only the runs of this script or flow path.")] = None,
