@@ -33,11 +33,11 @@ from desktop_app.api import (
     routes_workspace_settings,
     routes_workspaces,
 )
+from desktop_app.api import routes_gitsync as gitsync
 from desktop_app.api.audit_hook import AuditHook
 from desktop_app.api.host_check import HostCheck
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import ArgumentError, ScriptSyntaxError, TidemillError
-from desktop_app.gitsync import routes as gitsync
 
 
 def create_app(state: ApiState) -> FastAPI:

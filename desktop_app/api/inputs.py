@@ -12,7 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException, Path, Query, Request
+from fastapi import Path, Query, Request
+
+from desktop_app.core.errors import TooLarge, UsageError
+
+# The routes read fields through inputs; the rules live in the definitions layer.
+from desktop_app.definitions.fields import REQUEST_ONLY as REQUEST_ONLY
+from desktop_app.definitions.fields import field_of as field_of
+from desktop_app.definitions.fields import without_request_only as without_request_only
 
 T = TypeVar("T")
 
@@ -53,45 +60,18 @@ async def json_object(request: Request, *, required: bool = True) -> dict[str, A
     limit = request.app.state.tidemill.max_body_bytes
     raw = await request.body()
     if len(raw) > limit:
-        raise HTTPException(413, f"request body is {len(raw)} bytes, over the limit of "
-                                 f"{limit} bytes")
+        raise TooLarge(f"request body is {len(raw)} bytes, over the limit of {limit} bytes")
     if not raw.strip():
         if required:
-            raise HTTPException(400, "this request needs a JSON object body")
+            raise UsageError("this request needs a JSON object body")
         return {}
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+        raise UsageError(f"the body is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
-        raise HTTPException(400, f"the body must be a JSON object, not {type(value).__name__}")
+        raise UsageError(f"the body must be a JSON object, not {type(value).__name__}")
     return value
-
-
-def field_of(body: dict[str, Any], name: str, kind: type | tuple[type, ...],
-             what: str) -> Any:
-    """`body[name]` if present and not null, checked to be of `kind` (`what` names it)."""
-    value = body.get(name)
-    if value is None:
-        return None
-    # bool is an int in Python, never in JSON
-    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _kinds(kind)):
-        raise HTTPException(400, f"'{name}' must be {what}")
-    return value
-
-
-def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-# Fields that steer one request and describe nothing of the item: never stored, so
-# `get` never echoes them back (wmill would then see a change on every later sync).
-REQUEST_ONLY = frozenset({"skip_draft_deletion", "auto_parent", "deployment_message",
-                          "preserve_on_behalf_of"})
-
-
-def without_request_only(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if k not in REQUEST_ONLY}
 
 
 @dataclass(frozen=True)

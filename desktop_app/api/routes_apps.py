@@ -31,6 +31,7 @@ from desktop_app.core.errors import UsageError
 from desktop_app.core.jobs import JobKind, default_tag
 from desktop_app.core.languages import require_runnable
 from desktop_app.db import apps as app_store
+from desktop_app.definitions.paths import check_item_path
 from desktop_app.queue.model import NewJob
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["apps"])
@@ -86,19 +87,12 @@ def _document(body: dict[str, Any], base: dict[str, Any] | None = None) -> dict[
 
 async def _save(request: Request, workspace: str, path: str, doc: dict[str, Any],
                 who: Identity, message: str | None) -> None:
-    _check_path(path)
+    check_item_path(path)
     extra = {k: v for k, v in doc.items() if k not in _KNOWN}
     async with request.app.state.tidemill.pool.connection() as conn:
         await app_store.insert_version(conn, workspace, path, doc.get("summary") or "",
                                        doc["value"], doc.get("policy"), extra, who.username,
                                        message)
-
-
-def _check_path(path: str) -> None:
-    parts = path.split("/")
-    if parts[0] not in ("f", "u") or len(parts) < 3 or any(p in ("", ".", "..") for p in parts):
-        raise HTTPException(400, f"invalid app path {path!r}: expected f/<folder>/<name> or "
-                                 "u/<user>/<name>")
 
 
 @router.post("/apps/create", status_code=201, response_class=PlainTextResponse,
@@ -109,8 +103,8 @@ async def create_app(workspace: str, request: Request,
     path = body.get("path")
     if not isinstance(path, str) or not path:
         raise HTTPException(400, "'path' is required (f/<folder>/<name>)")
+    check_item_path(path)
     await app_access.require_edit(request, who, path)
-    _check_path(path)
     async with request.app.state.tidemill.pool.connection() as conn:
         if await app_store.exists(conn, workspace, path):
             raise HTTPException(400, f"an app already exists at {path}",
@@ -127,6 +121,7 @@ async def update_app(workspace: str, path: ItemPath, request: Request,
     new_path = inputs.field_of(body, "path", str, "a string") or path
     await app_access.require_edit(request, who, path)
     if new_path != path:
+        check_item_path(new_path)
         await app_access.require_edit(request, who, new_path)
     async with request.app.state.tidemill.pool.connection() as conn:
         row = await app_store.latest(conn, workspace, path)

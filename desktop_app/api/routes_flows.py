@@ -16,12 +16,12 @@ from desktop_app.api.run_request import request_args
 from desktop_app.api.submit import caller_extra, get_job_row, job_options, wait_completed
 from desktop_app.core.args import validate_args
 from desktop_app.db import flows as flow_store
+from desktop_app.definitions import flow as definition
+from desktop_app.definitions.paths import check_item_path
 from desktop_app.flows import engine
 from desktop_app.flows.run import new_flow_job
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["flows"])
-
-_KNOWN = {"path", "summary", "description", "value", "schema"}
 
 _FLOW = {"path": inputs.STRING, "summary": inputs.NULLABLE_STRING,
          "description": inputs.NULLABLE_STRING, "value": inputs.OBJECT,
@@ -38,20 +38,11 @@ def flow_json(row: dict[str, Any]) -> dict[str, Any]:
 
 async def _save(request: Request, workspace: str, body: dict[str, Any], who: Identity,
                 path: str) -> str:
-    from desktop_app.flows.model import validate_flow
-
+    check_item_path(path)
     await access.require(request, who, Action.WRITE, path, "flow")
-    if not isinstance(body.get("value"), dict):
-        raise HTTPException(400, "'value' (the flow: {modules: [...]}) is required")
-    for name in ("summary", "description"):
-        inputs.field_of(body, name, str, "a string")
-    inputs.field_of(body, "schema", dict, "a JSON Schema object")
-    validate_flow(body)  # UsageError naming the module id and field → 400
-    async with request.app.state.tidemill.pool.connection() as conn:
-        await flow_store.insert_version(
-            conn, workspace, path, body.get("summary") or "", body.get("description") or "",
-            body["value"], body.get("schema"), who.username,
-            inputs.without_request_only({k: v for k, v in body.items() if k not in _KNOWN}))
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
+        await definition.check(conn, workspace, path, body)
+        await definition.save(conn, workspace, path, body, who.username)
     return path
 
 

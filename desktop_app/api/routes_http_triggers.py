@@ -30,18 +30,17 @@ from desktop_app.api.submit import (
 )
 from desktop_app.core import http_routes
 from desktop_app.core.args import validate_args
-from desktop_app.core.errors import TidemillError
+from desktop_app.core.errors import ArgumentError, NotFound, TidemillError
 from desktop_app.db import flows as flow_store
 from desktop_app.db import scripts as script_store
+from desktop_app.definitions import http_trigger as definition
+from desktop_app.definitions.paths import check_item_path
 
 router = APIRouter(prefix="/api/w/{workspace}/http_triggers", tags=["http_triggers"])
 serve_router = APIRouter(tags=["http_triggers"])
 
 EVENT_ARG = http_routes.EVENT_ARG
 
-_COLUMNS = ("route_path", "http_method", "script_path", "is_flow", "request_type",
-            "authentication_method", "authentication_resource_path", "wrap_body", "raw_string",
-            "mode", "summary", "description")
 _TRIGGER = {
     "path": inputs.STRING, "route_path": inputs.STRING, "script_path": inputs.STRING,
     "http_method": {"type": "string", "enum": list(http_routes.METHODS)},
@@ -53,122 +52,14 @@ _TRIGGER = {
     "signature_header": inputs.NULLABLE_STRING,
     # Tidemill's: a route without authentication takes browser form posts only with this
     http_routes.FORM_OPT_IN: inputs.BOOLEAN}
-_SELECT = ("SELECT workspace_id, path, " + ", ".join(_COLUMNS) +
-           ", extra, last_error, edited_by, permissioned_as, edited_at FROM http_triggers")
-
-
-def trigger_json(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: row[k] for k in ("workspace_id", "path", *_COLUMNS, "last_error", "edited_by")}
-    out["edited_at"] = row["edited_at"].isoformat()
-    out["is_async"] = row["request_type"] == "async"
-    out["extra_perms"] = {}
-    return {**(row["extra"] or {}), **out}
-
-
-def _row(cur_row: Any, names: list[str]) -> dict[str, Any]:
-    return dict(zip(names, cur_row, strict=True))
-
-
-async def _fetch(conn: Any, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-    cur = await conn.execute(f"{_SELECT} WHERE {where}", params)
-    names = [d.name for d in cur.description]
-    return [_row(r, names) for r in await cur.fetchall()]
 
 
 async def _one(request: Request, workspace: str, path: str) -> dict[str, Any]:
     async with request.app.state.tidemill.pool.connection() as conn:
-        rows = await _fetch(conn, "workspace_id = %s AND path = %s", (workspace, path))
-    if not rows:
-        raise HTTPException(404, f"no HTTP trigger at {path!r}")
-    return rows[0]
-
-
-def _choice(body: dict[str, Any], name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = inputs.field_of(body, name, str, f"one of {', '.join(allowed)}")
-    value = (value or default).lower()
-    if value not in allowed:
-        raise HTTPException(400, f"'{name}' must be one of {', '.join(allowed)}, not {value!r}")
-    return value
-
-
-async def _fields(request: Request, workspace: str, body: dict[str, Any],
-                  old: dict[str, Any] | None) -> dict[str, Any]:
-    """The checked columns of a create/update body (a 400 names the bad field)."""
-    async with request.app.state.tidemill.pool.connection() as conn:
-        return await check_fields(conn, workspace, body, old)
-
-
-async def check_fields(conn: Any, workspace: str, body: dict[str, Any],
-                       old: dict[str, Any] | None) -> dict[str, Any]:
-    """`_fields` on a given connection (Git sync applies trigger files in its transaction)."""
-    merged = {**(old or {}), **{k: v for k, v in body.items() if v is not None}}
-    route = inputs.field_of(merged, "route_path", str, "a string")
-    if route is None:
-        raise HTTPException(400, "'route_path' is required, e.g. hooks/:id")
-    route = route.lstrip("/")
-    problem = http_routes.route_problem(route)
-    if problem:
-        raise HTTPException(400, f"'route_path' {route!r} {problem}")
-    script_path = inputs.field_of(merged, "script_path", str, "a string")
-    if not script_path:
-        raise HTTPException(400, "'script_path' is required")
-    is_flow = bool(inputs.field_of(merged, "is_flow", bool, "a boolean"))
-    for name in ("wrap_body", "raw_string", http_routes.FORM_OPT_IN):
-        inputs.field_of(merged, name, bool, "a boolean")
-    for name in ("summary", "description", "authentication_resource_path", "signature_header"):
-        inputs.field_of(merged, name, str, "a string")
-    is_async = inputs.field_of(merged, "is_async", bool, "a boolean")
-    fields: dict[str, Any] = {
-        "route_path": route, "script_path": script_path, "is_flow": is_flow,
-        "http_method": _choice(merged, "http_method", http_routes.METHODS, "post"),
-        "request_type": _choice(merged, "request_type", ("sync", "async"),
-                                "async" if is_async else "sync"),
-        "authentication_method": _choice(merged, "authentication_method",
-                                         http_routes.AUTH_METHODS, "none"),
-        "authentication_resource_path": merged.get("authentication_resource_path"),
-        "wrap_body": bool(merged.get("wrap_body")), "raw_string": bool(merged.get("raw_string")),
-        "mode": _choice(merged, "mode", ("enabled", "disabled"), "enabled"),
-        "summary": merged.get("summary"), "description": merged.get("description"),
-    }
-    try:
-        if is_flow:
-            await flow_store.latest(conn, workspace, script_path)
-        else:
-            await script_store.latest(conn, workspace, script_path)
-    except TidemillError as exc:
-        kind = "flow" if is_flow else "script"
-        raise HTTPException(400, f"'script_path': no {kind} at {script_path!r}") from exc
-    if fields["authentication_method"] in ("api_key", "basic_http", "signature"):
-        res = fields["authentication_resource_path"]
-        if not res:
-            raise HTTPException(
-                400, f"'authentication_resource_path' is required for"
-                     f" {fields['authentication_method']} authentication")
-        cur = await conn.execute(
-            "SELECT 1 FROM resources WHERE workspace_id = %s AND path = %s",
-            (workspace, res.removeprefix("$res:")))
-        if await cur.fetchone() is None:
-            raise HTTPException(400, f"'authentication_resource_path': no resource at {res!r}")
-    cur = await conn.execute(
-        "SELECT path, route_path FROM http_triggers WHERE http_method = %s"
-        " AND NOT (workspace_id = %s AND path = %s)",
-        (fields["http_method"], workspace, (old or {}).get("path", "")))
-    others = await cur.fetchall()
-    shape = http_routes.route_shape(route)
-    for other_path, other_route in others:
-        if http_routes.route_shape(other_route) == shape:
-            raise HTTPException(400, f"'route_path': {fields['http_method'].upper()} {route} is"
-                                     f" already served by the HTTP trigger {other_path}"
-                                     f" ({other_route})")
-    return fields
-
-
-def _extra(body: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
-    known = {"path", "is_async", "workspace_id", "edited_by", "edited_at", "last_error",
-             "extra_perms", *_COLUMNS}
-    extra = dict((old or {}).get("extra") or {})
-    extra.update({k: v for k, v in body.items() if k not in known})
-    return extra
+        row = await definition.get(conn, workspace, path)
+    if row is None:
+        raise NotFound(f"no HTTP trigger at {path!r}")
+    return row
 
 
 @router.post("/create", status_code=201, response_class=PlainTextResponse,
@@ -179,17 +70,14 @@ async def create_trigger(workspace: str, request: Request,
     body = await inputs.json_object(request)
     path = inputs.field_of(body, "path", str, "a string")
     if not path:
-        raise HTTPException(400, "'path' is required")
+        raise ArgumentError("'path' is required", field="path")
+    check_item_path(path)
     await access.require(request, who, Action.WRITE, path, "HTTP trigger")
-    fields = await _fields(request, workspace, body, None)
-    await _require_target(request, who, fields)
-    cols = ["workspace_id", "path", *fields, "extra", "edited_by", "permissioned_as"]
-    values = [workspace, path, *fields.values(), json.dumps(_extra(body, None)), who.username,
-              who.permissioned_as]
-    async with request.app.state.tidemill.pool.connection() as conn:
-        await conn.execute(
-            f"INSERT INTO http_triggers ({', '.join(cols)}) VALUES"
-            f" ({', '.join(['%s'] * len(cols))})", values)
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
+        fields = await definition.check(conn, workspace, body, None)
+        await _require_target(request, who, fields)
+        await definition.save(conn, workspace, path, fields, body, who.username,
+                              who.permissioned_as, old=None)
     return path
 
 
@@ -202,17 +90,13 @@ async def update_trigger(workspace: str, path: ItemPath, request: Request,
     old = await _one(request, workspace, path)
     new_path = inputs.field_of(body, "path", str, "a string") or path
     if new_path != path:
+        check_item_path(new_path)
         await access.require(request, who, Action.WRITE, new_path, "HTTP trigger")
-    fields = await _fields(request, workspace, body, old)
-    await _require_target(request, who, fields)
-    sets = ", ".join(f"{k} = %s" for k in fields)
-    async with request.app.state.tidemill.pool.connection() as conn:
-        await conn.execute(
-            f"UPDATE http_triggers SET path = %s, {sets}, extra = %s, edited_by = %s,"
-            " edited_at = now(), last_error = NULL WHERE workspace_id = %s AND path = %s",
-            (new_path, *fields.values(), json.dumps(_extra(body, old)), who.username,
-             workspace, path))
-    return new_path
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
+        fields = await definition.check(conn, workspace, body, old)
+        await _require_target(request, who, fields)
+        return await definition.save(conn, workspace, new_path, fields, body, who.username,
+                                     who.permissioned_as, old=old)
 
 
 async def _require_target(request: Request, who: Identity, fields: dict[str, Any]) -> None:
@@ -225,7 +109,7 @@ async def _require_target(request: Request, who: Identity, fields: dict[str, Any
 async def get_trigger(workspace: str, path: ItemPath, request: Request,
                       who: Identity = Depends(authenticate)) -> dict[str, Any]:
     await access.require(request, who, Action.READ, path, "HTTP trigger")
-    return trigger_json(await _one(request, workspace, path))
+    return definition.api_shape(await _one(request, workspace, path))
 
 
 @router.get("/exists/{path:path}")
@@ -244,11 +128,11 @@ async def list_triggers(workspace: str, request: Request, path_start: str = "",
                         who: Identity = Depends(authenticate)) -> list[dict[str, Any]]:
     seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
-        rows = await _fetch(conn, "workspace_id = %s AND starts_with(path, %s)"
+        rows = await definition.fetch(conn, "workspace_id = %s AND starts_with(path, %s)"
                                   " AND (%s::text IS NULL OR script_path = %s)"
                                   " AND (%s::boolean IS NULL OR is_flow = %s) ORDER BY path",
                             (workspace, path_start, path, path, is_flow, is_flow))
-    return [trigger_json(r) for r in seen.filter(rows)]
+    return [definition.api_shape(r) for r in seen.filter(rows)]
 
 
 @router.delete("/delete/{path:path}", response_class=PlainTextResponse)
@@ -256,10 +140,8 @@ async def delete_trigger(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> str:
     await access.require(request, who, Action.WRITE, path, "HTTP trigger")
     async with request.app.state.tidemill.pool.connection() as conn:
-        cur = await conn.execute("DELETE FROM http_triggers WHERE workspace_id = %s"
-                                 " AND path = %s", (workspace, path))
-    if cur.rowcount == 0:
-        raise HTTPException(404, f"no HTTP trigger at {path!r}")
+        if not await definition.delete(conn, workspace, path):
+            raise NotFound(f"no HTTP trigger at {path!r}")
     return f"deleted {path}"
 
 
@@ -273,8 +155,8 @@ async def set_mode(workspace: str, path: ItemPath, request: Request,
     if "mode" not in body and isinstance(body.get("enabled"), bool):
         body["mode"] = "enabled" if body["enabled"] else "disabled"
     if body.get("mode") is None:
-        raise HTTPException(400, "'mode' is required: enabled or disabled")
-    mode = _choice(body, "mode", ("enabled", "disabled"), "enabled")
+        raise ArgumentError("'mode' is required: enabled or disabled", field="mode")
+    mode = definition.choice(body, "mode", ("enabled", "disabled"), "enabled")
     async with request.app.state.tidemill.pool.connection() as conn:
         cur = await conn.execute("UPDATE http_triggers SET mode = %s WHERE workspace_id = %s"
                                  " AND path = %s", (mode, workspace, path))
@@ -288,7 +170,7 @@ async def set_mode(workspace: str, path: ItemPath, request: Request,
 async def _matching(request: Request, route: str) -> tuple[dict[str, Any], dict[str, str]]:
     method = request.method.lower()
     async with request.app.state.tidemill.pool.connection() as conn:
-        rows = await _fetch(conn, "http_method = %s", (method,))
+        rows = await definition.fetch(conn, "http_method = %s", (method,))
     found = [(r, p) for r in rows
              if (p := http_routes.match_route(r["route_path"], route)) is not None]
     if not found:

@@ -8,13 +8,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import access, inputs, secret_values
+from desktop_app.api import access, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.core.errors import NotFound
 from desktop_app.db import references
 from desktop_app.db import variables as store
+from desktop_app.definitions.paths import check_item_path, check_name
+from desktop_app.secrets import values as secret_values
 
 router = APIRouter(prefix="/api/w/{workspace}/resources", tags=["resources"])
 
@@ -132,6 +134,7 @@ async def create_resource(workspace: str, request: Request, update_if_exists: bo
     path, rtype = body.get("path"), body.get("resource_type")
     if not isinstance(path, str) or not path or not isinstance(rtype, str) or not rtype:
         raise HTTPException(400, "'path' and 'resource_type' are required")
+    check_item_path(path)
     await access.require(request, who, Action.WRITE, path, "resource")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
@@ -166,6 +169,7 @@ async def update_resource(workspace: str, path: ItemPath, request: Request,
     body = await inputs.json_object(request)
     _check_fields(body)
     if body.get("path") and body["path"] != strip_prefix(path):  # a rename writes there too
+        check_item_path(body["path"])
         await access.require(request, who, Action.WRITE, body["path"], "resource")
     return await _update(request, workspace, strip_prefix(path), body)
 
@@ -220,6 +224,7 @@ async def create_type(workspace: str, request: Request,
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise HTTPException(400, "'name' is required")
+    check_name(name, "name", "resource type")
     inputs.field_of(body, "schema", dict, "a JSON Schema object")
     inputs.field_of(body, "description", str, "a string")
     async with request.app.state.tidemill.pool.connection() as conn:

@@ -8,20 +8,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
-from psycopg import AsyncConnection
 
 from desktop_app.api import access, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
-from desktop_app.core.args import validate_args
-from desktop_app.core.errors import ArgumentError, NotFound
-from desktop_app.db import flows as flow_store
-from desktop_app.db import scripts as script_store
+from desktop_app.core.errors import ArgumentError
+from desktop_app.definitions import schedule as definition
+from desktop_app.definitions.paths import check_item_path
+from desktop_app.definitions.schedule import api_shape as schedule_json
+from desktop_app.definitions.schedule import bad as _bad
+from desktop_app.definitions.schedule import check_type as _check_type
 from desktop_app.scheduler import cron as cronlib
 from desktop_app.scheduler import store
-from desktop_app.scheduler.jobs import handler_target
-from desktop_app.scheduler.rules import check_catch_up
 
 router = APIRouter(prefix="/api/w/{workspace}/schedules", tags=["schedules"])
 global_router = APIRouter(prefix="/api/schedules", tags=["schedules"])
@@ -37,122 +36,7 @@ _BODY = {"path": _S, "schedule": _S, "timezone": _S, "script_path": _S, "is_flow
          "on_success": _NS, "on_success_extra_args": _O, "ws_error_handler_muted": _B,
          "catch_up": {"enum": ["once", "all", "skip", None]}, "dead_man_intervals": _I,
          "summary": _NS, "description": _NS}
-# Read-only fields of a schedule as `get` returns it: a client may send the body back.
-_KNOWN = set(_BODY) | {"cron_version", "dynamic_skip", "permissioned_as", "labels",
-                       "workspace_id", "edited_by", "edited_at", "extra_perms", "email",
-                       "error", "stats"}
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _bad(name: str, what: str) -> ArgumentError:
-    return ArgumentError(f"'{name}' must be {what}", field=name)
-
-
-def _check_type(body: dict[str, Any], name: str, kind: type | tuple[type, ...], what: str) -> Any:
-    v = body.get(name)
-    if v is None:
-        return None
-    if not isinstance(v, kind) or (isinstance(v, bool) and kind is int):
-        raise _bad(name, what)
-    return v
-
-
-async def _values(conn: AsyncConnection[Any], ws: str, body: dict[str, Any],
-                  old: dict[str, Any] | None) -> dict[str, Any]:
-    """The columns of a NewSchedule/EditSchedule body, validated (ArgumentError names the field)."""
-    v: dict[str, Any] = {}
-    for name in ("schedule", "timezone", "script_path", "tag", "on_failure", "on_recovery",
-                 "on_success", "summary", "description", "paused_until", "catch_up"):
-        v[name] = _check_type(body, name, str, "a string")
-    for name in ("is_flow", "enabled", "no_flow_overlap", "on_failure_exact",
-                 "ws_error_handler_muted"):
-        v[name] = _check_type(body, name, bool, "true or false")
-    for name in ("on_failure_times", "on_recovery_times", "dead_man_intervals"):
-        n = _check_type(body, name, int, "a whole number")
-        if n is not None and n < 1:
-            raise _bad(name, "at least 1")
-        v[name] = n
-    for name in ("args", "retry", "on_failure_extra_args", "on_recovery_extra_args",
-                 "on_success_extra_args"):
-        v[name] = _check_type(body, name, dict, "a JSON object")
-    if old is not None:  # an update keeps what its body leaves out
-        for k, val in list(v.items()):
-            if val is None and k in ("script_path", "is_flow", "timezone", "enabled"):
-                v[k] = old[k]
-    v["timezone"] = v["timezone"] or "UTC"
-    if not v["schedule"]:
-        raise _bad("schedule", "a cron expression, e.g. '0 */5 * * * *'")
-    if not v["script_path"]:
-        raise _bad("script_path", "the path of the script or flow to run")
-    cronlib.parse(v["schedule"], v["timezone"])  # names 'schedule' or 'timezone'
-    v["catch_up"] = check_catch_up(v["catch_up"])
-    if v["paused_until"] is not None:
-        try:
-            v["paused_until"] = datetime.fromisoformat(v["paused_until"].replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise _bad("paused_until", "an ISO 8601 date-time") from exc
-    v["is_flow"] = bool(v["is_flow"])
-    v["enabled"] = True if v["enabled"] is None else v["enabled"]
-    for name in ("no_flow_overlap", "on_failure_exact", "ws_error_handler_muted"):
-        v[name] = bool(v[name])
-    v["on_failure_times"] = v["on_failure_times"] or 1
-    v["on_recovery_times"] = v["on_recovery_times"] or 1
-    v["args"] = v["args"] or {}
-    await _check_target(conn, ws, v["script_path"], v["is_flow"], "script_path", v["args"])
-    for name in ("on_failure", "on_recovery", "on_success"):
-        if v[name]:
-            try:
-                path, is_flow = handler_target(v[name])
-            except Exception as exc:
-                raise ArgumentError(str(exc), field=name) from exc
-            await _check_target(conn, ws, path, is_flow, name, None)
-    v["extra"] = {k: val for k, val in body.items() if k not in _KNOWN}
-    return v
-
-
-async def _check_target(conn: AsyncConnection[Any], ws: str, path: str, is_flow: bool,
-                        field: str, args: dict[str, Any] | None) -> None:
-    try:
-        if is_flow:
-            flow = await flow_store.latest(conn, ws, path)
-            schema = flow["schema"]
-        else:
-            schema = (await script_store.latest(conn, ws, path)).schema
-    except NotFound as exc:
-        kind = "flow" if is_flow else "script"
-        raise ArgumentError(f"'{field}': no {kind} at path {path!r} in workspace {ws!r}",
-                            field=field, hint="deploy it first, or check is_flow") from exc
-    if args is not None and schema:
-        validate_args(schema, args)
-
-
-def schedule_json(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: row[k] for k in ("workspace_id", "path", "edited_by", "schedule", "timezone",
-                               "enabled", "script_path", "is_flow", "args", "on_failure",
-                               "on_failure_times", "on_failure_exact", "on_failure_extra_args",
-                               "on_recovery", "on_recovery_times", "on_recovery_extra_args",
-                               "on_success", "on_success_extra_args", "ws_error_handler_muted",
-                               "retry", "no_flow_overlap", "summary", "description", "tag",
-                               "error", "catch_up", "dead_man_intervals", "permissioned_as")}
-    for k in ("edited_at", "paused_until"):
-        out[k] = row[k].isoformat() if row[k] else None
-    out["extra_perms"] = {}
-    out["email"] = f"{row['edited_by']}@tidemill.local"
-    out["cron_version"] = "v2"
-    # What really happened, next to what the cron says (Tidemill's additions).
-    out["stats"] = {
-        "next_fire": row["next_fire"].isoformat() if row["next_fire"] and row["enabled"] else None,
-        "last_fire": row["last_fire"].isoformat() if row["last_fire"] else None,
-        "last_job": str(row["last_job"]) if row["last_job"] else None,
-        "missed_runs": row["missed_total"], "last_missed": row["last_missed"],
-        "skipped_overlap": row["skipped_total"], "failure_streak": row["failure_streak"],
-        "last_success_at": row["last_success_at"].isoformat() if row["last_success_at"] else None,
-    }
-    out.update(row["extra"] or {})
-    return out
 
 
 @router.post("/create", status_code=201, response_class=PlainTextResponse,
@@ -164,16 +48,17 @@ async def create_schedule(workspace: str, request: Request,
     path = _check_type(body, "path", str, "a string")
     if not path:
         raise _bad("path", "the schedule's path, e.g. f/folder/name")
+    check_item_path(path)
     await access.require(request, who, Action.WRITE, path, "schedule")
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
-        values = await _values(conn, workspace, body, None)
+        values = await definition.check(conn, workspace, body, None)
         await _require_target(request, who, values)
         cur = await conn.execute("SELECT 1 FROM schedules WHERE workspace_id = %s AND path = %s",
                                  (workspace, path))
         if await cur.fetchone():
             raise ArgumentError(f"schedule {path} already exists", field="path")
-        await store.create(conn, workspace, path, values, who.username, who.permissioned_as,
-                           _now())
+        await definition.save(conn, workspace, path, values, who.username,
+                              who.permissioned_as, old=None)
     return str(path)
 
 
@@ -185,12 +70,12 @@ async def update_schedule(workspace: str, path: ItemPath, request: Request,
     body = await inputs.json_object(request)
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         old = await store.get(conn, workspace, path)
-        values = await _values(conn, workspace, body, old)
+        values = await definition.check(conn, workspace, body, old)
         await _require_target(request, who, values)
         if "enabled" not in body:
             values["enabled"] = old["enabled"]
-        await store.update(conn, workspace, path, values, who.username, who.permissioned_as,
-                           _now())
+        await definition.save(conn, workspace, path, values, who.username,
+                              who.permissioned_as, old=old)
     return path
 
 
@@ -281,7 +166,7 @@ async def set_enabled(workspace: str, path: ItemPath, request: Request,
     if not isinstance(enabled, bool):
         raise _bad("enabled", "true or false")
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
-        await store.set_enabled(conn, workspace, path, enabled, _now())
+        await store.set_enabled(conn, workspace, path, enabled, datetime.now(UTC))
     return f"succesfully updated schedule at path {path} to status {enabled}"
 
 
@@ -313,7 +198,7 @@ async def _preview(request: Request) -> list[str]:
     cron = cronlib.parse(expr or "", tz)
     out: list[str] = []
     try:
-        for t in cronlib.iter_fires(cron, _now()):
+        for t in cronlib.iter_fires(cron, datetime.now(UTC)):
             out.append(t.isoformat())
             if len(out) >= count:
                 break

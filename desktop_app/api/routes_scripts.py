@@ -10,10 +10,10 @@ from fastapi.responses import PlainTextResponse
 from desktop_app.api import access, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
-from desktop_app.api.deploy import deploy_script
 from desktop_app.api.inputs import ItemPath
 from desktop_app.core.errors import UsageError
 from desktop_app.db import scripts as script_store
+from desktop_app.definitions.script import deploy_script
 
 router = APIRouter(prefix="/api/w/{workspace}/scripts", tags=["scripts"])
 

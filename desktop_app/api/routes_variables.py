@@ -7,12 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import access, inputs, secret_values
+from desktop_app.api import access, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.core.errors import NotFound
 from desktop_app.db import variables as store
+from desktop_app.definitions.paths import check_item_path
+from desktop_app.secrets import values as secret_values
 
 router = APIRouter(prefix="/api/w/{workspace}/variables", tags=["variables"])
 
@@ -115,6 +117,7 @@ async def create_variable(workspace: str, request: Request, already_encrypted: b
     path = body.get("path")
     if not isinstance(path, str) or not path:
         raise HTTPException(400, "'path' is required")
+    check_item_path(path)
     await access.require(request, who, Action.WRITE, path, "variable")
     _check_fields(body)
     value = _body_value(body)
@@ -147,6 +150,7 @@ async def update_variable(workspace: str, path: ItemPath, request: Request,
     body = await inputs.json_object(request)
     _check_fields(body)
     if body.get("path") and body["path"] != path:  # a rename writes the new path too
+        check_item_path(body["path"])
         await access.require(request, who, Action.WRITE, body["path"], "variable")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():

@@ -11,10 +11,10 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from desktop_app.api.ttl_cache import TtlCache
-from desktop_app.api.waiter import CompletionWaiter
 from desktop_app.core import hosts
 from desktop_app.core.permissions import Folder
 from desktop_app.db.scripts import SCRIPTS_CHANNEL, ScriptVersion
+from desktop_app.queue.waiter import CompletionWaiter
 
 #: How long a cached token row or newest script version may be served. Deploys and
 #: archives drop their path at once (here and, by NOTIFY, in other daemons); this bounds

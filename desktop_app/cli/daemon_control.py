@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,114 +13,23 @@ from urllib.parse import urlsplit
 import httpx
 
 from desktop_app.cli.output import fail
-from desktop_app.daemon.home import HomeLayout
+from desktop_app.client.daemon_process import (
+    START_TIMEOUT_S,
+    DaemonStartError,
+    alive,
+    answers,
+    daemon_info,
+    launch,
+    launch_tray,
+    log_path,
+    poll_ready,
+    running_info,
+    running_url,
+)
 
-
-def _info(home: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(HomeLayout(home).daemon_info.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A daemon started by this very process (the desktop app) stays a zombie once it
-    # exits until reaped: it is not running.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/api/version", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def running_info(home: Path) -> dict[str, Any] | None:
-    """This home's `daemon.json` (pid, url) if its daemon is alive and answering, else None."""
-    info = _info(home)
-    if info and _alive(info["pid"]) and _answers(info["url"]):
-        return info
-    return None
-
-
-def running_url(home: Path) -> str | None:
-    """The URL of this home's daemon if it is alive and answering, else None."""
-    info = running_info(home)
-    return str(info["url"]) if info else None
-
-
-class DaemonStartError(Exception):
-    """The background daemon exited or never answered; the message says where to look."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
-
-
-def launch(home: Path, port: int = 8765, host: str = "127.0.0.1", workers: int = 2,
-           database_url: str | None = None, heartbeat: float = 2.0,
-           public_url: str | None = None,
-           allowed_hosts: list[str] | None = None) -> subprocess.Popen[bytes]:
-    """Start the daemon in the background (its own session: it outlives this process)."""
-    layout = HomeLayout(home)
-    layout.ensure()
-    cmd = [sys.executable, "-m", "desktop_app.cli.main", "daemon", "--home", str(home),
-           "--port", str(port), "--host", host, "--workers", str(workers),
-           "--heartbeat", str(heartbeat)]
-    if database_url:
-        cmd += ["--database-url", database_url]
-    if public_url:
-        cmd += ["--public-url", public_url]
-    for name in allowed_hosts or ():
-        cmd += ["--allowed-host", name]
-    with open(log_path(home), "ab") as log:
-        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def log_path(home: Path) -> Path:
-    return HomeLayout(home).logs / "daemon.log"
-
-
-def poll_ready(home: Path, proc: subprocess.Popen[bytes]) -> str | None:
-    """The daemon's URL once it answers; None while it is starting; DaemonStartError if
-    it exited (with the end of its log)."""
-    code = proc.poll()
-    if code is not None:
-        path = log_path(home)
-        tail = path.read_text(errors="replace").splitlines()[-15:]
-        raise DaemonStartError(f"the daemon exited with code {code} during start:\n  "
-                               + "\n  ".join(tail), f"full log: {path}")
-    info = _info(home)
-    if info and info.get("pid") == proc.pid and _answers(info["url"]):
-        return str(info["url"])
-    return None
-
-
-START_TIMEOUT_S = 120
-
-
-def launch_tray(home: Path) -> subprocess.Popen[bytes] | None:
-    """The tray icon runs in its own process beside the daemon (the daemon never loads
-    Qt). Only on a desktop session; TIDEMILL_TRAY=0 turns it off; without a system tray
-    it exits by itself and the daemon runs on without one."""
-    if os.environ.get("TIDEMILL_TRAY", "1") == "0" or not (
-            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return None
-    with open(log_path(home).with_name("tray.log"), "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "desktop_app.gui.tray", "--home", str(home)],
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+# Re-exported: `tidemill daemon` and its tests use them from here.
+__all__ = ["START_TIMEOUT_S", "DaemonStartError", "launch", "launch_tray", "log_path",
+           "poll_ready", "running_info", "running_url", "start", "status", "stop"]
 
 
 DEFAULT_PORT = 8765
@@ -134,8 +41,8 @@ def start(home: Path, port: int | None, host: str, workers: int, database_url: s
     """Start the home's daemon in the background. One home has one daemon (it owns the
     home's database and workspace): asked for another port while it runs elsewhere, say
     where it runs and exit 1, rather than answer "already running" about a port not asked."""
-    info = _info(home)
-    if info and _alive(info["pid"]) and _answers(info["url"]):
+    info = daemon_info(home)
+    if info and alive(info["pid"]) and answers(info["url"]):
         running_port = urlsplit(str(info["url"])).port
         if port is not None and running_port != port:
             fail(f"the daemon of {home} already runs at {info['url']} (pid {info['pid']}), "
@@ -162,14 +69,14 @@ def start(home: Path, port: int | None, host: str, workers: int, database_url: s
 
 
 def stop(home: Path, timeout_s: float = 60.0) -> None:
-    info = _info(home)
-    if not info or not _alive(info["pid"]):
+    info = daemon_info(home)
+    if not info or not alive(info["pid"]):
         print("no daemon is running for this home")
         return
     os.kill(info["pid"], signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not _alive(info["pid"]):
+        if not alive(info["pid"]):
             print(f"stopped (pid {info['pid']})")
             return
         time.sleep(0.1)
@@ -178,11 +85,11 @@ def stop(home: Path, timeout_s: float = 60.0) -> None:
 
 
 def status(home: Path) -> None:
-    info = _info(home)
-    if not info or not _alive(info["pid"]):
+    info = daemon_info(home)
+    if not info or not alive(info["pid"]):
         print(f"not running (home {home})")
         raise SystemExit(1)
-    ok = _answers(info["url"])
+    ok = answers(info["url"])
     print(f"running: pid {info['pid']} at {info['url']}, {info['workers']} workers, "
           f"{info['database']} database{'' if ok else ' (NOT answering)'}")
     database = _database_state(info["url"]) if ok else info.get("database_state")

@@ -4,8 +4,12 @@
      ├── UsageError            bad input from the user: wrong args, unknown path, bad file
      │    ├── NotFound          an item or job that does not exist
      │    ├── Forbidden         the caller's role or grants do not allow it (403)
-     │    ├── ArgumentError     job arguments that do not fit the script's schema
+     │    ├── ArgumentError     a field that is wrong (job arguments, a definition's field)
+     │    ├── Conflict          the request cannot be done in the item's present state (409)
+     │    ├── TooLarge          a request body over the daemon's limit (413)
      │    └── ScriptSyntaxError a script that cannot be parsed
+     ├── Unavailable           a part of the daemon this needs is missing (503)
+     ├── WaitTimeout           a job did not finish within the wait's limit (504)
      ├── DatabaseError         the database cannot be reached or refused a statement
      │    └── EmbeddedPostgresError  the bundled server could not be prepared or started
      ├── RuntimeSetupError     a script's environment could not be built (e.g. uv failed)
@@ -70,6 +74,30 @@ class ArgumentError(UsageError):
                  hint: str | None = None) -> None:
         self.field = field
         super().__init__(message, hint=hint)
+
+
+class Conflict(UsageError):
+    """The request conflicts with the item's present state."""
+
+    http_status = 409
+
+
+class TooLarge(UsageError):
+    """The request is too large."""
+
+    http_status = 413
+
+
+class Unavailable(TidemillError):
+    """A part of the daemon this request needs is not available."""
+
+    http_status = 503
+
+
+class WaitTimeout(TidemillError):
+    """The job did not finish in time; it keeps running."""
+
+    http_status = 504
 
 
 class ScriptSyntaxError(UsageError):

@@ -24,7 +24,6 @@ from psycopg_pool import AsyncConnectionPool
 
 from desktop_app.api.app import create_app
 from desktop_app.api.state import ApiState
-from desktop_app.api.waiter import CompletionWaiter
 from desktop_app.core import hosts
 from desktop_app.core.errors import DaemonError, DatabaseError
 from desktop_app.core.event_triggers import smtp_port_from_env
@@ -47,6 +46,7 @@ from desktop_app.db.settings import (
 from desktop_app.flows import secrets_access
 from desktop_app.queue.reaper import reap
 from desktop_app.queue.retention import run_pruner
+from desktop_app.queue.waiter import CompletionWaiter
 from desktop_app.runtimes import sandbox
 from desktop_app.scheduler.scheduler import run_scheduler
 from desktop_app.secrets.store import open_secret_store

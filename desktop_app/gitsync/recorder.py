@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
-
-from desktop_app.api.state import ApiState
 from desktop_app.core.errors import UsageError
-from desktop_app.gitsync import items
+from desktop_app.definitions import sync as items
+from desktop_app.definitions.sync import key_of as _key
 from desktop_app.gitsync.layout import (
     item_files,
     read_folder,
@@ -45,7 +43,7 @@ class Change:
 
 
 class ChangeRecorder:
-    def __init__(self, state: ApiState, root: Path) -> None:
+    def __init__(self, state: Any, root: Path) -> None:
         self.state = state
         self.root = root
         self.lock = asyncio.Lock()
@@ -183,21 +181,8 @@ class ChangeRecorder:
         return await asyncio.to_thread(write)
 
 
-def _key(kind: str, item: dict[str, Any]) -> str:
-    return str(item["name"] if kind in ("resource_type", "folder") else item["path"])
-
-
-def recorder_of(state: ApiState) -> ChangeRecorder:
+def recorder_of(state: Any) -> ChangeRecorder:
     rec = state.extra.get(_STATE_KEY)
     if rec is None:
         rec = state.extra[_STATE_KEY] = ChangeRecorder(state, state.home / "workspace")
     return rec
-
-
-def record_change(request: Request, workspace: str, kind: str, path: str, action: str,
-                  who: str, old_path: str | None = None) -> None:
-    """Queue one API change for its Git commit (returns at once)."""
-    if workspace != WORKSPACE:
-        return
-    state: ApiState = request.app.state.tidemill
-    recorder_of(state).record(Change(kind, path, action, who, old_path))

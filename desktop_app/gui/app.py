@@ -395,7 +395,7 @@ def run_gui(conn: Connection, theme: str = "light", home: Path | None = None) ->
         nonlocal conn
         _phase("qt")
         if home is not None:
-            from desktop_app.cli.daemon_control import DaemonStartError
+            from desktop_app.client.daemon_process import DaemonStartError
             from desktop_app.gui.first_run import first_run, is_first_run
             from desktop_app.gui.startup import ensure_daemon
 

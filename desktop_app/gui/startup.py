@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from desktop_app.cli import daemon_control
+from desktop_app.client import daemon_process as daemon_control
 from desktop_app.client.http import ClientError, Connection, TidemillClient, connection_from_env
 
 

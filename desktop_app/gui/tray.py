@@ -148,7 +148,7 @@ class Tray:
     def quit(self) -> None:
         """Stop this home's daemon (it drains running jobs) and the tray with it."""
         if self.home is not None:
-            from desktop_app.cli.daemon_control import _info
+            from desktop_app.client.daemon_process import daemon_info as _info
 
             info = _info(self.home)
             if info:

@@ -171,7 +171,7 @@ async def websocket_session(ctx: Any) -> str:
 async def run_for_result(ctx: Any, path: str, is_flow: bool, args: dict[str, Any]) -> Any:
     """Run a script or flow (as the trigger's owner) and return its result; UsageError
     saying so when it fails."""
-    from desktop_app.api.submit import wait_completed
+    from desktop_app.queue.waiter import wait_completed
     from desktop_app.scheduler.jobs import push_item
 
     row = ctx.row
@@ -195,7 +195,7 @@ async def run_for_result(ctx: Any, path: str, is_flow: bool, args: dict[str, Any
 async def _reply(ctx: Any, ws: Any, job: uuid.UUID, cfg: dict[str, Any]) -> None:
     """`can_return_message`: send the run's result back on the WebSocket (a failed run's
     error only with `can_return_error_result`)."""
-    from desktop_app.api.submit import wait_completed
+    from desktop_app.queue.waiter import wait_completed
 
     with contextlib.suppress(Exception):  # the link may be gone; the run is recorded anyway
         row = await wait_completed(ctx.state, ctx.row["workspace_id"], job)

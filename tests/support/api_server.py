@@ -29,12 +29,12 @@ from typing import Any
 
 import httpx
 import uvicorn
+from desktop_app.api.waiter import CompletionWaiter
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from desktop_app.api.app import create_app
 from desktop_app.api.state import ApiState
-from desktop_app.api.waiter import CompletionWaiter
 from desktop_app.daemon.daemon import ensure_admin_token
 from desktop_app.daemon.home import HomeLayout
 from desktop_app.db.resource_types import RESOURCE_TYPES_DIR, install_resource_types

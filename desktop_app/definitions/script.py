@@ -1,4 +1,6 @@
-"""Deploying a script version: parse its signature, resolve its requirements, store it."""
+"""A script: deploying a version (check the path and fields, parse its signature, resolve
+its requirements, store it) and its sync files (`<path>.script.yaml`, the code file and
+`<path>.script.lock`)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from desktop_app.api import inputs
-from desktop_app.core.errors import UsageError
+from desktop_app.core.errors import ArgumentError, NotFound
 from desktop_app.core.ids import script_hash
 from desktop_app.core.languages import require_runnable
 from desktop_app.db import scripts as script_store
+from desktop_app.definitions.fields import without_request_only
+from desktop_app.definitions.paths import check_item_path
 from desktop_app.parsing import script_metadata
 from desktop_app.runtimes import python_env
 
@@ -44,11 +47,12 @@ async def deploy_script(
     content = body.get("content")
     language = body.get("language")
     if not isinstance(path, str) or not path.strip("/"):
-        raise UsageError("'path' is required (e.g. f/folder/name or u/user/name)")
+        raise ArgumentError("'path' is required (e.g. f/folder/name or u/user/name)",
+                            field="path")
     if not isinstance(content, str):
-        raise UsageError("'content' (the script's code) is required")
+        raise ArgumentError("'content' (the script's code) is required", field="content")
     language = require_runnable(language)
-    _check_path(path)
+    check_item_path(path)
     _check_types(body)
     meta = script_metadata(content, language)  # raises ScriptSyntaxError naming the line
     schema = body.get("schema") or meta["schema"]
@@ -79,7 +83,7 @@ async def deploy_script(
         no_main_func=bool(meta.get("no_main_func")),
         parent_hash=body.get("parent_hash"),
         workspace_id=workspace,
-        extra=inputs.without_request_only({k: v for k, v in body.items() if k not in _KNOWN}),
+        extra=without_request_only({k: v for k, v in body.items() if k not in _KNOWN}),
     )
     await script_store.insert_version(conn, version)
     return version
@@ -98,13 +102,54 @@ def _check_types(body: dict[str, Any]) -> None:
     for name, (kind, what) in _TYPES.items():
         value = body.get(name)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise UsageError(f"'{name}' must be {what}")
+            raise ArgumentError(f"'{name}' must be {what}", field=name)
 
 
-def _check_path(path: str) -> None:
-    parts = path.split("/")
-    if parts[0] not in ("u", "f", "g") or len(parts) < 3 or any(p in ("", ".", "..") for p in parts):
-        raise UsageError(
-            f"invalid path {path!r}: a path is u/<user>/<name> or f/<folder>/<name>",
-            hint="for example f/examples/hello",
-        )
+KIND = "script"
+_COMPARED = ("language", "content", "summary", "description", "lock", "kind")
+
+
+def sync_shape(s: script_store.ScriptVersion) -> dict[str, Any]:
+    """The script as its sync files hold it, plus its path."""
+    return {"path": s.path, "language": s.language, "content": s.content,
+            "summary": s.summary, "description": s.description, "schema": s.schema,
+            "kind": s.kind, "lock": s.lock, "tag": s.tag, "timeout": s.timeout_s}
+
+
+async def read(conn: AsyncConnection[Any], ws: str, path: str) -> dict[str, Any] | None:
+    try:
+        return sync_shape(await script_store.latest(conn, ws, path))
+    except NotFound:
+        return None
+
+
+async def read_all(conn: AsyncConnection[Any], ws: str) -> list[dict[str, Any]]:
+    out = []
+    for s in await script_store.list_latest(conn, ws):
+        item = await read(conn, ws, s.path)
+        if item:
+            out.append(item)
+    return out
+
+
+async def apply(conn: AsyncConnection[Any], ctx: Any, ws: str, item: dict[str, Any],
+                who: str) -> bool:
+    """Deploy this sync item as a new version; False when the newest version is it."""
+    current = await read(conn, ws, item["path"])
+    if current is not None and all(current.get(k) == item.get(k) or
+                                   (not current.get(k) and not item.get(k))
+                                   for k in _COMPARED) \
+            and (item.get("schema") is None or current.get("schema") == item.get("schema")):
+        return False
+    body = {k: v for k, v in item.items() if v is not None}
+    await deploy_script(conn, ws, body, who, ctx.home)
+    return True
+
+
+async def delete(conn: AsyncConnection[Any], ws: str, path: str) -> bool:
+    """Archive the script (its versions stay, as Windmill keeps them)."""
+    try:
+        await script_store.archive(conn, ws, path)
+        return True
+    except NotFound:
+        return False

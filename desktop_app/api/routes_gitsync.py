@@ -12,15 +12,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response
 
-from desktop_app.api import access, inputs, secret_values
+from desktop_app.api import access, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import UsageError
 from desktop_app.db import variables as var_store
+from desktop_app.definitions import sync as sync_items
 from desktop_app.gitsync import items
 from desktop_app.gitsync.layout import SECRET_KEY, check_relative, read_folder
 from desktop_app.gitsync.recorder import WORKSPACE, recorder_of
+from desktop_app.secrets import values as secret_values
 
 router = APIRouter(prefix="/api/w/{workspace}/sync", tags=["sync"])
 tarball_router = APIRouter(prefix="/api/w/{workspace}/workspaces", tags=["sync"])
@@ -28,7 +30,7 @@ tarball_router = APIRouter(prefix="/api/w/{workspace}/workspaces", tags=["sync"]
 
 def install(app: FastAPI) -> None:
     """The sync routes, and the hook that commits every change made through the API."""
-    from desktop_app.gitsync.hook import GitSyncHook
+    from desktop_app.api.gitsync_hook import GitSyncHook
 
     app.include_router(router)
     app.include_router(tarball_router)
@@ -194,7 +196,7 @@ async def tarball(workspace: str, request: Request, archive_type: str = "tar",
                              include_schedules, include_triggers)
     seen = await access.visible(request, who, workspace)
     async with request.app.state.tidemill.pool.connection() as conn:
-        all_items = await items.all_items(conn, workspace)
+        all_items = await sync_items.all_items(conn, workspace)
     data = tb.archive(tb.entries(all_items, selection, seen.allows), archive_type)
     media = "application/zip" if archive_type == "zip" else "application/x-tar"
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", workspace)  # a header holds Latin-1 only

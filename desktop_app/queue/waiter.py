@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection
 
+from desktop_app.core.errors import WaitTimeout
 from desktop_app.queue.notify import DONE_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -102,3 +103,46 @@ class CompletionWaiter:
             return True
         except TimeoutError:
             return False
+
+
+# -- waiting for one job -----------------------------------------------------------------
+
+async def wait_completed(state: Any, workspace: str, job_id: uuid.UUID,
+                         fut: asyncio.Future[None] | None = None) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + state.sync_timeout_s
+    fut = fut or state.waiter.register(job_id)
+    try:
+        while True:
+            # A 1 s poll backs up a NOTIFY lost while the listener reconnected.
+            await state.waiter.wait(fut, min(1.0, max(deadline - loop.time(), 0.01)))
+            row = await _completed_row(state, workspace, job_id)
+            if row is not None:
+                return row
+            if loop.time() >= deadline:
+                raise WaitTimeout(
+                    f"job {job_id} did not finish within {state.sync_timeout_s:g} s and keeps"
+                         f" running; fetch its result later with"
+                         f" jobs_u/completed/get_result_maybe/{job_id}")
+            if fut.done():  # woken for another job (a batch completion): wait again
+                state.waiter.unregister(job_id, fut)
+                fut = state.waiter.register(job_id)
+    finally:
+        state.waiter.unregister(job_id, fut)
+
+
+async def _completed_row(state: Any, workspace: str, job_id: uuid.UUID) -> dict[str, Any] | None:
+    async with state.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT status, result FROM job_completed WHERE id = %s AND workspace_id = %s",
+            (job_id, workspace))
+        row = await cur.fetchone()
+        if row is None:
+            # A flow with `early_return` answers sync callers before it ends.
+            cur = await conn.execute(
+                "SELECT flow_status->'tidemill'->'early' FROM job_queue WHERE id = %s"
+                " AND kind = 'flow'", (job_id,))
+            early = await cur.fetchone()
+            if early is not None and early[0] is not None:
+                return {"status": "success", "result": early[0]["result"]}
+    return {"status": row[0], "result": row[1]} if row else None

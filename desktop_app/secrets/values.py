@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
-from fastapi import HTTPException
-
-from desktop_app.api.state import ApiState
+from desktop_app.core.errors import Conflict, Unavailable
 
 SECRET_KEY = "$secret"
+
+
+class HasSecrets(Protocol):
+    """What these functions need of the daemon's state: its secret store (or None)."""
+
+    secrets: Any
 
 
 def new_ref(kind: str) -> str:
@@ -22,27 +26,30 @@ def new_ref(kind: str) -> str:
 # Keyring calls block for ~10 ms (D-Bus round trips): they run in a thread so the
 # API's event loop keeps serving other requests meanwhile.
 
-async def store(state: ApiState, ws: str, value: str, ref: str | None = None,
+async def store(state: HasSecrets, ws: str, value: str, ref: str | None = None,
                 kind: str = "var") -> str:
     ref = ref or new_ref(kind)
     if state.secrets is None:
-        raise HTTPException(503, "no secret store is configured on this daemon")
+        raise Unavailable("no secret store is configured on this daemon",
+                          hint="start the daemon where a keyring is available, or opt in to"
+                               " the encrypted file store")
     await asyncio.to_thread(state.secrets.set, ws, ref, value)
     return ref
 
 
-async def read(state: ApiState, ws: str, ref: str, what: str) -> str:
+async def read(state: HasSecrets, ws: str, ref: str, what: str) -> str:
     value = (await asyncio.to_thread(state.secrets.get, ws, ref)
              if state.secrets is not None else None)
     if value is None:
-        raise HTTPException(
-            409, f"the secret value of {what} is missing from this machine's keyring "
+        raise Conflict(
+            f"the secret value of {what} is missing from this machine's keyring "
                  f"({state.secrets.describe() if state.secrets else 'no store'}); set it again "
-                 "(e.g. after a Git pull, secrets must be entered on each machine)")
+                 "(e.g. after a Git pull, secrets must be entered on each machine)",
+            hint="tidemill secret set <path> (add --field <name> for a resource field)")
     return value
 
 
-async def forget(state: ApiState, ws: str, ref: str | None) -> None:
+async def forget(state: HasSecrets, ws: str, ref: str | None) -> None:
     if ref and state.secrets is not None:
         await asyncio.to_thread(state.secrets.delete, ws, ref)
 
@@ -55,7 +62,7 @@ def secret_fields(type_schema: dict[str, Any] | None) -> set[str]:
             if isinstance(p, dict) and (p.get("password") is True or p.get("format") == "password")}
 
 
-async def split_secrets(state: ApiState, ws: str, value: Any, fields: set[str],
+async def split_secrets(state: HasSecrets, ws: str, value: Any, fields: set[str],
                   old: Any = None) -> Any:
     """Move secret fields of a resource value into the keyring; returns what the DB keeps.
     A field whose new value is a `$var:` reference stays a reference (not a copy)."""
@@ -72,7 +79,7 @@ async def split_secrets(state: ApiState, ws: str, value: Any, fields: set[str],
     return kept
 
 
-async def join_secrets(state: ApiState, ws: str, value: Any, what: str) -> tuple[Any, list[str]]:
+async def join_secrets(state: HasSecrets, ws: str, value: Any, what: str) -> tuple[Any, list[str]]:
     """The resource value with its secret fields read back; also the refs read."""
     refs: list[str] = []
     if not isinstance(value, dict):
