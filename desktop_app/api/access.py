@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
 from desktop_app.api.auth import Identity
 from desktop_app.core import permissions
+from desktop_app.core.errors import Forbidden, Unavailable
 from desktop_app.core.permissions import Access, Action, Folder
 from desktop_app.db import users as user_store
 
@@ -62,8 +63,8 @@ async def identity_of(request: Request, username: str) -> Identity:
     async with request.app.state.tidemill.pool.connection() as conn:
         role = await user_store.role_of(conn, username)
     if role is None:
-        raise HTTPException(503, f"this runs as {username!r}, who is no longer a user; an admin"
-                                 " must re-save it as an existing user")
+        raise Unavailable(f"this runs as {username!r}, who is no longer a user; an admin"
+                          " must re-save it as an existing user")
     return Identity(username, "admin", role=role)
 
 
@@ -126,9 +127,9 @@ async def require_job(request: Request, who: Identity, row: dict[str, Any],
         needed = Access.WRITE if action == Action.WRITE else Access.READ
         if permissions.path_access(who.principal, path, folder) >= needed:
             return
-    raise HTTPException(403, f"{who.username} ({who.role}) may not see job {row['id']}: it was"
-                             f" started by {row.get('created_by')}; operators see only their own"
-                             " runs, developers also the runs of what they may read")
+    raise Forbidden(f"{who.username} ({who.role}) may not see job {row['id']}: it was"
+                    f" started by {row.get('created_by')}; operators see only their own"
+                    " runs, developers also the runs of what they may read")
 
 
 async def job_visibility(request: Request, who: Identity, workspace: str

@@ -11,7 +11,7 @@ author wired into it: the scripts and flows it references run without a grant of
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
 from desktop_app.api import access
 from desktop_app.api.access import Action
@@ -36,7 +36,7 @@ async def may_read_code(request: Request, who: Identity, path: str) -> bool:
     """Whether the answer of `apps/get` may carry the inline scripts' code."""
     try:
         await access.require(request, who, Action.READ_CODE, path, "app")
-    except (Forbidden, HTTPException):
+    except Forbidden:
         return False
     return True
 

@@ -14,7 +14,9 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import HTTPException, Request
+from fastapi import Request
+
+from desktop_app.core.errors import ArgumentError, Forbidden, UsageError
 
 
 def sign(key: str, subject: str) -> str:
@@ -36,8 +38,8 @@ def check(key: str, subject: str, signature: str) -> None:
     # As bytes: compare_digest refuses str with non-ASCII characters.
     if not hmac.compare_digest(sign(key, subject).encode(),
                                signature.encode("utf-8", "replace")):
-        raise HTTPException(403, "invalid signature: this approval link was not issued by this"
-                                 " Tidemill (or was altered)")
+        raise Forbidden("invalid signature: this approval link was not issued by this"
+                        " Tidemill (or was altered)")
 
 
 async def payload(request: Request, payload_b64: str | None) -> Any:
@@ -46,11 +48,11 @@ async def payload(request: Request, payload_b64: str | None) -> Any:
         try:
             return json.loads(base64.b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
         except (ValueError, RecursionError) as exc:
-            raise HTTPException(400, "'payload' must be base64 of JSON") from exc
+            raise ArgumentError("'payload' must be base64 of JSON", field="payload") from exc
     if request.method == "POST":
         raw = await request.body()
         try:
             return json.loads(raw) if raw.strip() else None
         except (ValueError, RecursionError) as exc:
-            raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+            raise UsageError(f"the body is not valid JSON: {exc}") from exc
     return None

@@ -16,8 +16,9 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 
+from desktop_app.core.errors import Forbidden, Unauthenticated
 from desktop_app.core.permissions import Principal
 from desktop_app.core.tokens import JOB_TOKEN_PREFIX, hash_token, verify_job_token
 
@@ -58,10 +59,9 @@ class Identity:
         sends is passed to the script as plain text."""
         return self.scope != "run"
 
-    def scope_refusal(self, doing: str) -> HTTPException:
-        return HTTPException(403, f"this token's scope is {self.scope_text}: it may only start"
-                                  f" runs of those paths and read the jobs it started, not"
-                                  f" {doing}")
+    def scope_refusal(self, doing: str) -> Forbidden:
+        return Forbidden(f"this token's scope is {self.scope_text}: it may only start"
+                         f" runs of those paths and read the jobs it started, not {doing}")
 
     def require_admin(self, what: str) -> None:
         """Not a run-only token (the role is checked by access.require)."""
@@ -116,14 +116,13 @@ async def _authenticate(request: Request) -> Identity:
     state = request.app.state.tidemill
     token = _token_from(request)
     if not token:
-        raise HTTPException(
-            401, "missing credentials: send `Authorization: Bearer <token>` or `?token=<token>`"
-            " (create one with `tidemill token create`)",
-        )
+        raise Unauthenticated("missing credentials: send `Authorization: Bearer <token>` or `?token=<token>`"
+" (create one with `tidemill token create`)",
+)
     if token.startswith(JOB_TOKEN_PREFIX):
         job_id = verify_job_token(state.token_key, token)
         if job_id is None:
-            raise HTTPException(401, "invalid job token")
+            raise Unauthenticated("invalid job token")
         async with state.pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT q.permissioned_as, u.role FROM job_queue q LEFT JOIN users u"
@@ -131,7 +130,7 @@ async def _authenticate(request: Request) -> Identity:
                 " WHERE q.id = %s AND q.running", (job_id,))
             job_row = await cur.fetchone()
         if job_row is None:
-            raise HTTPException(401, "this job token has expired: its job is no longer running")
+            raise Unauthenticated("this job token has expired: its job is no longer running")
         return Identity(job_row[0].split("/", 1)[-1], "job", job_id=str(job_id),
                         role=job_row[1] or _UNKNOWN_USER_ROLE)
     token_hash = hash_token(token)
@@ -149,9 +148,9 @@ async def _authenticate(request: Request) -> Identity:
         )
         row: Any = await cur.fetchone()
     if row is None:
-        raise HTTPException(401, "invalid or expired token")
+        raise Unauthenticated("invalid or expired token")
     if row[4] is None:
-        raise HTTPException(401, f"this token's user {row[0]!r} no longer exists")
+        raise Unauthenticated(f"this token's user {row[0]!r} no longer exists")
     # Cached a few seconds, never past the token's expiry; a role change clears the cache.
     ttl = None if row[3] is None else min(state.tokens.ttl_s, row[3])
     state.tokens.put(token_hash, (row[0], row[1], row[2], row[4]), generation, ttl)

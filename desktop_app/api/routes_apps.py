@@ -27,7 +27,7 @@ from desktop_app.api.submit import (
 )
 from desktop_app.apps.model import AppDefinition
 from desktop_app.core.args import validate_args
-from desktop_app.core.errors import UsageError
+from desktop_app.core.errors import ArgumentError, UsageError
 from desktop_app.core.jobs import JobKind, default_tag
 from desktop_app.core.languages import require_runnable
 from desktop_app.db import apps as app_store
@@ -76,8 +76,8 @@ def _document(body: dict[str, Any], base: dict[str, Any] | None = None) -> dict[
         if key not in _API_ONLY:
             doc[key] = item
     if not isinstance(doc.get("value"), dict):
-        raise HTTPException(400, "'value' (the app: {components: [...], runnables: [...]}) "
-                                 "is required and must be an object")
+        raise ArgumentError("'value' (the app: {components: [...], runnables: [...]}) "
+                            "is required and must be an object", field="value")
     inputs.field_of(doc, "summary", str, "a string")
     inputs.field_of(doc, "policy", dict, "an object")
     inputs.field_of(body, "deployment_message", str, "a string")
@@ -102,7 +102,7 @@ async def create_app(workspace: str, request: Request,
     body = await inputs.json_object(request)
     path = body.get("path")
     if not isinstance(path, str) or not path:
-        raise HTTPException(400, "'path' is required (f/<folder>/<name>)")
+        raise ArgumentError("'path' is required (f/<folder>/<name>)", field="path")
     check_item_path(path)
     await app_access.require_edit(request, who, path)
     async with request.app.state.tidemill.pool.connection() as conn:
@@ -232,7 +232,8 @@ async def execute_component(workspace: str, path: ItemPath, request: Request,
     body = await inputs.json_object(request)
     runnable_id = body.get("component")
     if not isinstance(runnable_id, str) or not runnable_id:
-        raise HTTPException(400, "'component' (the id of the app's runnable) is required")
+        raise ArgumentError("'component' (the id of the app's runnable) is required",
+                            field="component")
     args = inputs.field_of(body, "args", dict, "a JSON object of arguments") or {}
     await app_access.require_run(request, who, path)
     state = request.app.state.tidemill

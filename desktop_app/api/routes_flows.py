@@ -15,6 +15,7 @@ from desktop_app.api.inputs import ItemPath, JobId
 from desktop_app.api.run_request import request_args
 from desktop_app.api.submit import caller_extra, get_job_row, job_options, wait_completed
 from desktop_app.core.args import validate_args
+from desktop_app.core.errors import ArgumentError
 from desktop_app.db import flows as flow_store
 from desktop_app.definitions import flow as definition
 from desktop_app.definitions.paths import check_item_path
@@ -53,7 +54,7 @@ async def create_flow(workspace: str, request: Request,
     access.require_role(who, "developer", "deploying flows")
     body = await inputs.json_object(request)
     if not isinstance(body.get("path"), str) or not body["path"]:
-        raise HTTPException(400, "'path' is required")
+        raise ArgumentError("'path' is required", field="path")
     return await _save(request, workspace, body, who, body["path"])
 
 

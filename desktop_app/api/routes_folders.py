@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
 from desktop_app.api import access, inputs
 from desktop_app.api.auth import Identity, authenticate
-from desktop_app.core.errors import Forbidden
+from desktop_app.core.errors import ArgumentError, Forbidden
 from desktop_app.db import users as store
 
 router = APIRouter(prefix="/api/w/{workspace}/folders", tags=["folders"])
@@ -45,13 +45,13 @@ def check_grants(owners: Any, extra_perms: Any) -> tuple[list[str], dict[str, bo
     extra_perms = extra_perms if extra_perms is not None else {}
     if not isinstance(owners, list) or not all(isinstance(o, str) and _GRANTEE.match(o)
                                                for o in owners):
-        raise HTTPException(400, "'owners' must be a list like [\"u/alice\"] (u/<user> or"
-                                 " g/<group>)")
+        raise ArgumentError("'owners' must be a list like [\"u/alice\"] (u/<user> or"
+                            " g/<group>)", field="owners")
     if not isinstance(extra_perms, dict) or not all(
             isinstance(k, str) and _GRANTEE.match(k) and isinstance(v, bool)
             for k, v in extra_perms.items()):
-        raise HTTPException(400, "'extra_perms' must map u/<user> or g/<group> to true (write)"
-                                 " or false (read), e.g. {\"u/bob\": false}")
+        raise ArgumentError("'extra_perms' must map u/<user> or g/<group> to true (write)"
+                            " or false (read), e.g. {\"u/bob\": false}", field="extra_perms")
     return owners, extra_perms
 
 
@@ -75,7 +75,7 @@ async def create_folder(workspace: str, request: Request,
     body = await inputs.json_object(request)
     name = inputs.field_of(body, "name", str, "a string")
     if not name or not _NAME.match(name):
-        raise HTTPException(400, "'name' must be 1-64 letters, digits, '_' or '-'")
+        raise ArgumentError("'name' must be 1-64 letters, digits, '_' or '-'", field="name")
     for field in ("summary", "display_name"):
         inputs.field_of(body, field, str, "a string")
     owners, extra_perms = check_grants(body.get("owners"), body.get("extra_perms"))

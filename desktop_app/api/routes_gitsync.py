@@ -16,7 +16,7 @@ from desktop_app.api import access, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.state import ApiState
-from desktop_app.core.errors import UsageError
+from desktop_app.core.errors import ArgumentError, UsageError
 from desktop_app.db import variables as var_store
 from desktop_app.definitions import sync as sync_items
 from desktop_app.gitsync import items
@@ -118,7 +118,7 @@ async def import_folder(workspace: str, request: Request,
     body = await inputs.json_object(request)
     files = body.get("files")
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
-        raise HTTPException(400, "'files' must map relative paths to file contents")
+        raise ArgumentError("'files' must map relative paths to file contents", field="files")
     state: ApiState = request.app.state.tidemill
     with tempfile.TemporaryDirectory(prefix="tidemill-import-") as tmp:
         root = Path(tmp)
@@ -157,7 +157,7 @@ async def set_secret(workspace: str, request: Request,
     name = inputs.field_of(body, "field", str, "a field name")
     value = inputs.field_of(body, "value", str, "a string")
     if not path or value is None:
-        raise HTTPException(400, "'path' and 'value' are required")
+        raise ArgumentError("'path' and 'value' are required", field="path")
     await access.require(request, who, Action.WRITE, path, "resource" if name else "variable")
     state: ApiState = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():

@@ -16,6 +16,7 @@ from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import JobId
 from desktop_app.api.job_json import job_json
 from desktop_app.api.submit import get_job_row
+from desktop_app.core.errors import ArgumentError
 from desktop_app.queue.logs import PAGE_CHARS, read_log_page
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["jobs"])
@@ -37,7 +38,7 @@ async def set_progress(workspace: str, job_id: JobId, request: Request,
     body = await inputs.json_object(request)
     percent = body.get("percent")
     if not isinstance(percent, int | float) or not 0 <= percent <= 100:
-        raise HTTPException(400, "'percent' must be a number from 0 to 100")
+        raise ArgumentError("'percent' must be a number from 0 to 100", field="percent")
     jid = _uuid(job_id)
     state = request.app.state.tidemill
     row = await get_job_row(state, workspace, jid)

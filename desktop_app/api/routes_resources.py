@@ -12,7 +12,7 @@ from desktop_app.api import access, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
-from desktop_app.core.errors import NotFound
+from desktop_app.core.errors import ArgumentError, NotFound
 from desktop_app.db import references
 from desktop_app.db import variables as store
 from desktop_app.definitions.paths import check_item_path, check_name
@@ -133,7 +133,7 @@ async def create_resource(workspace: str, request: Request, update_if_exists: bo
     _check_fields(body)
     path, rtype = body.get("path"), body.get("resource_type")
     if not isinstance(path, str) or not path or not isinstance(rtype, str) or not rtype:
-        raise HTTPException(400, "'path' and 'resource_type' are required")
+        raise ArgumentError("'path' and 'resource_type' are required", field="path")
     check_item_path(path)
     await access.require(request, who, Action.WRITE, path, "resource")
     state = request.app.state.tidemill
@@ -223,7 +223,7 @@ async def create_type(workspace: str, request: Request,
     body = await inputs.json_object(request)
     name = body.get("name")
     if not isinstance(name, str) or not name:
-        raise HTTPException(400, "'name' is required")
+        raise ArgumentError("'name' is required", field="name")
     check_name(name, "name", "resource type")
     inputs.field_of(body, "schema", dict, "a JSON Schema object")
     inputs.field_of(body, "description", str, "a string")

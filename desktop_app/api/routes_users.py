@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desktop_app.api import access, inputs
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.core import permissions
+from desktop_app.core.errors import ArgumentError
 from desktop_app.core.tokens import hash_token, new_user_token
 from desktop_app.db import users as store
 
@@ -109,7 +110,8 @@ async def add_user(workspace: str, request: Request,
     body = await inputs.json_object(request)
     username = inputs.field_of(body, "username", str, "a string")
     if not username or not _USERNAME.match(username):
-        raise HTTPException(400, "'username' must be 1-64 letters, digits, '_', '.' or '-'")
+        raise ArgumentError("'username' must be 1-64 letters, digits, '_', '.' or '-'",
+                            field="username")
     for name in ("is_admin", "operator"):
         inputs.field_of(body, name, bool, "a boolean")
     email = inputs.field_of(body, "email", str, "an email address") or f"{username}@tidemill.local"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
 from desktop_app.api import access, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
-from desktop_app.core.errors import NotFound
+from desktop_app.core.errors import ArgumentError, NotFound
 from desktop_app.db import variables as store
 from desktop_app.definitions.paths import check_item_path
 from desktop_app.secrets import values as secret_values
@@ -104,7 +104,7 @@ def _check_fields(body: dict[str, Any]) -> None:
 def _body_value(body: dict[str, Any]) -> str:
     value = body.get("value")
     if value is None:
-        raise HTTPException(400, "'value' is required")
+        raise ArgumentError("'value' is required", field="value")
     return value if isinstance(value, str) else str(value)
 
 
@@ -116,17 +116,17 @@ async def create_variable(workspace: str, request: Request, already_encrypted: b
     body = await inputs.json_object(request)
     path = body.get("path")
     if not isinstance(path, str) or not path:
-        raise HTTPException(400, "'path' is required")
+        raise ArgumentError("'path' is required", field="path")
     check_item_path(path)
     await access.require(request, who, Action.WRITE, path, "variable")
     _check_fields(body)
     value = _body_value(body)
     is_secret = bool(body.get("is_secret"))
     if is_secret and already_encrypted:
-        raise HTTPException(400, f"the value of the new secret {path} came encrypted (wmill's"
-                                 " default), and Tidemill holds no Windmill workspace key to"
-                                 " read it; push it with `wmill sync push --plain-secrets`, or"
-                                 " create it with `tidemill secret set`")
+        raise ArgumentError(f"the value of the new secret {path} came encrypted (wmill's"
+                            " default), and Tidemill holds no Windmill workspace key to"
+                            " read it; push it with `wmill sync push --plain-secrets`, or"
+                            " create it with `tidemill secret set`", field="value")
     state = request.app.state.tidemill
     ref = await secret_values.store(state, workspace, value) if is_secret else None
     try:

@@ -6,7 +6,9 @@ import base64
 import json
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Request
+
+from desktop_app.core.errors import ArgumentError, TooLarge, UsageError
 
 
 async def request_args(request: Request, payload_b64: str | None = None) -> dict[str, Any]:
@@ -18,12 +20,13 @@ async def request_args(request: Request, payload_b64: str | None = None) -> dict
             raw = base64.b64decode(payload_b64 + "=" * (-len(payload_b64) % 4), altchars=b"-_")
             value: Any = json.loads(raw)
         except (ValueError, TypeError) as exc:
-            raise HTTPException(400, f"'payload' must be base64 of a JSON value: {exc}") from exc
+            raise ArgumentError(f"'payload' must be base64 of a JSON value: {exc}",
+                                field="payload") from exc
     else:
         body = await request.body()
         if len(body) > state.max_body_bytes:
-            raise HTTPException(413, f"request body is {len(body)} bytes, over the limit of "
-                                     f"{state.max_body_bytes} bytes")
+            raise TooLarge(f"request body is {len(body)} bytes, over the limit of "
+                           f"{state.max_body_bytes} bytes")
         if not body.strip():
             value = {}
         else:
@@ -33,7 +36,7 @@ async def request_args(request: Request, payload_b64: str | None = None) -> dict
                     value = json.loads(body)
                 except (ValueError, RecursionError) as exc:
                     if "json" in ctype:
-                        raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+                        raise UsageError(f"the body is not valid JSON: {exc}") from exc
                     value = body.decode("utf-8", "replace")
             else:
                 value = body.decode("utf-8", "replace")

@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from fastapi import HTTPException, Request
+from fastapi import Request
 
 from desktop_app.api.access import RUN_TOKEN_KEY
 from desktop_app.api.auth import Identity
 from desktop_app.api.state import ApiState
 from desktop_app.core.args import validate_args
+from desktop_app.core.errors import ArgumentError, UsageError
 from desktop_app.core.jobs import PLAIN_ARGS, JobKind, default_tag
 from desktop_app.db import jobs as job_reads
 from desktop_app.db.scripts import ScriptVersion
@@ -31,24 +32,24 @@ def job_options(request: Request) -> dict[str, Any]:
         try:
             secs = float(q["scheduled_in_secs"])
         except ValueError as exc:
-            raise HTTPException(400, "'scheduled_in_secs' must be a number of seconds") from exc
+            raise ArgumentError("'scheduled_in_secs' must be a number of seconds", field="scheduled_in_secs") from exc
         opts["scheduled_for"] = datetime.now(UTC) + timedelta(seconds=secs)
     if "scheduled_for" in q:
         try:
             opts["scheduled_for"] = datetime.fromisoformat(q["scheduled_for"].replace("Z", "+00:00"))
         except ValueError as exc:
-            raise HTTPException(400, "'scheduled_for' must be an ISO 8601 date-time") from exc
+            raise ArgumentError("'scheduled_for' must be an ISO 8601 date-time", field="scheduled_for") from exc
     if "job_id" in q:
         try:
             opts["id"] = uuid.UUID(q["job_id"])
         except ValueError as exc:
-            raise HTTPException(400, "'job_id' must be a UUID") from exc
+            raise ArgumentError("'job_id' must be a UUID", field="job_id") from exc
     for name in ("parent_job", "root_job"):
         if q.get(name):
             try:
                 opts[name] = uuid.UUID(q[name])
             except ValueError as exc:
-                raise HTTPException(400, f"'{name}' must be a UUID") from exc
+                raise ArgumentError(f"'{name}' must be a UUID", field=name) from exc
     if q.get("tag"):
         opts["tag"] = q["tag"]
     if q.get("retry"):
@@ -56,7 +57,7 @@ def job_options(request: Request) -> dict[str, Any]:
             retry = json.loads(q["retry"])
             opts["max_retries"] = int((retry.get("constant") or retry).get("attempts", 0))
         except (ValueError, AttributeError, TypeError) as exc:
-            raise HTTPException(400, "'retry' must be a JSON retry object") from exc
+            raise ArgumentError("'retry' must be a JSON retry object", field="retry") from exc
     return opts
 
 
@@ -106,7 +107,7 @@ async def push_job(state: ApiState, job: NewJob) -> uuid.UUID:
         async with state.pool.connection() as conn:
             await queue.push(conn, job)
     except psycopg.errors.UniqueViolation as exc:
-        raise HTTPException(400, f"a job with id {job.id} already exists") from exc
+        raise UsageError(f"a job with id {job.id} already exists") from exc
     return job.id
 
 

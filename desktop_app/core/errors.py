@@ -4,6 +4,7 @@
      ├── UsageError            bad input from the user: wrong args, unknown path, bad file
      │    ├── NotFound          an item or job that does not exist
      │    ├── Forbidden         the caller's role or grants do not allow it (403)
+     │    ├── Unauthenticated   no credentials, or ones this daemon does not know (401)
      │    ├── ArgumentError     a field that is wrong (job arguments, a definition's field)
      │    ├── Conflict          the request cannot be done in the item's present state (409)
      │    ├── TooLarge          a request body over the daemon's limit (413)
@@ -74,6 +75,12 @@ class ArgumentError(UsageError):
                  hint: str | None = None) -> None:
         self.field = field
         super().__init__(message, hint=hint)
+
+
+class Unauthenticated(UsageError):
+    """Missing or invalid credentials."""
+
+    http_status = 401
 
 
 class Conflict(UsageError):

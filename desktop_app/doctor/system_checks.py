@@ -151,7 +151,7 @@ def disk(ctx: Context) -> Finding:
 
 @check("tray")
 def tray(ctx: Context) -> Finding:
-    from desktop_app.cli.display import missing_display
+    from desktop_app.core.display import missing_display
 
     if os.environ.get("TIDEMILL_TRAY", "1") == "0":
         return Finding("tray", "ok", "the tray icon is turned off (TIDEMILL_TRAY=0)")

@@ -67,9 +67,6 @@ class ListenerContext:
 def describe(exc: BaseException) -> str:
     if isinstance(exc, TidemillError):
         return exc.message
-    detail = getattr(exc, "detail", None)  # an HTTPException from the secrets helpers
-    if isinstance(detail, str):
-        return detail
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return "timed out connecting"
     text = " ".join(str(exc).split()) if str(exc).strip() else ""

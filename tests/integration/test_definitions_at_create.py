@@ -143,3 +143,38 @@ async def test_a_flow_calling_another_flow_is_accepted(api: httpx.AsyncClient) -
     r = await api.post(f"{W}/flows/create", json={"path": "f/ok/caller",
                                                   "value": _calls("f/ok/leaf")})
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"route_path": "a//b"}, "route_path"),
+    ({"route_path": "hook", "script_path": None}, "script_path"),
+    ({"route_path": "hook", "script_path": "f/ok/missing"}, "script_path"),
+    ({"route_path": "hook", "http_method": "brew"}, "http_method"),
+    ({"route_path": "hook", "is_flow": "yes"}, "is_flow"),
+    ({"route_path": "hook", "authentication_method": "api_key"},
+     "authentication_resource_path"),
+])
+async def test_a_bad_http_trigger_body_names_its_field(api: httpx.AsyncClient,
+                                                       database_url: str,
+                                                       body: dict[str, Any],
+                                                       field: str) -> None:
+    full = {"path": "f/ok/hook", "script_path": SCRIPT["path"], **body}
+    r = await api.post(f"{W}/http_triggers/create", json=full)
+    assert r.status_code == 400, r.text
+    assert _field(r) == field, r.text
+    assert await _count(database_url, "http_triggers") == 0
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"url": "ws://127.0.0.1:1/x", "mode": "sometimes"}, "mode"),
+    ({"url": "ws://127.0.0.1:1/x", "retry": 3}, "retry"),
+    ({"url": "ws://127.0.0.1:1/x", "script_path": "f/ok/missing"}, "script_path"),
+    ({"url": 7}, "url"),
+])
+async def test_a_bad_event_trigger_body_names_its_field(api: httpx.AsyncClient,
+                                                        body: dict[str, Any],
+                                                        field: str) -> None:
+    full = {"path": "f/ok/ws", "script_path": SCRIPT["path"], **body}
+    r = await api.post(f"{W}/websocket_triggers/create", json=full)
+    assert r.status_code == 400, r.text
+    assert _field(r) == field, r.text

@@ -68,3 +68,33 @@ def test_cycle_finder_sees_imports_inside_functions(tmp_path: Path) -> None:
         (pkg / name).parent.mkdir(parents=True, exist_ok=True)
         (pkg / name).write_text(text)
     assert cycles(edges(pkg)) == [["a", "b"]]
+
+
+def test_http_exception_only_in_route_modules() -> None:
+    """One error vocabulary: below the route functions only TidemillError subclasses are
+    raised (each with its status and a hint); `HTTPException` appears only in the API's
+    route modules (and in app.py, which answers Starlette's own)."""
+    pattern = re.compile(r"\bHTTPException\b")
+    offenders = []
+    for p in PACKAGE.rglob("*.py"):
+        rel = p.relative_to(PACKAGE)
+        if rel.parts[0] == "api" and (rel.name.startswith("routes_") or rel.name == "app.py"):
+            continue
+        if pattern.search(p.read_text()):
+            offenders.append(str(rel))
+    assert offenders == [], f"HTTPException outside api/routes_*.py: {offenders}"
+
+
+def test_every_package_has_a_layer_and_the_contracts_are_current() -> None:
+    """A new package gets its row (docs/architecture.md and tests/support/layers.py);
+    pyproject.toml holds the contracts generated from them."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.layers import MAY_IMPORT, contracts
+
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert packages == set(MAY_IMPORT), "add the package to tests/support/layers.py"
+    assert contracts() in (ROOT / "pyproject.toml").read_text(), \
+        "run python3 tests/support/layers.py to regenerate the contracts"
+    doc = (ROOT / "docs/architecture.md").read_text()
+    missing = [p for p in packages if f"| `{p}` |" not in doc]
+    assert missing == [], f"docs/architecture.md's table lacks {missing}"
