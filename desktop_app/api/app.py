@@ -34,7 +34,7 @@ from desktop_app.api import (
     routes_workspaces,
 )
 from desktop_app.api import routes_gitsync as gitsync
-from desktop_app.api.audit_hook import AuditHook
+from desktop_app.api.audit import AuditFallback
 from desktop_app.api.host_check import HostCheck
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import ArgumentError, ScriptSyntaxError, TidemillError
@@ -148,7 +148,8 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_workspaces.router)
     app.include_router(routes_retention.router)
     app.include_router(routes_retention.global_router)
-    gitsync.install(app)
-    app.add_middleware(AuditHook)
+    app.include_router(gitsync.router)
+    app.include_router(gitsync.tarball_router)
+    app.add_middleware(AuditFallback)
     app.add_middleware(HostCheck, allowed=state.allowed_hosts)  # outermost: first to run
     return app

@@ -71,6 +71,8 @@ async def json_object(request: Request, *, required: bool = True) -> dict[str, A
         raise UsageError(f"the body is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise UsageError(f"the body must be a JSON object, not {type(value).__name__}")
+    # Kept for the audit log, which names the item and a few safe fields from it.
+    request.state.tidemill_body = value
     return value
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from desktop_app.api import app_access, inputs
+from desktop_app.api import app_access, audit, inputs
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.api.submit import (
@@ -86,13 +86,19 @@ def _document(body: dict[str, Any], base: dict[str, Any] | None = None) -> dict[
 
 
 async def _save(request: Request, workspace: str, path: str, doc: dict[str, Any],
-                who: Identity, message: str | None) -> None:
+                who: Identity, message: str | None, *, action: str,
+                old_path: str | None = None) -> None:
+    """Store a version at `path`; a rename (`old_path`) deletes the old path in the same
+    transaction."""
     check_item_path(path)
     extra = {k: v for k, v in doc.items() if k not in _KNOWN}
-    async with request.app.state.tidemill.pool.connection() as conn:
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         await app_store.insert_version(conn, workspace, path, doc.get("summary") or "",
                                        doc["value"], doc.get("policy"), extra, who.username,
                                        message)
+        if old_path is not None:
+            await app_store.delete(conn, workspace, old_path)
+        await audit.change(conn, request, who, "app", path, action, old_path=old_path)
 
 
 @router.post("/apps/create", status_code=201, response_class=PlainTextResponse,
@@ -109,7 +115,8 @@ async def create_app(workspace: str, request: Request,
         if await app_store.exists(conn, workspace, path):
             raise HTTPException(400, f"an app already exists at {path}",
                                 ) from None
-    await _save(request, workspace, path, _document(body), who, body.get("deployment_message"))
+    await _save(request, workspace, path, _document(body), who, body.get("deployment_message"),
+                action="create")
     return path
 
 
@@ -129,10 +136,8 @@ async def update_app(workspace: str, path: ItemPath, request: Request,
     if row["policy"] is not None:
         base["policy"] = row["policy"]
     doc = _document(body, base)
-    await _save(request, workspace, new_path, doc, who, body.get("deployment_message"))
-    if new_path != path:
-        async with request.app.state.tidemill.pool.connection() as conn:
-            await app_store.delete(conn, workspace, path)
+    await _save(request, workspace, new_path, doc, who, body.get("deployment_message"),
+                action="update", old_path=path if new_path != path else None)
     return new_path
 
 
@@ -214,8 +219,9 @@ async def list_apps(workspace: str, request: Request, path_start: str = "",
 async def delete_app(workspace: str, path: ItemPath, request: Request,
                      who: Identity = Depends(authenticate)) -> str:
     await app_access.require_edit(request, who, path)
-    async with request.app.state.tidemill.pool.connection() as conn:
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         await app_store.delete(conn, workspace, path)
+        await audit.change(conn, request, who, "app", path, "delete")
     return f"app {path} deleted"
 
 

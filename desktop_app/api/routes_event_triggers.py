@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import access, inputs
+from desktop_app.api import access, audit, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
@@ -73,6 +73,7 @@ def make_router(kind: str) -> APIRouter:
             await _require_target(request, who, values)
             await definition.save(conn, workspace, kind, path, values, who.username,
                                   who.permissioned_as, old=None)
+            await audit.change(conn, request, who, f"{kind}_trigger", path, "create")
         return path
 
     @router.post("/update/{path:path}", response_class=PlainTextResponse,
@@ -92,6 +93,8 @@ def make_router(kind: str) -> APIRouter:
             await _require_target(request, who, values)
             await definition.save(conn, workspace, kind, new_path, values, who.username,
                                   who.permissioned_as, old=old)
+            await audit.change(conn, request, who, f"{kind}_trigger", new_path, "update",
+                               old_path=path if new_path != path else None)
         return new_path
 
     @router.get("/get/{path:path}", name=f"get_{kind}_trigger")
@@ -125,15 +128,17 @@ def make_router(kind: str) -> APIRouter:
     async def delete(workspace: str, path: ItemPath, request: Request,
                      who: Identity = Depends(authenticate)) -> str:
         await access.require(request, who, Action.WRITE, path, f"{kind} trigger")
-        async with request.app.state.tidemill.pool.connection() as conn:
+        async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
             await store.delete(conn, workspace, kind, path)
+            await audit.change(conn, request, who, f"{kind}_trigger", path, "delete")
         return f"deleted {kind} trigger {path}"
 
     async def _set_mode(workspace: str, path: str, request: Request, who: Identity,
                         mode: str) -> str:
         await access.require(request, who, Action.WRITE, path, f"{kind} trigger")
-        async with request.app.state.tidemill.pool.connection() as conn:
+        async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
             await store.set_mode(conn, workspace, kind, path, mode)
+            await audit.change(conn, request, who, f"{kind}_trigger", path, "update")
         return f"{kind} trigger {path} {mode}"
 
     @router.post("/setenabled/{path:path}", response_class=PlainTextResponse,

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from desktop_app.api import access, approval_links, inputs
+from desktop_app.api import access, approval_links, audit, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath, JobId
@@ -38,12 +38,13 @@ def flow_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _save(request: Request, workspace: str, body: dict[str, Any], who: Identity,
-                path: str) -> str:
+                path: str, action: str) -> str:
     check_item_path(path)
     await access.require(request, who, Action.WRITE, path, "flow")
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         await definition.check(conn, workspace, path, body)
         await definition.save(conn, workspace, path, body, who.username)
+        await audit.change(conn, request, who, "flow", path, action)
     return path
 
 
@@ -55,7 +56,7 @@ async def create_flow(workspace: str, request: Request,
     body = await inputs.json_object(request)
     if not isinstance(body.get("path"), str) or not body["path"]:
         raise ArgumentError("'path' is required", field="path")
-    return await _save(request, workspace, body, who, body["path"])
+    return await _save(request, workspace, body, who, body["path"], "deploy")
 
 
 @router.post("/flows/update/{path:path}", response_class=PlainTextResponse,
@@ -65,7 +66,7 @@ async def update_flow(workspace: str, path: ItemPath, request: Request,
     await access.require(request, who, Action.WRITE, path, "flow")
     body = await inputs.json_object(request)
     inputs.field_of(body, "path", str, "a string")
-    return await _save(request, workspace, body, who, body.get("path") or path)
+    return await _save(request, workspace, body, who, body.get("path") or path, "update")
 
 
 @router.get("/flows/get/{path:path}")
@@ -116,8 +117,9 @@ async def list_flows(workspace: str, request: Request, path_start: str = "",
 async def archive_flow(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> str:
     await access.require(request, who, Action.WRITE, path, "flow")
-    async with request.app.state.tidemill.pool.connection() as conn:
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         await flow_store.archive(conn, workspace, path)
+        await audit.change(conn, request, who, "flow", path, "delete")
     return f"archived {path}"
 
 
@@ -127,8 +129,10 @@ async def delete_flow(workspace: str, path: ItemPath, request: Request,
     """Remove the flow and its versions (its past runs stay). Deleting a flow that is not
     there succeeds, as in Windmill: wmill asks once per file of a removed flow folder."""
     await access.require(request, who, Action.WRITE, path, "flow")
-    async with request.app.state.tidemill.pool.connection() as conn:
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         existed = await flow_store.delete(conn, workspace, path)
+        if existed:
+            await audit.change(conn, request, who, "flow", path, "delete")
     return f"deleted {path}" if existed else f"{path} did not exist"
 
 

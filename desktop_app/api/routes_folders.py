@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import access, inputs
+from desktop_app.api import access, audit, inputs
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.core.errors import ArgumentError, Forbidden
 from desktop_app.db import users as store
@@ -82,11 +82,12 @@ async def create_folder(workspace: str, request: Request,
     if not who.is_admin and f"u/{who.username}" not in owners:
         owners = [*owners, f"u/{who.username}"]  # a developer keeps the folder they made
     state = request.app.state.tidemill
-    async with state.pool.connection() as conn:
+    async with state.pool.connection() as conn, conn.transaction():
         await store.upsert_folder(conn, workspace, name,
                                   display_name=body.get("display_name") or name,
                                   summary=body.get("summary"), owners=owners,
                                   extra_perms=extra_perms, by=who.username, create_only=True)
+        await audit.change(conn, request, who, "folder", name, "create")
     state.folders.drop((workspace, name))
     return name
 
@@ -103,12 +104,13 @@ async def update_folder(workspace: str, name: str, request: Request,
     owners, extra_perms = check_grants(body.get("owners", row["owners"]),
                                        body.get("extra_perms", row["extra_perms"]))
     state = request.app.state.tidemill
-    async with state.pool.connection() as conn:
+    async with state.pool.connection() as conn, conn.transaction():
         await store.upsert_folder(
             conn, workspace, name,
             display_name=body.get("display_name") or row["display_name"],
             summary=body["summary"] if "summary" in body else row["summary"],
             owners=owners, extra_perms=extra_perms, by=who.username)
+        await audit.change(conn, request, who, "folder", name, "update")
     state.folders.drop((workspace, name))
     return f"updated folder {name}"
 
@@ -137,7 +139,8 @@ async def delete_folder(workspace: str, name: str, request: Request,
     """Remove the folder's grants (its items stay; then only admins reach them)."""
     await _may_manage(request, who, workspace, name)
     state = request.app.state.tidemill
-    async with state.pool.connection() as conn:
+    async with state.pool.connection() as conn, conn.transaction():
         await store.delete_folder(conn, workspace, name)
+        await audit.change(conn, request, who, "folder", name, "delete")
     state.folders.drop((workspace, name))
     return f"deleted folder {name}"

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from desktop_app.api import access, inputs
@@ -28,15 +28,6 @@ router = APIRouter(prefix="/api/w/{workspace}/sync", tags=["sync"])
 tarball_router = APIRouter(prefix="/api/w/{workspace}/workspaces", tags=["sync"])
 
 
-def install(app: FastAPI) -> None:
-    """The sync routes, and the hook that commits every change made through the API."""
-    from desktop_app.api.gitsync_hook import GitSyncHook
-
-    app.include_router(router)
-    app.include_router(tarball_router)
-    app.add_middleware(GitSyncHook)
-
-
 def _only_main(workspace: str) -> None:
     if workspace != WORKSPACE:
         raise HTTPException(400, f"only the {WORKSPACE!r} workspace is kept in Git")
@@ -53,7 +44,7 @@ async def status(workspace: str, request: Request, wait: bool = False,
         await rec.drain()
     async with rec.lock:
         repo = await rec.repo()
-    return {"head": repo.head, "remote": repo.remote_url(), "pending": rec.queue.qsize(),
+    return {"head": repo.head, "remote": repo.remote_url(), "pending": await rec.pending(),
             "errors": rec.errors, "path": str(rec.root)}
 
 
@@ -99,7 +90,7 @@ async def pull(workspace: str, request: Request,
             await asyncio.to_thread(items.validate, new)
             async with state.pool.connection() as conn, conn.transaction():
                 applied = await items.apply_snapshot(conn, state, WORKSPACE, new, who.username,
-                                                     old=old)
+                                                     old=old, action="pull")
             head = await asyncio.to_thread(repo.finish_pull, plan, who.username)
         finally:
             old_dir.cleanup()

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from desktop_app.api import access, inputs
+from desktop_app.api import access, audit, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
@@ -78,6 +78,7 @@ async def create_trigger(workspace: str, request: Request,
         await _require_target(request, who, fields)
         await definition.save(conn, workspace, path, fields, body, who.username,
                               who.permissioned_as, old=None)
+        await audit.change(conn, request, who, "http_trigger", path, "create")
     return path
 
 
@@ -95,8 +96,11 @@ async def update_trigger(workspace: str, path: ItemPath, request: Request,
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         fields = await definition.check(conn, workspace, body, old)
         await _require_target(request, who, fields)
-        return await definition.save(conn, workspace, new_path, fields, body, who.username,
-                                     who.permissioned_as, old=old)
+        await definition.save(conn, workspace, new_path, fields, body, who.username,
+                              who.permissioned_as, old=old)
+        await audit.change(conn, request, who, "http_trigger", new_path, "update",
+                           old_path=path if new_path != path else None)
+    return new_path
 
 
 async def _require_target(request: Request, who: Identity, fields: dict[str, Any]) -> None:
@@ -139,9 +143,10 @@ async def list_triggers(workspace: str, request: Request, path_start: str = "",
 async def delete_trigger(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> str:
     await access.require(request, who, Action.WRITE, path, "HTTP trigger")
-    async with request.app.state.tidemill.pool.connection() as conn:
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         if not await definition.delete(conn, workspace, path):
             raise NotFound(f"no HTTP trigger at {path!r}")
+        await audit.change(conn, request, who, "http_trigger", path, "delete")
     return f"deleted {path}"
 
 
@@ -157,11 +162,12 @@ async def set_mode(workspace: str, path: ItemPath, request: Request,
     if body.get("mode") is None:
         raise ArgumentError("'mode' is required: enabled or disabled", field="mode")
     mode = definition.choice(body, "mode", ("enabled", "disabled"), "enabled")
-    async with request.app.state.tidemill.pool.connection() as conn:
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         cur = await conn.execute("UPDATE http_triggers SET mode = %s WHERE workspace_id = %s"
                                  " AND path = %s", (mode, workspace, path))
-    if cur.rowcount == 0:
-        raise HTTPException(404, f"no HTTP trigger at {path!r}")
+        if cur.rowcount == 0:
+            raise NotFound(f"no HTTP trigger at {path!r}")
+        await audit.change(conn, request, who, "http_trigger", path, "update")
     return f"{path} {mode}"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import access, inputs
+from desktop_app.api import access, audit, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
@@ -149,6 +149,7 @@ async def create_resource(workspace: str, request: Request, update_if_exists: bo
         await store.upsert_resource(conn, workspace, path, value, rtype,
                                     body.get("description") or "", who.username,
                                     update_if_exists=update_if_exists)
+        await audit.change(conn, request, who, "resource", path, "create")
     return path
 
 
@@ -158,7 +159,8 @@ async def update_value(workspace: str, path: ItemPath, request: Request,
                        who: Identity = Depends(authenticate)) -> str:
     await access.require(request, who, Action.WRITE, strip_prefix(path), "resource")
     body = await inputs.json_object(request)
-    return await _update(request, workspace, strip_prefix(path), {"value": body.get("value")})
+    return await _update(request, who, workspace, strip_prefix(path),
+                         {"value": body.get("value")})
 
 
 @router.post("/update/{path:path}", response_class=PlainTextResponse,
@@ -171,10 +173,11 @@ async def update_resource(workspace: str, path: ItemPath, request: Request,
     if body.get("path") and body["path"] != strip_prefix(path):  # a rename writes there too
         check_item_path(body["path"])
         await access.require(request, who, Action.WRITE, body["path"], "resource")
-    return await _update(request, workspace, strip_prefix(path), body)
+    return await _update(request, who, workspace, strip_prefix(path), body)
 
 
-async def _update(request: Request, ws: str, path: str, body: dict[str, Any]) -> str:
+async def _update(request: Request, who: Identity, ws: str, path: str,
+                  body: dict[str, Any]) -> str:
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         row = await store.get_resource(conn, ws, path)
@@ -196,6 +199,9 @@ async def _update(request: Request, ws: str, path: str, body: dict[str, Any]) ->
             fields["path"] = body["path"]
         if fields:
             await store.update_resource(conn, ws, path, **fields)
+        new_path = fields.get("path", path)
+        await audit.change(conn, request, who, "resource", new_path, "update",
+                           old_path=path if new_path != path else None)
     return f"updated resource {fields.get('path', path)}"
 
 
@@ -204,8 +210,9 @@ async def delete_resource(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
     await access.require(request, who, Action.WRITE, strip_prefix(path), "resource")
     state = request.app.state.tidemill
-    async with state.pool.connection() as conn:
+    async with state.pool.connection() as conn, conn.transaction():
         row = await store.delete_resource(conn, workspace, strip_prefix(path))
+        await audit.change(conn, request, who, "resource", row["path"], "delete")
     for ref in secret_values.secret_refs_in(row["value"]):
         await secret_values.forget(state, workspace, ref)
     return f"deleted resource {row['path']}"
@@ -227,11 +234,12 @@ async def create_type(workspace: str, request: Request,
     check_name(name, "name", "resource type")
     inputs.field_of(body, "schema", dict, "a JSON Schema object")
     inputs.field_of(body, "description", str, "a string")
-    async with request.app.state.tidemill.pool.connection() as conn:
+    async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         if not await store.upsert_resource_type(conn, workspace, name, body.get("schema"),
                                                 body.get("description") or "", who.username,
                                                 replace=False):
-            raise HTTPException(400, f"resource type {name!r} already exists")
+            raise ArgumentError(f"resource type {name!r} already exists", field="name")
+        await audit.change(conn, request, who, "resource_type", name, "create")
     return name
 
 

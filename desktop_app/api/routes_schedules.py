@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import access, inputs
+from desktop_app.api import access, audit, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
@@ -59,6 +59,7 @@ async def create_schedule(workspace: str, request: Request,
             raise ArgumentError(f"schedule {path} already exists", field="path")
         await definition.save(conn, workspace, path, values, who.username,
                               who.permissioned_as, old=None)
+        await audit.change(conn, request, who, "schedule", path, "create")
     return str(path)
 
 
@@ -76,6 +77,7 @@ async def update_schedule(workspace: str, path: ItemPath, request: Request,
             values["enabled"] = old["enabled"]
         await definition.save(conn, workspace, path, values, who.username,
                               who.permissioned_as, old=old)
+        await audit.change(conn, request, who, "schedule", path, "update")
     return path
 
 
@@ -153,6 +155,7 @@ async def delete_schedule(workspace: str, path: ItemPath, request: Request,
     await access.require(request, who, Action.WRITE, path, "schedule")
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         await store.delete(conn, workspace, path)
+        await audit.change(conn, request, who, "schedule", path, "delete")
     return f"schedule {path} deleted"
 
 
@@ -167,6 +170,7 @@ async def set_enabled(workspace: str, path: ItemPath, request: Request,
         raise _bad("enabled", "true or false")
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         await store.set_enabled(conn, workspace, path, enabled, datetime.now(UTC))
+        await audit.change(conn, request, who, "schedule", path, "update")
     return f"succesfully updated schedule at path {path} to status {enabled}"
 
 

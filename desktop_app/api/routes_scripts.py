@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import access, inputs
+from desktop_app.api import access, audit, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
@@ -56,6 +56,8 @@ async def create_script(workspace: str, request: Request,
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
         version = await deploy_script(conn, workspace, body, who.username, state.home)
+        await audit.change(conn, request, who, "script", version.path, "deploy",
+                           version=version.hash)
     state.scripts.drop((workspace, version.path))  # after the commit: see TtlCache
     return version.hash
 
@@ -161,7 +163,8 @@ async def archive_script(workspace: str, path: ItemPath, request: Request,
                          who: Identity = Depends(authenticate)) -> str:
     await access.require(request, who, Action.WRITE, path, "script")
     state = request.app.state.tidemill
-    async with state.pool.connection() as conn:
+    async with state.pool.connection() as conn, conn.transaction():
         await script_store.archive(conn, workspace, path)
+        await audit.change(conn, request, who, "script", path, "delete")
     state.scripts.drop((workspace, path))
     return f"archived {path}"

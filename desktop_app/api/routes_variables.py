@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 
-from desktop_app.api import access, inputs
+from desktop_app.api import access, audit, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
@@ -130,10 +130,11 @@ async def create_variable(workspace: str, request: Request, already_encrypted: b
     state = request.app.state.tidemill
     ref = await secret_values.store(state, workspace, value) if is_secret else None
     try:
-        async with state.pool.connection() as conn:
+        async with state.pool.connection() as conn, conn.transaction():
             await store.insert_variable(conn, workspace, path, None if is_secret else value,
                                         is_secret, ref, body.get("description") or "",
                                         who.username)
+            await audit.change(conn, request, who, "variable", path, "create")
     except BaseException:
         await secret_values.forget(state, workspace, ref)  # nothing half-created
         raise
@@ -182,6 +183,9 @@ async def update_variable(workspace: str, path: ItemPath, request: Request,
             fields["path"] = body["path"]
         if fields:
             await store.update_variable(conn, workspace, path, **fields)
+        new_path = fields.get("path", path)
+        await audit.change(conn, request, who, "variable", new_path, "update",
+                           old_path=path if new_path != path else None)
     return f"updated variable {fields.get('path', path)}"
 
 
@@ -190,7 +194,8 @@ async def delete_variable(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
     await access.require(request, who, Action.WRITE, strip_prefix(path), "variable")
     state = request.app.state.tidemill
-    async with state.pool.connection() as conn:
+    async with state.pool.connection() as conn, conn.transaction():
         row = await store.delete_variable(conn, workspace, strip_prefix(path))
+        await audit.change(conn, request, who, "variable", row["path"], "delete")
     await secret_values.forget(state, workspace, row["secret_ref"])
     return f"deleted variable {row['path']}"

@@ -44,6 +44,7 @@ from desktop_app.db.settings import (
     set_setting,
 )
 from desktop_app.flows import secrets_access
+from desktop_app.gitsync.recorder import recorder_of
 from desktop_app.queue.reaper import reap
 from desktop_app.queue.retention import run_pruner
 from desktop_app.queue.waiter import CompletionWaiter
@@ -188,7 +189,12 @@ class Daemon:
                              public_url=cfg.public_url or base_url,
                              allowed_hosts=hosts.allowed_names(cfg.public_url, cfg.allowed_hosts,
                                                                cfg.host))
-            waiter.start()  # after ApiState has watched its channels
+            recorder = recorder_of(state)
+            recorder.listen()
+            waiter.start()  # after ApiState and the recorder have watched their channels
+            # Its snapshot is taken before the API serves: every change after it is
+            # its own commit (issue 15: none folded into a catch-up commit).
+            await recorder.start()
             server = _QuietServer(uvicorn.Config(create_app(state), log_level="warning",
                                                  lifespan="off", access_log=False))
             supervisor = WorkerSupervisor(
@@ -222,6 +228,7 @@ class Daemon:
             log.info("stopping: draining workers")
             await supervisor.stop(cfg.drain_s)
             server.should_exit = True
+            await recorder.stop()
             for t in tasks[1:]:
                 t.cancel()  # everything but the server, which drains its requests
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -13,6 +13,7 @@ from desktop_app.core.errors import UsageError
 from desktop_app.core.languages import require_runnable
 from desktop_app.db import variables as var_store
 from desktop_app.definitions import app as app_definition
+from desktop_app.definitions import changes
 from desktop_app.definitions import flow as flow_definition
 from desktop_app.definitions.sync import KINDS, apply_item, delete_item
 from desktop_app.gitsync.layout import SECRET_KEY, Snapshot
@@ -55,10 +56,12 @@ def _by_kind(snap: Snapshot) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 async def apply_snapshot(conn: AsyncConnection[Any], state: Any, ws: str,
-                         new: Snapshot, who: str, *, old: Snapshot | None = None) -> Applied:
+                         new: Snapshot, who: str, *, old: Snapshot | None = None,
+                         action: str = "import") -> Applied:
     """Make the database hold `new`'s items; with `old` (the files before a pull), items
-    only `old` had are deleted. Run inside a transaction: on error nothing stays.
-    `state` has `home` and `secrets` (the daemon's ApiState)."""
+    only `old` had are deleted. Run inside a transaction: on error nothing stays. Each
+    item changed writes its change-log row (`action`: "pull" or "import", which record
+    their own commit). `state` has `home` and `secrets` (the daemon's ApiState)."""
     done = Applied()
     items = _by_kind(new)
     for kind in KINDS:
@@ -67,6 +70,7 @@ async def apply_snapshot(conn: AsyncConnection[Any], state: Any, ws: str,
                 item = {**item, "name": key}
             if await apply_item(conn, state, ws, kind, item, who):
                 done.changed.append((kind, key))
+                await changes.record_item(conn, ws, who, f"sync.{action}", kind, key, action)
     if old is not None:
         before = _by_kind(old)
         # Triggers first (they name scripts), folders last (they hold the rest); resource
@@ -77,6 +81,8 @@ async def apply_snapshot(conn: AsyncConnection[Any], state: Any, ws: str,
             for key in before.get(kind, {}).keys() - items.get(kind, {}).keys():
                 if await delete_item(conn, ws, kind, key):
                     done.deleted.append((kind, key))
+                    await changes.record_item(conn, ws, who, f"sync.{action}", kind, key,
+                                              action, action_kind="Delete")
     done.missing_secrets = await missing_secrets(conn, state, ws, new)
     return done
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop_app.api.audit_hook import operation_of
+from desktop_app.api.audit import operation_of
 from desktop_app.core.errors import Forbidden, UsageError
 from desktop_app.core.permissions import (
     Access,

@@ -1,0 +1,33 @@
+"""The change log: audit rows of item changes carry the item (as its files show it), so
+the Git recorder commits each change as it was, in order.
+
+Revision ID: 0013
+Revises: 0012
+"""
+
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+
+
+def upgrade() -> None:
+    op.execute(
+        """
+        ALTER TABLE audit_log
+            ADD COLUMN item_kind text,
+            ADD COLUMN item_action text,
+            ADD COLUMN item jsonb,
+            ADD COLUMN item_version text,
+            ADD COLUMN old_path text;
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute(
+        """
+        ALTER TABLE audit_log DROP COLUMN item_kind, DROP COLUMN item_action, DROP COLUMN item,
+            DROP COLUMN item_version, DROP COLUMN old_path;
+        """
+    )
