@@ -19,10 +19,10 @@ from fastapi.responses import PlainTextResponse
 
 from desktop_app.api import access, inputs
 from desktop_app.api.auth import Identity, authenticate
-from desktop_app.api.deploy import resolve_python_lock
 from desktop_app.api.submit import push_job
 from desktop_app.core.errors import TidemillError
 from desktop_app.core.jobs import JobStatus, error_result
+from desktop_app.definitions.script import resolve_python_lock
 from desktop_app.flows.model import iter_modules
 from desktop_app.queue import queue
 from desktop_app.queue.model import NewJob

@@ -50,8 +50,8 @@ def check_item_path(path: object, field: str = "path", what: str = "item") -> st
                             hint=_EXAMPLE)
     parts = path.split("/")
     if parts[0] not in ("u", "f") or len(parts) < 3:
-        raise ArgumentError(f"'{field}' {path[:80]!r} is not a path: a path is"
-                            " u/<user>/<name> or f/<folder>/<name>", field=field, hint=_EXAMPLE)
+        raise ArgumentError(f"'{field}' {path[:80]!r} must be f/<folder>/<name> or"
+                            " u/<user>/<name>", field=field, hint=_EXAMPLE)
     if len(path.encode()) > MAX_PATH_BYTES:
         raise ArgumentError(f"'{field}' is {len(path.encode())} bytes long; at most"
                             f" {MAX_PATH_BYTES}", field=field, hint="choose a shorter path")

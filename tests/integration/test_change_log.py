@@ -1,72 +1,65 @@
 """Issue 17, one change log: each change writes one row (who, kind, path, action,
-version) in its own transaction — the audit log is that table. In-process API on the
-test's database."""
+version) in its own transaction — the audit log is that table. API served in-process on
+the test's database (tests/support/api_server.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from psycopg import AsyncConnection
-
-from tests.support.inprocess_api import api_client
-
-W = "/api/w/main"
+from psycopg import Connection
 
 
 @pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> Any:
-    async with api_client(database_url, tmp_path / "home") as (client, _state):
-        yield client
+def api(api_server: Any) -> Any:
+    return api_server
 
 
-async def _rows(url: str, where: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    async with await AsyncConnection.connect(url) as conn:
-        cur = await conn.execute(
+def _rows(url: str, where: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    with Connection.connect(url) as conn:
+        cur = conn.execute(
             "SELECT username, item_kind, resource, item_action, item_version, operation,"
             f" action_kind FROM audit_log WHERE {where} ORDER BY id", params)
-        return list(await cur.fetchall())
+        return list(cur.fetchall())
 
 
-async def test_a_path_holding_preview_is_audited(api: httpx.AsyncClient,
+def test_a_path_holding_preview_is_audited(api: Any,
                                                  database_url: str) -> None:
     # The old hook skipped every URL containing "/preview": this delete went unrecorded.
-    assert (await api.post(f"{W}/variables/create", json={
+    assert (api.api("POST", "variables/create", json={
         "path": "f/preview/x", "value": "1", "is_secret": False})).status_code == 201
-    assert (await api.delete(f"{W}/variables/delete/f/preview/x")).status_code == 200
-    log = (await api.get(f"{W}/audit/list", params={"resource": "f/preview/x"})).json()
+    assert (api.api("DELETE", "variables/delete/f/preview/x")).status_code == 200
+    log = (api.api("GET", "audit/list", params={"resource": "f/preview/x"})).json()
     assert [(e["username"], e["operation"], e["action_kind"]) for e in log] == [
         ("admin", "variables.delete", "Delete"), ("admin", "variables.create", "Created")]
     assert set(log[0]) >= {"id", "timestamp", "username", "operation", "action_kind",
                            "resource", "parameters"}
     assert log[0]["parameters"] == {"method": "DELETE"}
-    assert await _rows(database_url, "resource = %s", ("f/preview/x",)) == [
+    assert _rows(database_url, "resource = %s", ("f/preview/x",)) == [
         ("admin", "variable", "f/preview/x", "create", None, "variables.create", "Created"),
         ("admin", "variable", "f/preview/x", "delete", None, "variables.delete", "Delete")]
 
 
-async def test_each_change_writes_one_row_with_its_version(api: httpx.AsyncClient,
+def test_each_change_writes_one_row_with_its_version(api: Any,
                                                            database_url: str) -> None:
-    r = await api.post(f"{W}/scripts/create", json={
+    r = api.api("POST", "scripts/create", json={
         "path": "f/ok/s", "language": "bash", "content": "echo 1\n"})
     assert r.status_code == 201, r.text
-    assert await _rows(database_url, "resource = %s", ("f/ok/s",)) == [
+    assert _rows(database_url, "resource = %s", ("f/ok/s",)) == [
         ("admin", "script", "f/ok/s", "deploy", r.text, "scripts.create", "Created")]
     # A refused change writes nothing.
-    bad = await api.post(f"{W}/scripts/create", json={
+    bad = api.api("POST", "scripts/create", json={
         "path": "f/ok/.git", "language": "bash", "content": "echo 1\n"})
     assert bad.status_code == 400
-    assert await _rows(database_url, "resource = %s", ("f/ok/.git",)) == []
+    assert _rows(database_url, "resource = %s", ("f/ok/.git",)) == []
 
 
-async def test_an_audit_row_and_its_change_roll_back_together(api: httpx.AsyncClient,
+def test_an_audit_row_and_its_change_roll_back_together(api: Any,
                                                               database_url: str) -> None:
     """If the change log cannot take the row, the change is not made either (and the
     other way round: they are one transaction)."""
-    async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await conn.execute("""
+    with Connection.connect(database_url, autocommit=True) as conn:
+        conn.execute("""
             CREATE FUNCTION refuse_doomed() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF NEW.resource LIKE '%doomed%' THEN
@@ -84,30 +77,30 @@ async def test_an_audit_row_and_its_change_roll_back_together(api: httpx.AsyncCl
     ]
     for method, route, body in cases:
         try:
-            r = await api.request(method.upper(), f"{W}/{route}", json=body)
+            r = api.api(method.upper(), route, json=body)
         except Exception as exc:  # an unhandled error reaches the in-process client
             assert "refuses" in str(exc), exc
         else:
             assert r.status_code >= 400, f"{route}: {r.status_code} {r.text}"
-    async with await AsyncConnection.connect(database_url) as conn:
+    with Connection.connect(database_url) as conn:
         for table, column, value in (("variables", "path", "f/ok/doomed"),
                                      ("flows", "path", "f/ok/doomed_flow"),
                                      ("folders", "name", "doomed")):
-            cur = await conn.execute(
+            cur = conn.execute(
                 f"SELECT count(*) FROM {table} WHERE {column} = %s", (value,))
-            row = await cur.fetchone()
+            row = cur.fetchone()
             assert row is not None and row[0] == 0, f"{table}: the change stayed"
-    assert await _rows(database_url, "resource LIKE %s", ("%doomed%",)) == []
+    assert _rows(database_url, "resource LIKE %s", ("%doomed%",)) == []
     # Unrelated changes still go through, with their rows.
-    assert (await api.post(f"{W}/variables/create", json={
+    assert (api.api("POST", "variables/create", json={
         "path": "f/ok/fine", "value": "1", "is_secret": False})).status_code == 201
-    assert len(await _rows(database_url, "resource = %s", ("f/ok/fine",))) == 1
+    assert len(_rows(database_url, "resource = %s", ("f/ok/fine",))) == 1
 
 
-async def test_operations_that_change_no_item_are_still_audited(
-        api: httpx.AsyncClient) -> None:
-    r = await api.post(f"{W}/users/add", json={"username": "ivan", "role": "operator",
+def test_operations_that_change_no_item_are_still_audited(
+        api: Any) -> None:
+    r = api.api("POST", "users/add", json={"username": "ivan", "role": "operator",
                                                "email": "ivan@x"})
     assert r.status_code in (200, 201), r.text
-    log = (await api.get(f"{W}/audit/list", params={"operation": "users.add"})).json()
+    log = (api.api("GET", "audit/list", params={"operation": "users.add"})).json()
     assert [(e["username"], e["resource"]) for e in log] == [("admin", "ivan")]

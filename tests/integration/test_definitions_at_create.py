@@ -1,19 +1,14 @@
 """Issue 15, validation at create: a definition Git sync could not record (a path no file
 can have) or that could never run (a flow that calls itself) is refused with a 400 naming
-the field, and nothing is stored. In-process API on the test's database (no worker)."""
+the field, and nothing is stored. API served in-process on the test's database (no worker)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from psycopg import AsyncConnection
+from psycopg import Connection
 
-from tests.support.inprocess_api import api_client
-
-W = "/api/w/main"
 SCRIPT = {"path": "f/ok/hello", "language": "bash", "content": "echo hi\n"}
 LONG = "f/ok/" + "n" * 300
 
@@ -24,34 +19,33 @@ BAD_PATHS = [
     ("f/ok/con", "Windows reserves"),
     ("f/ok/a:b", "character ':'"),
     ("f/ok/trailing.", "ends with a dot"),
-    ("x/ok/y", "is not a path"),
+    ("x/ok/y", "must be f/<folder>/<name>"),
 ]
 
 
-async def _count(url: str, table: str) -> int:
-    async with await AsyncConnection.connect(url) as conn:
-        cur = await conn.execute(f"SELECT count(*) FROM {table}")
-        row = await cur.fetchone()
+def _count(url: str, table: str) -> int:
+    with Connection.connect(url) as conn:
+        cur = conn.execute(f"SELECT count(*) FROM {table}")
+        row = cur.fetchone()
         return int(row[0]) if row else 0
 
 
-def _field(r: httpx.Response) -> str | None:
+def _field(r: Any) -> str | None:
     return r.json()["error"].get("field")
 
 
 @pytest.fixture
-async def api(database_url: str, tmp_path: Path) -> Any:
-    async with api_client(database_url, tmp_path / "home") as (client, _state):
-        r = await client.post(f"{W}/scripts/create", json=SCRIPT)
-        assert r.status_code == 201, r.text
-        r = await client.post(f"{W}/flows/create", json={
-            "path": "f/ok/leaf", "value": {"modules": []}})
-        assert r.status_code == 201, r.text
-        yield client
+def api(api_server: Any) -> Any:
+    r = api_server.api("POST", "scripts/create", json=SCRIPT)
+    assert r.status_code == 201, r.text
+    r = api_server.api("POST", "flows/create", json={
+        "path": "f/ok/leaf", "value": {"modules": []}})
+    assert r.status_code == 201, r.text
+    return api_server
 
 
 @pytest.mark.parametrize(("path", "why"), BAD_PATHS)
-async def test_bad_paths_are_refused_for_every_kind(api: httpx.AsyncClient, database_url: str,
+def test_bad_paths_are_refused_for_every_kind(api: Any, database_url: str,
                                                     path: str, why: str) -> None:
     bodies: list[tuple[str, dict[str, Any], str]] = [
         ("scripts/create", {**SCRIPT, "path": path}, "script"),
@@ -73,27 +67,27 @@ async def test_bad_paths_are_refused_for_every_kind(api: httpx.AsyncClient, data
               "resource": "resources", "app": "apps", "schedule": "schedules",
               "http_trigger": "http_triggers", "websocket_trigger": "event_triggers"}
     for route, body, kind in bodies:
-        before = await _count(database_url, tables[kind])
-        r = await api.post(f"{W}/{route}", json=body)
+        before = _count(database_url, tables[kind])
+        r = api.api("POST", route, json=body)
         assert r.status_code == 400, f"{route} {path!r}: {r.status_code} {r.text}"
         assert _field(r) == "path", f"{route}: {r.text}"
         assert why in r.json()["error"]["message"], f"{route}: {r.text}"
-        assert await _count(database_url, tables[kind]) == before, f"{route} stored something"
+        assert _count(database_url, tables[kind]) == before, f"{route} stored something"
 
 
-async def test_a_rename_to_a_bad_path_is_refused(api: httpx.AsyncClient) -> None:
-    r = await api.post(f"{W}/flows/update/f/ok/leaf", json={
+def test_a_rename_to_a_bad_path_is_refused(api: Any) -> None:
+    r = api.api("POST", "flows/update/f/ok/leaf", json={
         "path": "f/ok/.git", "value": {"modules": []}})
     assert r.status_code == 400 and _field(r) == "path", r.text
-    assert (await api.get(f"{W}/flows/get/f/ok/leaf")).status_code == 200
+    assert (api.api("GET", "flows/get/f/ok/leaf")).status_code == 200
 
 
-async def test_a_resource_type_name_that_cannot_be_a_file_is_refused(
-        api: httpx.AsyncClient) -> None:
+def test_a_resource_type_name_that_cannot_be_a_file_is_refused(
+        api: Any) -> None:
     for name in ("a/b", ".git", "x" * 300):
-        r = await api.post(f"{W}/resources/type/create", json={"name": name, "schema": {}})
+        r = api.api("POST", "resources/type/create", json={"name": name, "schema": {}})
         assert r.status_code == 400 and _field(r) == "name", r.text
-        assert (await api.get(f"{W}/resources/type/exists/{name}")).json() is False \
+        assert (api.api("GET", f"resources/type/exists/{name}")).json() is False \
             if "/" not in name else True
 
 
@@ -102,45 +96,45 @@ def _calls(path: str, step: str = "a") -> dict[str, Any]:
                                                "input_transforms": {}}}]}
 
 
-async def test_a_flow_calling_itself_is_refused(api: httpx.AsyncClient,
+def test_a_flow_calling_itself_is_refused(api: Any,
                                                database_url: str) -> None:
-    before = await _count(database_url, "flows")
-    r = await api.post(f"{W}/flows/create", json={"path": "f/ok/self",
+    before = _count(database_url, "flows")
+    r = api.api("POST", "flows/create", json={"path": "f/ok/self",
                                                   "value": _calls("f/ok/self")})
     assert r.status_code == 400, r.text
     assert _field(r) == "value"
     assert "step 'a' runs the flow f/ok/self itself" in r.json()["error"]["message"]
-    assert await _count(database_url, "flows") == before
+    assert _count(database_url, "flows") == before
 
 
-async def test_a_flow_calling_itself_inside_a_loop_is_refused(api: httpx.AsyncClient) -> None:
+def test_a_flow_calling_itself_inside_a_loop_is_refused(api: Any) -> None:
     value = {"modules": [{"id": "loop", "value": {
         "type": "forloopflow", "iterator": {"type": "javascript", "expr": "[1]"},
         "modules": [{"id": "inner", "value": {"type": "flow", "path": "f/ok/deep",
                                               "input_transforms": {}}}]}}]}
-    r = await api.post(f"{W}/flows/create", json={"path": "f/ok/deep", "value": value})
+    r = api.api("POST", "flows/create", json={"path": "f/ok/deep", "value": value})
     assert r.status_code == 400 and _field(r) == "value", r.text
     assert "'inner'" in r.json()["error"]["message"]
 
 
-async def test_a_cycle_through_other_flows_is_refused(api: httpx.AsyncClient) -> None:
+def test_a_cycle_through_other_flows_is_refused(api: Any) -> None:
     # b → c exists; c is then changed to call a; a → b would close a → b → c → a.
-    assert (await api.post(f"{W}/flows/create", json={
+    assert (api.api("POST", "flows/create", json={
         "path": "f/ok/c", "value": {"modules": []}})).status_code == 201
-    assert (await api.post(f"{W}/flows/create", json={
+    assert (api.api("POST", "flows/create", json={
         "path": "f/ok/b", "value": _calls("f/ok/c")})).status_code == 201
-    assert (await api.post(f"{W}/flows/update/f/ok/c", json={
+    assert (api.api("POST", "flows/update/f/ok/c", json={
         "value": _calls("f/ok/a")})).status_code == 200  # a does not exist yet: fine
-    r = await api.post(f"{W}/flows/create", json={"path": "f/ok/a",
+    r = api.api("POST", "flows/create", json={"path": "f/ok/a",
                                                   "value": _calls("f/ok/b", "first")})
     assert r.status_code == 400 and _field(r) == "value", r.text
     message = r.json()["error"]["message"]
     assert "f/ok/b → f/ok/c" in message, message
-    assert (await api.get(f"{W}/flows/exists/f/ok/a")).json() is False
+    assert (api.api("GET", "flows/exists/f/ok/a")).json() is False
 
 
-async def test_a_flow_calling_another_flow_is_accepted(api: httpx.AsyncClient) -> None:
-    r = await api.post(f"{W}/flows/create", json={"path": "f/ok/caller",
+def test_a_flow_calling_another_flow_is_accepted(api: Any) -> None:
+    r = api.api("POST", "flows/create", json={"path": "f/ok/caller",
                                                   "value": _calls("f/ok/leaf")})
     assert r.status_code == 201, r.text
 
@@ -154,15 +148,15 @@ async def test_a_flow_calling_another_flow_is_accepted(api: httpx.AsyncClient) -
     ({"route_path": "hook", "authentication_method": "api_key"},
      "authentication_resource_path"),
 ])
-async def test_a_bad_http_trigger_body_names_its_field(api: httpx.AsyncClient,
+def test_a_bad_http_trigger_body_names_its_field(api: Any,
                                                        database_url: str,
                                                        body: dict[str, Any],
                                                        field: str) -> None:
     full = {"path": "f/ok/hook", "script_path": SCRIPT["path"], **body}
-    r = await api.post(f"{W}/http_triggers/create", json=full)
+    r = api.api("POST", "http_triggers/create", json=full)
     assert r.status_code == 400, r.text
     assert _field(r) == field, r.text
-    assert await _count(database_url, "http_triggers") == 0
+    assert _count(database_url, "http_triggers") == 0
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -171,10 +165,10 @@ async def test_a_bad_http_trigger_body_names_its_field(api: httpx.AsyncClient,
     ({"url": "ws://127.0.0.1:1/x", "script_path": "f/ok/missing"}, "script_path"),
     ({"url": 7}, "url"),
 ])
-async def test_a_bad_event_trigger_body_names_its_field(api: httpx.AsyncClient,
+def test_a_bad_event_trigger_body_names_its_field(api: Any,
                                                         body: dict[str, Any],
                                                         field: str) -> None:
     full = {"path": "f/ok/ws", "script_path": SCRIPT["path"], **body}
-    r = await api.post(f"{W}/websocket_triggers/create", json=full)
+    r = api.api("POST", "websocket_triggers/create", json=full)
     assert r.status_code == 400, r.text
     assert _field(r) == field, r.text

@@ -29,7 +29,6 @@ from typing import Any
 
 import httpx
 import uvicorn
-from desktop_app.api.waiter import CompletionWaiter
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -45,6 +44,7 @@ from desktop_app.db.settings import (
     ensure_secret_setting,
     set_setting,
 )
+from desktop_app.queue.waiter import CompletionWaiter
 from desktop_app.secrets.store import open_secret_store
 
 
