@@ -90,7 +90,9 @@ class ChangeRecorder:
 
     async def _snapshot(self) -> AsyncConnection[Any]:
         """A connection in a REPEATABLE READ transaction whose snapshot is taken now."""
-        conn = await AsyncConnection.connect(self.state.database_url)
+        # autocommit, so this BEGIN opens the transaction (psycopg would otherwise have
+        # begun one already, at READ COMMITTED)
+        conn = await AsyncConnection.connect(self.state.database_url, autocommit=True)
         await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         await conn.execute("SELECT 1")  # the snapshot is taken by the first statement
         return conn
