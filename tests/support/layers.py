@@ -17,8 +17,8 @@ MAY_IMPORT: dict[str, tuple[list[str], str]] = {
     "queue": (["core", "db"], "the queue"),
     "secrets": (["core"], "the keyring and masking"),
     "runtimes": (["core", "parsing"], "one module per language"),
-    # durable: until the one completion path removes flows ↔ durable (issue 17, queue)
-    "flows": (["core", "db", "queue", "parsing", "secrets", "durable"], "OpenFlow"),
+    # not durable: both handle completions through the queue (the one completion path)
+    "flows": (["core", "db", "queue", "parsing", "secrets"], "OpenFlow"),
     "durable": (["core", "db", "queue", "flows"], "workflow-as-code"),
     "flowgraph": (["core", "flows", "parsing"], "the flow designer's model"),
     "apps": (["core", "flows"], "app definitions"),

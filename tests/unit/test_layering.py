@@ -35,10 +35,9 @@ def test_core_imports_nothing_else_of_ours() -> None:
     assert offenders == []
 
 
-# Cycles the owners are removing now: flows ↔ durable goes with the one completion path
-# (issue 17, the `queue` work). The test fails if one of these is gone, so the allowance
-# cannot outlive the cycle.
-_KNOWN_CYCLES: list[list[str]] = [["durable", "flows"]]
+# Cycles being removed by their owners (none now). The test fails if one listed here is
+# gone, so an allowance cannot outlive its cycle.
+_KNOWN_CYCLES: list[list[str]] = []
 
 
 def test_no_import_cycle_between_subpackages() -> None:
