@@ -1,14 +1,14 @@
 """The change log: audit rows of item changes carry the item (as its files show it), so
 the Git recorder commits each change as it was, in order.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 
 
 def upgrade() -> None:
