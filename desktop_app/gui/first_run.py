@@ -190,7 +190,7 @@ async def first_run(home: Path, conn: Connection) -> Connection:
     import asyncio
 
     window = FirstRunWindow(home)
-    from desktop_app.cli.daemon_control import DaemonStartError
+    from desktop_app.client.daemon_process import DaemonStartError
 
     started: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
 

@@ -40,8 +40,9 @@ MAY_IMPORT: dict[str, tuple[list[str], str]] = {
     "client": (["core", "daemon"], "the HTTP client"),
     "cli": (["client", "core", "parsing", "apps", "flows", "gitsync", "gui", "daemon",
              "doctor", "autostart"], "the tidemill command"),
+    # secrets: the first-run window probes the OS keyring as the daemon will
     "gui": (["client", "core", "apps", "flowgraph", "flows", "scheduler", "daemon",
-             "autostart"], "the desktop app"),
+             "autostart", "secrets"], "the desktop app"),
 }
 
 
