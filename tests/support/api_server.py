@@ -44,6 +44,7 @@ from desktop_app.db.settings import (
     ensure_secret_setting,
     set_setting,
 )
+from desktop_app.gitsync.recorder import recorder_of
 from desktop_app.queue.waiter import CompletionWaiter
 from desktop_app.secrets.store import open_secret_store
 
@@ -167,7 +168,11 @@ class ApiServer:
         self.state = ApiState(pool=pool, database_url=self.database_url, home=self.home,
                               token_key=token_key, waiter=waiter, secrets=secrets,
                               sync_timeout_s=self.sync_timeout_s)
+        # Git sync records from a snapshot taken before serving, as in the daemon
+        recorder = recorder_of(self.state)
+        recorder.listen()
         waiter.start()
+        await recorder.start()
         self._server = uvicorn.Server(uvicorn.Config(
             create_app(self.state), log_level="warning", lifespan="off", access_log=False))
         serving = asyncio.create_task(self._server.serve(sockets=[sock]))
@@ -177,6 +182,7 @@ class ApiServer:
         try:
             await serving
         finally:
+            await recorder.stop()
             await waiter.stop()
             await pool.close()
 
