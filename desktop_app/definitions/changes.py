@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 CHANNEL = "tidemill_changes"
 _LOCK_KEY = 0x7469_6465_6368  # "tidech": serializes the commits of change rows
@@ -61,7 +61,9 @@ async def record(conn: AsyncConnection[Any], ws: str, who: str, operation: str,
         (ws, who, operation,
          action_kind or _ACTION_KIND.get(action or verb, "Updated"), resource,
          Jsonb(parameters, dumps=_dumps) if parameters is not None else None, kind, action,
-         Jsonb(item, dumps=_dumps) if item is not None else None, version, old_path))
+         # json, not jsonb: the item is written back to files, and jsonb would reorder
+         # every object's keys (by length), so an app.yaml would no longer match its source
+         Json(item, dumps=_dumps) if item is not None else None, version, old_path))
     row = await cur.fetchone()
     assert row is not None
     if kind is not None:

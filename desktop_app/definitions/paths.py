@@ -35,7 +35,10 @@ def component_problem(part: str) -> str | None:
                 f" {MAX_COMPONENT_BYTES} fit in a file name")
     bad = _BAD_CHARS.search(part)
     if bad:
-        return f"has the character {bad.group()!r}, which a file name cannot hold everywhere"
+        char = bad.group()
+        # NUL is what a client most often sends by mistake (C strings); name it so
+        what = "a NUL character ('\\x00')" if char == "\x00" else f"the character {char!r}"
+        return f"has {what}, which a file name cannot hold everywhere"
     if part.split(".")[0].lower() in _RESERVED:
         return f"has the component {part!r}, a name Windows reserves for a device"
     if part.endswith((".", " ")):

@@ -138,9 +138,21 @@ class Zygote:
             exit_code.set_result(code)
 
         child = ZygoteChild(pid, reader, exit_code)
-        if self._slot is not None:
-            child.kill_tree = self.close
         child.watcher = asyncio.create_task(wait_exit())  # kept: a task needs a reference
+
+        def end_sandbox() -> None:
+            # Closing the socket under wait_exit's pending read would leave it waiting for
+            # ever (the loop is never told of a socket closed beneath it), and the cancel
+            # would never complete: stop the watcher first, end the sandbox (its PID
+            # namespace takes the job's whole tree), then say how the job ended.
+            child.watcher.cancel()
+            self.close()
+            give_back()
+            if not exit_code.done():
+                exit_code.set_result(-9)
+
+        if self._slot is not None:
+            child.kill_tree = end_sandbox
         return child
 
     def close(self) -> None:

@@ -29,6 +29,22 @@ def _wait_running(daemon: RunningDaemon, job_id: str, timeout: float = 60) -> in
     raise AssertionError(f"job {job_id} never started")
 
 
+def _host_pid(pid: int) -> int:
+    """The pid a job wrote of itself, as this test sees it. A sandboxed job has its own PID
+    namespace (bubblewrap), where its pids are small numbers: find the process whose last
+    namespace pid is that one (only this test's job runs), else it is not sandboxed."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            line = next(x for x in status.read_text().splitlines() if x.startswith("NSpid:"))
+        except (OSError, StopIteration):
+            continue
+        ids = [int(x) for x in line.split()[1:]]
+        if len(ids) > 1 and ids[-1] == pid:
+            found.append(ids[0])
+    return found[0] if len(found) == 1 else pid
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -50,7 +66,8 @@ def test_kill9_worker_mid_job_is_reaped_not_stuck(daemon: RunningDaemon, tmp_pat
     worker_pid = _wait_running(daemon, job_id)
     while not pidfile.exists():
         time.sleep(0.05)
-    script_pid = int(pidfile.read_text())
+    script_pid = _host_pid(int(pidfile.read_text()))
+    assert _pid_alive(script_pid)
     started = time.monotonic()
     os.kill(worker_pid, signal.SIGKILL)
     job = daemon.wait_job(job_id, timeout=30)
@@ -118,7 +135,8 @@ def test_cancel_running_job_kills_its_process_tree(daemon: RunningDaemon, tmp_pa
     _wait_running(daemon, job_id)
     while not pidfile.exists() or not pidfile.read_text().strip():
         time.sleep(0.05)
-    child = int(pidfile.read_text())
+    child = _host_pid(int(pidfile.read_text()))
+    assert _pid_alive(child)
     res = daemon.cli("cancel", job_id, "--reason", "testing")
     assert res.returncode == 0, res.stderr
     job = daemon.wait_job(job_id, timeout=15)

@@ -17,7 +17,7 @@ def upgrade() -> None:
         ALTER TABLE audit_log
             ADD COLUMN item_kind text,
             ADD COLUMN item_action text,
-            ADD COLUMN item jsonb,
+            ADD COLUMN item json,  -- json keeps the file's key order; jsonb sorts keys
             ADD COLUMN item_version text,
             ADD COLUMN old_path text;
         """
