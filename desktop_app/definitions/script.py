@@ -55,10 +55,13 @@ async def deploy_script(
     check_item_path(path)
     _check_types(body)
     meta = script_metadata(content, language)  # raises ScriptSyntaxError naming the line
-    schema = body.get("schema") or meta["schema"]
-    if isinstance(schema, dict) and isinstance(schema.get("properties"), dict) \
+    supplied = body.get("schema")
+    schema = supplied or meta["schema"]
+    if not supplied and isinstance(schema, dict) and isinstance(schema.get("properties"), dict) \
             and "order" not in schema:
-        # jsonb keeps keys sorted, not in the signature's order: Windmill's `order` keeps it
+        # jsonb keeps keys sorted, not in the signature's order: Windmill's `order` keeps it.
+        # Only for a schema we parsed: one a client sent (wmill sync push) is kept as sent,
+        # or the next pull would show a change nobody made.
         schema = {**schema, "order": list(schema["properties"])}
     lock = body.get("lock") or None
     lock_error = None
