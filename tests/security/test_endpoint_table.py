@@ -199,6 +199,7 @@ GET    /api/w/{workspace}/workspaces/tarball                                 401
 POST   /api/workers/pause                                                    401  403  403  403
 POST   /api/workers/resume                                                   401  403  403  403
 GET    /api/workers/status                                                   401  403  200  200
+GET    /api/workers/list                                                     401  403  200  200
 POST   /api/workspaces/exists                                                401  403  400  400
 """
 
