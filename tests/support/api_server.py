@@ -18,8 +18,6 @@ import asyncio
 import logging
 import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -47,6 +44,7 @@ from desktop_app.db.settings import (
 from desktop_app.gitsync.recorder import recorder_of
 from desktop_app.queue.waiter import CompletionWaiter
 from desktop_app.secrets.store import open_secret_store
+from tests.e2e.daemon_harness import RunningDaemon
 
 
 @dataclass
@@ -96,10 +94,12 @@ class ApiServer:
         """What the daemon would have logged while this server ran."""
         return "\n".join(self._records)
 
-    # -- the same helpers as tests.e2e.daemon_harness.RunningDaemon -----------------------
-    @property
-    def token(self) -> str:
-        return (self.home / "admin.token").read_text().strip()
+    # -- the same helpers as RunningDaemon (its methods, not copies) -------------------
+    token = RunningDaemon.token
+    cli = RunningDaemon.cli
+    http = RunningDaemon.http
+    api = RunningDaemon.api
+    deploy = RunningDaemon.deploy
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -108,29 +108,6 @@ class ApiServer:
         env.pop("TIDEMILL_TOKEN", None)
         env.pop("TIDEMILL_DATABASE_URL", None)
         return env
-
-    def cli(self, *args: str, check: bool = False,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        res = subprocess.run([sys.executable, "-m", "desktop_app.cli.main", *args],
-                             env=self.env(), capture_output=True, text=True, timeout=timeout)
-        if check and res.returncode != 0:
-            raise AssertionError(f"tidemill {' '.join(args)} failed ({res.returncode}):\n"
-                                 f"{res.stdout}\n{res.stderr}")
-        return res
-
-    def http(self, token: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=60,
-                            headers={"Authorization": f"Bearer {token or self.token}"})
-
-    def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        with self.http() as c:
-            return c.request(method, f"/api/w/main/{path}", **kw)
-
-    def deploy(self, path: str, content: str, language: str = "python3", **fields: Any) -> str:
-        r = self.api("POST", "scripts/create",
-                     json={"path": path, "content": content, "language": language, **fields})
-        assert r.status_code == 201, r.text
-        return r.text
 
     # -- the server's thread ----------------------------------------------------------------
     def _run(self, sock: socket.socket) -> None:
