@@ -129,6 +129,7 @@ class Tray:
 
     def open_app(self) -> None:
         self.mark_seen()
+        print("opening the main window", flush=True)  # tray.log: the click reached the tray
         subprocess.Popen([sys.executable, "-m", "desktop_app.cli.main", "gui"],
                          stdin=subprocess.DEVNULL, start_new_session=True)
 
