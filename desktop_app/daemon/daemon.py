@@ -35,6 +35,7 @@ from desktop_app.daemon.instance_lock import InstanceLock
 from desktop_app.daemon.internal_jobs import run_internal_jobs
 from desktop_app.daemon.supervisor import WorkerSupervisor
 from desktop_app.db.migrate import migrate
+from desktop_app.db.pool_check import check_when_needed
 from desktop_app.db.resource_types import RESOURCE_TYPES_DIR, install_resource_types
 from desktop_app.db.settings import (
     BASE_URL,
@@ -179,7 +180,7 @@ class Daemon:
             secrets = await asyncio.to_thread(open_secret_store, cfg.home, instance)
             pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
                 database_url, min_size=2, max_size=20, open=False,
-                kwargs={"autocommit": True}, check=AsyncConnectionPool.check_connection,
+                kwargs={"autocommit": True}, check=check_when_needed,
             )
             await pool.open()
             waiter = CompletionWaiter(database_url)
