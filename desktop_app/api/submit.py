@@ -19,7 +19,7 @@ from desktop_app.core.errors import ArgumentError, UsageError
 from desktop_app.core.jobs import PLAIN_ARGS, JobKind, default_tag
 from desktop_app.db import jobs as job_reads
 from desktop_app.db.scripts import ScriptVersion
-from desktop_app.queue import queue
+from desktop_app.queue import limits, queue
 from desktop_app.queue.model import NewJob
 from desktop_app.queue.waiter import wait_completed
 
@@ -83,6 +83,7 @@ def new_script_job(script: ScriptVersion, args: dict[str, Any], who: Identity,
         # Bash args are all strings; Windmill passes other values as their JSON text.
         args = {k: v if v is None or isinstance(v, str) else json.dumps(v) for k, v in args.items()}
     validate_args(script.schema or {}, args)  # ArgumentError → 400 naming the field
+    settings = script.extra or {}
     job = NewJob(
         kind=JobKind.SCRIPT,
         tag=opts.pop("tag", None) or script.tag or default_tag(script.language),
@@ -94,8 +95,11 @@ def new_script_job(script: ScriptVersion, args: dict[str, Any], who: Identity,
         script_hash=script.hash,
         language=script.language,
         timeout_s=script.timeout_s,
+        priority=int(settings.get("priority") or 0),
         trigger_kind=trigger_kind,
-        extra=caller_extra(who, plain_args=plain_args),
+        extra={**caller_extra(who, plain_args=plain_args),
+               **limits.job_settings(script.workspace_id, script.path, script.hash, settings,
+                                     args)},
         **opts,
     )
     return job

@@ -98,7 +98,16 @@ _TYPES: dict[str, tuple[type, str]] = {
     "schema": (dict, "a JSON Schema object"), "timeout": (int, "a whole number of seconds"),
     "delete_after_secs": (int, "a whole number of seconds"),
     "log_max_bytes": (int, "a whole number of bytes (the most log kept per job)"),
+    "concurrent_limit": (int, "a whole number of jobs"),
+    "concurrency_time_window_s": (int, "a whole number of seconds"),
+    "concurrency_key": (str, "a string (e.g. \"$workspace/$args[user]\")"),
+    "cache_ttl": (int, "a whole number of seconds"),
+    "priority": (int, "a whole number (higher runs first)"),
 }
+
+# The least value each runtime setting accepts (0 = off, where off makes sense).
+_LEAST = {"timeout": 1, "concurrent_limit": 0, "concurrency_time_window_s": 0,
+          "cache_ttl": 0, "priority": 0, "delete_after_secs": 0}
 
 
 def _check_types(body: dict[str, Any]) -> None:
@@ -106,6 +115,15 @@ def _check_types(body: dict[str, Any]) -> None:
         value = body.get(name)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
             raise ArgumentError(f"'{name}' must be {what}", field=name)
+    for name, least in _LEAST.items():
+        value = body.get(name)
+        if value is not None and value < least:
+            raise ArgumentError(f"'{name}' must be at least {least}, not {value}", field=name)
+    tag = body.get("tag")
+    if tag is not None and (not tag.strip() or any(c in tag for c in ", \t\n")):
+        raise ArgumentError(f"'tag' must be one word naming a worker group, not {tag!r}",
+                            field="tag", hint="workers take tags given as `tidemill worker"
+                            " --tags a,b`; a script has one")
 
 
 KIND = "script"

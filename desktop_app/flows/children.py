@@ -13,7 +13,7 @@ from desktop_app.core.jobs import PLAIN_ARGS, default_tag, has_plain_args
 from desktop_app.core.languages import require_runnable
 from desktop_app.db import scripts as script_store
 from desktop_app.flows import scope as scopes
-from desktop_app.queue import queue
+from desktop_app.queue import limits, queue
 from desktop_app.queue.model import NewJob
 
 # Parsing a step's signature costs ~1 ms; the same inline code runs many times.
@@ -97,6 +97,12 @@ class ChildFactory:
                          script_path=script.path, script_hash=script.hash, scheduled_for=when,
                          timeout_s=timeout or script.timeout_s, max_retries=_LOST_WORKER_RETRIES,
                          **common)
+            # The script's own concurrency limit and priority hold inside a flow too.
+            settings = script.extra or {}
+            job.priority = int(settings.get("priority") or 0)
+            job.extra.update(limits.job_settings(ws, script.path, script.hash,
+                                                 {k: v for k, v in settings.items()
+                                                  if k != limits.CACHE_TTL}, args))
         elif kind == "flow":
             from desktop_app.db import flows as flow_store
 

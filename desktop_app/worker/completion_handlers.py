@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from desktop_app.durable import engine as durable
 from desktop_app.flows import engine as flows
-from desktop_app.queue import queue
+from desktop_app.queue import limits, queue
 
 
 def install() -> None:
     queue.on_complete(flows.on_child_finished)
     queue.on_complete(durable.on_child_finished)
+    queue.on_complete(limits.on_job_finished)

@@ -36,7 +36,7 @@ from desktop_app.db.settings import (
 )
 from desktop_app.durable import engine as durable
 from desktop_app.flows import secrets_access
-from desktop_app.queue import queue
+from desktop_app.queue import limits, queue
 from desktop_app.queue.logs import (
     DEFAULT_LOG_MAX_BYTES,
     append_log,
@@ -267,6 +267,8 @@ class Worker:
                 back = await queue.give_back(self.conn, self.name, [j.id for j in jobs[1:]])
                 log.error("worker %s claimed %d jobs at once; gave %d back", self.name,
                           len(jobs), back)
+            if not await limits.admit(self.conn, jobs[0].id, self.name, jobs[0].extra):
+                continue  # over its concurrency limit: back in the queue, due later
             await self.execute(jobs[0])
 
     async def _listen(self, stop: asyncio.Event) -> None:
@@ -320,6 +322,12 @@ class Worker:
         # Pinged from the claim on: preparing a job (a venv to build) may take a while.
         heartbeat = asyncio.create_task(self._heartbeat(job.id, logs, cancel))
         try:
+            assert self.conn is not None
+            cached = await limits.cached_result(self.conn, job.extra)
+            if cached is not None:
+                logs.add("[tidemill] the same script version ran with these arguments within"
+                         " its cache_ttl: that result is reused\n")
+                return Outcome(True, cached), JobStatus.SUCCESS, None
             try:
                 ctx, stored_lock = await self._context(job, workdir)
             except TidemillError as exc:
