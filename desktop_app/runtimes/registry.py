@@ -5,6 +5,7 @@ from __future__ import annotations
 from desktop_app.core.errors import UsageError
 from desktop_app.runtimes.base import Runtime
 from desktop_app.runtimes.bash import BashRuntime
+from desktop_app.runtimes.bun import BunRuntime
 from desktop_app.runtimes.deno import DenoRuntime
 from desktop_app.runtimes.go import GoRuntime
 from desktop_app.runtimes.python import PythonRuntime
@@ -12,8 +13,8 @@ from desktop_app.runtimes.sql import SqlRuntime
 
 
 def make_runtimes() -> dict[str, Runtime]:
-    deno = DenoRuntime()  # Bun and native-fetch TypeScript run on Deno as well
-    return {"python3": PythonRuntime(), "bash": BashRuntime(), "deno": deno, "bun": deno,
+    deno = DenoRuntime()  # native-fetch TypeScript runs on Deno as well
+    return {"python3": PythonRuntime(), "bash": BashRuntime(), "deno": deno, "bun": BunRuntime(),
             "nativets": deno, "go": GoRuntime(), "postgresql": SqlRuntime("postgresql"),
             "duckdb": SqlRuntime("duckdb")}
 

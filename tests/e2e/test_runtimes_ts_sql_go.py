@@ -63,7 +63,7 @@ def test_typescript_runs_through_cli_and_api(daemon: RunningDaemon, tmp_path: Pa
                       "big": 1024}
     assert "greeting Bo" in logs
 
-    # Bun-style bare imports resolve from npm (and node builtins) on Deno
+    # a `bun` script: bare imports resolve from npm (and node builtins), now on the real Bun
     daemon.deploy("f/demo/bun_chunk", 'import _ from "lodash";\nimport * as path from "path";\n'
                   'export function main(n: number) {\n  return [_.chunk([1, 2, 3], n), path.join("a", "b")];\n}\n',
                   "bun")
