@@ -1,4 +1,4 @@
-"""/api/w/{ws}/{websocket,postgres,mqtt,email}_triggers/…: Windmill's trigger endpoints
+"""/api/w/{ws}/{websocket,postgres,mqtt,nats,email}_triggers/…: Windmill's trigger endpoints
 (create, update, get, list, exists, delete, setenabled, setmode) over one table; plus
 /api/w/{ws}/triggers/list, every trigger of the workspace (HTTP routes too) with its state.
 
@@ -40,10 +40,13 @@ _KIND_DOC: dict[str, dict[str, dict[str, Any]]] = {
     "mqtt": {"mqtt_resource_path": _NS, "broker_url": _NS, "subscribe_topics": _A,
              "client_id": _NS, "client_version": {"enum": ["v3", "v5", None]},
              "v3_config": _O, "v5_config": _O},
+    "nats": {"nats_resource_path": _S, "subjects": _A, "use_jetstream": _B,
+             "stream_name": _NS, "consumer_name": _NS},
     "email": {"local_part": _S, "workspaced_local_part": _B},
 }
 _KIND_REQUIRED = {"websocket": ("url",), "postgres": ("postgres_resource_path", "channel"),
-                  "mqtt": ("subscribe_topics",), "email": ("local_part",)}
+                  "mqtt": ("subscribe_topics",), "email": ("local_part",),
+                  "nats": ("nats_resource_path", "subjects")}
 async def _require_target(request: Request, who: Identity, values: dict[str, Any]) -> None:
     """A trigger's runs are its editor's: they must be allowed to run its target."""
     await access.require(request, who, Action.RUN, values["script_path"],
@@ -52,7 +55,7 @@ async def _require_target(request: Request, who: Identity, values: dict[str, Any
 
 def make_router(kind: str) -> APIRouter:
     router = APIRouter(prefix=f"/api/w/{{workspace}}/{kind}_triggers", tags=[f"{kind}_triggers"])
-    label = f"{kind} triggers" if kind != "mqtt" else "MQTT triggers"
+    label = f"{kind.upper()} triggers" if kind in ("mqtt", "nats") else f"{kind} triggers"
     doc = {**_COMMON_DOC, **_KIND_DOC[kind]}
 
     @router.post("/create", status_code=201, response_class=PlainTextResponse,
@@ -197,6 +200,7 @@ async def list_every_trigger(workspace: str, request: Request,
         detail = {"websocket": cfg.get("url"), "postgres": f"LISTEN {cfg.get('channel')}"
                   f" on {cfg.get('postgres_resource_path')}",
                   "mqtt": ", ".join(t["topic"] for t in cfg.get("subscribe_topics") or []),
+                  "nats": ", ".join(cfg.get("subjects") or []) + f" on {cfg.get('nats_resource_path')}",
                   "email": cfg.get("local_part")}[r["kind"]]
         out.append({k: j[k] for k in ("kind", "path", "script_path", "is_flow", "mode",
                                       "enabled", "status", "last_error", "last_error_at",

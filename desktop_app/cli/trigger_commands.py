@@ -12,8 +12,8 @@ from desktop_app.cli.daemon_call import call_daemon
 from desktop_app.cli.output import fail
 
 trigger_app = typer.Typer(help="Triggers: HTTP routes and event listeners.")
-KINDS = ("http", "websocket", "postgres", "mqtt", "email")
-KindArg = Annotated[str, typer.Argument(help="http, websocket, postgres, mqtt or email")]
+KINDS = ("http", "websocket", "postgres", "mqtt", "nats", "email")
+KindArg = Annotated[str, typer.Argument(help="http, websocket, postgres, mqtt, nats or email")]
 PathArg = Annotated[str, typer.Argument(help="the trigger's path, e.g. f/hooks/orders")]
 
 

@@ -20,11 +20,12 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from desktop_app.core import nats_triggers
 from desktop_app.core.errors import DaemonError, UsageError
 
-KINDS = ("websocket", "postgres", "mqtt", "email")
+KINDS = ("websocket", "postgres", "mqtt", "nats", "email")
 #: Kinds whose listener one daemon owns (email is served by every daemon's SMTP listener).
-OWNED_KINDS = ("websocket", "postgres", "mqtt")
+OWNED_KINDS = ("websocket", "postgres", "mqtt", "nats")
 MODES = ("enabled", "disabled")
 QOS = {"qos0": 0, "qos1": 1, "qos2": 2, 0: 0, 1: 1, 2: 2}
 _CHANNEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
@@ -37,6 +38,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "postgres": ("postgres_resource_path", "channel"),
     "mqtt": ("mqtt_resource_path", "broker_url", "subscribe_topics", "client_id",
              "client_version", "v3_config", "v5_config"),
+    "nats": nats_triggers.FIELDS,
     "email": ("local_part", "workspaced_local_part"),
 }
 
@@ -83,6 +85,8 @@ def check_config(kind: str, body: dict[str, Any]) -> dict[str, Any]:
         return _postgres(body)
     if kind == "mqtt":
         return _mqtt(body)
+    if kind == "nats":
+        return nats_triggers.check(body)
     if kind == "email":
         return _email(body)
     raise UsageError(f"unknown trigger kind {kind!r}; one of {', '.join(KINDS)}")

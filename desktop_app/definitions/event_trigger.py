@@ -1,4 +1,4 @@
-"""An event trigger (websocket, postgres, mqtt, email): its rules (`check`, ArgumentError
+"""An event trigger (websocket, postgres, mqtt, nats, email): its rules (`check`, ArgumentError
 naming the field), its API shape, its sync file (`<path>.<kind>_trigger.yaml`, the create
 body) and its store (triggers/store.py). The pure per-kind rules are
 core/event_triggers.py."""
@@ -28,7 +28,8 @@ _READ_ONLY = {"path", "workspace_id", "edited_by", "edited_at", "email", "extra_
               "last_error_at", "status", "last_event_at", "events_total", "kind",
               "preserve_permissioned_as", "labels", "smtp_address"}
 
-_RESOURCE_TYPE = {"postgres_resource_path": "postgresql", "mqtt_resource_path": "mqtt"}
+_RESOURCE_TYPE = {"postgres_resource_path": "postgresql", "mqtt_resource_path": "mqtt",
+                  "nats_resource_path": "nats"}
 
 
 def _now() -> datetime:

@@ -58,7 +58,7 @@ _META_SUFFIXES = (".script.yaml", ".script.json", ".script.lock", ".resource.yam
                   ".md")
 #: Trigger items, each in `<path>.<kind>.yaml` holding its create body without `path`.
 TRIGGER_ITEM_KINDS = ("http_trigger", "websocket_trigger", "postgres_trigger", "mqtt_trigger",
-                      "email_trigger")
+                      "nats_trigger", "email_trigger")
 
 
 @dataclass

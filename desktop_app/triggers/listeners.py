@@ -1,5 +1,5 @@
-"""The listeners of the owned kinds: a WebSocket client, a Postgres LISTEN connection and
-an MQTT subscriber. Each runs until cancelled, reconnecting with exponential back-off;
+"""The listeners of the owned kinds: a WebSocket client, a Postgres LISTEN connection, an
+MQTT subscriber and a NATS subscriber (nats_listener.py). Each runs until cancelled, reconnecting with exponential back-off;
 every failure is reported (the trigger's `last_error` and `status`), none escapes.
 """
 
@@ -86,6 +86,12 @@ def _speaks_for_itself(exc: BaseException) -> bool:
         import aiomqtt
 
         kinds += (aiomqtt.MqttError,)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import nats.errors
+
+        kinds += (nats.errors.Error,)
     except ImportError:  # pragma: no cover
         pass
     return isinstance(exc, kinds)
@@ -265,8 +271,14 @@ async def mqtt_session(ctx: Any) -> str:
     return "the broker closed the connection"
 
 
+def _nats(ctx: Any) -> Awaitable[str]:
+    from desktop_app.triggers.nats_listener import nats_session
+
+    return nats_session(ctx)
+
+
 SESSIONS: dict[str, Session] = {"websocket": websocket_session, "postgres": postgres_session,
-                                "mqtt": mqtt_session}
+                                "mqtt": mqtt_session, "nats": _nats}
 
 
 async def run_listener(ctx: ListenerContext) -> None:

@@ -1,5 +1,5 @@
-"""Real local peers for the event trigger tests: a WebSocket server and an MQTT broker
-(mosquitto) the tests start and stop themselves."""
+"""Real local peers for the event trigger tests: a WebSocket server, an MQTT broker
+(mosquitto) and a NATS server the tests start and stop themselves."""
 
 from __future__ import annotations
 
@@ -149,4 +149,81 @@ class Mosquitto:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        self.log.close()
+
+
+class NatsServer:
+    """A real nats-server (Debian's package; `.ci/run` installs it) on a free port, with
+    JetStream and, given `user`/`password`, refusing anyone else. `restart()` keeps the port."""
+
+    def __init__(self, work_dir: Path, user: str | None = None,
+                 password: str | None = None) -> None:
+        exe = shutil.which("nats-server") or "/usr/sbin/nats-server"
+        if not Path(exe).exists():
+            raise AssertionError("nats-server is not installed: apt-get install nats-server"
+                                 " (.ci/run installs it)")
+        self.exe, self.dir, self.port = exe, work_dir, free_port()
+        self.user, self.password = user, password
+        self.log = open(work_dir / "nats-server.log", "ab")
+        self.start()
+
+    def start(self) -> None:
+        cmd = [self.exe, "-a", "127.0.0.1", "-p", str(self.port), "-js",
+               "-sd", str(self.dir / "jetstream")]
+        if self.user:
+            cmd += ["--user", self.user, "--pass", str(self.password)]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        import socket
+
+        def up() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+        wait_for("nats-server to listen", up, timeout=20)
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def _run(self, coro: Callable[[Any], Any]) -> Any:
+        import nats
+
+        async def go() -> Any:
+            nc = await nats.connect(self.url, user=self.user, password=self.password,
+                                    connect_timeout=10, allow_reconnect=False)
+            try:
+                return await coro(nc)
+            finally:
+                await nc.close()
+        return asyncio.run(go())
+
+    def publish(self, subject: str, payload: bytes,
+                headers: dict[str, str] | None = None) -> None:
+        async def go(nc: Any) -> None:
+            await nc.publish(subject, payload, headers=headers)
+            await nc.flush()
+        self._run(go)
+
+    def add_stream(self, name: str, subjects: list[str]) -> None:
+        async def go(nc: Any) -> None:
+            await nc.jetstream().add_stream(name=name, subjects=subjects)
+        self._run(go)
+
+    def js_publish(self, subject: str, payload: bytes) -> None:
+        async def go(nc: Any) -> None:
+            await nc.jetstream().publish(subject, payload)
+        self._run(go)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def close(self) -> None:
+        self.stop()
         self.log.close()

@@ -128,6 +128,14 @@ GET    /api/w/{workspace}/mqtt_triggers/list                                 401
 POST   /api/w/{workspace}/mqtt_triggers/setenabled/{path}                    401  403  400  400
 POST   /api/w/{workspace}/mqtt_triggers/setmode/{path}                       401  403  400  400
 POST   /api/w/{workspace}/mqtt_triggers/update/{path}                        401  403  403  403
+POST   /api/w/{workspace}/nats_triggers/create                               401  403  403  400
+DELETE /api/w/{workspace}/nats_triggers/delete/{path}                        401  403  403  403
+GET    /api/w/{workspace}/nats_triggers/exists/{path}                        401  403  403  403
+GET    /api/w/{workspace}/nats_triggers/get/{path}                           401  403  403  403
+GET    /api/w/{workspace}/nats_triggers/list                                 401  403  200  200
+POST   /api/w/{workspace}/nats_triggers/setenabled/{path}                    401  403  400  400
+POST   /api/w/{workspace}/nats_triggers/setmode/{path}                       401  403  400  400
+POST   /api/w/{workspace}/nats_triggers/update/{path}                        401  403  403  403
 POST   /api/w/{workspace}/postgres_triggers/create                           401  403  403  400
 DELETE /api/w/{workspace}/postgres_triggers/delete/{path}                    401  403  403  403
 GET    /api/w/{workspace}/postgres_triggers/exists/{path}                    401  403  403  403
