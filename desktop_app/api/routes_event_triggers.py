@@ -36,7 +36,8 @@ _KIND_DOC: dict[str, dict[str, dict[str, Any]]] = {
     "websocket": {"url": _S, "filters": _A, "filter_logic": {"enum": ["and", "or", None]},
                   "initial_messages": _A, "url_runnable_args": _O,
                   "can_return_message": _B, "can_return_error_result": _B},
-    "postgres": {"postgres_resource_path": _S, "channel": _S},
+    "postgres": {"postgres_resource_path": _S, "channel": _NS,
+                 "replication_slot_name": _NS, "publication_name": _NS, "publication": _O},
     "mqtt": {"mqtt_resource_path": _NS, "broker_url": _NS, "subscribe_topics": _A,
              "client_id": _NS, "client_version": {"enum": ["v3", "v5", None]},
              "v3_config": _O, "v5_config": _O},
@@ -44,7 +45,7 @@ _KIND_DOC: dict[str, dict[str, dict[str, Any]]] = {
              "stream_name": _NS, "consumer_name": _NS},
     "email": {"local_part": _S, "workspaced_local_part": _B},
 }
-_KIND_REQUIRED = {"websocket": ("url",), "postgres": ("postgres_resource_path", "channel"),
+_KIND_REQUIRED = {"websocket": ("url",), "postgres": ("postgres_resource_path",),
                   "mqtt": ("subscribe_topics",), "email": ("local_part",),
                   "nats": ("nats_resource_path", "subjects")}
 async def _require_target(request: Request, who: Identity, values: dict[str, Any]) -> None:
@@ -197,8 +198,10 @@ async def list_every_trigger(workspace: str, request: Request,
     for r in rows:
         j = trigger_json(r, now)
         cfg = r["config"] or {}
-        detail = {"websocket": cfg.get("url"), "postgres": f"LISTEN {cfg.get('channel')}"
-                  f" on {cfg.get('postgres_resource_path')}",
+        pg_source = f"LISTEN {cfg['channel']}" if cfg.get("channel") else \
+            f"publication {cfg.get('publication_name')} (slot {cfg.get('replication_slot_name')})"
+        detail = {"websocket": cfg.get("url"),
+                  "postgres": f"{pg_source} on {cfg.get('postgres_resource_path')}",
                   "mqtt": ", ".join(t["topic"] for t in cfg.get("subscribe_topics") or []),
                   "nats": ", ".join(cfg.get("subjects") or []) + f" on {cfg.get('nats_resource_path')}",
                   "email": cfg.get("local_part")}[r["kind"]]

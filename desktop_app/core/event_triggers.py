@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from desktop_app.core import nats_triggers
+from desktop_app.core import nats_triggers, pgoutput
 from desktop_app.core.errors import DaemonError, UsageError
 
 KINDS = ("websocket", "postgres", "mqtt", "nats", "email")
@@ -35,7 +35,8 @@ _LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}$")
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "websocket": ("url", "filters", "filter_logic", "initial_messages", "url_runnable_args",
                   "can_return_message", "can_return_error_result"),
-    "postgres": ("postgres_resource_path", "channel"),
+    "postgres": ("postgres_resource_path", "channel", "replication_slot_name",
+                 "publication_name", "publication"),
     "mqtt": ("mqtt_resource_path", "broker_url", "subscribe_topics", "client_id",
              "client_version", "v3_config", "v5_config"),
     "nats": nats_triggers.FIELDS,
@@ -166,19 +167,28 @@ def websocket_url_problem(url: str) -> str | None:
 
 
 def _postgres(body: dict[str, Any]) -> dict[str, Any]:
+    """Windmill's logical replication fields (a slot and a publication: table changes), or
+    Tidemill's `channel` (LISTEN for NOTIFY)."""
     res = _string(body, "postgres_resource_path")
     if res is None:
         raise UsageError("'postgres_resource_path' is required: the postgresql resource to"
-                         " LISTEN on", hint="e.g. f/db/main (or $res:f/db/main)")
+                         " listen to", hint="e.g. f/db/main (or $res:f/db/main)")
     channel = _string(body, "channel")
-    if channel is None:
-        hint = None
-        if body.get("publication_name") or body.get("publication"):
-            hint = ("Tidemill's Postgres triggers LISTEN for NOTIFY; logical replication"
-                    " (publications) is not supported")
-        raise UsageError("'channel' is required: the NOTIFY channel to LISTEN on",
-                         hint=hint or "e.g. orders_changed; send with NOTIFY orders_changed,"
-                                      " 'payload'")
+    replication = any(body.get(k) is not None for k in ("replication_slot_name",
+                                                         "publication_name", "publication"))
+    if channel is None and not replication:
+        raise UsageError("'replication_slot_name' and 'publication_name' are required (table"
+                         " changes through logical replication), or 'channel' (NOTIFY)",
+                         hint='e.g. {"replication_slot_name": "tidemill_orders",'
+                              ' "publication_name": "tidemill_orders"}')
+    if channel is not None and replication:
+        raise UsageError("'channel' (LISTEN for NOTIFY) and 'replication_slot_name'/"
+                         "'publication_name' (logical replication) exclude each other",
+                         hint="keep one of them")
+    if replication:
+        return {"postgres_resource_path": res.removeprefix("$res:"),
+                **pgoutput.check(body)}
+    assert channel is not None
     if not _CHANNEL.match(channel):
         raise _bad("channel", "a PostgreSQL identifier: a letter or _, then letters, digits,"
                    " _ or $, at most 63 characters")

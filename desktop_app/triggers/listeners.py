@@ -222,8 +222,12 @@ def pg_conninfo(value: Any, path: str, trigger_path: str = "") -> str:
 
 async def postgres_session(ctx: Any) -> str:
     cfg = ctx.config
-    res_path, channel = cfg["postgres_resource_path"], cfg["channel"]
+    res_path, channel = cfg["postgres_resource_path"], cfg.get("channel")
     conninfo = pg_conninfo(await ctx.resource(res_path), res_path, ctx.row["path"])
+    if channel is None:  # table changes through a replication slot
+        from desktop_app.triggers.pg_replication import replication_session
+
+        return await replication_session(ctx, conninfo, int(CONNECT_TIMEOUT_S))
     async with await AsyncConnection.connect(conninfo, autocommit=True,
                                              connect_timeout=int(CONNECT_TIMEOUT_S)) as conn:
         await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))

@@ -419,7 +419,7 @@ BAD_DEFINITIONS: list[tuple[str, dict[str, Any], str]] = [
      "'postgres_resource_path': no resource at 'f/ev/nowhere'"),
     ("postgres", {"postgres_resource_path": "f/ev/db", "channel": "bad channel"},
      "'channel' must be a PostgreSQL identifier"),
-    ("postgres", {"postgres_resource_path": "f/ev/db"}, "'channel' is required"),
+    ("postgres", {"postgres_resource_path": "f/ev/db"}, "or 'channel' (NOTIFY)"),
     ("mqtt", {"broker_url": "mqtt://h:1883", "subscribe_topics": [{"topic": "a/#/b"}]},
      "'#' only as the whole last level"),
     ("mqtt", {"broker_url": "http://h", "subscribe_topics": ["a"]}, "mqtt://host:1883"),
