@@ -31,13 +31,12 @@ from desktop_app.core.errors import ArgumentError, UsageError
 from desktop_app.core.jobs import JobKind, default_tag
 from desktop_app.core.languages import require_runnable
 from desktop_app.db import apps as app_store
+from desktop_app.definitions import app as app_definition
 from desktop_app.definitions.paths import check_item_path
 from desktop_app.queue.model import NewJob
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["apps"])
 
-_KNOWN = ("summary", "value", "policy")
-_API_ONLY = ("path", "deployment_message", "draft_only")
 _APP = {"path": inputs.STRING, "summary": inputs.NULLABLE_STRING, "value": inputs.OBJECT,
         "policy": {"type": ["object", "null"]}, "deployment_message": inputs.NULLABLE_STRING}
 _EXECUTE = inputs.documented({"component": inputs.STRING, "args": {"type": ["object", "null"]}},
@@ -69,29 +68,13 @@ def _without_code(value: Any) -> Any:
     return value
 
 
-def _document(body: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The app document a create/update body describes (an update keeps what it omits)."""
-    doc = dict(base or {})
-    for key, item in body.items():
-        if key not in _API_ONLY:
-            doc[key] = item
-    if not isinstance(doc.get("value"), dict):
-        raise ArgumentError("'value' (the app: {components: [...], runnables: [...]}) "
-                            "is required and must be an object", field="value")
-    inputs.field_of(doc, "summary", str, "a string")
-    inputs.field_of(doc, "policy", dict, "an object")
-    inputs.field_of(body, "deployment_message", str, "a string")
-    AppDefinition(doc).validate()  # UsageError naming the component → 400
-    return doc
-
-
 async def _save(request: Request, workspace: str, path: str, doc: dict[str, Any],
                 who: Identity, message: str | None, *, action: str,
                 old_path: str | None = None) -> None:
     """Store a version at `path`; a rename (`old_path`) deletes the old path in the same
     transaction."""
     check_item_path(path)
-    extra = {k: v for k, v in doc.items() if k not in _KNOWN}
+    extra = {k: v for k, v in doc.items() if k not in app_definition.COLUMNS}
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         await app_store.insert_version(conn, workspace, path, doc.get("summary") or "",
                                        doc["value"], doc.get("policy"), extra, who.username,
@@ -115,7 +98,7 @@ async def create_app(workspace: str, request: Request,
         if await app_store.exists(conn, workspace, path):
             raise HTTPException(400, f"an app already exists at {path}",
                                 ) from None
-    await _save(request, workspace, path, _document(body), who, body.get("deployment_message"),
+    await _save(request, workspace, path, app_definition.check(body), who, body.get("deployment_message"),
                 action="create")
     return path
 
@@ -135,7 +118,7 @@ async def update_app(workspace: str, path: ItemPath, request: Request,
     base = {"summary": row["summary"], "value": row["value"], **(row["extra"] or {})}
     if row["policy"] is not None:
         base["policy"] = row["policy"]
-    doc = _document(body, base)
+    doc = app_definition.check(body, base)
     await _save(request, workspace, new_path, doc, who, body.get("deployment_message"),
                 action="update", old_path=path if new_path != path else None)
     return new_path

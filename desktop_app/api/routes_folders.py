@@ -9,7 +9,6 @@ their owners; only owners and admins change or delete one. Synced as
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,13 +16,11 @@ from fastapi.responses import PlainTextResponse
 
 from desktop_app.api import access, audit, inputs
 from desktop_app.api.auth import Identity, authenticate
-from desktop_app.core.errors import ArgumentError, Forbidden
+from desktop_app.core.errors import Forbidden
 from desktop_app.db import users as store
+from desktop_app.definitions import folder
 
 router = APIRouter(prefix="/api/w/{workspace}/folders", tags=["folders"])
-
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_GRANTEE = re.compile(r"^[ug]/[A-Za-z0-9_.-]{1,64}$")
 
 _FOLDER = {"name": inputs.STRING, "summary": inputs.NULLABLE_STRING,
            "display_name": inputs.NULLABLE_STRING,
@@ -37,22 +34,6 @@ def folder_json(row: dict[str, Any]) -> dict[str, Any]:
             "owners": list(row["owners"]), "extra_perms": dict(row["extra_perms"]),
             "created_by": row["created_by"],
             "edited_at": row["edited_at"].isoformat().replace("+00:00", "Z")}
-
-
-def check_grants(owners: Any, extra_perms: Any) -> tuple[list[str], dict[str, bool]]:
-    """Owners as a list of `u/<name>`/`g/<name>`; extra_perms as {grantee: bool}."""
-    owners = owners if owners is not None else []
-    extra_perms = extra_perms if extra_perms is not None else {}
-    if not isinstance(owners, list) or not all(isinstance(o, str) and _GRANTEE.match(o)
-                                               for o in owners):
-        raise ArgumentError("'owners' must be a list like [\"u/alice\"] (u/<user> or"
-                            " g/<group>)", field="owners")
-    if not isinstance(extra_perms, dict) or not all(
-            isinstance(k, str) and _GRANTEE.match(k) and isinstance(v, bool)
-            for k, v in extra_perms.items()):
-        raise ArgumentError("'extra_perms' must map u/<user> or g/<group> to true (write)"
-                            " or false (read), e.g. {\"u/bob\": false}", field="extra_perms")
-    return owners, extra_perms
 
 
 async def _may_manage(request: Request, who: Identity, workspace: str, name: str) -> dict[str, Any]:
@@ -73,12 +54,9 @@ async def create_folder(workspace: str, request: Request,
     """A new folder; its creator is an owner unless `owners` says otherwise (admins)."""
     access.require_role(who, "developer", "creating folders")
     body = await inputs.json_object(request)
-    name = inputs.field_of(body, "name", str, "a string")
-    if not name or not _NAME.match(name):
-        raise ArgumentError("'name' must be 1-64 letters, digits, '_' or '-'", field="name")
-    for field in ("summary", "display_name"):
-        inputs.field_of(body, field, str, "a string")
-    owners, extra_perms = check_grants(body.get("owners"), body.get("extra_perms"))
+    folder.check(body, creating=True)
+    name = body["name"]
+    owners, extra_perms = folder.check_grants(body.get("owners"), body.get("extra_perms"))
     if not who.is_admin and f"u/{who.username}" not in owners:
         owners = [*owners, f"u/{who.username}"]  # a developer keeps the folder they made
     state = request.app.state.tidemill
@@ -99,9 +77,8 @@ async def update_folder(workspace: str, name: str, request: Request,
     """Change a folder's summary, owners or grants (its owners and admins)."""
     row = await _may_manage(request, who, workspace, name)
     body = await inputs.json_object(request)
-    for field in ("summary", "display_name"):
-        inputs.field_of(body, field, str, "a string")
-    owners, extra_perms = check_grants(body.get("owners", row["owners"]),
+    folder.check(body, creating=False)
+    owners, extra_perms = folder.check_grants(body.get("owners", row["owners"]),
                                        body.get("extra_perms", row["extra_perms"]))
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():

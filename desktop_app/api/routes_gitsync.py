@@ -17,10 +17,11 @@ from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.state import ApiState
 from desktop_app.core.errors import ArgumentError, UsageError
+from desktop_app.core.folder_files import check_relative
 from desktop_app.db import variables as var_store
 from desktop_app.definitions import sync as sync_items
 from desktop_app.gitsync import items
-from desktop_app.gitsync.layout import SECRET_KEY, check_relative, read_folder
+from desktop_app.gitsync.layout import SECRET_KEY, read_folder
 from desktop_app.gitsync.recorder import WORKSPACE, recorder_of
 from desktop_app.secrets import values as secret_values
 

@@ -15,18 +15,14 @@ from desktop_app.api.inputs import ItemPath
 from desktop_app.core.errors import ArgumentError, NotFound
 from desktop_app.db import references
 from desktop_app.db import variables as store
-from desktop_app.definitions.paths import check_item_path, check_name
+from desktop_app.definitions import resource
+from desktop_app.definitions import resource_type as type_definition
 from desktop_app.secrets import values as secret_values
 
 router = APIRouter(prefix="/api/w/{workspace}/resources", tags=["resources"])
 
 _RESOURCE = {"path": inputs.STRING, "value": inputs.ANY, "resource_type": inputs.STRING,
              "description": inputs.NULLABLE_STRING}
-
-
-def _check_fields(body: dict[str, Any]) -> None:
-    for name in ("path", "resource_type", "description"):
-        inputs.field_of(body, name, str, "a string")
 
 
 def strip_prefix(path: str) -> str:
@@ -130,11 +126,8 @@ async def create_resource(workspace: str, request: Request, update_if_exists: bo
                           who: Identity = Depends(authenticate)) -> str:
     access.require_role(who, "developer", "creating resources")
     body = await inputs.json_object(request)
-    _check_fields(body)
-    path, rtype = body.get("path"), body.get("resource_type")
-    if not isinstance(path, str) or not path or not isinstance(rtype, str) or not rtype:
-        raise ArgumentError("'path' and 'resource_type' are required", field="path")
-    check_item_path(path)
+    resource.check(body)
+    path, rtype = body["path"], body["resource_type"]
     await access.require(request, who, Action.WRITE, path, "resource")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
@@ -169,9 +162,8 @@ async def update_resource(workspace: str, path: ItemPath, request: Request,
                           who: Identity = Depends(authenticate)) -> str:
     await access.require(request, who, Action.WRITE, strip_prefix(path), "resource")
     body = await inputs.json_object(request)
-    _check_fields(body)
+    resource.check(body, current=strip_prefix(path))
     if body.get("path") and body["path"] != strip_prefix(path):  # a rename writes there too
-        check_item_path(body["path"])
         await access.require(request, who, Action.WRITE, body["path"], "resource")
     return await _update(request, who, workspace, strip_prefix(path), body)
 
@@ -228,12 +220,8 @@ async def create_type(workspace: str, request: Request,
                       who: Identity = Depends(authenticate)) -> str:
     access.require_role(who, "developer", "creating resource types")
     body = await inputs.json_object(request)
-    name = body.get("name")
-    if not isinstance(name, str) or not name:
-        raise ArgumentError("'name' is required", field="name")
-    check_name(name, "name", "resource type")
-    inputs.field_of(body, "schema", dict, "a JSON Schema object")
-    inputs.field_of(body, "description", str, "a string")
+    type_definition.check(body)
+    name = body["name"]
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
         if not await store.upsert_resource_type(conn, workspace, name, body.get("schema"),
                                                 body.get("description") or "", who.username,

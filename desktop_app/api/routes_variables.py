@@ -13,7 +13,7 @@ from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath
 from desktop_app.core.errors import ArgumentError, NotFound
 from desktop_app.db import variables as store
-from desktop_app.definitions.paths import check_item_path
+from desktop_app.definitions import variable
 from desktop_app.secrets import values as secret_values
 
 router = APIRouter(prefix="/api/w/{workspace}/variables", tags=["variables"])
@@ -96,31 +96,16 @@ _VARIABLE = {"path": inputs.STRING, "value": inputs.ANY, "is_secret": inputs.BOO
              "description": inputs.NULLABLE_STRING}
 
 
-def _check_fields(body: dict[str, Any]) -> None:
-    inputs.field_of(body, "path", str, "a string")
-    inputs.field_of(body, "description", str, "a string")
-
-
-def _body_value(body: dict[str, Any]) -> str:
-    value = body.get("value")
-    if value is None:
-        raise ArgumentError("'value' is required", field="value")
-    return value if isinstance(value, str) else str(value)
-
-
 @router.post("/create", status_code=201, response_class=PlainTextResponse,
              openapi_extra=inputs.documented(_VARIABLE, ("path", "value")))
 async def create_variable(workspace: str, request: Request, already_encrypted: bool = False,
                           who: Identity = Depends(authenticate)) -> str:
     access.require_role(who, "developer", "creating variables")
     body = await inputs.json_object(request)
-    path = body.get("path")
-    if not isinstance(path, str) or not path:
-        raise ArgumentError("'path' is required", field="path")
-    check_item_path(path)
+    variable.check(body)
+    path = body["path"]
     await access.require(request, who, Action.WRITE, path, "variable")
-    _check_fields(body)
-    value = _body_value(body)
+    value = variable.value_of(body)
     is_secret = bool(body.get("is_secret"))
     if is_secret and already_encrypted:
         raise ArgumentError(f"the value of the new secret {path} came encrypted (wmill's"
@@ -149,9 +134,8 @@ async def update_variable(workspace: str, path: ItemPath, request: Request,
     path = strip_prefix(path)
     await access.require(request, who, Action.WRITE, path, "variable")
     body = await inputs.json_object(request)
-    _check_fields(body)
+    variable.check(body, current=path)
     if body.get("path") and body["path"] != path:  # a rename writes the new path too
-        check_item_path(body["path"])
         await access.require(request, who, Action.WRITE, body["path"], "variable")
     state = request.app.state.tidemill
     async with state.pool.connection() as conn, conn.transaction():
@@ -164,7 +148,7 @@ async def update_variable(workspace: str, path: ItemPath, request: Request,
         keep_secret = already_encrypted and is_secret and row["is_secret"]
         if ("value" in body and not keep_secret) or is_secret != row["is_secret"]:
             if "value" in body and not keep_secret:
-                value = _body_value(body)
+                value = variable.value_of(body)
             elif row["is_secret"]:
                 value = await secret_values.read(state, workspace, row["secret_ref"], f"variable {path}")
             else:

@@ -1,4 +1,5 @@
-"""An app: its sync folder (`<path>.app/app.yaml`: summary, value, policy, other keys)
+"""An app: its rules (`check`: a create/update body → the app document, ArgumentError
+naming the field), its sync folder (`<path>.app/app.yaml`: summary, value, policy, other keys)
 and its versions (db/apps.py). The app model's own rules are apps/model.py."""
 
 from __future__ import annotations
@@ -7,10 +8,35 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from desktop_app.core.errors import NotFound, UsageError
+from desktop_app.apps.model import AppDefinition
+from desktop_app.core.errors import ArgumentError, NotFound, UsageError
 from desktop_app.db import apps as app_store
+from desktop_app.definitions.fields import field_of
 
 KIND = "app"
+
+#: What an app document keeps in columns; its other top-level keys go to `extra`.
+COLUMNS = ("summary", "value", "policy")
+#: Fields of a create/update body that steer the request and are not the app's.
+API_ONLY = ("path", "deployment_message", "draft_only")
+
+
+def check(body: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The app document a create/update body describes (an update keeps what it omits
+    from `base`), checked: its fields, then the app model's rules (a UsageError naming
+    the component)."""
+    doc = dict(base or {})
+    for key, item in body.items():
+        if key not in API_ONLY:
+            doc[key] = item
+    if not isinstance(doc.get("value"), dict):
+        raise ArgumentError("'value' (the app: {components: [...], runnables: [...]}) "
+                            "is required and must be an object", field="value")
+    field_of(doc, "summary", str, "a string")
+    field_of(doc, "policy", dict, "an object")
+    field_of(body, "deployment_message", str, "a string")
+    AppDefinition(doc).validate()
+    return doc
 
 
 def sync_shape(row: dict[str, Any]) -> dict[str, Any]:
@@ -39,17 +65,16 @@ async def apply(conn: AsyncConnection[Any], ctx: Any, ws: str, item: dict[str, A
     if await read(conn, ws, item["path"]) == item:
         return False
     doc = {k: v for k, v in item.items() if k != "path"}
-    extra = {k: v for k, v in doc.items() if k not in ("summary", "value", "policy")}
+    extra = {k: v for k, v in doc.items() if k not in COLUMNS}
     await app_store.insert_version(conn, ws, item["path"], doc.get("summary") or "",
                                    doc.get("value") or {}, doc.get("policy"), extra, who)
     return True
 
 
 def check_file(path: str, item: dict[str, Any]) -> None:
-    from desktop_app.apps.model import AppDefinition
-
+    """An app read from a sync folder, by the same rules as the API's body."""
     try:
-        AppDefinition({k: v for k, v in item.items() if k != "path"}).validate()
+        check({k: v for k, v in item.items() if k != "path"})
     except UsageError as e:
         raise UsageError(f"app {path}: {e.message}", hint=e.hint) from e
 

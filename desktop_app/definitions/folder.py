@@ -1,16 +1,49 @@
-"""A folder: its sync file (`f/<name>/folder.meta.yaml`: owners and grants) and its row
+"""A folder: its rules (`check`: name, owners and grants, ArgumentError naming the
+field), its sync file (`f/<name>/folder.meta.yaml`: owners and grants) and its row
 (db/users.py)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from psycopg import AsyncConnection
 
-from desktop_app.core.errors import NotFound
+from desktop_app.core.errors import ArgumentError, NotFound
 from desktop_app.db import users as user_store
+from desktop_app.definitions.fields import field_of
 
 KIND = "folder"
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_GRANTEE = re.compile(r"^[ug]/[A-Za-z0-9_.-]{1,64}$")
+
+
+def check(body: dict[str, Any], *, creating: bool) -> None:
+    """A create body's fields (`name` required), or an update's (the name is the URL's);
+    `owners` and `extra_perms`, when given, as `check_grants` wants them."""
+    if creating:
+        name = field_of(body, "name", str, "a string")
+        if not name or not _NAME.match(name):
+            raise ArgumentError("'name' must be 1-64 letters, digits, '_' or '-'", field="name")
+    for name in ("summary", "display_name"):
+        field_of(body, name, str, "a string")
+
+
+def check_grants(owners: Any, extra_perms: Any) -> tuple[list[str], dict[str, bool]]:
+    """Owners as a list of `u/<name>`/`g/<name>`; extra_perms as {grantee: bool}."""
+    owners = owners if owners is not None else []
+    extra_perms = extra_perms if extra_perms is not None else {}
+    if not isinstance(owners, list) or not all(isinstance(o, str) and _GRANTEE.match(o)
+                                               for o in owners):
+        raise ArgumentError("'owners' must be a list like [\"u/alice\"] (u/<user> or"
+                            " g/<group>)", field="owners")
+    if not isinstance(extra_perms, dict) or not all(
+            isinstance(k, str) and _GRANTEE.match(k) and isinstance(v, bool)
+            for k, v in extra_perms.items()):
+        raise ArgumentError("'extra_perms' must map u/<user> or g/<group> to true (write)"
+                            " or false (read), e.g. {\"u/bob\": false}", field="extra_perms")
+    return owners, extra_perms
 
 
 def sync_shape(row: dict[str, Any]) -> dict[str, Any]:

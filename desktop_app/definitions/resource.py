@@ -1,4 +1,5 @@
-"""A resource: its sync file (`<path>.resource.yaml`; secret fields — `password` in the
+"""A resource: its rules (`check`: a CreateResource/EditResource body, ArgumentError
+naming the field), its sync file (`<path>.resource.yaml`; secret fields — `password` in the
 type's schema — stay in this machine's keyring) and its row (db/variables.py)."""
 
 from __future__ import annotations
@@ -7,11 +8,27 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from desktop_app.core.errors import NotFound
+from desktop_app.core.errors import ArgumentError, NotFound
 from desktop_app.db import variables as var_store
+from desktop_app.definitions.fields import field_of
+from desktop_app.definitions.paths import check_item_path
 from desktop_app.secrets import values as secret_values
 
 KIND = "resource"
+
+
+def check(body: dict[str, Any], *, current: str | None = None) -> None:
+    """A create body's fields (path and resource_type required), or with `current` (the
+    stored path) an update's, whose `path` is the new path of a rename."""
+    for name in ("path", "resource_type", "description"):
+        field_of(body, name, str, "a string")
+    path = body.get("path")
+    if current is None:
+        if not path or not body.get("resource_type"):
+            raise ArgumentError("'path' and 'resource_type' are required", field="path")
+        check_item_path(path)
+    elif path and path != current:
+        check_item_path(path)
 
 
 async def read(conn: AsyncConnection[Any], ws: str, path: str) -> dict[str, Any] | None:

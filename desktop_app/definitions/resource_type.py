@@ -1,4 +1,5 @@
-"""A resource type: its name (one file name), its sync file
+"""A resource type: its rules (`check`: name and schema, ArgumentError naming the field),
+its name (one file name), its sync file
 (`<name>.resource-type.yaml`: schema and description) and its row (db/variables.py)."""
 
 from __future__ import annotations
@@ -7,9 +8,21 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from desktop_app.core.errors import ArgumentError
 from desktop_app.db import variables as var_store
+from desktop_app.definitions.fields import field_of
+from desktop_app.definitions.paths import check_name
 
 KIND = "resource_type"
+
+
+def check(body: dict[str, Any]) -> None:
+    name = body.get("name")
+    if not isinstance(name, str) or not name:
+        raise ArgumentError("'name' is required", field="name")
+    check_name(name, "name", "resource type")
+    field_of(body, "schema", dict, "a JSON Schema object")
+    field_of(body, "description", str, "a string")
 
 
 async def read(conn: AsyncConnection[Any], ws: str, name: str) -> dict[str, Any] | None:

@@ -40,9 +40,10 @@ async def resolve_python_lock(code: str, cache_dir: Path) -> tuple[str | None, s
         return None, str(exc)
 
 
-async def deploy_script(
-    conn: AsyncConnection[Any], workspace: str, body: dict[str, Any], created_by: str, home: Path
-) -> script_store.ScriptVersion:
+def check(body: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    """A NewScript body's fields (ArgumentError naming the field), then its code parsed:
+    (path, content, language, the parsed signature and metadata). A syntax error is a
+    ScriptSyntaxError naming the line."""
     path = body.get("path")
     content = body.get("content")
     language = body.get("language")
@@ -54,7 +55,13 @@ async def deploy_script(
     language = require_runnable(language)
     check_item_path(path)
     _check_types(body)
-    meta = script_metadata(content, language)  # raises ScriptSyntaxError naming the line
+    return path, content, language, script_metadata(content, language)
+
+
+async def deploy_script(
+    conn: AsyncConnection[Any], workspace: str, body: dict[str, Any], created_by: str, home: Path
+) -> script_store.ScriptVersion:
+    path, content, language, meta = check(body)
     supplied = body.get("schema")
     schema = supplied or meta["schema"]
     if not supplied and isinstance(schema, dict) and isinstance(schema.get("properties"), dict) \

@@ -1,4 +1,5 @@
-"""A variable: its sync file (`<path>.variable.yaml`; a secret's value stays in this
+"""A variable: its rules (`check`: a NewVariable/EditVariable body, ArgumentError naming
+the field), its sync file (`<path>.variable.yaml`; a secret's value stays in this
 machine's keyring, never in a file) and its row (db/variables.py)."""
 
 from __future__ import annotations
@@ -7,11 +8,36 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from desktop_app.core.errors import NotFound
+from desktop_app.core.errors import ArgumentError, NotFound
 from desktop_app.db import variables as var_store
+from desktop_app.definitions.fields import field_of
+from desktop_app.definitions.paths import check_item_path
 from desktop_app.secrets import values as secret_values
 
 KIND = "variable"
+
+
+def check(body: dict[str, Any], *, current: str | None = None) -> None:
+    """A create body's fields (path and value required), or with `current` (the stored
+    path) an update's, whose `path` is the new path of a rename."""
+    creating = current is None
+    path = body.get("path")
+    if creating and (not isinstance(path, str) or not path):
+        raise ArgumentError("'path' is required", field="path")
+    field_of(body, "path", str, "a string")
+    if path and path != current:
+        check_item_path(path)
+    field_of(body, "description", str, "a string")
+    if creating:
+        value_of(body)
+
+
+def value_of(body: dict[str, Any]) -> str:
+    """The body's `value` as the text stored (Windmill's clients send numbers too)."""
+    value = body.get("value")
+    if value is None:
+        raise ArgumentError("'value' is required", field="value")
+    return value if isinstance(value, str) else str(value)
 
 
 async def read(conn: AsyncConnection[Any], ws: str, path: str) -> dict[str, Any] | None:

@@ -4,35 +4,53 @@ transaction the caller holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import AsyncConnection
 
 from desktop_app.core.errors import UsageError
-from desktop_app.core.languages import require_runnable
 from desktop_app.db import variables as var_store
 from desktop_app.definitions import app as app_definition
 from desktop_app.definitions import changes
 from desktop_app.definitions import flow as flow_definition
+from desktop_app.definitions import folder as folder_definition
+from desktop_app.definitions import resource as resource_definition
+from desktop_app.definitions import resource_type as type_definition
+from desktop_app.definitions import script as script_definition
+from desktop_app.definitions import variable as variable_definition
+from desktop_app.definitions.fields import in_item
 from desktop_app.definitions.sync import KINDS, apply_item, delete_item
 from desktop_app.gitsync.layout import SECRET_KEY, Snapshot
-from desktop_app.parsing import script_metadata
 from desktop_app.secrets import values as secret_values
 
 
 def validate(snap: Snapshot) -> None:
-    """Everything that can be checked without the database, before anything is applied."""
-    for path, s in snap.scripts.items():
-        try:
-            require_runnable(s["language"])
-            script_metadata(s["content"], s["language"])
-        except UsageError as e:
-            raise UsageError(f"script {path}: {e.message}", hint=e.hint) from e
+    """Everything that can be checked without the database, before anything is applied:
+    each item by its kind's own `check`, the one the API calls for the same body."""
+    checks: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], Any]]] = [
+        ("folder", snap.folders, _check_folder),
+        ("resource type", snap.resource_types, type_definition.check),
+        ("variable", snap.variables, variable_definition.check),
+        ("resource", snap.resources, resource_definition.check),
+        ("script", snap.scripts, script_definition.check),
+    ]
+    for what, found, check in checks:
+        for key, item in found.items():
+            try:
+                check(item)
+            except UsageError as e:
+                raise in_item(e, f"{what} {key}") from None
     for path, flow in snap.flows.items():
         flow_definition.check_file(path, flow)
     for path, app in snap.apps.items():
         app_definition.check_file(path, app)
+
+
+def _check_folder(item: dict[str, Any]) -> None:
+    folder_definition.check(item, creating=True)
+    folder_definition.check_grants(item.get("owners"), item.get("extra_perms"))
 
 
 @dataclass
