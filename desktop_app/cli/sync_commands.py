@@ -69,10 +69,11 @@ def status() -> None:
 def import_folder(folder: Path) -> None:
     """Import a Windmill sync folder (dotted and __flow layouts).
 
-    Every file is checked first, then all items are applied together.
+    The folder's files are read here and sent to the daemon, which checks every item
+    first, then applies them all together.
     """
     from desktop_app.core.errors import TidemillError
-    from desktop_app.gitsync.layout import collect_files
+    from desktop_app.core.folder_files import collect_files
 
     try:
         files = collect_files(folder)

@@ -23,6 +23,7 @@ import yaml
 
 from desktop_app.apps.folder import load_app_folder, write_app_folder
 from desktop_app.core.errors import UsageError
+from desktop_app.core.folder_files import check_inside, relative
 from desktop_app.flows.folder import _Dumper, _Loader, load_flow_folder, write_flow_folder
 from desktop_app.gitsync.bodies import (
     SCRIPT_OPTIONAL,
@@ -38,7 +39,7 @@ from desktop_app.gitsync.bodies import (
 )
 from desktop_app.parsing import language_from_filename
 
-__all__ = ["SECRET_KEY", "Snapshot", "collect_files", "folder_meta", "read_folder",
+__all__ = ["SECRET_KEY", "Snapshot", "folder_meta", "read_folder",
            "remove_item", "write_folder_meta", "write_item"]
 
 DEFAULT_TS = "deno"  # Tidemill runs TypeScript on Deno; wmill.yaml says so (defaultTs)
@@ -248,7 +249,7 @@ _TRIGGER_SUFFIXES = tuple(f".{k}.yaml" for k in TRIGGER_ITEM_KINDS)
 
 def load_yaml(file: Path, root: Path) -> Any:
     """A YAML file read with YAML 1.2 rules; UsageError naming the file and line."""
-    rel = _rel(file, root)
+    rel = relative(file, root)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -283,10 +284,10 @@ def read_folder(root: Path) -> Snapshot:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for d in list(dirnames):
             full = here / d
-            _check_inside(full, real_root, root)
+            check_inside(full, real_root, root)
             if d.endswith((".flow", "__flow")):
                 dirnames.remove(d)  # the flow folder is read as a whole
-                item_path = _rel(full, root)[: -len(".flow" if d.endswith(".flow") else "__flow")]
+                item_path = relative(full, root)[: -len(".flow" if d.endswith(".flow") else "__flow")]
                 _check_item_path(item_path, "flow")
                 flow = load_flow_folder(full)
                 _check_mapping(flow, full / "flow.yaml", root)
@@ -294,16 +295,16 @@ def read_folder(root: Path) -> Snapshot:
                 snap.flows[item_path] = flow
             elif d.endswith((".app", "__app")):
                 dirnames.remove(d)
-                item_path = _rel(full, root)[: -len(".app" if d.endswith(".app") else "__app")]
+                item_path = relative(full, root)[: -len(".app" if d.endswith(".app") else "__app")]
                 _check_item_path(item_path, "app")
                 snap.apps[item_path] = {**load_app_folder(full), "path": item_path}
             elif d.endswith(("__raw_app", ".raw_app", "__mod", "__dbt")):
                 dirnames.remove(d)
-                snap.skipped.append(_rel(full, root))
+                snap.skipped.append(relative(full, root))
         for name in sorted(filenames):
             file = here / name
-            _check_inside(file, real_root, root)
-            rel = _rel(file, root)
+            check_inside(file, real_root, root)
+            rel = relative(file, root)
             if name == "folder.meta.yaml" and len(Path(rel).parts) == 3 and rel.startswith("f/"):
                 snap.folders[Path(rel).parts[1]] = _read_folder_meta(file, root)
                 continue
@@ -361,16 +362,16 @@ def read_folder(root: Path) -> Snapshot:
                 item_path = rel[: -len(ext)]
                 if item_path in script_code:
                     raise UsageError(f"{rel}: the script {item_path} has two code files "
-                                     f"({_rel(script_code[item_path][0], root)} too)")
+                                     f"({relative(script_code[item_path][0], root)} too)")
                 script_code[item_path] = (file, language)
     for item_path, meta_file in script_meta.items():
         if item_path not in script_code:
-            raise UsageError(f"{_rel(meta_file, root)}: no code file for the script "
+            raise UsageError(f"{relative(meta_file, root)}: no code file for the script "
                              f"{item_path} beside it", hint="expected e.g. "
                              f"{item_path}.py or {item_path}.ts")
     for item_path, (file, language) in script_code.items():
         if not item_path.startswith(("f/", "u/")):
-            snap.skipped.append(_rel(file, root))
+            snap.skipped.append(relative(file, root))
             continue
         _check_item_path(item_path, "script")
         snap.scripts[item_path] = _read_script(root, real_root, item_path, file, language,
@@ -387,7 +388,7 @@ def _read_folder_meta(file: Path, root: Path) -> dict[str, Any]:
     name = file.parent.name
     owners = data.get("owners") or []
     perms = data.get("extra_perms") or {}
-    rel = _rel(file, root)
+    rel = relative(file, root)
     if not isinstance(owners, list) or not all(isinstance(o, str) for o in owners):
         raise UsageError(f"{rel}: 'owners' must be a list like [u/alice]")
     if not isinstance(perms, dict) or not all(isinstance(v, bool) for v in perms.values()):
@@ -411,7 +412,7 @@ def _read_script(root: Path, real_root: Path, item_path: str, code: Path, langua
     try:
         content = code.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"{_rel(code, root)}: cannot read: {e}") from e
+        raise UsageError(f"{relative(code, root)}: cannot read: {e}") from e
     script: dict[str, Any] = {"path": item_path, "language": language, "content": content,
                               "summary": "", "description": ""}
     if meta_file is None:
@@ -433,71 +434,21 @@ def _read_script(root: Path, real_root: Path, item_path: str, code: Path, langua
 def _read_inline(root: Path, real_root: Path, meta_file: Path, name: str) -> str:
     rel = Path(name)
     if not name or rel.is_absolute() or ".." in rel.parts:
-        raise UsageError(f"{_rel(meta_file, root)}: !inline {name!r} must name a file inside "
+        raise UsageError(f"{relative(meta_file, root)}: !inline {name!r} must name a file inside "
                          "the folder (no absolute path, no '..')")
     # wmill writes the path from the root; a path beside the file is read too.
     for target in (root / rel, meta_file.parent / rel):
         if target.exists() or target.is_symlink():
-            _check_inside(target, real_root, root)
+            check_inside(target, real_root, root)
             return target.read_text(encoding="utf-8")
-    raise UsageError(f"{_rel(meta_file, root)}: the inline file {name!r} is missing")
-
-
-def _check_inside(target: Path, real_root: Path, root: Path) -> None:
-    if target.is_symlink() and not target.resolve().is_relative_to(real_root):
-        raise UsageError(f"{_rel(target, root)}: a symbolic link leading outside the folder "
-                         f"(to {os.readlink(target)}) is refused",
-                         hint="nothing was applied; replace the link by the file itself")
+    raise UsageError(f"{relative(meta_file, root)}: the inline file {name!r} is missing")
 
 
 def _check_mapping(data: Any, file: Path, root: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise UsageError(f"{_rel(file, root)}: expected a mapping (key: value lines)")
+        raise UsageError(f"{relative(file, root)}: expected a mapping (key: value lines)")
     return data
 
 
 def _item_path(rel: str, suffix: str) -> str:
     return rel[: -len(suffix)]
-
-
-def _rel(p: Path, root: Path) -> str:
-    try:
-        return p.relative_to(root).as_posix()
-    except ValueError:
-        return str(p)
-
-
-def check_relative(rel: str) -> str:
-    """A file path received from elsewhere (an import's file list): relative, no '..'."""
-    p = Path(rel)
-    if not rel or p.is_absolute() or ".." in p.parts or rel.startswith(("/", "\\")) \
-            or not p.parts or p.as_posix() == "." or "\x00" in rel:
-        raise UsageError(f"{rel!r}: a path leading outside the folder ('..' or absolute) "
-                         "is refused", hint="nothing was applied")
-    return p.as_posix()
-
-
-def collect_files(root: Path) -> dict[str, str]:
-    """Every text file under `root` (``.git`` left out), for an import sent to the daemon.
-    A symbolic link leading outside `root` is refused; one inside is read as its target."""
-    root = Path(root)
-    if not root.is_dir():
-        raise UsageError(f"{root} is not a folder", hint="pass the root of a Windmill sync "
-                         "folder (where wmill.yaml or f/ is)")
-    real_root = root.resolve()
-    files: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in (".git", "node_modules"))
-        for d in dirnames:
-            _check_inside(here / d, real_root, root)
-        for name in sorted(filenames):
-            file = here / name
-            _check_inside(file, real_root, root)
-            try:
-                files[_rel(file, root)] = file.read_text(encoding="utf-8")
-            except UnicodeDecodeError:
-                continue  # not a text file: no item is made of it
-            except OSError as e:
-                raise UsageError(f"{_rel(file, root)}: cannot read: {e}") from e
-    return files

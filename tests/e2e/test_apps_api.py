@@ -10,7 +10,7 @@ import pytest
 
 from desktop_app.apps.folder import load_app_folder
 from desktop_app.apps.model import AppDefinition
-from desktop_app.gitsync.layout import collect_files
+from desktop_app.core.folder_files import collect_files
 from tests.e2e.daemon_harness import RunningDaemon
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apps"

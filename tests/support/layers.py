@@ -38,12 +38,18 @@ MAY_IMPORT: dict[str, tuple[list[str], str]] = {
     "doctor": (["core", "db", "runtimes", "secrets"], "tidemill doctor's checks"),
     "autostart": ([], "login entries"),
     "client": (["core", "daemon"], "the HTTP client"),
-    "cli": (["client", "core", "parsing", "apps", "flows", "gitsync", "gui", "daemon",
-             "doctor", "autostart"], "the tidemill command"),
+    # daemon: `tidemill daemon` runs it in-process; apps, flows, parsing: local file checks
+    "cli": (["client", "core", "parsing", "apps", "flows", "gui", "daemon", "doctor",
+             "autostart"], "the tidemill command"),
     # secrets: the first-run window probes the OS keyring as the daemon will
     "gui": (["client", "core", "apps", "flowgraph", "flows", "scheduler", "daemon",
              "autostart", "secrets"], "the desktop app"),
 }
+
+
+#: What runs jobs and keeps items: the CLI and the GUI reach it only over HTTP.
+ENGINE = ("api", "db", "definitions", "durable", "gitsync", "queue", "runtimes", "scheduler",
+          "secrets", "triggers", "worker")
 
 
 def contracts() -> str:
@@ -68,6 +74,8 @@ def contracts() -> str:
                                                        ("api", "daemon")], ["api"])
     contract("nothing imports cli or gui but themselves (cli starts the desktop app)",
              [q for q in pkgs if q not in ("cli", "gui")], ["cli", "gui"])
+    contract("the CLI reaches the engine only through the HTTP client (desktop_app.client)",
+             ["cli"], list(ENGINE))
     return "\n".join(out) + "\n"
 
 

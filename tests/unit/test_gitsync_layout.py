@@ -9,7 +9,8 @@ import pygit2
 import pytest
 
 from desktop_app.core.errors import UsageError
-from desktop_app.gitsync.layout import collect_files, read_folder, remove_item, write_item
+from desktop_app.core.folder_files import collect_files
+from desktop_app.gitsync.layout import read_folder, remove_item, write_item
 from desktop_app.gitsync.repo import SyncConflict, WorkspaceRepo
 
 SCRIPT = {"path": "f/demo/hello", "language": "python3", "summary": "Say hi",
