@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-#: Languages with a runtime. A language only parsed for its signature (e.g. mysql) is
+#: Languages with a runtime. A language only parsed for its signature (e.g. bigquery) is
 #: not listed: deploying it would give scripts that can never run.
 RUNNABLE_LANGUAGES: frozenset[str] = frozenset(
-    {"python3", "bash", "deno", "bun", "nativets", "go", "postgresql", "duckdb"})
+    {"python3", "bash", "deno", "bun", "nativets", "go", "postgresql", "mysql", "duckdb"})
 
 
 def require_runnable(language: object) -> str:

@@ -59,6 +59,7 @@ TEMPLATES: dict[str, str] = {
           '\tfmt.Println("hello", name)\n\treturn map[string]string{"greeting": "hello " + name}, nil\n}\n',
     "postgresql": "-- $1 name\nSELECT 'hello ' || $1::text AS greeting;\n",
     "duckdb": "-- $name (text) = world\nSELECT 'hello ' || $name AS greeting;\n",
+    "mysql": "-- :name (text) = world\nSELECT CONCAT('hello ', :name) AS greeting;\n",
     "nativets": 'export async function main(url: string) {\n'
                 '  const r = await fetch(url);\n  return await r.text();\n}\n',
 }

@@ -16,7 +16,7 @@ def make_runtimes() -> dict[str, Runtime]:
     deno = DenoRuntime()  # native-fetch TypeScript runs on Deno as well
     return {"python3": PythonRuntime(), "bash": BashRuntime(), "deno": deno, "bun": BunRuntime(),
             "nativets": deno, "go": GoRuntime(), "postgresql": SqlRuntime("postgresql"),
-            "duckdb": SqlRuntime("duckdb")}
+            "duckdb": SqlRuntime("duckdb"), "mysql": SqlRuntime("mysql")}
 
 
 def runtime_for(runtimes: dict[str, Runtime], language: str | None) -> Runtime:

@@ -1,4 +1,5 @@
-"""SQL scripts: PostgreSQL (`.pg.sql`) and DuckDB (`.duckdb.sql`).
+"""SQL scripts: PostgreSQL (`.pg.sql`), MySQL/MariaDB (`.my.sql`, `mysql_statements.py`)
+and DuckDB (`.duckdb.sql`).
 
 The worker splits the script into statements and maps each parameter to an argument of
 the signature (`$1` → the argument with `oidx` 1; DuckDB's `$name` → the argument
@@ -33,7 +34,8 @@ _SAFE_RAW = re.compile(r"[A-Za-z0-9_]*")
 def runner_path() -> str:
     """Where the runner's drivers (and their own imports) are installed."""
     dirs = []
-    for name in ("psycopg", "psycopg_binary", "psycopg_c", "typing_extensions", "duckdb"):
+    for name in ("psycopg", "psycopg_binary", "psycopg_c", "typing_extensions", "duckdb",
+                 "pymysql"):
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
             origin = Path(spec.origin)
@@ -112,14 +114,19 @@ def duckdb_spec(code: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 class SqlRuntime:
-    """PostgreSQL or DuckDB, by `language`."""
+    """PostgreSQL, MySQL or DuckDB, by `language`."""
 
     def __init__(self, language: str) -> None:
         self.language = language
 
     async def prepare(self, ctx: JobContext) -> Launch:
-        make_spec = duckdb_spec if self.language == "duckdb" else postgres_spec
-        spec = make_spec(ctx.code, ctx.args)
+        if self.language == "mysql":
+            from desktop_app.runtimes.mysql_statements import mysql_spec
+
+            spec = mysql_spec(ctx.code, ctx.args, _signature_args(ctx.code, "mysql"))
+        else:
+            make_spec = duckdb_spec if self.language == "duckdb" else postgres_spec
+            spec = make_spec(ctx.code, ctx.args)
         if not spec["statements"]:
             raise ScriptSyntaxError("the script has no SQL statement to run")
         (ctx.workdir / "sql.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -130,10 +137,11 @@ class SqlRuntime:
         # DuckDB runs the user's SQL in this process, and DuckDB SQL reads local files: it
         # is sandboxed. The PostgreSQL runner only sends statements to a server, which may
         # be a Unix socket anywhere (a pinned resource is read through the API at run time).
+        # The MySQL runner reaches its server over TCP (the network is shared): sandboxed.
         seen = [Path(sys.base_prefix), Path(sys.prefix), RUNNER.parent,
                 *(Path(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)]
         return Launch([sys.executable, "-S", "-P", str(RUNNER), str(ctx.workdir)], ctx.workdir,
-                      env, read_only=seen, sandboxed=self.language == "duckdb")
+                      env, read_only=seen, sandboxed=self.language in ("duckdb", "mysql"))
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
         return outcome_from_files(ctx, exit_code, output_tail, f"the {self.language} runner")

@@ -1,4 +1,4 @@
-"""Runs one SQL job (PostgreSQL or DuckDB). Standalone: imports nothing of Tidemill, so
+"""Runs one SQL job (PostgreSQL, MySQL/MariaDB or DuckDB). Standalone: imports nothing of Tidemill, so
 the worker can start it as `python -P sql_runner.py JOB_DIR` like any script process
 (cancel, timeout and kill-tree work the same as for other languages).
 
@@ -86,13 +86,13 @@ def _fetch_resource(path):
         raise JobFailure("ResourceError", f"the resource {path!r} is not JSON: {exc}") from None
 
 
-def _database(spec):
+def _database(spec, kind="postgresql"):
     ref = spec.get("pin") or spec.get("database")
     if isinstance(ref, str) and ref:
         ref = _fetch_resource(_resource_path(ref))
     if not isinstance(ref, dict):
         raise JobFailure("ResourceError",
-                         "no database to run on: pass a postgresql resource as the 'database' "
+                         f"no database to run on: pass a {kind} resource as the 'database' "
                          "argument, or pin one in the script with `-- database f/path/to/resource`")
     return ref
 
@@ -177,6 +177,74 @@ def _statement_failure(exc, index, stmt, count):
     return JobFailure("PostgresError", "\n".join(lines), **extra)
 
 
+# -- MySQL / MariaDB ----------------------------------------------------------------------
+
+def _connect_mysql(db):
+    try:
+        import pymysql
+    except ImportError:
+        raise JobFailure("RuntimeSetupError", "PyMySQL is not installed where Tidemill runs: "
+                         "install the `pymysql` Python package (pip install pymysql)") from None
+    ssl = {"ssl": {}} if db.get("ssl") else {}
+    try:
+        return pymysql.connect(
+            host=db.get("host") or "localhost", port=int(db.get("port") or 3306),
+            user=db.get("user") or None, password=db.get("password") or "",
+            database=db.get("database") or None, connect_timeout=15, autocommit=False,
+            charset="utf8mb4", cursorclass=pymysql.cursors.DictCursor, **ssl)
+    except pymysql.MySQLError as exc:
+        where = f"{db.get('host') or 'localhost'}:{db.get('port') or 3306}/{db.get('database') or ''}"
+        raise JobFailure("ConnectionError",
+                         f"could not connect to MySQL at {where}: {_mysql_message(exc)}") from None
+
+
+def _mysql_message(exc):
+    args = getattr(exc, "args", ())
+    if len(args) >= 2 and isinstance(args[0], int):
+        return f"{args[1]} (MySQL error {args[0]})"
+    return str(exc)
+
+
+def _mysql_value(value):
+    # Objects and lists go to MySQL as JSON text (a JSON column, JSON_TABLE, ...).
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+def _run_mysql(spec, job_dir):
+    import pymysql
+
+    db = _database(spec, "mysql")
+    conn = _connect_mysql(db)
+    statements = spec["statements"]
+    results, index, stmt = [], 0, None
+    try:
+        with conn.cursor() as cur:
+            for stmt in statements:
+                index += 1
+                values = stmt.get("values")
+                if isinstance(values, dict):
+                    values = {k: _mysql_value(v) for k, v in values.items()}
+                elif isinstance(values, list):
+                    values = [_mysql_value(v) for v in values]
+                cur.execute(stmt["text"], values)
+                results.append(list(cur.fetchall()) if cur.description is not None else [])
+        conn.commit()
+    except pymysql.MySQLError as exc:
+        conn.rollback()
+        text = (stmt or {}).get("source", "")
+        shown = "\n".join("  " + ln for ln in text.strip().split("\n")[-12:])
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        raise JobFailure(
+            "MySQLError",
+            f"{_mysql_message(exc)}\nin statement {index} of {len(statements)} (from line "
+            f"{(stmt or {}).get('line', 1)}):\n{shown}\nthe transaction was rolled back "
+            "(MySQL commits DDL such as CREATE TABLE at once: those stay)",
+            code=code, statement=index) from None
+    finally:
+        conn.close()
+    return results[0] if len(results) == 1 else results
+
+
 # -- DuckDB -------------------------------------------------------------------------------
 
 def _run_duckdb(spec, job_dir):
@@ -210,7 +278,7 @@ def main():
     job_dir = sys.argv[1]
     with open(os.path.join(job_dir, "sql.json"), encoding="utf-8") as f:
         spec = json.load(f)
-    run = _run_duckdb if spec.get("engine") == "duckdb" else _run_postgres
+    run = {"duckdb": _run_duckdb, "mysql": _run_mysql}.get(spec.get("engine"), _run_postgres)
     try:
         result = run(spec, job_dir)
     except JobFailure as failure:
