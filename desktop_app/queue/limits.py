@@ -32,6 +32,20 @@ CACHE_TTL = "cache_ttl"
 # sooner (a job of its key that ends wakes it at once).
 _RETRY_S = 5.0
 
+# Both read job_completed, which holds the whole history: each `extra ? …` term matches a
+# partial index (migrations 0006, 0016), so only jobs that carry the key are looked at.
+WINDOW_COUNT_SQL = (
+    "SELECT count(*), extract(epoch FROM min(started_at)"
+    "       + make_interval(secs => %(w)s) - now())"
+    "  FROM job_completed WHERE extra ? 'concurrency_key'"
+    "   AND extra->>'concurrency_key' = %(k)s"
+    "   AND started_at > now() - make_interval(secs => %(w)s)")
+CACHED_RESULT_SQL = (
+    "SELECT result::text FROM job_completed WHERE extra ? 'cache_key'"
+    " AND extra->>'cache_key' = %(key)s AND status = 'success'"
+    " AND completed_at > now() - make_interval(secs => %(ttl)s)"
+    " ORDER BY completed_at DESC LIMIT 1")
+
 _ARG_REF = re.compile(r"\$args\[([A-Za-z_][A-Za-z0-9_]*)\]")
 
 
@@ -84,13 +98,7 @@ async def admit(conn: AsyncConnection[Any], job_id: uuid.UUID, worker: str,
         taken, wait_s = int(row[0]) if row else 0, _RETRY_S
         if window > 0 and taken < limit:
             # Jobs that started within the window hold their slot until it has passed.
-            cur = await conn.execute(
-                "SELECT count(*), extract(epoch FROM min(started_at)"
-                "       + make_interval(secs => %(w)s) - now())"
-                "  FROM job_completed WHERE extra ? 'concurrency_key'"
-                "   AND extra->>'concurrency_key' = %(k)s"
-                "   AND started_at > now() - make_interval(secs => %(w)s)",
-                {"k": key, "w": window})
+            cur = await conn.execute(WINDOW_COUNT_SQL, {"k": key, "w": window})
             row = await cur.fetchone()
             if row and int(row[0]):
                 taken += int(row[0])
@@ -132,10 +140,6 @@ async def cached_result(conn: AsyncConnection[Any], extra: dict[str, Any]) -> st
     key, ttl = extra.get(CACHE_KEY), extra.get(CACHE_TTL)
     if key is None or not ttl:
         return None
-    cur = await conn.execute(
-        "SELECT result::text FROM job_completed WHERE extra ? 'cache_key'"
-        " AND extra->>'cache_key' = %s AND status = 'success'"
-        " AND completed_at > now() - make_interval(secs => %s)"
-        " ORDER BY completed_at DESC LIMIT 1", (key, float(ttl)))
+    cur = await conn.execute(CACHED_RESULT_SQL, {"key": key, "ttl": float(ttl)})
     row = await cur.fetchone()
     return str(row[0]) if row else None
