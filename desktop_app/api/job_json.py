@@ -56,6 +56,8 @@ def job_json(row: dict[str, Any], logs: str | None = None) -> dict[str, Any]:
             "success": row["status"] == "success",
             "status": row["status"],
             "result": row["result"],
+            # Windmill's name: the result's key order, which jsonb does not keep
+            "result_columns": row.get("result_columns"),
             "is_skipped": row["status"] == "skipped",
             "deleted": False,
         })

@@ -19,9 +19,10 @@ _COMMON = (
     " parent_job, root_job, trigger_kind, trigger_path, schedule_path, flow_status, extra"
 )
 _QUEUED = f"SELECT {_COMMON}, false AS completed, NULL::timestamptz AS completed_at," \
-          " NULL::bigint AS duration_ms, NULL::text AS status, NULL::jsonb AS result FROM job_queue"
-_DONE = f"SELECT {_COMMON}, true AS completed, completed_at, duration_ms, status, result" \
-        " FROM job_completed"
+          " NULL::bigint AS duration_ms, NULL::text AS status, NULL::jsonb AS result," \
+          " NULL::text[] AS result_columns FROM job_queue"
+_DONE = f"SELECT {_COMMON}, true AS completed, completed_at, duration_ms, status, result," \
+        " result_columns FROM job_completed"
 
 
 async def get_job(conn: AsyncConnection[Any], workspace: str, job_id: uuid.UUID) -> dict[str, Any]:

@@ -6,6 +6,10 @@ or {"content": base64}}`, `{"svg": "<svg…>"}`, `{"html": …}`, `{"markdown"|"
 `{"json": …}`, `{"error": {name, message, stack}}` and `{"render_all": [each of those]}`;
 a list of objects, a list of lists, or an object whose every value is a list is a table.
 `describe(result)` (no Qt) decides which; `ResultView` draws it.
+
+Results come back from jsonb with their keys sorted; the job's `result_columns` (the
+script's own order, core/result_columns.py) puts a table's columns and an object's keys
+back in the order the script wrote them.
 """
 
 from __future__ import annotations
@@ -56,11 +60,39 @@ def _content(value: Any) -> Any:
     return value.get("content") if isinstance(value, dict) else value
 
 
-def table_of(result: Any) -> tuple[list[str], list[list[Any]]] | None:
-    """(columns, rows) when `result` reads as a table, else None."""
+def in_order(keys: list[str], order: list[str] | None) -> list[str]:
+    """`keys` in the script's `order`; keys it does not name keep their place after."""
+    if not order:
+        return keys
+    rank = {k: i for i, k in enumerate(order)}
+    return sorted(keys, key=lambda k: rank.get(k, len(rank)))  # stable: the rest keep order
+
+
+def table_of(result: Any,
+             order: list[str] | None = None) -> tuple[list[str], list[list[Any]]] | None:
+    """(columns, rows) when `result` reads as a table, else None; object keys become
+    columns in `order` (the job's result_columns) when given."""
+    found = _table_of(result)
+    if found is None or not order:
+        return found
+    cols, rows = found
+    if _has_header_row(result):
+        return found  # the script's header row gives the order already
+    ordered = in_order(cols, order)
+    at = [cols.index(c) for c in ordered]
+    return ordered, [[row[i] if i < len(row) else None for i in at] for row in rows]
+
+
+def _has_header_row(result: Any) -> bool:
+    one = _single(result)
+    rows = one[1] if one and one[0] in ("table-row", "table-row-object") else result
+    return isinstance(rows, list) and bool(rows) and isinstance(rows[0], list)
+
+
+def _table_of(result: Any) -> tuple[list[str], list[list[Any]]] | None:
     one = _single(result)
     if one and one[0] == "table-col" and isinstance(one[1], dict):
-        return table_of(one[1])
+        return _table_of(one[1])
     if one and one[0] == "table-row" and isinstance(one[1], list):
         rows = [r for r in one[1] if isinstance(r, list)]
         return ([str(c) for c in rows[0]], rows[1:]) if rows else None
@@ -181,6 +213,7 @@ class ResultView(QWidget):
         super().__init__(parent)
         self.result: Any = None
         self.code: str | None = None
+        self.columns: list[str] | None = None
         self.mode = "empty"
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -266,8 +299,10 @@ class ResultView(QWidget):
         self.clear()
         self.empty.setText(text)
 
-    def show_result(self, result: Any, success: bool = True, code: str | None = None) -> str:
-        self.result, self.code = result, code
+    def show_result(self, result: Any, success: bool = True, code: str | None = None,
+                    columns: list[str] | None = None) -> str:
+        """`columns`: the job's result_columns, the script's key order (jsonb sorts keys)."""
+        self.result, self.code, self.columns = result, code, columns
         self.mode = describe(result, success)
         self.raw_button.blockSignals(True)
         self.raw_button.setChecked(False)
@@ -278,10 +313,13 @@ class ResultView(QWidget):
 
     def _toggle_raw(self, raw: bool) -> None:
         if raw:
-            self.text.setPlainText(json.dumps(self.result, indent=2, default=str))
+            shown = self.result
+            if isinstance(shown, dict) and self.columns:
+                shown = {k: shown[k] for k in in_order(list(shown), self.columns)}
+            self.text.setPlainText(json.dumps(shown, indent=2, default=str))
             self.stack.setCurrentWidget(self.text)
         else:
-            self.show_result(self.result, self.mode != "error", self.code)
+            self.show_result(self.result, self.mode != "error", self.code, self.columns)
 
     # -- each display ----------------------------------------------------------------------
     def _show_text(self, result: Any, _code: str | None) -> None:
@@ -294,6 +332,8 @@ class ResultView(QWidget):
         one = _single(result)
         value = one[1] if one and one[0] == "json" else result
         self.tree.clear()
+        if isinstance(value, dict) and self.columns:
+            value = {k: value[k] for k in in_order(list(value), self.columns)}
         self._add_children(self.tree.invisibleRootItem(), value, depth=0)
         self.caption.setText(_summary(value))
         self.stack.setCurrentWidget(self.tree)
@@ -310,7 +350,7 @@ class ResultView(QWidget):
                 item.setExpanded(depth < 1 and len(child) <= 50)
 
     def _show_table(self, result: Any, _code: str | None) -> None:
-        cols, rows = table_of(result) or ([], [])
+        cols, rows = table_of(result, self.columns) or ([], [])
         self.table.setSortingEnabled(False)
         self.table.clear()
         self.table.setColumnCount(len(cols))

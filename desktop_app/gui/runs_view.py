@@ -41,7 +41,7 @@ STATUS_COLOURS = OUTCOME_COLOURS
 FIRST_PAGE = 100  # fills the window at once; later pages are bigger, fewer round trips
 PAGE = 500
 # Filter choices: (label, list_jobs parameters)
-STATUS_FILTERS = [("Any status", {}), ("Succeeded", {"status": "success"}),
+STATUS_FILTERS: list[tuple[str, dict[str, Any]]] = [("Any status", {}), ("Succeeded", {"status": "success"}),
                   ("Failed", {"status": "failure"}), ("Canceled", {"status": "canceled"}),
                   ("Running", {"running": True})]
 TRIGGER_FILTERS = [("Any trigger", None), ("API / app", "webhook"), ("Schedule", "schedule"),
@@ -483,7 +483,8 @@ class JobView(QWidget):
             f"triggered by {trigger_text(job)} (user {who}) · {job.get('language') or ''}"
             + (f" · canceled by {job.get('canceled_by')}" if job.get("canceled") else ""))
         if done:
-            self.result.show_result(job.get("result"), status != "failure")
+            self.result.show_result(job.get("result"), status != "failure",
+                                    columns=job.get("result_columns"))
         else:
             self.result.show_message("Not finished yet.")
         self.cancel_button.setEnabled(not done)

@@ -278,7 +278,8 @@ class ScriptView(QWidget):
             if name in self.form.fields:
                 self.form.fields[name].editor.set_value(value)
         success = bool(job.get("success"))
-        self.result.show_result(job.get("result"), success, self.editor.toPlainText())
+        self.result.show_result(job.get("result"), success, self.editor.toPlainText(),
+                                job.get("result_columns"))
         if not success and self.deployed_content == self.editor.toPlainText():
             self.editor.mark_error_line(self.result.error_line_number)
         self.logs.setPlainText(job.get("logs") or "")
@@ -445,7 +446,7 @@ class ScriptView(QWidget):
         self._set_status(f"{'Succeeded' if success else 'Failed'}{took_text} · job {job_id[:8]}…",
                          "statusOk" if success else "statusErr")
         self.status.setToolTip(f"job {job_id}")
-        self.result.show_result(job.get("result"), success, content)
+        self.result.show_result(job.get("result"), success, content, job.get("result_columns"))
         self.editor.mark_error_line(self.result.error_line_number if not success else None)
         return job_id
 

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from desktop_app.core.jobs import JobStatus
+from desktop_app.core.result_columns import columns_of, columns_of_json
 from desktop_app.queue.model import ClaimedJob, NewJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, DONE_CHANNEL, QUEUE_CHANNEL
 
@@ -222,10 +223,11 @@ async def heartbeat(conn: AsyncConnection[Any], job_id: uuid.UUID,
 
 _COMPLETE = f"""
 WITH moved AS (DELETE FROM job_queue WHERE id = %(id)s RETURNING *)
-INSERT INTO job_completed ({_MOVE_COLUMNS}, completed_at, duration_ms, status, result)
+INSERT INTO job_completed ({_MOVE_COLUMNS}, completed_at, duration_ms, status, result,
+                           result_columns)
 SELECT {_MOVE_COLUMNS}, now(),
        (extract(epoch FROM now() - COALESCE(started_at, now())) * 1000)::bigint,
-       %(status)s, %(result)s
+       %(status)s, %(result)s, %(columns)s
   FROM moved
 RETURNING id, parent_job, extra
 """
@@ -252,10 +254,12 @@ async def complete(
     reaper may have re-queued it for another), and the worker's `current_job` is cleared.
     """
     payload = _jsonb(result, result_json)
+    # jsonb sorts keys: the script's column order is kept beside the result
+    columns = columns_of_json(result_json) if result_json is not None else columns_of(result)
     async with conn.cursor() as cur:
         await cur.execute(_COMPLETE_OWN if worker is not None else _COMPLETE,
                           {"id": job_id, "status": str(status), "result": payload,
-                           "worker": worker})
+                           "columns": columns, "worker": worker})
         moved = await cur.fetchone()
         if worker is not None:
             await cur.execute(

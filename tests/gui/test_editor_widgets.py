@@ -433,3 +433,26 @@ def test_line_by_line_highlighting_settles_on_lexing_the_whole_file(
     qtbot.keyClicks(pane.editor, "/* ")
     qtbot.waitUntil(lambda: hl.full_ready, timeout=5000)
     check()
+
+
+def test_results_keep_the_scripts_key_order_and_print_json_booleans(qapp: Any) -> None:
+    """What comes back from jsonb has its keys sorted; the job's result_columns puts the
+    table's columns, the tree's keys and the raw JSON back in the script's order."""
+    view = ResultView()
+    from_jsonb = [{"age": 36, "name": "Ada", "active": False}, {"age": 41, "name": "Alan"}]
+    order = ["name", "age", "active"]
+    assert view.show_result(from_jsonb, columns=order) == "table"
+    headers = [view.table.horizontalHeaderItem(i).text() for i in range(3)]
+    assert headers == ["name", "age", "active"]
+    assert [view.table.item(0, c).text() for c in range(3)] == ["Ada", "36", "false"]
+    assert view.table.item(1, 2).text() == ""  # a missing key is an empty cell
+
+    view.show_result({"table-col": {"a": [1], "when": [2]}}, columns=["when", "a"])
+    assert [view.table.horizontalHeaderItem(i).text() for i in range(2)] == ["when", "a"]
+    view.show_result({"table-row": [["z", "a"], [1, 2]]}, columns=["a", "z"])
+    assert [view.table.horizontalHeaderItem(i).text() for i in range(2)] == ["z", "a"]
+
+    view.show_result({"b": {"x": 1}, "total": 3}, columns=["total", "b"])
+    assert [view.tree.topLevelItem(i).text(0) for i in range(2)] == ["total", "b"]
+    view.raw_button.setChecked(True)
+    assert view.text.toPlainText().index('"total"') < view.text.toPlainText().index('"b"')

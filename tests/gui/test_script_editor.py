@@ -31,7 +31,7 @@ def main(name: str, count: int, ratio: float = 0.5, loud: bool = False,
          when: datetime = datetime(2026, 1, 1)):
     for i in range(count):
         print("greeting", name, i)
-    return [{"name": name, "n": i, "mode": mode} for i in range(count)]
+    return [{"name": name, "n": i, "mode": mode, "loud": loud} for i in range(count)]
 '''
 
 
@@ -116,7 +116,12 @@ def test_write_a_script_the_form_follows_test_run_then_deploy(
         assert "greeting Ada 2" in s.logs.toPlainText()
         assert s.result.mode == "table"  # a list of objects
         assert s.result.table.rowCount() == 3
-        assert s.result.result[2] == {"name": "Ada", "n": 2, "mode": "brisk"}
+        assert s.result.result[2] == {"name": "Ada", "n": 2, "mode": "brisk", "loud": False}
+        # the script's column order (jsonb would give n, loud, mode, name) and JSON's false
+        table = s.result.table
+        assert [table.horizontalHeaderItem(c).text() for c in range(4)] == \
+            ["name", "n", "mode", "loud"]
+        assert table.item(0, 3).text() == "false"
         assert _job_count(daemon) == jobs_before + 1
 
         # a failing run shows the error and the script's line that failed

@@ -287,3 +287,25 @@ async def test_every_completion_runs_the_registered_handlers_in_its_transaction(
     assert await (await conn.execute("SELECT count(*) FROM job_queue WHERE id = %s",
                                      (rolled_back,))).fetchone() == (1,)
     await conn.close()
+
+
+async def test_a_result_keeps_the_scripts_column_order_beside_the_jsonb(database_url: str) -> None:
+    """jsonb sorts keys (`age` before `name`); result_columns keeps the script's order,
+    whether the worker hands over the value or its JSON text."""
+    conn = await connect(database_url)
+    rows = [{"name": "Ada", "age": 36, "zeta": True}, {"name": "Alan", "age": 41, "zeta": False}]
+    by_value = await queue.push(conn, job())
+    by_text = await queue.push(conn, job())
+    plain = await queue.push(conn, job())
+    await queue.claim(conn, "w1", ["python3"], limit=3)
+    await queue.complete(conn, by_value, JobStatus.SUCCESS, rows)
+    await queue.complete(conn, by_text, JobStatus.SUCCESS, None,
+                         result_json='{"table-col": {"when": [1], "b": [2], "a": [3]}}')
+    await queue.complete(conn, plain, JobStatus.SUCCESS, 42)
+    got = dict(await (await conn.execute(
+        "SELECT id, result_columns FROM job_completed")).fetchall())
+    stored = await (await conn.execute(
+        "SELECT result FROM job_completed WHERE id = %s", (by_value,))).fetchone()
+    assert list(stored[0][0]) == ["age", "name", "zeta"]  # what jsonb gives back
+    assert got == {by_value: ["name", "age", "zeta"], by_text: ["when", "b", "a"], plain: None}
+    await conn.close()
