@@ -57,7 +57,7 @@ async def read_item(conn: AsyncConnection[Any], ws: str, kind: str,
     """The item as it is written to files, or None when it no longer exists."""
     module = _BY_PATH.get(kind) or _BY_NAME.get(kind)
     if module is not None:
-        return await module.read(conn, ws, path)  # type: ignore[no-any-return]
+        return await module.read(conn, ws, path)
     event_kind = _event_kind(kind)
     if event_kind:
         return await event_trigger.read(conn, ws, event_kind, path)
@@ -79,9 +79,9 @@ async def apply_item(conn: AsyncConnection[Any], ctx: Any, ws: str, kind: str,
     """Make the database hold this item (checked by its kind's rules); False when it did.
     `ctx` has `home` (script locks) and `secrets` (the keyring)."""
     if kind in _BY_NAME:
-        return await _BY_NAME[kind].apply(conn, ctx, ws, key_of(kind, item), item, who)  # type: ignore[no-any-return]
+        return await _BY_NAME[kind].apply(conn, ctx, ws, key_of(kind, item), item, who)
     if kind in _BY_PATH:
-        return await _BY_PATH[kind].apply(conn, ctx, ws, item, who)  # type: ignore[no-any-return]
+        return await _BY_PATH[kind].apply(conn, ctx, ws, item, who)
     event_kind = _event_kind(kind)
     if event_kind:
         return await event_trigger.apply(conn, ctx, ws, event_kind, item, who)
@@ -96,4 +96,4 @@ async def delete_item(conn: AsyncConnection[Any], ws: str, kind: str, path: str)
     module = _BY_PATH.get(kind) or _BY_NAME.get(kind)
     if module is None or not hasattr(module, "delete"):
         raise UsageError(f"{kind.replace('_', ' ')} items cannot be deleted by a sync")
-    return await module.delete(conn, ws, path)  # type: ignore[no-any-return]
+    return await module.delete(conn, ws, path)

@@ -42,7 +42,8 @@ def result_names(expr: str) -> Iterator[str]:
 
 def step_expressions(step: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(where, JavaScript expression) of everything in a step that is evaluated."""
-    value = step.get("value") if isinstance(step.get("value"), dict) else {}
+    raw = step.get("value")
+    value: dict[str, Any] = raw if isinstance(raw, dict) else {}
     for name, t in (value.get("input_transforms") or {}).items():
         if isinstance(t, dict) and t.get("type") == "javascript" and isinstance(t.get("expr"), str):
             yield f"input {name}", t["expr"]

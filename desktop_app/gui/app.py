@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
         """The editor (script view or flow designer) on screen with edits not saved, if any."""
         current = self.stack.currentWidget()
         for editor in (self.script, self._flow):
-            if editor is not None and current is editor and editor.has_unsaved_changes():
+            if editor is not None and editor.has_unsaved_changes() and current is editor:
                 return editor
         return None
 
@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
                 await current.refresh()  # type: ignore[attr-defined]
         except ClientError as exc:
             self._show_unreachable(exc)
-            if hasattr(current, "empty") and hasattr(current, "stack"):
+            if current is not None and hasattr(current, "empty") and hasattr(current, "stack"):
                 current.empty.setText("Waiting for the daemon…\n\n"
                                       "This list fills in as soon as it answers.")
                 current.stack.setCurrentWidget(current.empty)

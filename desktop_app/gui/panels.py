@@ -17,9 +17,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+
+def top_items(tree: QTreeWidget) -> list[QTreeWidgetItem]:
+    """The list's rows, in order (Qt's topLevelItem(i) may say None; these never do)."""
+    items = (tree.topLevelItem(i) for i in range(tree.topLevelItemCount()))
+    return [item for item in items if item is not None]
 
 
 def message_label() -> QLabel:

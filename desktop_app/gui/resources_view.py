@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, TidemillClient
-from desktop_app.gui.panels import editor_footer, empty_state, message_label, say
+from desktop_app.gui.panels import editor_footer, empty_state, message_label, say, top_items
 from desktop_app.gui.schema_form import SchemaForm
 from desktop_app.gui.tasks import spawn
 
@@ -307,9 +307,9 @@ class ResourcesView(QWidget):
         self.resource_list.setRootIsDecorated(False)
         self.resource_list.setAlternatingRowColors(True)
         self.resource_list.header().resizeSection(0, 220)
+        self.resource_editor = ResourceEditor(client, self._resource_saved)
         self.resource_list.itemClicked.connect(
             lambda item, _c: spawn(self.resource_editor.edit(item.data(0, PATH_ROLE))))
-        self.resource_editor = ResourceEditor(client, self._resource_saved)
         new_resource = QPushButton("New resource")
         new_resource.clicked.connect(self.resource_editor.new)
         self.resources_empty = empty_state(
@@ -388,12 +388,14 @@ class ResourcesView(QWidget):
         # nothing selected (unless something is being edited or typed already).
         if self.resources and self.resource_editor.editing is None \
                 and not self.resource_editor.path.text().strip():
-            self.resource_list.setCurrentItem(self.resource_list.topLevelItem(0))
-            await self.resource_editor.edit(self.resource_list.topLevelItem(0).data(0, PATH_ROLE))
+            first = top_items(self.resource_list)[0]
+            self.resource_list.setCurrentItem(first)
+            await self.resource_editor.edit(first.data(0, PATH_ROLE))
         if self.variables and self.variable_editor.editing is None \
                 and not self.variable_editor.path.text().strip():
-            self.variable_list.setCurrentItem(self.variable_list.topLevelItem(0))
-            self._variable_clicked(self.variable_list.topLevelItem(0), 0)
+            first = top_items(self.variable_list)[0]
+            self.variable_list.setCurrentItem(first)
+            self._variable_clicked(first, 0)
 
     def _variable_clicked(self, item: QTreeWidgetItem, _col: int) -> None:
         path = item.data(0, PATH_ROLE)
@@ -402,12 +404,10 @@ class ResourcesView(QWidget):
             self.variable_editor.edit(found)
 
     def shown_variable_values(self) -> dict[str, str]:
-        return {self.variable_list.topLevelItem(i).text(0): self.variable_list.topLevelItem(i).text(1)
-                for i in range(self.variable_list.topLevelItemCount())}
+        return {item.text(0): item.text(1) for item in top_items(self.variable_list)}
 
     def shown_resources(self) -> list[str]:
-        return [self.resource_list.topLevelItem(i).text(0)
-                for i in range(self.resource_list.topLevelItemCount())]
+        return [item.text(0) for item in top_items(self.resource_list)]
 
     async def _resource_saved(self, _path: str) -> None:
         await self.refresh()

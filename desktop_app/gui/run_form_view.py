@@ -46,9 +46,9 @@ class RunFormView(QWidget):
         self.status.setWordWrap(True)
         lay.addWidget(self.summary)
         lay.addWidget(self.description)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        lay.addWidget(self.scroll, 1)
+        self.form_area = QScrollArea()
+        self.form_area.setWidgetResizable(True)
+        lay.addWidget(self.form_area, 1)
         lay.addWidget(self.status)
 
     async def load(self, kind: str, path: str) -> None:
@@ -75,7 +75,7 @@ class RunFormView(QWidget):
 
     def _set_form(self, schema: dict[str, Any] | None) -> None:
         self.form = SchemaForm(schema, self.client) if schema is not None else None
-        self.scroll.setWidget(self.form or QWidget())
+        self.form_area.setWidget(self.form or QWidget())
 
     async def run(self) -> str | None:
         """Start a job with the form's values; the window then shows it. None when a field

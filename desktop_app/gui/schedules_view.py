@@ -35,6 +35,7 @@ from desktop_app.gui.panels import (
     list_beside_editor,
     message_label,
     say,
+    top_items,
 )
 from desktop_app.gui.schema_form import SchemaForm
 from desktop_app.gui.tasks import spawn
@@ -380,8 +381,7 @@ class SchedulesView(QWidget):
 
     def rows(self) -> list[list[str]]:
         out = []
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
+        for item in top_items(self.tree):
             on = "on" if item.checkState(0) == Qt.CheckState.Checked else "off"
             out.append([on] + [item.text(c) for c in range(1, len(self.COLUMNS))])
         return out

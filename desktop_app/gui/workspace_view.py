@@ -122,12 +122,12 @@ class WorkspaceView(QWidget):
         self.stack.addWidget(self.tree)
         self.stack.addWidget(self.empty)
         #: set by the window: called with (path, language) when the user creates a script
-        self.on_new_script: Callable[[str, str], None] | None = None
+        self.on_new_script: Callable[[str, str], Any] | None = None
         self.new_button = QPushButton("New script…")
         self.new_button.setToolTip("Write a new script: choose its path and language")
         self.new_button.clicked.connect(self.open_new_script_dialog)
         #: set by the window: called with the path when the user creates a flow
-        self.on_new_flow: Callable[[str], None] | None = None
+        self.on_new_flow: Callable[[str], Any] | None = None
         self.new_flow_button = QPushButton("New flow…")
         self.new_flow_button.setToolTip("Build a new flow in the designer: choose its path")
         self.new_flow_button.clicked.connect(self.ask_new_flow)
@@ -249,8 +249,10 @@ class WorkspaceView(QWidget):
         """The texts of the tree row for `path` of `kind` (for tests and screenshots)."""
         found: list[str] | None = None
 
-        def walk(node: QTreeWidgetItem) -> None:
+        def walk(node: QTreeWidgetItem | None) -> None:
             nonlocal found
+            if node is None:
+                return
             if node.data(0, PATH_ROLE) == path and node.data(0, KIND_ROLE) == kind:
                 found = [node.text(c) for c in range(4)]
             for i in range(node.childCount()):

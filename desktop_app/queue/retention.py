@@ -143,7 +143,7 @@ async def _batch(conn: AsyncConnection[Any], statement: str, params: dict[str, A
     async with conn.transaction():
         row = await (await conn.execute(statement, params)).fetchone()
         ids = list(row[0] or []) if row else []
-        if ids and len(row) > 2:  # where the next batch starts
+        if row is not None and ids and len(row) > 2:  # where the next batch starts
             params["after_ts"], params["after_id"] = row[1], row[2]
         if ids:
             report.batches += 1

@@ -145,7 +145,8 @@ class Zygote:
             # ever (the loop is never told of a socket closed beneath it), and the cancel
             # would never complete: stop the watcher first, end the sandbox (its PID
             # namespace takes the job's whole tree), then say how the job ended.
-            child.watcher.cancel()
+            if child.watcher is not None:
+                child.watcher.cancel()
             self.close()
             give_back()
             if not exit_code.done():

@@ -7,6 +7,7 @@ import asyncio
 import copy
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
@@ -79,6 +80,7 @@ def _scrolled(widget: QWidget) -> QScrollArea:
 
 
 class FlowDesigner(QWidget):
+    canvas: FlowCanvas  # made in _build, after the buttons that refer to it
     def __init__(self, client: TidemillClient) -> None:
         super().__init__()
         self.client = client
@@ -187,13 +189,14 @@ class FlowDesigner(QWidget):
         self.tabs.currentChanged.connect(self._tab_changed)
 
     def _shortcuts(self) -> None:
-        for keys, slot in [
+        shortcuts: list[tuple[QKeySequence | QKeySequence.StandardKey, Callable[[], Any]]] = [
             (QKeySequence.StandardKey.Undo, self.undo),
             (QKeySequence("Ctrl+Shift+Z"), self.redo), (QKeySequence("Ctrl+Y"), self.redo),
             (QKeySequence("Ctrl+S"), lambda: spawn(self.save())),
             (QKeySequence("Ctrl+0"), lambda: self.canvas.fit()),
             (QKeySequence("Ctrl+D"), lambda: self.selected and self.duplicate_step(self.selected)),
-        ]:
+        ]
+        for keys, slot in shortcuts:
             shortcut = QShortcut(keys, self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)

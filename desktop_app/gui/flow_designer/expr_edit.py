@@ -32,14 +32,17 @@ class ExprEdit(QLineEdit):
 
     def _update_popup(self, _text: str) -> None:
         word = self.word()
+        popup = self.completer_.popup()
         if not word:
-            self.completer_.popup().hide()
+            if popup is not None:
+                popup.hide()
             return
         self.completer_.setCompletionPrefix(word)
         if self.completer_.completionCount() == 0 or (
                 self.completer_.completionCount() == 1
                 and self.completer_.currentCompletion() == word):
-            self.completer_.popup().hide()
+            if popup is not None:
+                popup.hide()
             return
         rect = self.cursorRect()
         rect.setWidth(260)
@@ -59,7 +62,7 @@ class ExprEdit(QLineEdit):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         popup = self.completer_.popup()
-        if popup.isVisible() and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter,
+        if popup is not None and popup.isVisible() and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter,
                                                   Qt.Key.Key_Tab):
             event.ignore()
             return

@@ -86,7 +86,8 @@ class InputsPanel(QWidget):
     def show_schema(self, schema: dict[str, Any] | None) -> None:
         self.schema = copy.deepcopy(schema or {})
         while self.grid.count():
-            w = self.grid.takeAt(0).widget()
+            taken = self.grid.takeAt(0)
+            w = taken.widget() if taken is not None else None
             if w is not None:
                 w.hide()  # kept parented until deleted: never a window of its own
                 w.deleteLater()

@@ -286,7 +286,7 @@ class StepPanel(QWidget):
         branches = json.loads(json.dumps(
             step_value(self.host.doc.module(str(self.step_id))).get("branches") or []))
         branches[index][key] = new
-        return branches  # type: ignore[no-any-return]
+        return branches
 
     def _inputs(self, step: dict[str, Any]) -> None:
         box = QGroupBox("Inputs")
@@ -332,7 +332,7 @@ class StepPanel(QWidget):
         field = SchemaField(name, {**prop, "default": current}, False)
         widget = field.widget
         widget.setObjectName(f"input_{name}")
-        widget.field = field  # type: ignore[attr-defined]
+        widget.field = field
 
         def commit() -> None:
             try:

@@ -60,11 +60,11 @@ class YamlView(QWidget):
             sel = QTextEdit.ExtraSelection()
             colour = QColor(colours(theme())["error"])
             colour.setAlpha(60)
-            sel.format.setBackground(colour)  # type: ignore[attr-defined]
-            sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)  # type: ignore[attr-defined]
+            sel.format.setBackground(colour)
+            sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
             block = self.editor.document().findBlockByNumber(max(0, line - 1))
             cursor = QTextCursor(block)
-            sel.cursor = cursor  # type: ignore[attr-defined]
+            sel.cursor = cursor
             selections.append(sel)
             self.editor.setTextCursor(cursor)
             self.editor.centerCursor()
