@@ -10,7 +10,6 @@ import pytest
 from desktop_app.core.result_columns import columns_of, columns_of_json
 
 
-
 @pytest.mark.parametrize(("result", "columns"), [
     ([{"name": "Ada", "age": 36}, {"name": "Alan", "age": 41, "extra": 1}], ["name", "age"]),
     ({"zeta": [1, 2], "alpha": [3, 4]}, ["zeta", "alpha"]),
