@@ -113,6 +113,7 @@ class StringEditor(QLineEdit):
 
     def set_value(self, value: Any) -> None:
         self.setText("" if value is None else str(value))
+        self.setCursorPosition(0)  # a long value (a URL) shows its start, not its tail
 
     def raw(self) -> Any:
         return self.text()

@@ -1,10 +1,10 @@
 """Triggers: every trigger of the workspace (HTTP routes, WebSocket, Postgres, MQTT, email)
 with an enable switch, what its listener is doing and its last error; create and edit one
-with its kind's settings as JSON (a template per kind), the daemon's 400 shown as it is."""
+with its kind's settings as a form (gui/trigger_settings.py; a new trigger starts from an
+example per kind), the daemon's 400 shown beside the field it names or under the form."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -28,12 +27,12 @@ from PySide6.QtWidgets import (
 from desktop_app.client.http import ClientError, TidemillClient
 from desktop_app.gui.panels import (
     empty_state,
-    json_object_or_say,
     list_beside_editor,
     message_label,
     say,
 )
 from desktop_app.gui.tasks import spawn
+from desktop_app.gui.trigger_settings import TriggerSettings
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
 DETAIL_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -75,10 +74,7 @@ class TriggerEditor(QWidget):
         self.target = QComboBox()
         self.target.setEditable(True)
         self.target.setPlaceholderText("the script or flow each event runs")
-        self.settings = QPlainTextEdit()
-        self.settings.setMinimumHeight(200)
-        # Long values (URLs, resource paths) wrap rather than run off the edge unseen.
-        self.settings.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.settings = TriggerSettings(client)
         self.handler = QLineEdit()
         self.handler.setPlaceholderText("optional: script/f/alerts/on_failure")
         self.state = QLabel("")
@@ -88,7 +84,7 @@ class TriggerEditor(QWidget):
         form.addRow("Kind", self.kind)
         form.addRow("Path", self.path)
         form.addRow("Runs", self.target)
-        form.addRow("Settings (JSON)", self.settings)
+        form.addRow(self.settings)
         form.addRow("On failure", self.handler)
         form.addRow("State", self.state)
         self.save_button = QPushButton("Save")
@@ -115,7 +111,8 @@ class TriggerEditor(QWidget):
 
     def _kind_changed(self, kind: str) -> None:
         if self.editing is None:
-            self.settings.setPlainText(json.dumps(TEMPLATES.get(kind, {}), indent=2))
+            self.settings.show_settings(kind, TEMPLATES.get(kind, {}))
+            spawn(self.settings.load_resources())
 
     def new(self) -> None:
         self.editing = None
@@ -141,7 +138,8 @@ class TriggerEditor(QWidget):
         self.handler.setText(t.get("error_handler_path") or "")
         settings = {k: v for k, v in t.items()
                     if k not in _NOT_SETTINGS and k not in ("error_handler_path",)}
-        self.settings.setPlainText(json.dumps(settings, indent=2))
+        self.settings.show_settings(t["kind"], settings)
+        spawn(self.settings.load_resources())
         self.state.setText(state_text(t))
         self.delete_button.setVisible(True)
         self.message.setText("")
@@ -154,8 +152,7 @@ class TriggerEditor(QWidget):
         if not target:
             say(self.message, "Choose the script or flow each event runs.", False)
             return False
-        settings = json_object_or_say(self.settings.toPlainText(), "Settings",
-                                      '{"url": "wss://…"}', self.message)
+        settings = self.settings.collect(self.message)
         if settings is None:
             return False
         kind = self.kind.currentText()
@@ -168,6 +165,7 @@ class TriggerEditor(QWidget):
             else:
                 await self.client.create_trigger(kind, body)
         except ClientError as exc:
+            self.settings.show_server_error(exc.field, exc.message)
             say(self.message, exc.message + (f" — {exc.hint}" if exc.hint else ""), False)
             return False
         say(self.message, f"Saved {path}.", True)
@@ -250,7 +248,7 @@ class TriggersView(QWidget):
                             "settings and Save. HTTP routes show here too.")
         self.stack, split = list_beside_editor(self.tree, self.empty,
                                                [refresh_button, new_button], self.editor,
-                                               [900, 340])
+                                               [780, 460])
         lay.addWidget(heading)
         lay.addWidget(split, 1)
 

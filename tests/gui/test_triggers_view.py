@@ -76,30 +76,77 @@ def test_triggers_view_lists_state_toggles_and_edits(daemon: RunningDaemon, qtbo
         assert {r[2]: r for r in view.rows()}["f/ev/feed"][3] == "disabled"
         assert {r[2]: r for r in view.rows()}["f/ev/feed"][4] == ""  # no old error in red
 
-        # opening a trigger shows its settings and state
+        # opening a trigger shows its settings as a form, and its state
         await view.open("websocket", "f/ev/feed")
         ed = view.editor
+        fields = ed.settings.form.fields
         assert ed.editing == ("websocket", "f/ev/feed")
-        assert f"127.0.0.1:{dead}" in ed.settings.toPlainText()
+        assert fields["url"].editor.text() == f"ws://127.0.0.1:{dead}/feed"
+        assert fields["filter_logic"].editor.currentText() == "and"
+        assert ed.settings.other.toPlainText() == ""  # nothing the form cannot show
         assert "Last error" in ed.state.text() and "reconnecting in" in ed.state.text()
+        # edited through the form: a filter row, a switch; the rest is kept
+        row = fields["filters"].editor.add_row()
+        row.form.fields["key"].editor.setText("type")
+        row.form.fields["value"].editor.setText("order")
+        fields["can_return_message"].editor.setChecked(True)
+        assert await ed.save(), ed.message.text()
+        feed = await w.client.get_trigger("websocket", "f/ev/feed")
+        assert feed["filters"] == [{"key": "type", "value": "order"}]
+        assert feed["can_return_message"] is True
+        assert feed["url"] == f"ws://127.0.0.1:{dead}/feed"
 
-        # a new email trigger: bad JSON, then the daemon's 400, then saved
+        # a setting of a shape the form has no field for stays as JSON, and is kept
+        assert (await w.client.create_trigger("websocket", {
+            "path": "f/ev/numbers", "script_path": "f/ev/echo", "enabled": False,
+            "url": f"ws://127.0.0.1:{dead}/n", "filters": [{"key": "n", "value": 5}]}))
+        await view.refresh()
+        await view.open("websocket", "f/ev/numbers")
+        assert '"value": 5' in ed.settings.other.toPlainText()
+        assert not ed.settings.form.fields["filters"].editor.editors()
+        assert await ed.save(), ed.message.text()
+        got = await w.client.get_trigger("websocket", "f/ev/numbers")
+        assert got["filters"] == [{"key": "n", "value": 5}]
+
+        # a new email trigger: the daemon's 400, bad JSON in the other settings, then saved
         ed.new()
         ed.kind.setCurrentText("email")
-        assert '"local_part"' in ed.settings.toPlainText()  # the kind's template
+        local = ed.settings.form.fields["local_part"].editor
+        assert local.text() == "orders"  # the kind's example
         ed.path.setText("f/ev/inbox")
         ed.target.setCurrentText("f/ev/echo")
-        ed.settings.setPlainText("{not json")
-        assert not await ed.save()
-        assert "not valid JSON" in ed.message.text()
-        ed.settings.setPlainText('{"local_part": "two words"}')
+        local.setText("two words")
         assert not await ed.save()
         assert "'local_part' must be" in ed.message.text()
-        ed.settings.setPlainText('{"local_part": "orders"}')
+        local.setText("orders")
+        ed.settings.other.setPlainText("{not json")
+        assert not await ed.save()
+        assert "not valid JSON" in ed.message.text()
+        ed.settings.other.setPlainText("")
         assert await ed.save(), ed.message.text()
         assert ("email", "f/ev/inbox") in {(r[1], r[2]) for r in view.rows()}
         assert (await w.client.get_trigger("email", "f/ev/inbox"))["local_part"] == "orders"
         assert await ed.delete()
         assert "f/ev/inbox" not in {r[2] for r in view.rows()}
+
+        # MQTT through the form: the broker, a topic row with its QoS, required fields
+        ed.new()
+        ed.kind.setCurrentText("mqtt")
+        fields = ed.settings.form.fields
+        assert fields["broker_url"].editor.text() == "mqtt://localhost:1883"
+        topic = fields["subscribe_topics"].editor.editors()[0]
+        assert topic.form.fields["topic"].editor.text() == "sensors/+/temp"
+        topic.form.fields["topic"].editor.setText("")
+        ed.path.setText("f/ev/sensors")
+        ed.target.setCurrentText("f/ev/echo")
+        assert not await ed.save()
+        assert ed.message.text() == "Fix the settings marked in red."
+        topic.form.fields["topic"].editor.setText("plant/+/temp")
+        topic.form.fields["qos"].editor.setCurrentText("qos2")
+        assert await ed.save(), ed.message.text()
+        got = await w.client.get_trigger("mqtt", "f/ev/sensors")
+        assert got["subscribe_topics"] == [{"topic": "plant/+/temp", "qos": "qos2"}]
+        assert got["broker_url"] == "mqtt://localhost:1883"
+        await ed.delete()
 
     _window_run(qloop, daemon, qtbot, body)

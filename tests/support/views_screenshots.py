@@ -1,8 +1,8 @@
 """Screenshots of the desktop app's views (home, runs, job, resources, schedules,
-settings) in light and dark at 1280x800, against a real daemon seeded with a small,
-realistic workspace. Writes docs/screenshots/<view>-<theme>.png. Run by hand:
+triggers, settings) in light and dark at 1280x800, against a real daemon seeded with a
+small, realistic workspace. Writes docs/screenshots/<view>-<theme>.png. Run by hand:
 
-    python tests/support/views_screenshots.py [--out docs/screenshots]
+    python tests/support/views_screenshots.py [--out docs/screenshots] [--views triggers,job]
 """
 
 from __future__ import annotations
@@ -77,6 +77,21 @@ def seed(d: RunningDaemon) -> str:
                   "args": {"to": "team@example.org"}, "enabled": True}):
         r = d.api("POST", "schedules/create", json=body)
         assert r.status_code == 201, r.text
+    dead = free_port()  # nothing listens there: the feed shows its reconnecting error
+    for kind, body in (
+            ("websocket", {"path": "f/feeds/orders", "script_path": "f/reports/daily_sales",
+                           "url": f"ws://127.0.0.1:{dead}/orders",
+                           "filters": [{"key": "type", "value": "order"}],
+                           "initial_messages": [{"raw_message": "subscribe orders"}]}),
+            ("mqtt", {"path": "f/feeds/plant_sensors", "script_path": "f/reports/daily_sales",
+                      "broker_url": f"mqtt://127.0.0.1:{dead}", "enabled": False,
+                      "subscribe_topics": [{"topic": "plant/+/temp", "qos": "qos1"}]}),
+            ("email", {"path": "f/reports/inbox", "script_path": "f/reports/weekly_digest",
+                       "local_part": "reports"}),
+            ("http", {"path": "f/reports/webhook", "route_path": "reports/run",
+                      "script_path": "f/reports/daily_sales"})):
+        r = d.api("POST", f"{kind}_triggers/create", json=body)
+        assert r.status_code == 201, r.text
     for i in range(14):
         d.run_wait("f/reports/daily_sales", {"region": ["eu", "us", "apac"][i % 3],
                                               "days": 3 + i % 9, "fail": i in (4, 11)})
@@ -86,19 +101,23 @@ def seed(d: RunningDaemon) -> str:
                                              "per_page": 1}).json()[0]["id"]
 
 
-def shoot(d: RunningDaemon, out: Path, job_id: str | None) -> list[Path]:
-    """Every view in both themes; with no job yet, the empty states (light only)."""
+def shoot(d: RunningDaemon, out: Path, job_id: str | None,
+          only: set[str] | None = None) -> list[Path]:
+    """Every view (or `only` these) in both themes; with no job yet, the empty states
+    (light only)."""
     env = {**d.env(), "TIDEMILL_TOKEN": d.token, "QT_QPA_PLATFORM": "offscreen",
            "PYTHONPATH": str(ROOT), "TZ": "Europe/Paris"}
     views: list[tuple[str, str | None]] = [
         ("home", None), ("runs", None), ("job", job_id), ("resources", "f/db/warehouse"),
-        ("schedules", "f/reports/daily_sales_9am"), ("settings", None)]
+        ("schedules", "f/reports/daily_sales_9am"), ("triggers", "websocket/f/feeds/orders"),
+        ("settings", None)]
     themes = ("light", "dark")
     suffix = ""
     if job_id is None:
         views, themes, suffix = [("home", None), ("runs", None), ("resources", None),
                                  ("schedules", None)], ("light",), "-empty"
     written = []
+    views = [(v, p) for v, p in views if only is None or v in only]
     for theme in themes:
         for view, path in views:
             png = out / f"{view}{suffix}-{theme}.png"
@@ -151,7 +170,9 @@ def palette_png(src: Path, dst: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    ap.add_argument("--views", help="only these views, comma-separated (e.g. triggers,job)")
     a = ap.parse_args()
+    only = set(a.views.split(",")) if a.views else None
     a.out.mkdir(parents=True, exist_ok=True)
     import os
 
@@ -162,8 +183,8 @@ def main() -> None:
         d = RunningDaemon(home=Path(tmp) / "home", port=free_port(), database_url=None)
         d.start(timeout=120)
         try:
-            shots = shoot(d, raw, None)
-            shots += shoot(d, raw, seed(d))
+            shots = shoot(d, raw, None, only)
+            shots += shoot(d, raw, seed(d), only)
         finally:
             d.stop()
         from PySide6.QtGui import QGuiApplication
