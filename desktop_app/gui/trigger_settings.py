@@ -53,12 +53,25 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                     "Send each run's result back on the socket"),
         "can_return_error_result": _flag("Reply with errors", "Send a failed run's error back"),
     }},
-    "postgres": {"required": ["postgres_resource_path", "channel"], "properties": {
+    "postgres": {"required": ["postgres_resource_path"], "properties": {
         "postgres_resource_path": {"type": "object", "format": "resource-postgresql",
                                    "title": "Database", "description": "The postgresql resource"
-                                   " whose server the trigger LISTENs on"},
-        "channel": _text("Channel", "The NOTIFY channel (a PostgreSQL identifier)",
-                         placeholder="orders_changed"),
+                                   " whose server the trigger listens to"},
+        "channel": _text("NOTIFY channel", "LISTEN for NOTIFY on this channel (or use a slot "
+                         "and a publication below, not both)", placeholder="orders_changed"),
+        "replication_slot_name": _text("Replication slot", "Table changes through logical "
+                                       "replication: the slot", placeholder="tidemill_orders"),
+        "publication_name": _text("Publication", "…and the publication of the tables",
+                                  placeholder="tidemill_orders"),
+    }},
+    "nats": {"required": ["nats_resource_path", "subjects"], "properties": {
+        "nats_resource_path": {"type": "object", "format": "resource-nats", "title": "Servers",
+                               "description": "The nats resource: servers and credentials"},
+        "subjects": {"type": "array", "items": {"type": "string"}, "title": "Subjects",
+                     "description": "e.g. orders.created, sensors.*.temp, audit.>"},
+        "use_jetstream": _flag("JetStream", "Read through a durable JetStream consumer"),
+        "stream_name": _text("Stream", "The JetStream stream holding the subjects"),
+        "consumer_name": _text("Consumer", "The durable consumer's name (optional)"),
     }},
     "mqtt": {"required": ["subscribe_topics"], "properties": {
         "broker_url": _text("Broker URL", "mqtt://[user[:password]@]host[:port], or mqtts:// "
@@ -82,7 +95,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                        "The address is <workspace>-<address>@…"),
     }},
 }
-_RESOURCE_FIELDS = {"postgres_resource_path", "mqtt_resource_path"}
+_RESOURCE_FIELDS = {"postgres_resource_path", "mqtt_resource_path", "nats_resource_path"}
 
 
 def split(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -37,7 +37,7 @@ from desktop_app.gui.trigger_settings import TriggerSettings
 KEY_ROLE = Qt.ItemDataRole.UserRole
 DETAIL_ROLE = Qt.ItemDataRole.UserRole + 1
 ERROR_RED = "#d9534f"  # readable on the light and the dark theme
-EVENT_KINDS = ("websocket", "postgres", "mqtt", "email")
+EVENT_KINDS = ("websocket", "postgres", "mqtt", "nats", "email")
 # What a new trigger of each kind starts with (Windmill's field names).
 TEMPLATES: dict[str, dict[str, Any]] = {
     "websocket": {"url": "wss://stream.example.com/feed",
@@ -46,6 +46,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "postgres": {"postgres_resource_path": "f/db/main", "channel": "orders_changed"},
     "mqtt": {"broker_url": "mqtt://localhost:1883",
              "subscribe_topics": [{"topic": "sensors/+/temp", "qos": "qos1"}]},
+    "nats": {"nats_resource_path": "f/events/nats", "subjects": ["orders.created"]},
     "email": {"local_part": "orders"},
 }
 # Fields of `get` that are the trigger's state or shared fields, not its kind's settings.

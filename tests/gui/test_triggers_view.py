@@ -150,3 +150,32 @@ def test_triggers_view_lists_state_toggles_and_edits(daemon: RunningDaemon, qtbo
         await ed.delete()
 
     _window_run(qloop, daemon, qtbot, body)
+
+
+def test_each_kinds_example_fits_its_form_and_the_rest_stays_json(qapp: Any) -> None:
+    from desktop_app.gui.trigger_settings import TriggerSettings, split
+    from desktop_app.gui.triggers_view import EVENT_KINDS, TEMPLATES
+
+    for kind in EVENT_KINDS:
+        shown, other = split(kind, TEMPLATES[kind])
+        assert other == {} and set(shown) == set(TEMPLATES[kind]), kind
+    replication = {"postgres_resource_path": "f/db/main", "replication_slot_name": "s1",
+                   "publication_name": "p1", "channel": None,
+                   "publication": {"table_to_track": [{"table_name": "orders"}]}}
+    shown, other = split("postgres", replication)
+    assert shown == {"postgres_resource_path": "$res:f/db/main",
+                     "replication_slot_name": "s1", "publication_name": "p1"}
+    assert other == {"publication": {"table_to_track": [{"table_name": "orders"}]}}
+    assert split("carrier_pigeon", {"loft": 3}) == ({}, {"loft": 3})  # a kind it does not know
+
+    settings = TriggerSettings()
+    settings.show_settings("postgres", replication)
+    from PySide6.QtWidgets import QLabel
+
+    said = QLabel()
+    assert settings.collect(said) == {**{k: v for k, v in replication.items() if v},
+                                      "postgres_resource_path": "f/db/main"}
+    settings.show_settings("nats", TEMPLATES["nats"])
+    assert [e.text() for e in settings.form.fields["subjects"].editor.editors()] == \
+        ["orders.created"]
+    assert settings.other.isHidden()
