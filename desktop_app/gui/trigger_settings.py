@@ -104,7 +104,8 @@ def split(kind: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str
     schema = SCHEMAS.get(kind)
     if schema is None:
         return {}, dict(settings)
-    shown, other = {}, {}
+    shown: dict[str, Any] = {}
+    other: dict[str, Any] = {}
     for name, value in settings.items():
         prop = schema["properties"].get(name)
         if value is None or (value in ({}, []) and name not in schema["required"]):

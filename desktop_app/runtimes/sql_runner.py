@@ -185,7 +185,7 @@ def _connect_mysql(db):
     except ImportError:
         raise JobFailure("RuntimeSetupError", "PyMySQL is not installed where Tidemill runs: "
                          "install the `pymysql` Python package (pip install pymysql)") from None
-    ssl = {"ssl": {}} if db.get("ssl") else {}
+    ssl: dict = {"ssl": {}} if db.get("ssl") else {}
     try:
         return pymysql.connect(
             host=db.get("host") or "localhost", port=int(db.get("port") or 3306),
@@ -199,7 +199,7 @@ def _connect_mysql(db):
 
 
 def _mysql_message(exc):
-    args = getattr(exc, "args", ())
+    args: tuple = getattr(exc, "args", ())
     if len(args) >= 2 and isinstance(args[0], int):
         return f"{args[1]} (MySQL error {args[0]})"
     return str(exc)
