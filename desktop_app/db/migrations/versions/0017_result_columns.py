@@ -1,14 +1,14 @@
 """The order of a result's keys beside the result (Windmill's `result_columns`): jsonb
 sorts keys, so a table the script returned came back with its columns reordered.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 
 
 def upgrade() -> None:
