@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import desktop_app
 from desktop_app.api import (
+    approval_page,
     routes_apps,
     routes_audit,
     routes_dependencies,
@@ -131,6 +132,7 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_rerun.router)
     app.include_router(routes_dependencies.router)
     app.include_router(routes_flows.router)
+    app.include_router(approval_page.router)
     app.include_router(routes_durable.router)
     app.include_router(routes_progress.router)
     app.include_router(routes_variables.router)

@@ -112,6 +112,17 @@ async def authenticate(request: Request) -> Identity:
     return who
 
 
+def token_from(request: Request) -> str | None:
+    """The request's credential, if it sends one (approval links work without)."""
+    return _token_from(request)
+
+
+async def identify(request: Request) -> Identity:
+    """The caller of a route that works without credentials but honours them (approval
+    links): like `authenticate`, without the run-only token's route check."""
+    return await _authenticate(request)
+
+
 async def _authenticate(request: Request) -> Identity:
     state = request.app.state.tidemill
     token = _token_from(request)

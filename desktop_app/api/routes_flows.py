@@ -8,18 +8,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from desktop_app.api import access, approval_links, audit, inputs
+from desktop_app.api import access, approval_links, audit, auth, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import ItemPath, JobId
 from desktop_app.api.run_request import request_args
 from desktop_app.api.submit import caller_extra, get_job_row, job_options, wait_completed
 from desktop_app.core.args import validate_args
-from desktop_app.core.errors import ArgumentError
+from desktop_app.core.errors import ArgumentError, Forbidden
 from desktop_app.db import flows as flow_store
 from desktop_app.definitions import flow as definition
 from desktop_app.definitions.paths import check_item_path
 from desktop_app.flows import engine
+from desktop_app.flows.approvers import Approver
 from desktop_app.flows.run import new_flow_job
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["flows"])
@@ -254,14 +255,29 @@ def _check(request: Request, job_id: str, resume_id: int, signature: str,
     return jid
 
 
+async def approver_of(request: Request, link_approver: str | None) -> Approver:
+    """Who answers: the user of the request's token when it has one (a run-only token is
+    no person), else the name the signed link carries."""
+    if auth.token_from(request) is None:
+        return Approver(link_approver)
+    who = await auth.identify(request)
+    if who.scope == "run":
+        return Approver(link_approver)
+    if link_approver and link_approver != who.username:
+        raise Forbidden(f"this approval link is for {link_approver}; you are signed in as"
+                        f" {who.username}", hint="ask for a link of your own")
+    return Approver(who.username, signed_in=True, role=who.role)
+
+
 @router.get("/jobs_u/resume/{job_id}/{resume_id}/{signature}")  # one route per method: unique OpenAPI operation ids
 @router.post("/jobs_u/resume/{job_id}/{resume_id}/{signature}")
 async def resume(workspace: str, job_id: JobId, resume_id: int, signature: str, request: Request,
                  approver: str | None = None, payload: str | None = None) -> JSONResponse:
     jid = _check(request, job_id, resume_id, signature, approver)
     value = await approval_links.payload(request, payload)
+    who = await approver_of(request, approver)
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
-        outcome = await engine.resume_step(conn, jid, value, approver)
+        outcome = await engine.resume_step(conn, jid, value, who)
     if outcome == "gone":
         raise HTTPException(404, "this flow is not waiting for an approval (any more)")
     return JSONResponse(outcome)
@@ -272,8 +288,9 @@ async def resume(workspace: str, job_id: JobId, resume_id: int, signature: str, 
 async def cancel_from_link(workspace: str, job_id: JobId, resume_id: int, signature: str,
                            request: Request, approver: str | None = None) -> JSONResponse:
     jid = _check(request, job_id, resume_id, signature, approver)
+    who = await approver_of(request, approver)
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
-        if not await engine.cancel_step(conn, jid, approver):
+        if not await engine.cancel_step(conn, jid, who):
             raise HTTPException(404, "this flow is not waiting for an approval (any more)")
     return JSONResponse("canceled")
 

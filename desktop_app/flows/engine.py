@@ -13,6 +13,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from desktop_app.core.jobs import PLAIN_ARGS, JobStatus, has_plain_args
+from desktop_app.flows import approvers
 from desktop_app.flows.run import FLOW_TAG, INTERNAL_TAG, FlowRun, initial_status
 from desktop_app.queue import queue
 from desktop_app.queue.model import NewJob
@@ -117,36 +118,53 @@ async def cancel_flow(conn: AsyncConnection[Any], flow_id: uuid.UUID, by: str,
 
 
 async def resume_step(conn: AsyncConnection[Any], step_job_id: uuid.UUID, payload: Any,
-                      approver: str | None) -> str:
+                      who: approvers.Approver) -> str:
     """An approval for the suspend step whose job is `step_job_id`. Returns what happened:
     'resumed', 'waiting' (more approvals needed), 'early' (kept until the step ends)
-    or 'gone' (the flow is no longer waiting)."""
+    or 'gone' (the flow is no longer waiting). Forbidden when the step's approver rules
+    refuse `who`."""
     parent, step_id, done = await _step_parent(conn, step_job_id)
     if parent is None:
         return "gone"
     run = await FlowRun.load(conn, parent)
     if run is None:
         return "gone"
+    i = run.index_of(step_id)
+    if i is not None:
+        await _check_approver(run, i, who)
     if not done:
         run.state.setdefault("early_resumes", {}).setdefault(str(step_job_id), []).append(
-            [payload, approver])
+            [payload, who.name])
         await run.save()
         return "early"
-    i = run.index_of(step_id)
     if i is None or run.status["step"] != i or \
             run.status["modules"][i].get("type") != "WaitingForEvents":
         return "gone"
-    moved = await run.resume(i, payload, approver)
+    moved = await run.resume(i, payload, who.name)
     await run.save()
     return "resumed" if moved else "waiting"
 
 
-async def cancel_step(conn: AsyncConnection[Any], step_job_id: uuid.UUID, approver: str | None) -> bool:
-    parent, _step, _done = await _step_parent(conn, step_job_id)
+async def cancel_step(conn: AsyncConnection[Any], step_job_id: uuid.UUID,
+                      who: approvers.Approver) -> bool:
+    """A rejection: the flow ends as canceled (Forbidden when the rules refuse `who`)."""
+    parent, step_id, _done = await _step_parent(conn, step_job_id)
     if parent is None:
         return False
-    who = approver or "anonymous"
-    return await cancel_flow(conn, parent, who, f"approval denied by {who}")
+    run = await FlowRun.load(conn, parent)
+    if run is None:
+        return False
+    i = run.index_of(step_id)
+    if i is not None:
+        await _check_approver(run, i, who)
+    name = who.name or "anonymous"
+    return await cancel_flow(conn, parent, name, f"approval denied by {name}")
+
+
+async def _check_approver(run: FlowRun, i: int, who: approvers.Approver) -> None:
+    suspend = run.modules[i].get("suspend") or {}
+    if approvers.needs_sign_in(suspend):
+        approvers.check(suspend, await run.approval_groups(i), run.row["created_by"], who)
 
 
 async def _step_parent(conn: AsyncConnection[Any], job_id: uuid.UUID) -> tuple[Any, Any, bool]:

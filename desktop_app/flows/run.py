@@ -26,6 +26,7 @@ from psycopg.types.json import Jsonb
 
 from desktop_app.core.errors import TidemillError
 from desktop_app.core.jobs import JobStatus
+from desktop_app.flows import approvers
 from desktop_app.flows import scope as scopes
 from desktop_app.flows.children import ChildFactory
 from desktop_app.queue import queue
@@ -470,6 +471,7 @@ class FlowRun:
         ms["type"] = "WaitingForEvents"
         ms["count"] = int(suspend["required_events"])
         ms.setdefault("approvers", [])
+        ms["user_groups_required"] = await self.approval_groups(i)
         early = self.state.pop("early_resumes", {}).get(ms.get("job"), [])
         for payload, approver in early:
             if await self.resume(i, payload, approver):
@@ -477,6 +479,18 @@ class FlowRun:
         if suspend.get("timeout"):
             when = datetime.now(UTC) + timedelta(seconds=float(suspend["timeout"]))
             await self.children.timer(when, {"flow_step_id": "__suspend_timeout__", "module": i})
+
+    async def approval_groups(self, i: int) -> list[str] | None:
+        """Step i's `user_groups_required`, evaluated (once: kept in its status)."""
+        ms = self.status["modules"][i]
+        if "user_groups_required" in ms:
+            return list(ms["user_groups_required"]) if ms["user_groups_required"] else None
+        transform = (self.modules[i].get("suspend") or {}).get("user_groups_required")
+        if not transform:
+            return None
+        value = (await self.transforms({"user_groups_required": transform},
+                                       self.scope()))["user_groups_required"]
+        return approvers.groups_of(value)
 
     async def resume(self, i: int, payload: Any, approver: str | None) -> bool:
         """An approval arrived for step i. Returns True once the flow moved on."""

@@ -209,6 +209,7 @@ POST   /api/workers/resume                                                   401
 GET    /api/workers/status                                                   401  403  200  200
 GET    /api/workers/list                                                     401  403  200  200
 POST   /api/workspaces/exists                                                401  403  400  400
+GET    /approve/{workspace}/{job_id}/{resume_id}/{signature}                 403  403  403  403
 """
 
 
