@@ -125,6 +125,14 @@ def _declaration(tokens: list[Token], start: int, module: _Module) -> int | None
             if not exported_default and _text(tokens, paren) == "(":
                 module.functions[name] = paren  # a later declaration replaces an earlier one
         return None  # the body is scanned (and skipped) by depth counting
+    if word == "const" and [_text(tokens, i + k) for k in range(1, 5)] == \
+            ["main", "=", "workflow", "("]:
+        # Workflow-as-code's entry point: `export const main = workflow(async (x: T) => …)`.
+        # (Beyond parse_deno 1.695.0, which sees no main here; newer Windmill reads it.)
+        paren = i + 5 + (_text(tokens, i + 5) == "async")
+        if _text(tokens, paren) == "(":
+            module.functions["main"] = paren
+        return None
     if word in ("type", "interface") and i + 1 < len(tokens) and tokens[i + 1].kind == "ident" \
             and not tokens[i + 1].nl_before:
         try:

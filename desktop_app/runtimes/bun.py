@@ -39,8 +39,10 @@ class BunRuntime:
         _write_once(wrapper, WRAPPER_SOURCE)
         script = scripts / _digest(ctx.code) / "main.ts"
         _write_once(script, ctx.code)
-        (ctx.workdir / "args.json").write_text(json.dumps(positional_call_spec(ctx)),
-                                               encoding="utf-8")
+        spec = positional_call_spec(ctx)
+        if ctx.wac_checkpoint is not None:  # a workflow's round, or one of its tasks
+            spec["wac_checkpoint"] = ctx.wac_checkpoint
+        (ctx.workdir / "args.json").write_text(json.dumps(spec), encoding="utf-8")
         workdir = str(ctx.workdir)
         env = dict(ctx.env)
         env.update({"BUN_INSTALL_CACHE_DIR": str(cache / "install"),
@@ -52,4 +54,7 @@ class BunRuntime:
                       writable=[cache])
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
+        wac_round = ctx.workdir / "wac_round.json"
+        if wac_round.exists():
+            return Outcome(True, wac_round.read_text(encoding="utf-8"), wac=True)
         return outcome_from_files(ctx, exit_code, output_tail, "bun")

@@ -5,7 +5,9 @@ Node's APIs, which Bun provides.
 Usage: bun run wrapper.mjs SCRIPT_PATH JOB_DIR
 """
 
-SOURCE = r"""
+from desktop_app.runtimes.wac_ts import RUNNER as WAC_RUNNER
+
+SOURCE = WAC_RUNNER + r"""
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -47,6 +49,13 @@ try {
     const value = spec.args[name];
     return dates.has(name) && typeof value === "string" ? new Date(value) : value;
   });
+  if (mod.main._is_workflow) {
+    // One round of a workflow (wac_ts.py): its outcome, not a result, leaves this job.
+    const wm = await import("windmill-client");
+    const round = await runWorkflowRound(mod.main, args, spec.wac_checkpoint ?? {}, wm);
+    writeFileSync(`${jobDir}/wac_round.json`, JSON.stringify(round, plain));
+    process.exit(0);
+  }
   result = await mod.main(...args);
 } catch (e) {
   // A syntax or import error in the script is a BuildMessage/ResolveMessage (not an

@@ -1,14 +1,21 @@
 """TypeScript on the real Bun (installed from npm into the home on first use): Bun's own
 APIs, npm imports and `windmill-client`; a sync folder's `defaultTs: bun` picks it for
-`.ts` files while `.deno.ts` stays on Deno; a syntax error says where."""
+`.ts` files while `.deno.ts` stays on Deno; a syntax error says where. And TypeScript
+workflow-as-code (windmill-client's `workflow`/`task`/`step`/`sleep`) with the Python one's
+guarantees: no worker held between rounds, a daemon killed mid-run loses nothing,
+nondeterminism detected."""
 
 from __future__ import annotations
 
+import collections
+import json
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from desktop_app.runtimes.bun_install import BUN_VERSION
@@ -95,3 +102,139 @@ def test_a_syntax_error_names_the_line(bun_daemon: RunningDaemon) -> None:
     assert error["name"] == "SyntaxError", error
     # where (file:line:column), what, and the line itself
     assert error["message"] == "main.ts:2:13: Unexpected ;\n  return 1 +;", error
+
+
+# -- workflow-as-code in TypeScript (windmill-client's workflow/task/step/sleep) ------------
+
+WAC_SEQ = textwrap.dedent('''
+    import { sleep, step, task, workflow } from "windmill-client";
+
+    async function double(x: number) {
+      console.log(`doubling ${x}`);
+      return x * 2;
+    }
+    const square = task(async function square(x: number) { return x * x; });
+
+    export const main = workflow(async (n: number) => {
+      const a = await task(double)(n);
+      const b = await task(double)(a);
+      const squares = await Promise.all([1, 2, 3].map((i) => square(i)));
+      const label = await step("label", () => `n=${n} at ${Date.now()}`);
+      await sleep(2);
+      return { a, b, squares, label: label.split(" at ")[0] };
+    });
+''')
+
+
+def _queue_row(d: RunningDaemon, job_id: str) -> tuple[bool, object] | None:
+    assert d.database_url
+    with psycopg.connect(d.database_url, autocommit=True) as c:
+        row = c.execute("SELECT running, scheduled_for FROM job_queue WHERE id = %s",
+                        (job_id,)).fetchone()
+    return (bool(row[0]), row[1]) if row else None
+
+
+def test_a_typescript_workflow_runs_tasks_as_jobs_and_holds_no_worker_while_waiting(
+        bun_daemon: RunningDaemon) -> None:
+    d = bun_daemon
+    d.deploy("f/wac/ts_seq", WAC_SEQ, "bun")
+    schema = d.api("GET", "scripts/get/p/f/wac/ts_seq").json()["schema"]
+    assert list(schema["properties"]) == ["n"]  # the form of `workflow(async (n: number) …)`
+    job_id = d.api("POST", "jobs/run/p/f/wac/ts_seq", json={"n": 3}).text.strip('"')
+    parked = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        row = _queue_row(d, job_id)
+        if row is None:
+            break
+        if not row[0]:
+            parked.append(row)  # between rounds: queued, not running, no worker
+        time.sleep(0.1)
+    assert parked, "the workflow never left its worker between rounds"
+    job = d.wait_job(job_id, timeout=60)
+    assert job["success"], job
+    assert job["result"] == {"a": 6, "b": 12, "squares": [1, 4, 9], "label": "n=3"}
+    view = d.api("GET", f"jobs_u/get/{job_id}").json()["workflow_as_code_status"]
+    assert view["order"] == ["double", "double_2", "square", "square_2", "square_3", "label",
+                             "sleep"]
+    children = d.api("GET", "jobs/list", params={"parent_job": job_id}).json()
+    assert len(children) == 5 and all(c["success"] for c in children)
+    first = view["steps"]["double"]["job"]
+    assert "doubling 3" in d.api("GET", f"jobs_u/get_logs/{first}").text
+
+
+def test_a_failing_task_fails_the_workflow_with_its_message(bun_daemon: RunningDaemon) -> None:
+    d = bun_daemon
+    d.deploy("f/wac/ts_fail", textwrap.dedent('''
+        import { task, workflow } from "windmill-client";
+        const charge = task(async function charge(amount: number) {
+          if (amount > 100) throw new Error(`card declined for ${amount}`);
+          return "ok";
+        });
+        export const main = workflow(async (amount: number) => await charge(amount));
+    '''), "bun")
+    assert d.run_wait("f/wac/ts_fail", {"amount": 5}) == ("success", "ok")
+    status, result = d.run_wait("f/wac/ts_fail", {"amount": 500})
+    assert status == "failure"
+    assert "card declined for 500" in json.dumps(result), result
+
+
+def test_a_nondeterministic_typescript_workflow_is_detected(bun_daemon: RunningDaemon) -> None:
+    d = bun_daemon
+    marker = d.home.parent / f"seen-{uuid.uuid4().hex[:6]}"  # a folder jobs may write
+    d.deploy("f/wac/ts_nondet", textwrap.dedent(f'''
+        import {{ existsSync, writeFileSync }} from "node:fs";
+        import {{ task, workflow }} from "windmill-client";
+        const taskA = task(async function task_a() {{ return "a"; }});
+        const taskB = task(async function task_b() {{ return "b"; }});
+        export const main = workflow(async () => {{
+          if (existsSync({str(marker)!r})) return await taskB();
+          writeFileSync({str(marker)!r}, "");
+          return await taskA();
+        }});
+    '''), "bun")
+    status, result = d.run_wait("f/wac/ts_nondet")
+    assert status == "failure" and result["error"]["name"] == "NondeterminismError", result
+    assert "'task_a'" in result["error"]["message"] and "'task_b'" in result["error"]["message"]
+
+
+def test_a_typescript_workflow_survives_a_daemon_killed_while_tasks_run(
+        bun_daemon: RunningDaemon) -> None:
+    # Last in the module: the daemon is killed and restarted (on a new port).
+    d = bun_daemon
+    out = d.home.parent / f"ran-{uuid.uuid4().hex[:6]}"  # a folder jobs may write
+    out.mkdir()
+    d.deploy("f/wac/ts_crash", textwrap.dedent(f'''
+        import {{ writeFileSync }} from "node:fs";
+        import {{ task, workflow }} from "windmill-client";
+        const slow = task(async function slow(i: number) {{
+          await new Promise((r) => setTimeout(r, 2000));
+          writeFileSync(`{out}/${{i}}-${{process.pid}}-${{Math.random()}}`, "");
+          return i;
+        }});
+        export const main = workflow(async () => {{
+          const all = await Promise.all([slow(1), slow(2), slow(3)]);
+          return all.reduce((a, b) => a + b, 0);
+        }});
+    '''), "bun")
+    wf = d.api("POST", "jobs/run/p/f/wac/ts_crash", json={}).text.strip('"')
+    assert d.database_url
+    deadline = time.monotonic() + 120
+    with psycopg.connect(d.database_url, autocommit=True) as c:
+        while time.monotonic() < deadline:
+            row = c.execute("SELECT count(*) FROM job_queue WHERE parent_job = %s AND running",
+                            (wf,)).fetchone()
+            if row and row[0] >= 1:
+                break
+            time.sleep(0.05)
+    d.kill9()
+    d.port = free_port()
+    d.start()
+    job = d.wait_job(wf, timeout=240)
+    assert job["success"] and job["result"] == 6, job
+    ran = collections.Counter(p.name.split("-")[0] for p in out.iterdir())
+    assert set(ran) == {"1", "2", "3"}
+    with psycopg.connect(d.database_url) as c:
+        keys = sorted(k for (k,) in c.execute(
+            "SELECT step_key FROM wac_checkpoints WHERE workflow_id = %s", (wf,)).fetchall())
+    assert keys == ["slow", "slow_2", "slow_3"]  # each task recorded once

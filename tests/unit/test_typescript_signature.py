@@ -303,3 +303,13 @@ def test_schema_and_metadata() -> None:
     }
     meta = script_metadata("export const x = 1", "nativets")
     assert (meta["no_main_func"], meta["has_preprocessor"]) == (True, False)
+
+
+def test_a_typescript_workflows_entry_point_is_main() -> None:
+    # Windmill's workflow-as-code form: `export const main = workflow(async (…) => …)`.
+    code = ('import { workflow } from "windmill-client";\n'
+            'export const main = workflow(async (url: string, times: number = 2) => {\n'
+            '  return url;\n});\n')
+    sig = parse_typescript(code)
+    assert [a["name"] for a in sig["args"]] == ["url", "times"]
+    assert sig["args"][1]["default"] == 2 and sig["auto_kind"] is None
