@@ -66,11 +66,14 @@ def test_check_config_names_the_bad_field() -> None:
     with pytest.raises(UsageError, match="runnable_result"):
         rules.check_config("websocket", {"url": "ws://h", "initial_messages": [
             {"runnable_result": {"path": "f/x/y", "args": "no"}}]})
+    # Logical replication needs its slot beside the publication; neither way given names both.
     with pytest.raises(UsageError) as err:
         rules.check_config("postgres", {"postgres_resource_path": "f/x/db",
                                         "publication_name": "p"})
-    assert "'channel' is required" in err.value.message
-    assert "logical replication" in (err.value.hint or "")
+    assert "'replication_slot_name' must be a slot name" in err.value.message
+    with pytest.raises(UsageError) as err:
+        rules.check_config("postgres", {"postgres_resource_path": "f/x/db"})
+    assert "logical replication" in err.value.message and "'channel'" in err.value.message
     assert rules.check_config("postgres", {"postgres_resource_path": "$res:f/x/db",
                                            "channel": "orders"}) == {
         "postgres_resource_path": "f/x/db", "channel": "orders"}
