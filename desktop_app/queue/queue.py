@@ -165,6 +165,30 @@ async def claim(
     return [ClaimedJob(**r) for r in rows]
 
 
+# The flow fast path: the same claim, of a flow's next step only (a child of the flow whose
+# step the worker is completing), taken in the completing transaction. Derived from _CLAIM
+# so that whatever the claim learns (priority, limits) applies to it too.
+_CLAIM_CHILD = _CLAIM.replace("WHERE NOT running AND", "WHERE parent_job = %(parent)s AND NOT running AND", 1)
+assert _CLAIM_CHILD != _CLAIM, "the claim's WHERE changed: update _CLAIM_CHILD"
+
+
+async def claim_child(
+    conn: AsyncConnection[Any], worker: str, tags: Sequence[str], parent: uuid.UUID,
+    ping_every_s: float = 2.0,
+) -> ClaimedJob | None:
+    """Take one due job of `parent` (a flow's next step) for these tags, as `claim` would.
+    Called inside the transaction that completes the previous step, the step pushed by
+    that completion is claimed before any other worker can see it, and runs on this warm
+    worker without a NOTIFY round trip."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_CLAIM_CHILD, {"worker": worker, "tags": list(tags), "limit": 1,
+                                         "ping_every_s": ping_every_s, "parent": parent})
+        rows = await cur.fetchall()
+    if len(rows) > 1:  # cannot happen with the CTE; a guard should the SQL ever change
+        raise AssertionError(f"a claim of limit 1 took {len(rows)} rows")
+    return ClaimedJob(**rows[0]) if rows else None
+
+
 async def give_back(conn: AsyncConnection[Any], worker: str, job_ids: Sequence[uuid.UUID]) -> int:
     """Return claimed jobs this worker will not run to the queue at once (not started, so
     their attempt is unchanged), and wake the other workers. Returns how many went back."""

@@ -23,6 +23,9 @@ ZYGOTE = Path(__file__).with_name("python_zygote.py")
 # Schema shapes whose JSON value main() receives as a Python object.
 _CONVERT_FORMATS = {"date-time": "datetime", "date": "date"}
 
+# How many requirement-free scripts' locks a worker remembers (oldest dropped first).
+_PLAIN_LOCKS_KEPT = 512
+
 
 def conversions(schema: dict[str, Any] | None) -> dict[str, str]:
     """Which args the wrapper must decode: base64 → bytes, ISO text → datetime/date."""
@@ -43,10 +46,19 @@ class PythonRuntime:
     def __init__(self) -> None:
         # lock text → interpreter path; venvs never change once built.
         self._pythons: dict[str, Path] = {}
+        # code → its lock, for code that imports nothing to install (a flow's inline step,
+        # run once per flow run): its lock is the interpreter's header alone, so parsing the
+        # code and asking uv again each time gives the same answer. Code with requirements
+        # is resolved each time (a new release may have come out).
+        self._plain_locks: dict[str, str] = {}
 
     async def python_for(self, ctx: JobContext) -> Path:
         lock = ctx.lock
         cache_dir = ctx.state_dir / "cache"
+        if lock is None:
+            lock = self._plain_locks.get(ctx.code)
+            if lock is not None:
+                ctx.log_lines.append("resolving requirements: (none)")
         if lock is None:
             from desktop_app.parsing.python_requirements import infer_requirements
 
@@ -55,7 +67,11 @@ class PythonRuntime:
             lock = await asyncio.to_thread(
                 python_env.resolve_lock, requirements, cache_dir=cache_dir
             )
-            ctx.lock = lock
+            if not requirements:
+                if len(self._plain_locks) >= _PLAIN_LOCKS_KEPT:
+                    self._plain_locks.pop(next(iter(self._plain_locks)))
+                self._plain_locks[ctx.code] = lock
+        ctx.lock = lock
         cached = self._pythons.get(lock)
         if cached is not None:
             return cached

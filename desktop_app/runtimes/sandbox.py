@@ -25,7 +25,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 #: Default per-job memory limit (MB); the daemon's `--job-memory-mb` overrides it, 0 = none.
@@ -126,8 +126,10 @@ def _unique(paths: Iterable[Path]) -> list[Path]:
     return list(dict.fromkeys(Path(p) for p in paths))
 
 
-def python_paths(python: Path) -> list[Path]:
-    """What a venv's interpreter needs: the venv and the base installation it points to."""
+@lru_cache(maxsize=64)
+def python_paths(python: Path) -> tuple[Path, ...]:
+    """What a venv's interpreter needs: the venv and the base installation it points to.
+    (Cached: a venv is never changed once built, and every Python job asks.)"""
     venv = python.parent.parent
     paths = [venv]
     try:
@@ -139,7 +141,7 @@ def python_paths(python: Path) -> list[Path]:
         pass
     real = python.resolve()  # the interpreter a venv's bin/python links to
     paths.append(real.parent.parent)
-    return paths
+    return tuple(paths)
 
 
 def limit_memory(limit_bytes: int | None) -> None:

@@ -192,6 +192,9 @@ class Worker:
         self._secrets: Any = None  # opened on first need: most jobs read no secret
         self._masked_refs: dict[uuid.UUID, set[str]] = {}
         self.jobs_done = 0
+        # A flow's next step claimed in the transaction that completed its previous one
+        # (the flow fast path): run next, without claiming.
+        self._next: ClaimedJob | None = None
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -258,7 +261,10 @@ class Worker:
                 await queue.worker_ping(self.conn, self.name)
                 next_ping = loop.time() + self.heartbeat_s
             self._wake.clear()  # before claiming, so a push during the claim is not missed
-            jobs = await queue.claim(self.conn, self.name, self.tags, 1, self.heartbeat_s)
+            if self._next is not None:
+                jobs, self._next = [self._next], None
+            else:
+                jobs = await queue.claim(self.conn, self.name, self.tags, 1, self.heartbeat_s)
             if not jobs:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
@@ -270,6 +276,9 @@ class Worker:
             if not await limits.admit(self.conn, jobs[0].id, self.name, jobs[0].extra):
                 continue  # over its concurrency limit: back in the queue, due later
             await self.execute(jobs[0])
+        if self._next is not None:  # stopping: the step claimed ahead goes back to the queue
+            await queue.give_back(self.conn, self.name, [self._next.id])
+            self._next = None
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """Wake-ups and cancel requests arrive on their own connection (psycopg must not
@@ -533,8 +542,13 @@ class Worker:
                             return
                         status, result_json = rnd.status or status, json.dumps(rnd.result)
                     # (a flow step: its flow moves on, in this transaction)
-                    await queue.complete(self.conn, job.id, status, None,
-                                         result_json=result_json, worker=self.name)
+                    fin = await queue.complete(self.conn, job.id, status, None,
+                                               result_json=result_json, worker=self.name)
+                    nxt = None
+                    if fin is not None and fin.parent_job is not None:
+                        nxt = await queue.claim_child(self.conn, self.name, self.tags,
+                                                      fin.parent_job, self.heartbeat_s)
+                self._next = nxt  # committed: it is ours
                 return
             except psycopg.OperationalError as exc:
                 log.warning("completing %s failed (%s); retrying in %.1fs", job.id, exc, delay)

@@ -5,12 +5,15 @@
 (b) a parallel for-loop over 500 items with 2 workers: total seconds.
 (c) per-transition overhead: a flow of 200 identity steps, steps per second.
 
-    python tests/benchmarks/bench_flows.py
+    python tests/benchmarks/bench_flows.py [--only fibo identity] [--repeat 3]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import statistics
 import sys
 import tempfile
 import time
@@ -35,6 +38,11 @@ def timed_run(d: RunningDaemon, path: str, args: dict[str, object]) -> tuple[flo
 
 
 def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--only", nargs="*", choices=("fibo", "parallel", "identity"),
+                   default=("fibo", "parallel", "identity"))
+    p.add_argument("--repeat", type=int, default=3, help="runs of the 40-step flow")
+    a = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="tm-flow-bench-"))
     pg = EmbeddedPostgres(root / "pg")
     url = pg.start()
@@ -43,32 +51,35 @@ def main() -> None:
                                                 "TIDEMILL_SECRETS_PASSPHRASE": "benchmark"})
     try:
         d.start()
+        out: dict[str, object] = {"benchmark": "flows"}
         steps = [py(f"s{i}", FIBO, n=js("10")) for i in range(40)]
         d.api("POST", "flows/create", json={"path": "f/bench/fibo40", **flow(*steps)})
         d.api("POST", "flows/create", json={"path": "f/bench/warm", **flow(steps[0])})
         timed_run(d, "f/bench/warm", {})  # venv built, workers warm
-        seq = [timed_run(d, "f/bench/fibo40", {})[0] for _ in range(3)]
-
-        loop = {"id": "loop", "value": {"type": "forloopflow", "iterator": js("flow_input.items"),
-                                        "skip_failures": False, "parallel": True,
-                                        "modules": [py("f", FIBO, n=js("10"))]}}
-        d.api("POST", "flows/create", json={"path": "f/bench/par500", **flow(loop)})
-        par, result = timed_run(d, "f/bench/par500", {"items": list(range(500))})
-        assert result == [55] * 500
-
-        ids = [identity(f"i{i}") for i in range(200)]
-        d.api("POST", "flows/create", json={"path": "f/bench/ident", **flow(*ids)})
-        ident = min(timed_run(d, "f/bench/ident", {})[0] for _ in range(3))
-        print(json.dumps({
-            "benchmark": "flows",
-            "fibo40_sequential_s": [round(x, 3) for x in seq],
-            "fibo40_best_s": round(min(seq), 3),
-            "fibo40_per_step_ms": round(min(seq) / 40 * 1000, 1),
-            "parallel_loop_500_items_2_workers_s": round(par, 2),
-            "parallel_loop_items_per_s": round(500 / par, 1),
-            "identity_steps": 200, "identity_flow_s": round(ident, 3),
-            "identity_steps_per_s": round(200 / ident),
-        }, indent=2))
+        if "fibo" in a.only:
+            seq = [timed_run(d, "f/bench/fibo40", {})[0] for _ in range(a.repeat)]
+            out.update({"fibo40_sequential_s": [round(x, 3) for x in seq],
+                        "fibo40_best_s": round(min(seq), 3),
+                        "fibo40_median_s": round(statistics.median(seq), 3),
+                        "fibo40_per_step_ms": round(min(seq) / 40 * 1000, 1)})
+        if "parallel" in a.only:
+            loop = {"id": "loop", "value": {
+                "type": "forloopflow", "iterator": js("flow_input.items"),
+                "skip_failures": False, "parallel": True,
+                "modules": [py("f", FIBO, n=js("10"))]}}
+            d.api("POST", "flows/create", json={"path": "f/bench/par500", **flow(loop)})
+            par, result = timed_run(d, "f/bench/par500", {"items": list(range(500))})
+            assert result == [55] * 500
+            out.update({"parallel_loop_500_items_2_workers_s": round(par, 2),
+                        "parallel_loop_items_per_s": round(500 / par, 1)})
+        if "identity" in a.only:
+            ids = [identity(f"i{i}") for i in range(200)]
+            d.api("POST", "flows/create", json={"path": "f/bench/ident", **flow(*ids)})
+            ident = min(timed_run(d, "f/bench/ident", {})[0] for _ in range(3))
+            out.update({"identity_steps": 200, "identity_flow_s": round(ident, 3),
+                        "identity_steps_per_s": round(200 / ident)})
+        out["load_average"] = round(os.getloadavg()[0], 2)
+        print(json.dumps(out, indent=2))
     finally:
         d.stop()
         pg.stop()
