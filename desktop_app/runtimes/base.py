@@ -41,6 +41,13 @@ class Launch:
     #: A Python interpreter whose pre-started zygote may fork this job instead of starting
     #: `argv` afresh (same wrapper, same job dir, same environment; ~13 ms faster).
     fork_from: Path | None = None
+    #: With `fork_from`: the standalone runner whose `main()` the forked child runs (argv
+    #: [runner, job dir], like a spawn) instead of the Python wrapper, the modules its zygote
+    #: imports once for every child (a SQL driver: the import is most of a SQL job's start)
+    #: and the folders they are imported from.
+    fork_runner: Path | None = None
+    fork_preload: tuple[str, ...] = ()
+    fork_path: tuple[str, ...] = ()
     #: What the job must see besides its folder when sandboxed (runtime/sandbox.py):
     #: interpreters, venvs, binaries (read-only) and caches it fills (writable).
     read_only: list[Path] = field(default_factory=list)

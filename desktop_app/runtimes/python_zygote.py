@@ -10,6 +10,10 @@ Protocol on the Unix socket whose fd number is argv[1] (one JSON object per line
   zygote → worker: {"pid": N}, then {"exit": code} (negative: killed by that signal)
 One job at a time: the worker runs one job at a time.
 
+`--runner FILE --preload MODS --path DIRS` (argv[2:]): each child runs FILE's `main()`
+(a standalone runner, e.g. sql_runner.py) instead of python_wrapper; the zygote imports
+MODS (comma-separated: a SQL driver) from DIRS once, so no child pays for the import.
+
 `--sandboxed NS` (argv[2:]): the zygote runs in a bubblewrap sandbox with its own PID
 namespace (NS names the worker's, which must differ). After each job it kills every
 other process of the namespace (what the job left running: a double-forked daemon
@@ -49,7 +53,7 @@ def _prctl(option, value):
         pass
 
 
-def _child(job_dir, env, out_fd, sock, memory_bytes=None):
+def _child(job_dir, env, out_fd, sock, memory_bytes=None, runner=None):
     # Becomes the job: own process group (the worker kills the group on cancel), output
     # to the worker's pipe, the job's environment, then the same wrapper a spawn runs.
     try:
@@ -72,10 +76,14 @@ def _child(job_dir, env, out_fd, sock, memory_bytes=None):
         os.chdir(job_dir)
         os.environ.clear()
         os.environ.update(env)
-        sys.argv = [sys.argv[0], job_dir]
-        import python_wrapper
+        if runner is not None:
+            sys.argv = [runner.__file__, job_dir]
+            runner.main()
+        else:
+            sys.argv = [sys.argv[0], job_dir]
+            import python_wrapper
 
-        python_wrapper.main()
+            python_wrapper.main()
         sys.stdout.flush()
         sys.stderr.flush()
         code = 0
@@ -127,22 +135,42 @@ def _end_leftovers():
                 pass
 
 
+def _load_runner(path, preload, dirs):
+    import importlib.util
+
+    for folder in reversed([d for d in dirs.split(os.pathsep) if d]):
+        sys.path.insert(0, folder)
+    for name in [m for m in preload.split(",") if m]:
+        __import__(name)
+    spec = importlib.util.spec_from_file_location("_tidemill_runner", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main():
     _die_with_parent()
-    sandboxed = len(sys.argv) > 3 and sys.argv[2] == "--sandboxed"
+    argv = sys.argv[2:]
+    options = {argv[i]: argv[i + 1] for i in range(0, len(argv) - 1, 2)}
+    sandboxed = "--sandboxed" in options
     if sandboxed:
-        if not _in_own_pid_namespace(sys.argv[3]):
+        if not _in_own_pid_namespace(options["--sandboxed"]):
             sys.exit("python_zygote: --sandboxed, but not in a PID namespace of its own")
         _prctl(_PR_SET_DUMPABLE, 0)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import python_wrapper  # noqa: F401  (imported once here; every child inherits it)
+    runner = None
+    if options.get("--runner"):
+        runner = _load_runner(options["--runner"], options.get("--preload", ""),
+                              options.get("--path", ""))
+    else:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import python_wrapper  # noqa: F401  (imported once here; every child inherits it)
 
-    # The Windmill SDK costs ~300 ms to import (httpx); a venv that has it is one whose
-    # scripts use it, often in every round of a workflow. Import it once, here.
-    try:
-        import wmill  # noqa: F401
-    except Exception:
-        pass
+        # The Windmill SDK costs ~300 ms to import (httpx); a venv that has it is one whose
+        # scripts use it, often in every round of a workflow. Import it once, here.
+        try:
+            import wmill  # noqa: F401
+        except Exception:
+            pass
 
     sock = socket.socket(fileno=int(sys.argv[1]))
     while True:
@@ -159,7 +187,8 @@ def main():
         out_fd = fds[0]
         pid = os.fork()
         if pid == 0:
-            _child(request["job_dir"], request["env"], out_fd, sock, request.get("memory_bytes"))
+            _child(request["job_dir"], request["env"], out_fd, sock, request.get("memory_bytes"),
+                   runner)
         os.close(out_fd)
         sock.sendall(json.dumps({"pid": pid}).encode() + b"\n")
         _, status = os.waitpid(pid, 0)

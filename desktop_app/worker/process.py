@@ -26,7 +26,7 @@ _PR_SET_PDEATHSIG = 1
 log = logging.getLogger(__name__)
 
 # One pre-started Python per (venv interpreter, sandboxed), for this worker process.
-_zygotes: dict[tuple[Path, bool], Zygote] = {}
+_zygotes: dict[tuple[Any, ...], Zygote] = {}
 
 
 def _zygotes_enabled() -> bool:
@@ -95,11 +95,13 @@ class ScriptProcess:
     async def start(cls, launch: Launch, on_output: Callable[[str], None]) -> ScriptProcess:
         confined = _sandboxed(launch)
         if launch.fork_from is not None and _zygotes_enabled():
-            key = (launch.fork_from, confined)
+            key = (launch.fork_from, confined, launch.fork_runner, launch.fork_preload)
             zygote = _zygotes.get(key)
             if zygote is None:
                 zygote = _zygotes[key] = Zygote(
-                    launch.fork_from, read_only=launch.read_only if confined else None)
+                    launch.fork_from, read_only=launch.read_only if confined else None,
+                    runner=launch.fork_runner, preload=launch.fork_preload,
+                    path=launch.fork_path)
             try:
                 return cls(await zygote.spawn(launch.cwd, launch.env, launch.memory_bytes),
                            on_output)

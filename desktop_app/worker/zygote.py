@@ -42,9 +42,14 @@ class Zygote:
     folder is renamed into the slot while it runs and back once the zygote has killed
     whatever the job left running. So a job sees its own folder only, like a spawned one."""
 
-    def __init__(self, python: Path, read_only: list[Path] | None = None) -> None:
+    def __init__(self, python: Path, read_only: list[Path] | None = None, *,
+                 runner: Path | None = None, preload: tuple[str, ...] = (),
+                 path: tuple[str, ...] = ()) -> None:
         self.python = python
         self.read_only = read_only
+        self.runner = runner
+        self.preload = preload
+        self.path = path
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._buffer = b""
@@ -58,6 +63,10 @@ class Zygote:
             raise OSError("the Python zygote needs fork and Unix sockets")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         argv = [str(self.python), "-X", "frozen_modules=on", str(ZYGOTE), str(theirs.fileno())]
+        if self.runner is not None:  # started as the runner is (-S -P: see runtimes/sql.py)
+            argv[1:1] = ["-S", "-P"]
+            argv += ["--runner", str(self.runner), "--preload", ",".join(self.preload),
+                     "--path", os.pathsep.join(self.path)]
         env = None
         if self.read_only is not None:
             self._slot = jobs_dir / f".zygote-{os.getpid()}-{id(self):x}"
