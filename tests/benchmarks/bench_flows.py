@@ -5,6 +5,10 @@
 (b) a parallel for-loop over 500 items with 2 workers: total seconds.
 (c) per-transition overhead: a flow of 200 identity steps, steps per second.
 
+Beside each wall-clock time, the CPU seconds the daemon's process tree (API, workers,
+zygotes, job processes) and the embedded PostgreSQL used per run: steadier than wall
+clock on a shared machine.
+
     python tests/benchmarks/bench_flows.py [--only fibo identity] [--repeat 3]
 """
 
@@ -22,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from desktop_app.db.embedded import EmbeddedPostgres
+from tests.benchmarks.cpu_meter import postmaster_pid, tree_cpu_s
 from tests.e2e.daemon_harness import RunningDaemon, free_port
 from tests.e2e.flow_helpers import flow, identity, js, py
 
@@ -56,8 +61,12 @@ def main() -> None:
         d.api("POST", "flows/create", json={"path": "f/bench/fibo40", **flow(*steps)})
         d.api("POST", "flows/create", json={"path": "f/bench/warm", **flow(steps[0])})
         timed_run(d, "f/bench/warm", {})  # venv built, workers warm
+        assert d.proc is not None
+        roots = (d.proc.pid, postmaster_pid(pg.data_dir))
         if "fibo" in a.only:
+            cpu0 = tree_cpu_s(*roots)
             seq = [timed_run(d, "f/bench/fibo40", {})[0] for _ in range(a.repeat)]
+            out["fibo40_cpu_s_per_run"] = round((tree_cpu_s(*roots) - cpu0) / a.repeat, 3)
             out.update({"fibo40_sequential_s": [round(x, 3) for x in seq],
                         "fibo40_best_s": round(min(seq), 3),
                         "fibo40_median_s": round(statistics.median(seq), 3),
@@ -75,7 +84,9 @@ def main() -> None:
         if "identity" in a.only:
             ids = [identity(f"i{i}") for i in range(200)]
             d.api("POST", "flows/create", json={"path": "f/bench/ident", **flow(*ids)})
+            cpu0 = tree_cpu_s(*roots)
             ident = min(timed_run(d, "f/bench/ident", {})[0] for _ in range(3))
+            out["identity_flow_cpu_s_per_run"] = round((tree_cpu_s(*roots) - cpu0) / 3, 3)
             out.update({"identity_steps": 200, "identity_flow_s": round(ident, 3),
                         "identity_steps_per_s": round(200 / ident)})
         out["load_average"] = round(os.getloadavg()[0], 2)
