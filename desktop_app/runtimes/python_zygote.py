@@ -141,7 +141,10 @@ def _load_runner(path, preload, dirs):
     for folder in reversed([d for d in dirs.split(os.pathsep) if d]):
         sys.path.insert(0, folder)
     for name in [m for m in preload.split(",") if m]:
-        __import__(name)
+        try:
+            __import__(name)
+        except ImportError:  # the job's own import will fail, saying so in its log
+            pass
     spec = importlib.util.spec_from_file_location("_tidemill_runner", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
