@@ -26,6 +26,7 @@ from desktop_app.api.submit import (
     push_job,
 )
 from desktop_app.apps.model import AppDefinition
+from desktop_app.apps.windmill_grid import runnable_value
 from desktop_app.core.args import validate_args
 from desktop_app.core.errors import ArgumentError, UsageError
 from desktop_app.core.jobs import JobKind, default_tag
@@ -65,7 +66,21 @@ def _without_code(value: Any) -> Any:
         if isinstance(r, dict) and "content" in r:
             r["content"] = None
             r.pop("lock", None)
+    _drop_inline_scripts(value)  # Windmill's grid apps keep code in `inlineScript`s
     return value
+
+
+def _drop_inline_scripts(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _drop_inline_scripts(item)
+    elif isinstance(node, dict):
+        script = node.get("inlineScript")
+        if isinstance(script, dict):
+            script["content"] = None
+            script.pop("lock", None)
+        for v in node.values():
+            _drop_inline_scripts(v)
 
 
 async def _save(request: Request, workspace: str, path: str, doc: dict[str, Any],
@@ -162,7 +177,7 @@ async def _schemas(conn: Any, workspace: str, value: Any) -> dict[str, Any]:
     from desktop_app.parsing import script_metadata
 
     out: dict[str, Any] = {}
-    for r in AppDefinition({"value": value}).runnables:
+    for r in AppDefinition({"value": runnable_value(value)}).runnables:
         try:
             if r.type == "inline" and isinstance(r.content, str):
                 out[r.id] = script_metadata(r.content, require_runnable(r.language))["schema"]
@@ -228,7 +243,7 @@ async def execute_component(workspace: str, path: ItemPath, request: Request,
     state = request.app.state.tidemill
     async with state.pool.connection() as conn:
         row = await app_store.latest(conn, workspace, path)
-    app = AppDefinition({"value": row["value"]})
+    app = AppDefinition({"value": runnable_value(row["value"])})  # a Windmill grid too
     try:
         runnable = app.runnable(runnable_id)
     except UsageError as e:

@@ -151,7 +151,13 @@ def view_class(kind: str) -> type[ComponentView]:
 class UnknownView(ComponentView):
     def __init__(self, component: Component, host: Host) -> None:
         super().__init__(component, host)
-        note = QLabel(f"{component.id}: unknown component type {component.type!r}")
+        if component.type.startswith("windmill:"):  # a Windmill grid app's component
+            text = (f"{component.id}: Windmill's {component.type[9:]!r} is not shown in"
+                    " Tidemill yet")
+        else:
+            text = f"{component.id}: unknown component type {component.type!r}"
+        note = QLabel(text)
+        note.setWordWrap(True)
         note.setObjectName("fieldError")
         note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.outer.addWidget(note)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.apps.evaluation import AppSession, RunOutcome
 from desktop_app.apps.model import AppDefinition, Component, Runnable
+from desktop_app.apps.windmill_grid import is_windmill_grid, to_tidemill
 from desktop_app.client.http import ClientError, TidemillClient
 from desktop_app.gui.apps.base import ComponentView
 from desktop_app.gui.apps.canvas import GridCanvas, make_view
@@ -179,10 +180,13 @@ class AppRunWindow(QMainWindow):
         try:
             body = await self.client.get_app(path)
             app = AppDefinition.from_api(body)
-            app.validate(with_code=bool(body.get("code_visible")))
-            foreign = app.foreign_format()
-            if foreign:
-                return self._fail(f"Cannot show the app {path}", foreign)
+            if is_windmill_grid(app.value):
+                # Windmill's grid app, read as Tidemill's (the stored one is not changed);
+                # its unknown components are placeholders, not errors
+                app = AppDefinition({"summary": app.summary,
+                                     "value": to_tidemill(app.value)})
+            else:
+                app.validate(with_code=bool(body.get("code_visible")))
         except ClientError as exc:
             return self._fail(f"Cannot open the app {path}", exc.message, exc.hint)
         except Exception as exc:  # a definition this version cannot show
