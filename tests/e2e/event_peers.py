@@ -28,6 +28,19 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0,
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def wait_listening(what: str, port: int, timeout: float) -> None:
+    """Wait until something accepts TCP connections on 127.0.0.1:`port`."""
+    import socket
+
+    def up() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+    wait_for(f"{what} to listen on port {port}", up, timeout=timeout)
+
+
 class WebSocketPeer:
     """A websockets server in its own thread: records what clients send, counts
     connections, broadcasts to the connected clients, and can drop them all."""
@@ -120,15 +133,7 @@ class Mosquitto:
                             f"password_file {passwords}\n")
             cmd = [exe, "-c", str(conf)]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        import socket
-
-        def up() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return True
-            except OSError:
-                return False
-        wait_for("mosquitto to listen", up, timeout=10)
+        wait_listening("mosquitto", self.port, timeout=10)
 
     @property
     def url(self) -> str:
@@ -173,15 +178,7 @@ class NatsServer:
         if self.user:
             cmd += ["--user", self.user, "--pass", str(self.password)]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        import socket
-
-        def up() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return True
-            except OSError:
-                return False
-        wait_for("nats-server to listen", up, timeout=20)
+        wait_listening("nats-server", self.port, timeout=20)
 
     @property
     def url(self) -> str:
