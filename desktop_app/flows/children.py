@@ -50,6 +50,9 @@ class ChildFactory:
             shared = str(self.row["root_job"] or self.flow_id)
         if shared is not None:
             extra = {**extra, "shared_dir": shared}
+        priority = (self.row.get("extra") or {}).get(limits.FLOW_PRIORITY)
+        if priority is not None:  # the root flow's `priority` reaches its nested runs' jobs
+            extra = {**extra, limits.FLOW_PRIORITY: priority}
         if has_plain_args(self.row.get("extra")) and PLAIN_ARGS not in extra:
             # The flow's input came from a party that may not resolve references: so do
             # the child flows it flows into (loop iterations, branches, flow steps).
@@ -111,6 +114,9 @@ class ChildFactory:
                                           script_path=flow["path"])
         else:
             raise UsageError(f"step {mod.get('id')}: a {kind!r} module has no job of its own")
+        # the step's own `priority`, else the flow's, else the script's
+        job.priority = int(mod.get("priority") or (self.row.get("extra") or {}).get(limits.FLOW_PRIORITY)
+                           or job.priority)
         await queue.push(self.conn, job)
         return job.id
 

@@ -6,6 +6,8 @@ pushes are committed together with the event that caused them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +17,7 @@ from psycopg import AsyncConnection
 from desktop_app.core.jobs import PLAIN_ARGS, JobStatus, has_plain_args
 from desktop_app.flows import approvers
 from desktop_app.flows.run import FLOW_TAG, INTERNAL_TAG, FlowRun, initial_status
-from desktop_app.queue import queue
+from desktop_app.queue import limits, queue
 from desktop_app.queue.model import NewJob
 
 
@@ -24,11 +26,20 @@ async def start_flow(conn: AsyncConnection[Any], job: NewJob) -> uuid.UUID:
     flow's `concurrent_limit` is reached, park it until a slot frees."""
     job.kind, job.tag = "flow", FLOW_TAG
     job.flow_status = job.flow_status or initial_status(job.raw_flow or {})
-    limit = (job.raw_flow or {}).get("concurrent_limit")
+    raw = job.raw_flow or {}
+    if job.parent_job is None and raw.get("priority"):
+        # Every job of the run (loops' and branches' too, through `extra`) gets it.
+        job.priority = int(raw["priority"])
+        job.extra = {**job.extra, limits.FLOW_PRIORITY: job.priority}
+    if job.parent_job is None and raw.get("cache_ttl"):
+        hit = await _cached_run(conn, job, int(raw["cache_ttl"]))
+        if hit is not None:
+            return hit
+    limit = raw.get("concurrent_limit")
     if limit and job.parent_job is None:
         key = await _concurrency_key(conn, job)
         job.extra = {**job.extra, "concurrency_key": key}
-        if await _slots_taken(conn, key, job.id) >= int(limit):
+        if await _slots_taken(conn, key, job.id, raw) >= int(limit):
             job.tag = INTERNAL_TAG  # the daemon's timer loop tries again shortly
             job.scheduled_for = datetime.now(UTC) + timedelta(seconds=_CONCURRENCY_RETRY_S)
             await queue.push(conn, job)
@@ -46,6 +57,24 @@ async def start_flow(conn: AsyncConnection[Any], job: NewJob) -> uuid.UUID:
 _CONCURRENCY_RETRY_S = 0.25
 
 
+async def _cached_run(conn: AsyncConnection[Any], job: NewJob, ttl_s: int) -> uuid.UUID | None:
+    """The flow's `cache_ttl`: a successful run of the same flow with the same inputs that
+    ended within the TTL gives its result; the new run completes at once with it (its id
+    is returned). Otherwise the run records its key and starts (None)."""
+    key = hashlib.sha256(json.dumps([job.workspace_id, job.script_path, job.raw_flow, job.args],
+                                    sort_keys=True, default=str).encode()).hexdigest()
+    job.extra = {**job.extra, limits.CACHE_KEY: key}
+    cached = await limits.cached_result(conn, {limits.CACHE_KEY: key, limits.CACHE_TTL: ttl_s})
+    if cached is None:
+        return None
+    job.flow_status = {**(job.flow_status or {}), "cached": True}
+    await queue.push(conn, job)
+    await conn.execute("UPDATE job_queue SET running = true, started_at = now() WHERE id = %s",
+                       (job.id,))
+    await queue.complete(conn, job.id, JobStatus.SUCCESS, None, result_json=cached)
+    return job.id
+
+
 async def _concurrency_key(conn: AsyncConnection[Any], job: NewJob) -> str:
     expr = (job.raw_flow or {}).get("concurrency_key")
     if expr:
@@ -57,7 +86,8 @@ async def _concurrency_key(conn: AsyncConnection[Any], job: NewJob) -> str:
     return f"{job.workspace_id}/{job.script_path or 'inline flow'}"
 
 
-async def _slots_taken(conn: AsyncConnection[Any], key: str, self_id: uuid.UUID) -> int:
+async def _slots_taken(conn: AsyncConnection[Any], key: str, self_id: uuid.UUID,
+                       raw_flow: dict[str, Any]) -> int:
     # Serialize the check per key: two daemons starting runs at once must not both pass.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
     cur = await conn.execute(
@@ -65,7 +95,16 @@ async def _slots_taken(conn: AsyncConnection[Any], key: str, self_id: uuid.UUID)
         " AND extra ? 'concurrency_key' AND extra->>'concurrency_key' = %s AND id <> %s",
         (FLOW_TAG, key, self_id))
     row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    taken = int(row[0]) if row else 0
+    window = int(raw_flow.get("concurrency_time_window_s") or 0)
+    if window > 0:  # runs that started within the window hold their slot until it passes
+        cur = await conn.execute(
+            "SELECT count(*) FROM job_completed WHERE extra ? 'concurrency_key'"
+            " AND extra->>'concurrency_key' = %s AND kind = 'flow'"
+            " AND started_at > now() - make_interval(secs => %s)", (key, window))
+        row = await cur.fetchone()
+        taken += int(row[0]) if row else 0
+    return taken
 
 
 async def start_waiting_flow(conn: AsyncConnection[Any], job: Any) -> None:
@@ -75,7 +114,7 @@ async def start_waiting_flow(conn: AsyncConnection[Any], job: Any) -> None:
     raw_flow = (row[0] if row else None) or {}
     limit = int(raw_flow.get("concurrent_limit") or 0)
     key = job.extra.get("concurrency_key") or ""
-    if limit and await _slots_taken(conn, key, job.id) >= limit:
+    if limit and await _slots_taken(conn, key, job.id, raw_flow) >= limit:
         await conn.execute(
             "UPDATE job_queue SET running = false, started_at = NULL, worker = NULL,"
             " last_ping = NULL, scheduled_for = now() + make_interval(secs => %s) WHERE id = %s",

@@ -156,6 +156,8 @@ def validate_flow(flow: OpenFlow | dict[str, Any], *, check_references: bool = T
     for special in ("failure_module", "preprocessor_module"):
         if special in value and not isinstance(value[special], dict) and value[special] is not None:
             problems.append(f"value.{special}: must be a module object")
+    for name in _WHOLE_NUMBERS:
+        _whole_number(value, name, "value", problems)
     early = value.get("early_return")
     if early is not None and early not in checker.seen:
         problems.append(f"value.early_return: no step has id {early!r}")
@@ -163,6 +165,17 @@ def validate_flow(flow: OpenFlow | dict[str, Any], *, check_references: bool = T
         problems += [f"step {p.step_id!r}: {p.message}" for p in reference_problems(value)]
     if problems:
         raise InvalidFlow(problems)
+
+
+# Runtime settings of a flow (and `cache_ttl`/`priority` of a step): whole numbers, 0 = off.
+_WHOLE_NUMBERS = ("concurrent_limit", "concurrency_time_window_s", "cache_ttl", "priority")
+
+
+def _whole_number(item: dict[str, Any], name: str, where: str, problems: list[str]) -> None:
+    value = item.get(name)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                              or value < 0):
+        problems.append(f"{where}: {name}: must be a whole number ≥ 0, not {value!r}")
 
 
 class _Checker:
@@ -232,6 +245,8 @@ class _Checker:
         for key in ("sleep", "timeout"):
             if module.get(key) is not None:
                 self.transform(module[key], where, key)
+        for key in ("cache_ttl", "priority"):
+            _whole_number(module, key, where, self.problems)
         suspend = module.get("suspend")
         if isinstance(suspend, dict) and suspend.get("user_groups_required") is not None:
             self.transform(suspend["user_groups_required"], where, "suspend.user_groups_required")

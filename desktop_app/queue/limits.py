@@ -27,6 +27,7 @@ WINDOW = "concurrency_time_window_s"
 ADMITTED = "concurrency_admitted"  # set once the job holds one of its key's slots
 CACHE_KEY = "cache_key"  # the key a flow step's cache uses too (flows/run.py)
 CACHE_TTL = "cache_ttl"
+FLOW_PRIORITY = "flow_priority"  # a flow's `priority`, in the extra of its (nested) runs
 
 # How long a job over its limit waits before it is tried again when nothing wakes it
 # sooner (a job of its key that ends wakes it at once).

@@ -1,9 +1,10 @@
-"""A script's runtime settings, honoured as a Windmill user expects: `concurrent_limit`
-(with `concurrency_key` and `concurrency_time_window_s`), `cache_ttl`, `priority`,
-`timeout` and `tag` — on one real daemon with four workers for the module."""
+"""A script's and a flow's runtime settings, honoured as a Windmill user expects:
+`concurrent_limit` (with `concurrency_key` and `concurrency_time_window_s`), `cache_ttl`,
+`priority`, `timeout` and `tag` — on one real daemon with four workers for the module."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.daemon_harness import RunningDaemon, free_port
+from tests.e2e.flow_helpers import flow, js, py, static
 from tests.support.pg import create_database, drop_database
 
 pytestmark = pytest.mark.timeout(300)
@@ -159,20 +161,103 @@ def test_tagged_jobs_wait_for_a_tagged_worker_which_takes_them_by_priority(
     time.sleep(2)  # the daemon's four workers take language tags only: nothing runs
     for job_id in (*ids, high):
         assert d.api("GET", f"jobs_u/get/{job_id}").json()["type"] == "QueuedJob"
-    log = open(tmp_path / "solo-worker.log", "wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "desktop_app.cli.main", "worker", "--database-url",
-         str(d.database_url), "--home", str(d.home), "--name", "solo-1", "--tags", "solo"],
-        stdout=log, stderr=subprocess.STDOUT, env=d.env())
-    log.close()
-    try:
+    with _tag_worker(d, "solo", tmp_path / "solo-worker.log"):
         jobs = {i: d.wait_job(i, timeout=120) for i in (*ids, high)}
-    finally:
-        worker.terminate()
-        worker.wait(30)
     assert {j["result"] for j in jobs.values()} == {"solo-1"}, (tmp_path / "solo-worker.log").read_text()
     started = {i: datetime.fromisoformat(str(j["started_at"])) for i, j in jobs.items()}
     assert min(started, key=started.__getitem__) == high  # queued last, ran first
+
+
+@contextlib.contextmanager
+def _tag_worker(d: RunningDaemon, tag: str, log_path: Path) -> Iterator[None]:
+    """`tidemill worker --tags TAG` against the daemon's database, for the block."""
+    log = open(log_path, "wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "desktop_app.cli.main", "worker", "--database-url",
+         str(d.database_url), "--home", str(d.home), "--name", "solo-1", "--tags", tag],
+        stdout=log, stderr=subprocess.STDOUT, env=d.env())
+    log.close()
+    try:
+        yield
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+# -- the same settings on flows -------------------------------------------------------------
+
+def _deploy_flow(d: RunningDaemon, path: str, doc: dict[str, object]) -> None:
+    r = d.api("POST", "flows/create", json={"path": path, **doc})
+    assert r.status_code == 201, r.text
+
+
+def _run_flow(d: RunningDaemon, path: str, args: dict[str, object]) -> str:
+    r = d.api("POST", f"jobs/run/f/{path}", json=args)
+    assert r.status_code == 201, r.text
+    return r.text.strip('"')
+
+
+def test_a_flows_cache_ttl_reuses_the_whole_runs_result(settings_daemon: RunningDaemon) -> None:
+    d = settings_daemon
+    out = _workdir(d, "flowcache")
+    step = py("work", "import os, uuid\n\ndef main(out: str, x: int):\n"
+                      "    open(os.path.join(out, f'{x}-{uuid.uuid4()}'), 'w').close()\n"
+                      "    return {'x': x, 'run': str(uuid.uuid4())}\n",
+              out=js("flow_input.out"), x=js("flow_input.x"))
+    _deploy_flow(d, "f/limits/flow_cached", flow(step, cache_ttl=60))
+    first, again, other = (d.wait_job(_run_flow(d, "f/limits/flow_cached",
+                                                {"out": str(out), "x": x}))
+                           for x in (1, 1, 2))
+    assert first["success"] and again["success"] and other["success"]
+    assert again["result"] == first["result"] and other["result"]["run"] != first["result"]["run"]
+    assert sorted(p.name.split("-")[0] for p in out.iterdir()) == ["1", "2"]  # 2 runs, not 3
+
+
+def test_a_flows_time_window_spaces_its_runs(settings_daemon: RunningDaemon) -> None:
+    d = settings_daemon
+    out = _workdir(d, "flowwindow")
+    step = py("work", SPAN, out=js("flow_input.out"), n=js("flow_input.n"), hold=static(0.0))
+    _deploy_flow(d, "f/limits/flow_window",
+                 flow(step, concurrent_limit=1, concurrency_time_window_s=3))
+    ids = [_run_flow(d, "f/limits/flow_window", {"out": str(out), "n": n}) for n in range(2)]
+    assert all(d.wait_job(i, timeout=120)["success"] for i in ids)
+    (s1, e1), (s2, _) = _spans(out)
+    assert e1 - s1 < 2.5 and s2 - s1 >= 2.5, (s1, e1, s2)
+
+
+def test_a_flows_priority_orders_its_steps_jobs(settings_daemon: RunningDaemon,
+                                                tmp_path: Path) -> None:
+    d = settings_daemon
+    code = "import os\n\ndef main(n: int):\n    return os.environ['WM_WORKER']\n"
+    step = py("where", code, n=js("flow_input.n"))
+    step["value"]["tag"] = "solo_flow"
+    _deploy_flow(d, "f/limits/flow_low", flow(step))
+    _deploy_flow(d, "f/limits/flow_high", flow(step, priority=40))
+    low = [_run_flow(d, "f/limits/flow_low", {"n": n}) for n in range(3)]
+    high = _run_flow(d, "f/limits/flow_high", {"n": 9})
+    time.sleep(2)  # no worker takes `solo_flow` yet: every step job waits
+    with _tag_worker(d, "solo_flow", tmp_path / "solo-flow-worker.log"):
+        runs = {i: d.wait_job(i, timeout=120) for i in (*low, high)}
+    assert all(r["success"] and r["result"] == "solo-1" for r in runs.values()), runs
+    step_started = {}
+    for run_id in runs:
+        (child,) = d.api("GET", "jobs/list", params={"parent_job": run_id}).json()
+        step_started[run_id] = datetime.fromisoformat(str(child["started_at"]))
+    assert min(step_started, key=step_started.__getitem__) == high
+
+
+@pytest.mark.parametrize(("where", "field", "value"), [
+    ("flow", "cache_ttl", -1), ("flow", "concurrent_limit", "two"),
+    ("flow", "concurrency_time_window_s", -3), ("flow", "priority", 1.5),
+    ("step", "priority", "high"), ("step", "cache_ttl", -60),
+])
+def test_a_flows_bad_setting_is_refused_naming_it(settings_daemon: RunningDaemon, where: str,
+                                                  field: str, value: object) -> None:
+    step = py("a", "def main():\n    return 1\n")
+    doc = flow(step, **{field: value}) if where == "flow" else flow({**step, field: value})
+    r = settings_daemon.api("POST", "flows/create", json={"path": "f/limits/bad_flow", **doc})
+    assert r.status_code == 400, r.text
+    assert f"{field}: must be a whole number" in r.text, r.text
 
 
 @pytest.mark.parametrize(("field", "value", "says"), [
