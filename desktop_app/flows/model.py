@@ -13,7 +13,7 @@ id, followed by the part of it the module sits in when there are several. For ex
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal, NotRequired, TypedDict
 
 from desktop_app.core.errors import UsageError
@@ -171,7 +171,7 @@ def validate_flow(flow: OpenFlow | dict[str, Any], *, check_references: bool = T
 _WHOLE_NUMBERS = ("concurrent_limit", "concurrency_time_window_s", "cache_ttl", "priority")
 
 
-def _whole_number(item: dict[str, Any], name: str, where: str, problems: list[str]) -> None:
+def _whole_number(item: Mapping[str, Any], name: str, where: str, problems: list[str]) -> None:
     value = item.get(name)
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)
                               or value < 0):
