@@ -1,5 +1,6 @@
-"""/approve/{workspace}/{job_id}/{resume_id}/{signature}: the approval page a resume link's
-`approvalPage` opens in any browser (Windmill's page: the step's resume form, Approve and
+"""/approve/{workspace}/{job_id}/{resume_id}/{signature} (a flow's suspend step) and
+/approve/{workspace}/wac/{job_id}/{step_key}/{signature} (a workflow's `wait_for_approval`):
+the approval page a link's `approvalPage` opens in any browser (Windmill's page: the step's resume form, Approve and
 Reject, who is approving).
 
 The page is the link: the same signature is checked before anything is shown, and it holds
@@ -21,6 +22,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from desktop_app.api import approval_links
 from desktop_app.api.inputs import JobId
 from desktop_app.api.routes_flows import _check
 from desktop_app.flows import approvers
@@ -38,8 +40,41 @@ async def approval_page(workspace: str, job_id: JobId, resume_id: int, signature
         info = await approvers.page_info(conn, jid)
     tail = f"{jid}/{resume_id}/{signature}" + (f"?approver={quote(approver)}"
                                                if approver else "")
+    return _respond(workspace, info, tail, approver, ("resume", "cancel"))
+
+
+@router.get("/approve/{workspace}/wac/{job_id}/{step_key}/{signature}",
+            response_class=HTMLResponse)
+async def workflow_approval_page(workspace: str, job_id: JobId, step_key: str, signature: str,
+                                 request: Request, approver: str | None = None) -> HTMLResponse:
+    """The approval page of a workflow-as-code `wait_for_approval` (the link is signed)."""
+    from desktop_app.api import routes_durable
+
+    jid = routes_durable._uuid(job_id)
+    approval_links.check(request.app.state.tidemill.token_key,
+                         routes_durable._subject(jid, step_key, approver), signature)
+    async with request.app.state.tidemill.pool.connection() as conn:
+        cur = await conn.execute("SELECT script_path, created_by, extra->'wac'->'approval'"
+                                 " FROM job_queue WHERE id = %s", (jid,))
+        row = await cur.fetchone()
+    info = None
+    if row is not None and isinstance(row[2], dict) and row[2].get("key") == step_key:
+        form = row[2].get("form") if isinstance(row[2].get("form"), dict) else {}
+        info = {"flow_path": row[0], "step_id": step_key, "started_by": row[1],
+                "summary": row[2].get("description") or f"approval {step_key}",
+                "waiting": True, "needs_sign_in": False, "self_approval_disabled": False,
+                "groups": None, "required": 1, "approved": 0,
+                # Windmill's `form` is a schema, or its properties alone
+                "form": form if "properties" in form else {"properties": form}}
+    tail = f"{jid}/{quote(step_key)}/{signature}" + (f"?approver={quote(approver)}"
+                                                     if approver else "")
+    return _respond(workspace, info, tail, approver, ("wac_resume", "wac_cancel"))
+
+
+def _respond(workspace: str, info: dict[str, Any] | None, tail: str, approver: str | None,
+             routes: tuple[str, str]) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
-    body = render(workspace, info, tail, approver, nonce)
+    body = render(workspace, info, tail, approver, nonce, routes)
     return HTMLResponse(body, status_code=200 if info else 404, headers={
         "Content-Security-Policy": (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline';"
@@ -60,7 +95,7 @@ border:0;border-radius:6px;color:#fff;cursor:pointer}#approve{background:#1f7a3f
 
 
 def render(workspace: str, info: dict[str, Any] | None, tail: str, approver: str | None,
-           nonce: str) -> str:
+           nonce: str, routes: tuple[str, str] = ("resume", "cancel")) -> str:
     e = html.escape
     if info is None:
         return _page("Nothing to approve", "<h1>Nothing to approve</h1><p>This flow is not"
@@ -87,15 +122,16 @@ def render(workspace: str, info: dict[str, Any] | None, tail: str, approver: str
     count = (f'<p class="small">Approvals: {info["approved"]} of {info["required"]}</p>'
              if info["required"] > 1 else "")
     title = info["summary"] or f"step {info['step_id']}"
-    content = (f"<h1>Approval requested</h1><p>Flow <b>{e(str(info['flow_path']))}</b>,"
+    what = "Workflow" if routes[0] == "wac_resume" else "Flow"
+    content = (f"<h1>Approval requested</h1><p>{what} <b>{e(str(info['flow_path']))}</b>,"
                f" {e(str(title))}</p>{count}"
                f'<p class="who" id="who">{who}</p>'
                f'<form id="form">{"".join(rows)}{sign_in}'
                '<div class="buttons"><button id="approve" type="button">Approve</button>'
                '<button id="reject" type="button">Reject</button></div></form>'
                '<p id="outcome" role="status"></p>')
-    config = json.dumps({"resume": f"/api/w/{workspace}/jobs_u/resume/{tail}",
-                         "cancel": f"/api/w/{workspace}/jobs_u/cancel/{tail}",
+    config = json.dumps({"resume": f"/api/w/{workspace}/jobs_u/{routes[0]}/{tail}",
+                         "cancel": f"/api/w/{workspace}/jobs_u/{routes[1]}/{tail}",
                          "fields": {n: (props[n] or {}).get("type", "string")
                                     for n in props if isinstance(props[n], dict)}})
     return _page("Approval requested", content, _SCRIPT.replace("CONFIG", _js_safe(config)),

@@ -172,3 +172,38 @@ def test_approver_rules_refuse_with_reasons_on_the_page(daemon: RunningDaemon,
     job_id, urls = _suspended(daemon, "f/ok/payout", "carol")
     r = httpx.post(urls["resume"], json={}, headers={"Authorization": f"Bearer {bob}"})
     assert r.status_code == 403 and "this approval link is for carol" in r.text
+
+
+WAC = ("import wmill\nfrom wmill import workflow\n\n"
+       "@workflow\nasync def main():\n"
+       "    return await wmill.wait_for_approval(key='mgr', timeout=300,"
+       " description='Ship the release?',"
+       " form={'properties': {'version': {'type': 'string', 'default': '1.0'}}})\n")
+
+
+def test_a_workflow_approval_page_approves_in_chromium(daemon: RunningDaemon,
+                                                       browser: Any) -> None:
+    daemon.deploy("f/ok/release", WAC)
+    job_id = daemon.api("POST", "jobs/run/p/f/ok/release", json={}).text
+    urls: dict[str, str] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until the workflow waits for its approval
+        urls = daemon.api("GET", f"jobs/wac_approval_urls/{job_id}/mgr",
+                          params={"approver": "lead"}).json()
+        if httpx.get(urls["approvalPage"]).status_code == 200:
+            break
+        time.sleep(0.5)
+    assert "/approve/main/wac/" in urls["approvalPage"]
+    page = browser.new_page()
+    page.goto(urls["approvalPage"])
+    assert "Ship the release?" in page.content() and "f/ok/release" in page.content()
+    assert page.locator("#f-version").input_value() == "1.0"
+    page.fill("#f-version", "2.0")
+    page.click("#approve")
+    assert _outcome(page, "Approved").startswith("Approved")
+    done = daemon.wait_job(job_id, timeout=90)
+    assert done["success"] and done["result"] == {"value": {"version": "2.0"},
+                                                  "approver": "lead", "approved": True}, done
+    forged = urls["approvalPage"].replace("/mgr/", "/other/")
+    assert httpx.get(forged).status_code == 403
+    page.close()

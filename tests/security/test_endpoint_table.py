@@ -210,6 +210,7 @@ GET    /api/workers/status                                                   401
 GET    /api/workers/list                                                     401  403  200  200
 POST   /api/workspaces/exists                                                401  403  400  400
 GET    /approve/{workspace}/{job_id}/{resume_id}/{signature}                 403  403  403  403
+GET    /approve/{workspace}/wac/{job_id}/{step_key}/{signature}              403  403  403  403
 """
 
 
