@@ -3,8 +3,10 @@
 Fills `job_completed` with `--history` old jobs (one log row each), then runs jobs at
 `--rate` per second (push → claim → complete, `--workers` workers) for `--baseline-s`
 without pruning, then again while one pruning round (`queue.retention.prune`, the
-daemon's own) deletes the whole history. Prints JSON: each phase's push-to-completion
-latency (median, p95), the p95 change, how long the pruning took and its rate.
+daemon's own) deletes the whole history, then once more without pruning (on a shared
+machine the load drifts during a long round: the second baseline shows how much). Prints
+JSON: each phase's push-to-completion latency (median, p95), the p95 change against each
+baseline, the load average at each phase, how long the pruning took and its rate.
 
 Runs against a fresh embedded PostgreSQL (fsync on) unless TIDEMILL_BENCH_DATABASE_URL
 is set. Run by hand:
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -114,6 +117,7 @@ async def bench(url: str, history: int, rate: float, workers: int, baseline_s: f
     await asyncio.sleep(baseline_s)
     stop.set()
     baseline = summary(await runner)
+    load_before = os.getloadavg()[0]
 
     stop = asyncio.Event()
     runner = asyncio.create_task(run_jobs(url, rate, workers, stop))
@@ -132,6 +136,12 @@ async def bench(url: str, history: int, rate: float, workers: int, baseline_s: f
     stop.set()
     during = summary(await runner)
     assert left == 0, f"{left} old jobs left after one round"
+    load_during = os.getloadavg()[0]
+    stop = asyncio.Event()
+    runner = asyncio.create_task(run_jobs(url, rate, workers, stop))
+    await asyncio.sleep(baseline_s)
+    stop.set()
+    after = summary(await runner)
     return {
         "benchmark": "retention: pruning a job history while jobs run",
         "history_jobs": history, "fill_s": round(fill_s, 1),
@@ -140,7 +150,11 @@ async def bench(url: str, history: int, rate: float, workers: int, baseline_s: f
         "prune": {**report, "seconds": round(prune_s, 1),
                   "jobs_per_s": round(report["deleted_jobs"] / prune_s)},
         "queue_without_pruning": baseline, "queue_while_pruning": during,
+        "queue_after_pruning": after,
         "p95_change_pct": round((during["p95_ms"] / baseline["p95_ms"] - 1) * 100, 1),
+        "p95_change_vs_after_pct": round((during["p95_ms"] / after["p95_ms"] - 1) * 100, 1),
+        "load_average": {"baseline": round(load_before, 1), "pruning": round(load_during, 1),
+                         "after": round(os.getloadavg()[0], 1)},
     }
 
 
