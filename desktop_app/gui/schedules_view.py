@@ -323,7 +323,7 @@ class SchedulesView(QWidget):
         hdr.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         # Paths keep their start and their name; the words of "When" get the room left.
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        for col, width in ((0, 30), (1, 140), (2, 135), (4, 150), (5, 90)):
+        for col, width in ((0, 30), (1, 170), (2, 135), (4, 150), (5, 75)):
             hdr.resizeSection(col, width)
         self.tree.itemClicked.connect(self._clicked)
         self.tree.itemChanged.connect(self._item_changed)

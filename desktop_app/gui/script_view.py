@@ -75,6 +75,8 @@ def path_problem(path: str) -> str | None:
     return None
 
 
+FORM_PANE_HEIGHT = 330  # the arguments pane, unless the form needs less
+
 class NewScriptDialog(QDialog):
     """Path and language of a new script."""
 
@@ -225,11 +227,11 @@ class ScriptView(QWidget):
         glay.setContentsMargins(0, 0, 0, 0)
         glay.addWidget(_bold("Logs"))
         glay.addWidget(self.logs, 1)
-        right = QSplitter(Qt.Orientation.Vertical)
+        self.right = right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(form_box)
         right.addWidget(result_box)
         right.addWidget(logs_box)
-        right.setSizes([330, 220, 120])
+        right.setSizes([FORM_PANE_HEIGHT, 220, 120])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
@@ -400,6 +402,19 @@ class ScriptView(QWidget):
         self.form = SchemaForm(schema, self.client)
         self.form.restore(typed)
         self.form_area.setWidget(self.form)
+        self._fit_form_pane()
+
+    def _fit_form_pane(self) -> None:
+        """A short form gives the height it does not need to the result (a traceback or a
+        table wants it); a longer one takes it back, up to the usual height."""
+        sizes = self.right.sizes()
+        if sum(sizes) == 0:
+            return
+        # the caption and the Test run row around the form take ~70 px
+        wanted = min(FORM_PANE_HEIGHT, self.form.sizeHint().height() + 70)
+        moved = sizes[0] - wanted
+        if moved and sizes[1] + moved >= 120:
+            self.right.setSizes([wanted, sizes[1] + moved, *sizes[2:]])
 
     # -- test run ----------------------------------------------------------------------------
     async def test_run(self) -> str | None:

@@ -85,6 +85,10 @@ class TriggerEditor(QWidget):
         form.addRow("Kind", self.kind)
         form.addRow("Path", self.path)
         form.addRow("Runs", self.target)
+        # the kind's own settings, under a caption: the form's labels line up among themselves
+        settings_caption = QLabel("Settings")
+        settings_caption.setStyleSheet("font-weight: bold; margin-top: 6px")
+        form.addRow(settings_caption)
         form.addRow(self.settings)
         form.addRow("On failure", self.handler)
         form.addRow("State", self.state)
@@ -249,7 +253,7 @@ class TriggersView(QWidget):
                             "settings and Save. HTTP routes show here too.")
         self.stack, split = list_beside_editor(self.tree, self.empty,
                                                [refresh_button, new_button], self.editor,
-                                               [780, 460])
+                                               [720, 520])
         lay.addWidget(heading)
         lay.addWidget(split, 1)
 
