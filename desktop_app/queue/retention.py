@@ -2,7 +2,9 @@
 and a script's `delete_after_secs` clears its jobs' arguments, result and logs.
 
 Pruning works in small batches (`BATCH` rows, one short transaction each, `SKIP LOCKED`)
-with a pause between them, so the queue's own statements never wait long behind it.
+with a pause between them, so the queue's own statements never wait long behind it; while
+jobs wait unclaimed (the workers are behind) it holds back longer, so it never competes
+with a busy queue for the machine.
 Only `job_completed` is touched: queued and running jobs live in `job_queue`, and a
 finished flow step whose flow still runs is kept until the flow ends.
 """
@@ -30,6 +32,10 @@ PAUSE_S = 0.02  # the least pause between batches
 #: After each batch, pause this many times as long as it took: pruning takes at most a
 #: third of the server's time, whatever the machine's speed.
 YIELD_FACTOR = 2.0
+#: Jobs due but not claimed above which the queue is "behind": pruning then waits (up to
+#: BACKLOG_WAIT_S before each batch) for the workers to catch up instead of competing.
+BACKLOG = 16
+BACKLOG_WAIT_S = 2.0
 #: The daemon's pruning rounds (seconds); the first comes a minute after start.
 INTERVAL_S = float(os.environ.get("TIDEMILL_PRUNE_INTERVAL_S", "600"))
 
@@ -118,7 +124,7 @@ async def prune(conn: AsyncConnection[Any], workspace: str | None = None, *,
         for keep, statuses in ((keep_success, SUCCESS_STATUSES), (keep_failure, FAILURE_STATUSES)):
             params = {"ws": ws, "keep": keep, "statuses": statuses, "batch": batch,
                       "after_ts": _START[0], "after_id": _START[1]}
-            while ids := await _paced(pause_s, _batch(conn, _PRUNE, params, report)):
+            while ids := await _paced(pause_s, _batch(conn, _PRUNE, params, report), conn):
                 report.deleted_jobs += len(ids)
                 report.by_workspace[ws] = report.by_workspace.get(ws, 0) + len(ids)
         while ids := await _paced(pause_s, _batch(conn, _CLEAR_AFTER_USE,
@@ -128,14 +134,29 @@ async def prune(conn: AsyncConnection[Any], workspace: str | None = None, *,
     return report
 
 
-async def _paced(pause_s: float, work: Awaitable[list[Any]]) -> list[Any]:
+async def _paced(pause_s: float, work: Awaitable[list[Any]],
+                 conn: AsyncConnection[Any] | None = None) -> list[Any]:
     """Run one batch, then pause (YIELD_FACTOR times its duration, at least `pause_s`) if it
-    did anything."""
+    did anything, and longer while the queue is behind."""
     start = time.monotonic()
     ids = await work
     if ids and pause_s > 0:
         await asyncio.sleep(max(pause_s, (time.monotonic() - start) * YIELD_FACTOR))
+        if conn is not None:
+            await _while_queue_behind(conn)
     return ids
+
+
+async def _while_queue_behind(conn: AsyncConnection[Any]) -> None:
+    """Wait (at most BACKLOG_WAIT_S) while more than BACKLOG jobs are due and unclaimed."""
+    deadline = time.monotonic() + BACKLOG_WAIT_S
+    while time.monotonic() < deadline:
+        row = await (await conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM job_queue WHERE NOT running"
+            " AND scheduled_for <= now() LIMIT %s) due", (BACKLOG + 1,))).fetchone()
+        if row is None or row[0] <= BACKLOG:
+            return
+        await asyncio.sleep(0.25)
 
 
 async def _batch(conn: AsyncConnection[Any], statement: str, params: dict[str, Any],

@@ -4,8 +4,10 @@ with the logs; running jobs, young jobs and the steps of running flows stay; a s
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import pytest
 from psycopg import AsyncConnection
 
 from desktop_app.core.jobs import JobStatus
@@ -91,4 +93,31 @@ async def test_delete_after_secs_clears_a_scripts_runs(database_url: str) -> Non
     for kept in (fresh, plain):
         assert await read_logs(conn, kept) == f"log of {kept}\n"
     assert (await prune(conn, pause_s=0)).cleared_jobs == 0
+    await conn.close()
+
+
+async def test_pruning_holds_back_while_the_queue_is_behind(
+        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs due and unclaimed beyond BACKLOG: each batch waits (up to BACKLOG_WAIT_S) for the
+    workers first, and the round still ends; the queue's jobs are never touched."""
+    from desktop_app.queue import retention
+
+    monkeypatch.setattr(retention, "BACKLOG_WAIT_S", 2.0)
+    conn = await AsyncConnection.connect(database_url, autocommit=True)
+    await workspace_settings.update(conn, "main", {"keep_success_secs": 1})
+    old = [await finished(conn, JobStatus.SUCCESS, 5) for _ in range(6)]
+    waiting = [await queue.push(conn, NewJob(kind="script", tag="nobody", created_by="tester"))
+               for _ in range(retention.BACKLOG + 1)]
+
+    t0 = time.monotonic()
+    report = await prune(conn, batch=2, pause_s=0.001)
+    behind_s = time.monotonic() - t0
+    assert report.deleted_jobs == 6 and report.batches == 3
+    assert behind_s >= 3 * 2.0  # it waited after each batch (three 2-row batches alone: ms)
+    assert all([await exists(conn, j) for j in waiting])  # pruning never touches the queue
+
+    await conn.execute("DELETE FROM job_queue WHERE id = ANY(%s)", (waiting[:2],))  # caught up
+    more = [await finished(conn, JobStatus.SUCCESS, 5) for _ in range(6)]
+    report = await prune(conn, batch=2, pause_s=0.001)
+    assert report.deleted_jobs == 6 and not any([await exists(conn, j) for j in [*old, *more]])
     await conn.close()
