@@ -108,7 +108,8 @@ class _Converter:
         data = item["data"]
         cid = str(item.get("id") or data.get("id"))
         wtype = str(data.get("type") or "")
-        layout = item.get("12") or item.get(12) or item.get("3") or item.get(3)
+        by_width: dict[Any, Any] = item  # JSON keys "12"/"3", or ints from YAML
+        layout = by_width.get("12") or by_width.get(12) or by_width.get("3") or by_width.get(3)
         layout = layout if isinstance(layout, dict) else {}
         safe = cid if _IDENT.match(cid) else "c_" + re.sub(r"[^A-Za-z0-9_]", "_", cid)
         comp: dict[str, Any] = {"id": safe, "x": min(11, _int(layout.get("x"), 0)),

@@ -146,6 +146,8 @@ def _load_runner(path, preload, dirs):
         except ImportError:  # the job's own import will fail, saying so in its log
             pass
     spec = importlib.util.spec_from_file_location("_tidemill_runner", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the job runner {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
