@@ -488,7 +488,7 @@ class TidemillClient:
         return (await self._request("POST", f"/api/workers/{'pause' if paused else 'resume'}")).text
 
     # -- triggers --------------------------------------------------------------------
-    #: `kind`: websocket, postgres, mqtt, email (Windmill's {kind}_triggers endpoints)
+    #: `kind`: websocket, postgres, mqtt, nats, email (Windmill's {kind}_triggers endpoints)
     async def list_all_triggers(self) -> list[dict[str, Any]]:
         """Every trigger (HTTP routes too): kind, path, target, mode, status, last error."""
         return list((await self._request("GET", self._w("triggers/list"))).json())

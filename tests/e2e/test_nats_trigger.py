@@ -1,7 +1,7 @@
 """NATS triggers on a real daemon against a real nats-server (one per module): core NATS
 subjects with wildcards and headers, a JetStream durable consumer, a wrong password and a
 server that goes away (the status says why, the waits grow, the trigger comes back), and
-the 400s of bad definitions.
+the 400s of bad definitions and of bad sync files (NATS and Postgres replication triggers).
 """
 
 from __future__ import annotations
@@ -161,3 +161,28 @@ def test_bad_nats_definitions_are_400s_naming_the_field(daemon: RunningDaemon) -
         assert r.status_code == 400, (body, r.text)
         assert says in r.json()["error"]["message"], (body, r.text)
         assert daemon.api("GET", "nats_triggers/exists/f/ev/bad").json() is False
+
+    # Windmill's sync files of a NATS trigger and of a Postgres replication trigger import,
+    # and a bad one is a 400 naming the item and the field, changing nothing
+    files = {"f/ev/echo.py": "def main(**kw):\n    return kw\n",
+             "f/ev/orders.nats_trigger.yaml": (
+                 "script_path: f/ev/echo\nis_flow: false\nmode: disabled\n"
+                 "nats_resource_path: f/ev/nats\nuse_jetstream: false\n"
+                 "subjects:\n  - orders.>\n"),
+             "f/ev/changes.postgres_trigger.yaml": (
+                 "script_path: f/ev/echo\nis_flow: false\nmode: disabled\n"
+                 "postgres_resource_path: f/ev/pg\nreplication_slot_name: wm_slot\n"
+                 "publication_name: wm_pub\npublication:\n  transaction_to_track: [Insert]\n"
+                 "  table_to_track:\n    - schema_name: public\n      table_to_track:\n"
+                 "        - table_name: orders\n          columns_name: [id, total]\n")}
+    r = daemon.api("POST", "sync/import", json={"files": files})
+    assert r.status_code == 200, r.text
+    assert daemon.api("GET", "nats_triggers/get/f/ev/orders").json()["subjects"] == ["orders.>"]
+    pg = daemon.api("GET", "postgres_triggers/get/f/ev/changes").json()
+    assert pg["publication"]["table_to_track"][0]["table_to_track"][0]["columns_name"] == \
+        ["id", "total"]
+    bad = {**files, "f/ev/orders.nats_trigger.yaml": files["f/ev/orders.nats_trigger.yaml"]
+           .replace("orders.>", "orders.>.x")}
+    r = daemon.api("POST", "sync/import", json={"files": bad})
+    assert r.status_code == 400 and "nats trigger f/ev/orders: 'subjects[0]'" in r.text, r.text
+    assert daemon.api("GET", "nats_triggers/get/f/ev/orders").json()["subjects"] == ["orders.>"]
