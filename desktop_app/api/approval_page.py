@@ -59,7 +59,8 @@ async def workflow_approval_page(workspace: str, job_id: JobId, step_key: str, s
         row = await cur.fetchone()
     info = None
     if row is not None and isinstance(row[2], dict) and row[2].get("key") == step_key:
-        form = row[2].get("form") if isinstance(row[2].get("form"), dict) else {}
+        given = row[2].get("form")
+        form: dict[str, Any] = given if isinstance(given, dict) else {}
         info = {"flow_path": row[0], "step_id": step_key, "started_by": row[1],
                 "summary": row[2].get("description") or f"approval {step_key}",
                 "waiting": True, "needs_sign_in": False, "self_approval_disabled": False,
