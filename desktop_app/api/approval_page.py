@@ -108,7 +108,9 @@ def render(workspace: str, info: dict[str, Any] | None, tail: str, approver: str
     for name in [n for n in order if n in props] + [n for n in props if n not in order]:
         rows.append(_field(name, props[name] if isinstance(props[name], dict) else {},
                            name in (info["form"].get("required") or [])))
-    who = (f"Approving as <b>{e(approver)}</b>" if approver else "Approving anonymously")
+    who = (f"Approving as <b>{e(approver)}</b>" if approver else
+           "Approving as the user whose token you enter below" if info["needs_sign_in"]
+           else "Approving anonymously")
     sign_in = ""
     if info["needs_sign_in"]:
         rules = []

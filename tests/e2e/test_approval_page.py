@@ -142,6 +142,8 @@ def test_approver_rules_refuse_with_reasons_on_the_page(daemon: RunningDaemon,
     job_id, urls = _suspended(daemon, "f/ok/payout", None)  # started by admin
     page = browser.new_page()
     page.goto(urls["approvalPage"])
+    assert page.locator("#who").text_content() == \
+        "Approving as the user whose token you enter below"
     assert "approvers must be in: admin, developer" in page.content()
     assert "admin, who started this flow, may not approve it" in page.content()
     page.fill("#f-note", "payout")
