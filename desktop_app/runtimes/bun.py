@@ -26,6 +26,7 @@ from desktop_app.runtimes.base import (
 from desktop_app.runtimes.bun_install import bun_binary
 from desktop_app.runtimes.bun_wrapper import SOURCE as WRAPPER_SOURCE
 from desktop_app.runtimes.deno import _digest, _write_once
+from desktop_app.runtimes.wac_ts import wac_outcome
 
 
 class BunRuntime:
@@ -54,7 +55,4 @@ class BunRuntime:
                       writable=[cache])
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
-        wac_round = ctx.workdir / "wac_round.json"
-        if wac_round.exists():
-            return Outcome(True, wac_round.read_text(encoding="utf-8"), wac=True)
-        return outcome_from_files(ctx, exit_code, output_tail, "bun")
+        return wac_outcome(ctx) or outcome_from_files(ctx, exit_code, output_tail, "bun")

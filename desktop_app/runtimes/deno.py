@@ -31,6 +31,7 @@ from desktop_app.runtimes.base import (
     positional_call_spec,
 )
 from desktop_app.runtimes.deno_wrapper import SOURCE as WRAPPER_SOURCE
+from desktop_app.runtimes.wac_ts import wac_outcome
 
 _IMPORT = re.compile(
     r"""(?:^|[;\s])(?:import|export)\s(?:[^'";]*?\sfrom\s*)?['"]([^'"\n]+)['"]"""
@@ -101,8 +102,10 @@ class DenoRuntime:
         map_text = json.dumps(import_map, sort_keys=True) if import_map else ""
         script_dir = scripts / _digest(ctx.code, map_text)
         _write_once(script_dir / "main.ts", ctx.code)
-        (ctx.workdir / "args.json").write_text(json.dumps(positional_call_spec(ctx)),
-                                               encoding="utf-8")
+        spec = positional_call_spec(ctx)
+        if ctx.wac_checkpoint is not None:  # a workflow's round, or one of its tasks
+            spec["wac_checkpoint"] = ctx.wac_checkpoint
+        (ctx.workdir / "args.json").write_text(json.dumps(spec), encoding="utf-8")
         workdir = str(ctx.workdir)
         argv = [deno, "run", "--no-check", "--no-config", "--no-prompt", "--allow-net",
                 "--allow-env", "--allow-sys", "--allow-import",
@@ -124,4 +127,4 @@ class DenoRuntime:
                       writable=[deno_dir])
 
     def outcome(self, ctx: JobContext, exit_code: int, output_tail: list[str]) -> Outcome:
-        return outcome_from_files(ctx, exit_code, output_tail, "deno")
+        return wac_outcome(ctx) or outcome_from_files(ctx, exit_code, output_tail, "deno")

@@ -10,7 +10,9 @@ JOB_DIR/result.json; a thrown error to JOB_DIR/error.json as {"name", "message",
 and to stderr (the job's log).
 """
 
-SOURCE = r"""
+from desktop_app.runtimes.wac_ts import RUNNER as WAC_RUNNER
+
+SOURCE = WAC_RUNNER + r"""
 const [scriptUrl, jobDir] = Deno.args;
 const scriptDir = scriptUrl.slice(0, scriptUrl.lastIndexOf("/") + 1);
 const wrapperUrl = import.meta.url;
@@ -49,6 +51,13 @@ try {
     const value = spec.args[name];
     return dates.has(name) && typeof value === "string" ? new Date(value) : value;
   });
+  if (mod.main._is_workflow) {
+    // One round of a workflow (wac_ts.py): its outcome, not a result, leaves this job.
+    const wm = await import("npm:windmill-client");
+    const round = await runWorkflowRound(mod.main, args, spec.wac_checkpoint ?? {}, wm);
+    await Deno.writeTextFile(`${jobDir}/wac_round.json`, JSON.stringify(round, plain));
+    Deno.exit(0);
+  }
   result = await mod.main(...args);
 } catch (e) {
   const stack = userStack(e);

@@ -1,6 +1,6 @@
 """Workflow-as-code for TypeScript: one round of a `workflow(async (...) => …)` body with
 windmill-client's own `WorkflowCtx` (kept here as JavaScript text, inserted into the Bun
-wrapper). The server side is the Python one's (`durable/engine.py`): the round's outcome
+and Deno wrappers). The server side is the Python one's (`durable/engine.py`): the round's outcome
 goes to JOB_DIR/wac_round.json as {"round", "keys"} in the same shapes.
 
 windmill-client's context signals a step to run by throwing `StepSuspend` with its
@@ -12,6 +12,19 @@ NondeterminismError instead of waiting forever for a step it never reaches. The 
 shared through `globalThis.__wmill_wf_ctx`, so a script importing another copy of
 windmill-client than the wrapper's still finds it.
 """
+
+from __future__ import annotations
+
+from desktop_app.runtimes.base import JobContext, Outcome
+
+
+def wac_outcome(ctx: JobContext) -> Outcome | None:
+    """The round a workflow job left in its folder, if it ran one."""
+    wac_round = ctx.workdir / "wac_round.json"
+    if wac_round.exists():
+        return Outcome(True, wac_round.read_text(encoding="utf-8"), wac=True)
+    return None
+
 
 RUNNER = r"""
 class NondeterminismError extends Error {

@@ -198,6 +198,24 @@ def test_a_nondeterministic_typescript_workflow_is_detected(bun_daemon: RunningD
     assert "'task_a'" in result["error"]["message"] and "'task_b'" in result["error"]["message"]
 
 
+def test_a_deno_workflow_runs_the_same_way(bun_daemon: RunningDaemon) -> None:
+    d = bun_daemon
+    d.deploy("f/wac/deno_par", textwrap.dedent('''
+        import { step, task, workflow } from "npm:windmill-client";
+        const triple = task(async function triple(x: number) { return x * 3; });
+        export const main = workflow(async (xs: number[]) => {
+          const all = await Promise.all(xs.map((x) => triple(x)));
+          const runtime = await step("runtime", () => typeof Bun === "undefined" ? "deno" : "bun");
+          return { all, runtime };
+        });
+    '''), "deno")
+    job_id = d.api("POST", "jobs/run/p/f/wac/deno_par", json={"xs": [1, 2, 3]}).text.strip('"')
+    job = d.wait_job(job_id, timeout=120)
+    assert job["success"] and job["result"] == {"all": [3, 6, 9], "runtime": "deno"}, job
+    children = d.api("GET", "jobs/list", params={"parent_job": job_id}).json()
+    assert len(children) == 3 and {c["language"] for c in children} == {"deno"}
+
+
 def test_a_typescript_workflow_survives_a_daemon_killed_while_tasks_run(
         bun_daemon: RunningDaemon) -> None:
     # Last in the module: the daemon is killed and restarted (on a new port).
