@@ -165,6 +165,7 @@ class _Converter:
         elif kind == "form":
             props["submit_label"] = self._config(config, "label") or "Submit"
             comp["runnable"] = self.run_of.get(cid)
+            self.buttons.append((comp, data))  # its recomputeIds refresh after a submit
         return comp
 
     def _source(self, cid: str, data: dict[str, Any]) -> Any:
@@ -236,12 +237,13 @@ class _Converter:
         return out
 
     def _wire_button(self, comp: dict[str, Any], data: dict[str, Any]) -> None:
-        """A button runs its own runnable, then refreshes `recomputeIds`; one with no
-        runnable of its own reruns the first of them."""
+        """A button (or form) runs its own runnable, then refreshes `recomputeIds`; a button
+        with no runnable of its own reruns the first of them."""
         again = [self.run_of[c] for c in data.get("recomputeIds") or [] if c in self.run_of]
         own = self.run_of.get(comp["id"])
         if own is None and not again:
-            comp["props"]["label"] = f"{comp['props']['label']} (does nothing)"
+            if comp["type"] == "button":
+                comp["props"]["label"] = f"{comp['props']['label']} (does nothing)"
             return
         comp["runnable"] = own or again[0]
         rest = again if own else again[1:]

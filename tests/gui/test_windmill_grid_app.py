@@ -1,7 +1,7 @@
 """A Windmill grid app (Windmill's app builder format, `value.grid`, read from an app
 folder with an inline Python script) in the desktop app's run mode against a real daemon:
 stored as it is, rendered with Tidemill's components (text, container, select, table,
-button, bar chart), its inline runnable run through `apps_u/execute_component`, the button
+button, bar chart, form), its inline runnables run through `apps_u/execute_component`, the button
 rerunning the table's script, a connected input rerunning it too, and an unknown Windmill
 component shown as a labelled placeholder.
 """
@@ -19,6 +19,7 @@ from desktop_app.apps.folder import load_app_folder
 from desktop_app.client.http import Connection, TidemillClient
 from desktop_app.gui.apps.chart import ChartView
 from desktop_app.gui.apps.displays import TableView
+from desktop_app.gui.apps.inputs import FormView
 from desktop_app.gui.apps.run_window import AppRunWindow
 from tests.e2e.daemon_harness import RunningDaemon
 
@@ -59,7 +60,7 @@ def test_a_windmill_grid_app_renders_and_runs(daemon: RunningDaemon, qtbot: Any,
         assert w.surface is not None
         views = w.surface.views
         state = w.surface.session.state.values
-        assert set(views) == {"a", "b", "c", "d", "region", "e", "f"}
+        assert set(views) == {"a", "b", "c", "d", "region", "e", "f", "g"}
         # on load the inline script ran through the daemon, with the select's default
         table = views["b"]
         assert isinstance(table, TableView)
@@ -89,7 +90,17 @@ def test_a_windmill_grid_app_renders_and_runs(daemon: RunningDaemon, qtbot: Any,
         await w.surface.idle()
         assert [x["region"] for x in state["b__run"]["result"]] == ["us", "us"]
         assert views["a"].text.text() == "Orders of us"  # type: ignore[attr-defined]
-        # an unknown Windmill component is a labelled placeholder, not a crash
+        # the form: fields from its inline script, submit runs it, recomputeIds reruns b
+        form = views["g"]
+        assert isinstance(form, FormView)
+        assert list(form.form.fields) == ["item", "qty"] and form.submit.text() == "Add order"
+        before = w.surface.session.runs.get("b__run", 0)
+        form.form.fields["item"].widget.setText("jam")  # type: ignore[attr-defined]
+        form.submit.click()
+        await w.surface.idle()
+        assert state["g__run"]["result"] == {"added": "jam", "qty": 1}
+        assert w.surface.session.runs["b__run"] == before + 1
+                # an unknown Windmill component is a labelled placeholder, not a crash
         note = views["f"].findChild(QLabel)
         assert note is not None and "plotlycomponentv2" in note.text() and \
             "not shown in Tidemill yet" in note.text()

@@ -22,8 +22,11 @@ def test_the_fixture_maps_to_tidemill_components_and_a_runnable() -> None:
     app = AppDefinition({"value": to_tidemill(value)})
     kinds = {c.id: c.type for c, _ in app.all_components()}
     assert kinds == {"a": "text", "b": "table", "c": "button", "d": "container",
-                     "region": "select", "e": "chart", "f": "windmill:plotlycomponentv2"}
-    [run] = app.runnables
+                     "region": "select", "e": "chart", "f": "windmill:plotlycomponentv2",
+                     "g": "form"}
+    run, add = app.runnables
+    assert (add.id, add.trigger, add.raw["on_success"]) == ("g__run", "button",
+                                                            {"refresh": ["b__run"]})
     assert (run.id, run.type, run.language, run.trigger) == ("b__run", "inline", "python3",
                                                               "change")
     assert run.raw["inputs"] == {"region": {"expr": "region.value"}}
