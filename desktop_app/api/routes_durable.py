@@ -44,14 +44,12 @@ async def inline_checkpoint(workspace: str, job_id: JobId, request: Request,
         await access.require_job(request, who, await get_job_row(request.app.state.tidemill,
                                                                  workspace, jid), Action.WRITE)
     state = request.app.state.tidemill
-    async with state.pool.connection() as conn, conn.transaction():
-        cur = await conn.execute("SELECT 1 FROM job_queue WHERE id = %s AND workspace_id = %s",
-                                 (jid, workspace))
-        if await cur.fetchone() is None:
-            raise HTTPException(404, f"workflow job {job_id} is not running")
-        await durable.record_step(conn, jid, body["key"], body.get("result"),
-                                  started_at=body.get("started_at"),
-                                  duration_ms=body.get("duration_ms"))
+    async with state.pool.connection() as conn:  # one statement: one round trip
+        running = await durable.record_inline_step(
+            conn, workspace, jid, body["key"], body.get("result"),
+            started_at=body.get("started_at"), duration_ms=body.get("duration_ms"))
+    if not running:
+        raise HTTPException(404, f"workflow job {job_id} is not running")
     return JSONResponse({"ok": True})
 
 

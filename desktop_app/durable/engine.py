@@ -50,6 +50,26 @@ async def record_step(conn: AsyncConnection[Any], workflow_id: uuid.UUID, key: s
     return cur.rowcount > 0
 
 
+async def record_inline_step(conn: AsyncConnection[Any], workspace: str, workflow_id: uuid.UUID,
+                             key: str, result: Any, *, started_at: str | None = None,
+                             duration_ms: int | None = None) -> bool:
+    """A `step()` the running workflow recorded itself (the SDK's inline call), in one
+    statement (one round trip, autocommit): False when the workflow is not running in
+    `workspace`. A second record of the same key is ignored, as in `record_step`."""
+    cur = await conn.execute(
+        "WITH running AS (SELECT id FROM job_queue WHERE id = %(id)s AND workspace_id = %(ws)s),"
+        " saved AS (INSERT INTO wac_checkpoints (workflow_id, step_key, result, started_at,"
+        "                                        duration_ms)"
+        "           SELECT id, %(key)s::text, %(result)s, %(started)s::timestamptz, %(ms)s::bigint"
+        "             FROM running"
+        "           ON CONFLICT DO NOTHING)"
+        " SELECT count(*) FROM running",
+        {"id": workflow_id, "ws": workspace, "key": key, "result": Jsonb(result),
+         "started": started_at, "ms": duration_ms})
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
 class RoundOutcome:
     """What the worker does after a round: complete the job, or nothing (suspended)."""
 
