@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import textwrap
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -196,6 +198,35 @@ def test_a_nondeterministic_typescript_workflow_is_detected(bun_daemon: RunningD
     status, result = d.run_wait("f/wac/ts_nondet")
     assert status == "failure" and result["error"]["name"] == "NondeterminismError", result
     assert "'task_a'" in result["error"]["message"] and "'task_b'" in result["error"]["message"]
+
+
+def test_a_typescript_workflow_waits_for_approval_through_its_url(
+        bun_daemon: RunningDaemon) -> None:
+    d = bun_daemon
+    d.deploy("f/wac/ts_approve", textwrap.dedent('''
+        import { getApprovalUrls, step, waitForApproval, workflow } from "windmill-client";
+        export const main = workflow(async () => {
+          const urls = await step("urls", () => getApprovalUrls("mgr"));
+          await step("tell", () => { console.log("RESUME " + urls.resume); return null; });
+          return await waitForApproval({ key: "mgr", timeout: 120 });
+        });
+    '''), "bun")
+    job_id = d.api("POST", "jobs/run/p/f/wac/ts_approve", json={}).text.strip('"')
+    url = None
+    deadline = time.monotonic() + 90
+    while url is None and time.monotonic() < deadline:
+        m = re.search(r"RESUME (\S+)", d.api("GET", f"jobs_u/get_logs/{job_id}").text)
+        url = m.group(1) if m else None
+        time.sleep(0.2)
+    assert url, "the workflow never printed its approval URL"
+    deadline = time.monotonic() + 60
+    while (row := _queue_row(d, job_id)) is not None and row[0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert row is not None and not row[0]  # waiting for the approver, holding no worker
+    assert httpx.post(url, json={"ok": True}).status_code == 200
+    job = d.wait_job(job_id, timeout=90)
+    assert job["success"] and job["result"] == {"value": {"ok": True}, "approver": "anonymous",
+                                                "approved": True}, job
 
 
 def test_a_deno_workflow_runs_the_same_way(bun_daemon: RunningDaemon) -> None:
