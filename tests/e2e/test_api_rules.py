@@ -7,6 +7,7 @@ import base64
 import json
 
 import httpx
+import pytest
 
 from tests.e2e.daemon_harness import RunningDaemon
 
@@ -62,6 +63,7 @@ def test_body_rules_headers_and_payload(daemon: RunningDaemon) -> None:
         assert r.status_code == 400 and "JSON" in r.json()["error"]["message"]
 
 
+@pytest.mark.api_only  # no job runs: the app in-process
 def test_body_over_limit_is_413(daemon: RunningDaemon) -> None:
     daemon.deploy("f/hooks/echo", ECHO)
     with daemon.http() as c:
@@ -130,6 +132,7 @@ def test_job_views_and_sse_stream(daemon: RunningDaemon) -> None:
     assert r.status_code == 404
 
 
+@pytest.mark.api_only  # no job runs: the app in-process
 def test_openapi_document_is_served(daemon: RunningDaemon) -> None:
     doc = httpx.get(f"{daemon.url}/api/openapi.json").json()
     for path in ("/api/w/{workspace}/jobs/run/p/{path}", "/api/w/{workspace}/variables/get_value/{path}",

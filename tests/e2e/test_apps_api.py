@@ -67,6 +67,7 @@ def test_app_crud_versions_and_bad_input(daemon: RunningDaemon) -> None:
     assert r.status_code == 404 and "app not found" in r.text
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_cli_deploys_app_folders_and_says_what_is_wrong(daemon: RunningDaemon,
                                                         tmp_path: Path) -> None:
     folder = tmp_path / "users.app"

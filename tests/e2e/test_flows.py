@@ -7,8 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.daemon_harness import RunningDaemon
 from tests.e2e.flow_helpers import ECHO, flow, identity, js, py, sh, static
+
+# Each test deploys and runs its own items and judges only its own jobs: one daemon
+# serves the module (tests/e2e/conftest.py `module_daemon`).
+pytestmark = pytest.mark.shared_daemon
 
 
 def deploy_flow(d: RunningDaemon, path: str, doc: dict[str, Any]) -> None:
@@ -297,12 +303,12 @@ def test_restart_from_step_reuses_earlier_results(daemon: RunningDaemon, tmp_pat
 
 
 def test_early_return_answers_before_the_flow_ends(daemon: RunningDaemon) -> None:
-    deploy_flow(daemon, "f/flows/early", flow(
+    deploy_flow(daemon, "f/flows/early_return", flow(
         py("quick", "def main():\n    return 'accepted'\n"),
         py("slow", "import time\n\ndef main():\n    time.sleep(3)\n    return 'done'\n"),
         early_return="quick"))
     started = time.monotonic()
-    assert run_flow(daemon, "f/flows/early") == ("success", "accepted")
+    assert run_flow(daemon, "f/flows/early_return") == ("success", "accepted")
     assert time.monotonic() - started < 2.5
     job = daemon.api("GET", "jobs/list", params={"job_kinds": "flow"}).json()[0]
     assert daemon.wait_job(job["id"], timeout=30)["result"] == "done"

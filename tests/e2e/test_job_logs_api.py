@@ -8,6 +8,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.daemon_harness import RunningDaemon
 
 MB = 1024 * 1024
@@ -87,6 +89,7 @@ def test_logs_read_by_offset_and_by_the_stream_are_the_same_text(daemon: Running
     assert len(small) < 1400
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_bad_log_settings_are_refused_with_the_field_named(daemon: RunningDaemon) -> None:
     r = daemon.api("POST", "workspaces/edit_job_settings", json={"log_max_bytes": "10MB"})
     assert r.status_code == 400 and "'log_max_bytes' must be a whole number" in r.text

@@ -6,7 +6,13 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.daemon_harness import RunningDaemon
+
+# Each test deploys and runs its own items and judges only its own jobs: one daemon
+# serves the module (tests/e2e/conftest.py `module_daemon`).
+pytestmark = pytest.mark.shared_daemon
 
 HELLO_PY = textwrap.dedent('''
     import six  # a third-party requirement, resolved with uv at deploy

@@ -88,6 +88,7 @@ def wmill(daemon: RunningDaemon, tmp_path_factory: pytest.TempPathFactory) -> Wm
     return w
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_pinned_cli_version(wmill: Wmill) -> None:
     out = wmill("--version", check=False)
     assert f"CLI version: {PINNED}" in out.stdout + out.stderr
@@ -121,6 +122,7 @@ def test_script_and_flow_run_print_the_result_and_exit_code(wmill: Wmill,
     assert flow.stdout.strip().splitlines()[-1] == "42", flow.stdout + flow.stderr
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_list_commands_finish_and_list_everything(wmill: Wmill, daemon: RunningDaemon) -> None:
     paths = {f"f/many/s{i:02d}" for i in range(25)}
     for path in sorted(paths):
@@ -400,6 +402,7 @@ def test_older_inline_names_are_migrated_when_the_daemon_starts(
     assert "0 changes to apply" in out.stdout + out.stderr, out.stdout + out.stderr
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_tarball_flags_and_secrets(daemon: RunningDaemon) -> None:
     import io
     import tarfile

@@ -8,8 +8,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.daemon_harness import RunningDaemon, free_port
+
+# Each test deploys and runs its own items and judges only its own jobs: one daemon
+# serves the module (tests/e2e/conftest.py `module_daemon`).
+pytestmark = pytest.mark.shared_daemon
 
 HEADER = "import asyncio, os, random\nimport wmill\nfrom wmill import task, workflow, step, TaskError\n\n"
 

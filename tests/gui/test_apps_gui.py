@@ -211,6 +211,7 @@ def test_build_save_reopen_and_use_an_app_on_a_real_query(
             ("apple", 3), ("fig", 7), ("pear", 5)]
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_app_yaml_through_the_builder_and_save_is_the_same_yaml(
         daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
     text = (FIXTURES / "admin_panel.app.yaml").read_text()

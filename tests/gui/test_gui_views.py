@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from PySide6.QtWidgets import QComboBox
 
 from desktop_app.client.http import Connection, TidemillClient
@@ -108,6 +109,7 @@ def test_script_view_builds_the_form_runs_and_lists_the_job(
     _window_run(qloop, daemon, qtbot, body)
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_invalid_integer_shows_a_message_beside_the_field_and_starts_no_job(
         daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
     daemon.deploy("f/demo/greet", GREET)
@@ -158,6 +160,7 @@ def test_unreachable_daemon_shows_a_banner(daemon: RunningDaemon, qtbot: Any, ql
     _window_run(qloop, daemon, qtbot, body)
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_cli_screenshot_renders_a_view_at_1280x800(daemon: RunningDaemon, tmp_path: Any) -> None:
     import struct
 

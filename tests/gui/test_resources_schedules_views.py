@@ -33,6 +33,7 @@ def _window_run(loop: Any, daemon: RunningDaemon, qtbot: Any, body: Any) -> Any:
     return loop.run_until_complete(asyncio.wait_for(go(), 180))
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_resource_created_and_edited_through_its_type_form(
         daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
     async def body(w: MainWindow) -> None:
@@ -77,6 +78,7 @@ def test_resource_created_and_edited_through_its_type_form(
     _window_run(qloop, daemon, qtbot, body)
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_secret_variable_shows_dots_until_revealed_from_the_keyring(
         daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
     r = daemon.api("POST", "variables/create", json={

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from PySide6.QtWidgets import QLineEdit
 
 from desktop_app.client.http import Connection, TidemillClient
@@ -175,6 +176,7 @@ def test_write_a_script_the_form_follows_test_run_then_deploy(
     _window_run(qloop, daemon, qtbot, body)
 
 
+@pytest.mark.api_only  # no job runs: the API in-process
 def test_invalid_values_are_explained_beside_their_fields_and_start_no_job(
         daemon: RunningDaemon, qtbot: Any, qloop: Any) -> None:
     code = ('def main(age: int, ratio: float, scores: list[float], who: dict = {}):\n'
