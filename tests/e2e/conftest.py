@@ -17,6 +17,11 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("tidemill-cache")
 
 
+# A daemon start on a loaded machine (the suite beside other builds) has taken over 60 s;
+# waiting longer costs nothing when it starts in 2.
+START_TIMEOUT_S = 180.0
+
+
 @pytest.fixture
 def daemon(request: pytest.FixtureRequest, tmp_path: Path,
            shared_cache: Path) -> Iterator[RunningDaemon]:
@@ -38,7 +43,7 @@ def daemon(request: pytest.FixtureRequest, tmp_path: Path,
     (home / "cache").symlink_to(_mk(shared_cache / "cache"))
     (home / "envs").symlink_to(_mk(shared_cache / "envs"))
     d = RunningDaemon(home=home, port=free_port(), database_url=database_url)
-    d.start()
+    d.start(timeout=START_TIMEOUT_S)
     try:
         yield d
     finally:
@@ -66,7 +71,14 @@ def module_daemon(pg_server: EmbeddedPostgres, template_database: str,
     (home / "envs").symlink_to(_mk(shared_cache / "envs"))
     d = RunningDaemon(home=home, port=free_port(), database_url=url, extra_env={
         "TIDEMILL_SANDBOX_SHARE": str(tmp_path_factory.getbasetemp())})
-    d.start()
+    try:
+        d.start(timeout=START_TIMEOUT_S)
+    except RuntimeError:
+        # A failed start here would fail every test of the module: once more, as a user
+        # would, on a fresh port.
+        d.stop()
+        d.port = free_port()
+        d.start(timeout=START_TIMEOUT_S)
     try:
         yield d
     finally:

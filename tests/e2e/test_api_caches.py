@@ -9,11 +9,16 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from psycopg import AsyncConnection
 
 from desktop_app.db import scripts as script_store
 from desktop_app.db.scripts import ScriptVersion
 from tests.e2e.daemon_harness import RunningDaemon
+
+# Each test deploys and runs its own items and judges only its own jobs: one daemon
+# serves the module (tests/e2e/conftest.py `module_daemon`).
+pytestmark = pytest.mark.shared_daemon
 
 V1 = "def main():\n    return 1\n"
 V2 = "def main():\n    return 2\n"

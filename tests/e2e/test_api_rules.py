@@ -11,6 +11,10 @@ import pytest
 
 from tests.e2e.daemon_harness import RunningDaemon
 
+# Each test deploys and runs its own items and judges only its own jobs: one daemon
+# serves the module (tests/e2e/conftest.py `module_daemon`).
+pytestmark = pytest.mark.shared_daemon
+
 ECHO = "def main(body=None, x: int = 0, user_agent: str = ''):\n" \
        "    return {'body': body, 'x': x, 'ua': user_agent}\n"
 
@@ -134,7 +138,7 @@ def test_job_views_and_sse_stream(daemon: RunningDaemon) -> None:
 
 @pytest.mark.api_only  # no job runs: the app in-process
 def test_openapi_document_is_served(daemon: RunningDaemon) -> None:
-    doc = httpx.get(f"{daemon.url}/api/openapi.json").json()
+    doc = httpx.get(f"{daemon.url}/api/openapi.json", timeout=60).json()  # built on first ask
     for path in ("/api/w/{workspace}/jobs/run/p/{path}", "/api/w/{workspace}/variables/get_value/{path}",
                  "/api/w/{workspace}/resources/get_value_interpolated/{path}",
                  "/api/w/{workspace}/jobs_u/getupdate_sse/{job_id}"):

@@ -10,6 +10,10 @@ import pytest
 from desktop_app.client.http import ClientError, Connection, TidemillClient
 from tests.e2e.daemon_harness import RunningDaemon
 
+# Each test deploys and runs its own items and judges only its own jobs: one daemon
+# serves the module (tests/e2e/conftest.py `module_daemon`).
+pytestmark = pytest.mark.shared_daemon
+
 
 def _client(daemon: RunningDaemon) -> TidemillClient:
     return TidemillClient(Connection(url=daemon.url, token=daemon.token), timeout=120)

@@ -6,9 +6,14 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.daemon_harness import RunningDaemon
 from tests.e2e.flow_helpers import flow, js, py
+
+# Each test deploys and runs its own items and judges only its own jobs: one daemon
+# serves the module (tests/e2e/conftest.py `module_daemon`).
+pytestmark = pytest.mark.shared_daemon
 
 ASK = "import wmill\n\ndef main():\n    return wmill.get_resume_urls(approver='ops')\n"
 

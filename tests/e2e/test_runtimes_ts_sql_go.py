@@ -18,10 +18,6 @@ from desktop_app.db.embedded import EmbeddedPostgres
 from tests.e2e.daemon_harness import RunningDaemon
 from tests.support.pg import create_database, drop_database, postgresql_resource
 
-# Each test deploys and runs its own items and judges only its own jobs: one daemon
-# serves the module (tests/e2e/conftest.py `module_daemon`).
-pytestmark = pytest.mark.shared_daemon
-
 SECRET = "sk-ts-4a5b6c7d8e9f"
 
 
