@@ -63,7 +63,8 @@ async def workflow_approval_page(workspace: str, job_id: JobId, step_key: str, s
         form: dict[str, Any] = given if isinstance(given, dict) else {}
         info = {"flow_path": row[0], "step_id": step_key, "started_by": row[1],
                 "summary": row[2].get("description") or f"approval {step_key}",
-                "waiting": True, "needs_sign_in": False, "self_approval_disabled": False,
+                "waiting": True, "needs_sign_in": approvers.needs_sign_in(row[2]),
+                "self_approval_disabled": bool(row[2].get("self_approval_disabled")),
                 "groups": None, "required": 1, "approved": 0,
                 # Windmill's `form` is a schema, or its properties alone
                 "form": form if "properties" in form else {"properties": form}}

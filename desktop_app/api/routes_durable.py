@@ -13,8 +13,10 @@ from desktop_app.api import access, approval_links, inputs
 from desktop_app.api.access import Action
 from desktop_app.api.auth import Identity, authenticate
 from desktop_app.api.inputs import JobId
+from desktop_app.api.routes_flows import approver_of
 from desktop_app.api.submit import get_job_row
 from desktop_app.durable import engine as durable
+from desktop_app.flows import approvers
 
 router = APIRouter(prefix="/api/w/{workspace}", tags=["workflow-as-code"])
 
@@ -76,8 +78,18 @@ async def _answer(request: Request, job_id: str, step_key: str, signature: str,
     approval_links.check(request.app.state.tidemill.token_key,
                          _subject(jid, step_key, approver), signature)
     value = await approval_links.payload(request, payload)
+    who = await approver_of(request, approver)
     async with request.app.state.tidemill.pool.connection() as conn, conn.transaction():
-        if not await durable.resume_approval(conn, jid, step_key, value, approver, approved):
+        cur = await conn.execute("SELECT created_by, extra->'wac'->'approval' FROM job_queue"
+                                 " WHERE id = %s FOR UPDATE", (jid,))
+        row = await cur.fetchone()
+        # Only while the workflow waits on this very step (as Windmill): its rules are
+        # known then, and an early answer cannot bank an approval no rule was checked for.
+        if row is None or not isinstance(row[1], dict) or row[1].get("key") != step_key:
+            raise HTTPException(404, "this workflow is not waiting for that approval (yet, or"
+                                     " any more): approvers can answer once it reaches the step")
+        approvers.check(row[1], None, row[0], who)
+        if not await durable.resume_approval(conn, jid, step_key, value, who.name, approved):
             raise HTTPException(404, "this workflow is not waiting for that approval (any more)")
     return JSONResponse("approved" if approved else "rejected")
 

@@ -113,7 +113,9 @@ async def apply_round(conn: AsyncConnection[Any], job: ClaimedJob, payload: dict
         due = datetime.now(UTC) + timedelta(seconds=float(rnd.get("seconds") or 1))
     elif kind == "approval":
         wac["approval"] = {"key": rnd["key"], "form": rnd.get("form"),
-                           "description": rnd.get("description")}
+                           "description": rnd.get("description"),
+                           # the approver rules, checked by the approve/reject links
+                           "self_approval_disabled": bool(rnd.get("self_approval_disabled"))}
         if rnd.get("timeout"):
             await _timer(conn, job, datetime.now(UTC) + timedelta(seconds=float(rnd["timeout"])),
                          {"wac_timeout": rnd["key"]})

@@ -210,7 +210,22 @@ def _run_workflow_round(job_dir, fn, checkpoint, kwargs):
         return key
 
     sdk.WorkflowCtx._alloc_key = recording_alloc
+    # The SDK's round for an approval drops `self_approval_disabled` (its suspend info has
+    # it): keep it, so the server can refuse the starter as Windmill does.
+    asked: dict = {}
+    wait = sdk.WorkflowCtx._wait_for_approval
+
+    async def recording_wait(self, *args, **kw):
+        try:
+            return await wait(self, *args, **kw)
+        except sdk._StepSuspend as suspend:
+            asked.update(suspend.dispatch_info)
+            raise
+
+    sdk.WorkflowCtx._wait_for_approval = recording_wait
     outcome = sdk._run_workflow(fn, checkpoint, kwargs)
+    if outcome.get("type") == "approval" and asked.get("key") == outcome.get("key"):
+        outcome["self_approval_disabled"] = bool(asked.get("self_approval_disabled"))
     sys.stdout.flush()
     _write(os.path.join(job_dir, "wac_round.json"),
            json.dumps({"round": outcome, "keys": keys}, default=_json_default))

@@ -82,7 +82,8 @@ function roundOf(info, result) {
       return { type: "sleep", key: info.key, seconds: info.seconds };
     case "approval":
       return { type: "approval", key: info.key, timeout: info.timeout, form: info.form,
-               skin: info.skin, description: info.description };
+               skin: info.skin, description: info.description,
+               self_approval_disabled: Boolean(info.self_approval_disabled) };
     case "inline_checkpoint":
       return { type: "inline_checkpoint", key: info.key, result: info.result ?? null,
                started_at: info.started_at, duration_ms: info.duration_ms };

@@ -208,7 +208,7 @@ def test_a_typescript_workflow_waits_for_approval_through_its_url(
         export const main = workflow(async () => {
           const urls = await step("urls", () => getApprovalUrls("mgr"));
           await step("tell", () => { console.log("RESUME " + urls.resume); return null; });
-          return await waitForApproval({ key: "mgr", timeout: 120 });
+          return await waitForApproval({ key: "mgr", timeout: 120, selfApproval: false });
         });
     '''), "bun")
     job_id = d.api("POST", "jobs/run/p/f/wac/ts_approve", json={}).text.strip('"')
@@ -223,9 +223,19 @@ def test_a_typescript_workflow_waits_for_approval_through_its_url(
     while (row := _queue_row(d, job_id)) is not None and row[0] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert row is not None and not row[0]  # waiting for the approver, holding no worker
-    assert httpx.post(url, json={"ok": True}).status_code == 200
+    # selfApproval: false → a signed-in approver other than the starter (admin)
+    refused = httpx.post(url, json={"ok": True})
+    assert refused.status_code == 403 and "signed-in approver" in refused.text, refused.text
+    own = httpx.post(url, json={}, headers={"Authorization": f"Bearer {d.token}"})
+    assert own.status_code == 403 and "self-approval is disabled" in own.text, own.text
+    assert d.api("POST", "users/add", json={"username": "bob", "role": "operator"}
+                 ).status_code == 201
+    with d.http() as c:
+        bob = c.post("/api/users/tokens/create", json={"username": "bob", "label": "b"}).text
+    ok = httpx.post(url, json={"ok": True}, headers={"Authorization": f"Bearer {bob}"})
+    assert ok.status_code == 200, ok.text
     job = d.wait_job(job_id, timeout=90)
-    assert job["success"] and job["result"] == {"value": {"ok": True}, "approver": "anonymous",
+    assert job["success"] and job["result"] == {"value": {"ok": True}, "approver": "bob",
                                                 "approved": True}, job
 
 

@@ -123,9 +123,48 @@ def test_wait_for_approval_resumed_through_its_url(daemon: RunningDaemon) -> Non
     assert url, "the workflow never printed its approval URL"
     forged = url[:-4] + "beef" if "?" not in url else url.replace("/wac_resume/", "/wac_resume/x")
     assert httpx.post(forged, json={}).status_code in (400, 403, 404)
-    assert httpx.post(url, json={"ok": True}).status_code == 200
+    # the link answers only once the workflow waits on the step (an early answer is a 404)
+    deadline = time.monotonic() + 60
+    while (r := httpx.post(url, json={"ok": True})).status_code == 404:
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.2)
+    assert r.status_code == 200, r.text
     job = daemon.wait_job(job_id, timeout=60)
     assert job["success"] and job["result"] == {"value": {"ok": True}, "approver": "anonymous",
+                                                "approved": True}
+
+
+def test_wait_for_approval_without_self_approval_needs_another_signed_in_user(
+        daemon: RunningDaemon) -> None:
+    # wait_for_approval(self_approval=False): the starter (admin) may not approve their
+    # own workflow, and nobody may anonymously; another signed-in user may, named as approver
+    _deploy(daemon, "f/wac/four_eyes", (
+        "@workflow\nasync def main():\n"
+        "    return await wmill.wait_for_approval(key='mgr', timeout=300, self_approval=False)\n"))
+    job_id = daemon.api("POST", "jobs/run/p/f/wac/four_eyes", json={}).text
+    assert daemon.api("POST", "users/add", json={"username": "bob", "role": "operator"}
+                      ).status_code == 201
+    with daemon.http() as c:
+        bob = c.post("/api/users/tokens/create", json={"username": "bob", "label": "b"}).text
+    urls: dict[str, str] = {}
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:  # until the workflow waits for its approval
+        urls = daemon.api("GET", f"jobs/wac_approval_urls/{job_id}/mgr").json()
+        if httpx.get(urls["approvalPage"]).status_code == 200:
+            break
+        time.sleep(0.3)
+    page = httpx.get(urls["approvalPage"]).text
+    assert "may not approve it" in page and 'id="tm-token"' in page  # the page says the rule
+    anonymous = httpx.post(urls["resume"], json={})
+    assert anonymous.status_code == 403 and "signed-in approver" in anonymous.text
+    own = httpx.post(urls["resume"], json={}, headers={"Authorization": f"Bearer {daemon.token}"})
+    assert own.status_code == 403 and "self-approval is disabled" in own.text
+    assert httpx.post(urls["cancel"], json={}).status_code == 403  # rejecting too
+    assert daemon.api("GET", f"jobs_u/get/{job_id}").json()["type"] == "QueuedJob"
+    ok = httpx.post(urls["resume"], json={"go": 1}, headers={"Authorization": f"Bearer {bob}"})
+    assert ok.status_code == 200, ok.text
+    job = daemon.wait_job(job_id, timeout=60)
+    assert job["success"] and job["result"] == {"value": {"go": 1}, "approver": "bob",
                                                 "approved": True}
 
 
