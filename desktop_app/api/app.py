@@ -22,6 +22,7 @@ from desktop_app.api import (
     routes_folders,
     routes_http_triggers,
     routes_jobs,
+    routes_pg_replication,
     routes_progress,
     routes_rerun,
     routes_resources,
@@ -142,6 +143,7 @@ def create_app(state: ApiState) -> FastAPI:
     app.include_router(routes_http_triggers.router)
     app.include_router(routes_http_triggers.serve_router)
     app.include_router(routes_apps.router)
+    app.include_router(routes_pg_replication.router)  # before the triggers' {path:path}
     for router in routes_event_triggers.routers:
         app.include_router(router)
     app.include_router(routes_event_triggers.overview_router)

@@ -24,24 +24,32 @@ _SLOT = re.compile(r"^[a-z0-9_]{1,63}$")  # Postgres's own rule for slot names
 
 def check(body: dict[str, Any]) -> dict[str, Any]:
     """The replication part of a postgres trigger's config (UsageError names the field)."""
-    slot = body.get("replication_slot_name")
-    if not isinstance(slot, str) or not _SLOT.match(slot):
-        raise UsageError("'replication_slot_name' must be a slot name: lower-case letters,"
-                         " digits and _, at most 63 characters",
-                         hint="e.g. tidemill_orders (created on first connect if missing)")
-    pub = body.get("publication_name")
-    if not isinstance(pub, str) or not _IDENT.match(pub):
-        raise UsageError("'publication_name' must be a PostgreSQL identifier: a letter or _,"
-                         " then letters, digits, _ or $, at most 63 characters",
-                         hint="e.g. tidemill_orders")
+    slot = slot_name(body.get("replication_slot_name"), "replication_slot_name")
+    pub = publication_name(body.get("publication_name"), "publication_name")
     publication = body.get("publication")
     if publication is not None:
-        publication = _publication(publication)
+        publication = check_publication(publication)
     return {"replication_slot_name": slot, "publication_name": pub,
             "publication": publication}
 
 
-def _publication(value: Any) -> dict[str, Any]:
+def slot_name(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not _SLOT.match(value):
+        raise UsageError(f"'{field}' must be a slot name: lower-case letters,"
+                         " digits and _, at most 63 characters",
+                         hint="e.g. tidemill_orders (created on first connect if missing)")
+    return value
+
+
+def publication_name(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not _IDENT.match(value):
+        raise UsageError(f"'{field}' must be a PostgreSQL identifier: a letter or _,"
+                         " then letters, digits, _ or $, at most 63 characters",
+                         hint="e.g. tidemill_orders")
+    return value
+
+
+def check_publication(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise UsageError("'publication' must be an object {\"transaction_to_track\": [...],"
                          " \"table_to_track\": [...]}")
@@ -82,11 +90,14 @@ def _publication(value: Any) -> dict[str, Any]:
     return {"transaction_to_track": kinds, "table_to_track": checked}
 
 
+def quote_ident(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
 def create_publication_sql(name: str, publication: dict[str, Any]) -> str:
     """CREATE PUBLICATION for Windmill's `publication` object (identifiers are checked by
     `check`; a WHERE clause is the trigger editor's own SQL on their own database)."""
-    def q(ident: str) -> str:
-        return '"' + ident.replace('"', '""') + '"'
+    q = quote_ident
     tables = publication.get("table_to_track")
     if not tables:
         target = "FOR ALL TABLES"

@@ -154,3 +154,87 @@ def _slot_lag(url: str) -> int:
         return len(c.execute("SELECT 1 FROM pg_logical_slot_peek_binary_changes("
                              "'tidemill_orders', NULL, NULL, 'proto_version', '1',"
                              " 'publication_names', 'tidemill_orders')").fetchall())
+
+
+@pytest.mark.api_only
+def test_slots_and_publications_are_managed_through_windmills_endpoints(
+        daemon: RunningDaemon, database_url: str, logical_pg: str) -> None:
+    # A deleted trigger leaves its slot, and a slot nobody reads keeps WAL forever: the
+    # user lists the slots of a postgresql resource's database and deletes the stale one.
+    _resource(daemon, "f/ev/shop_db", postgresql_resource(logical_pg))
+    _resource(daemon, "f/ev/plain_db", postgresql_resource(database_url))
+    pt = "postgres_triggers"
+    assert daemon.api("GET", f"{pt}/is_valid_postgres_configuration/f/ev/shop_db").json() is True
+    assert daemon.api("GET", f"{pt}/is_valid_postgres_configuration/f/ev/plain_db"
+                      ).json() is False
+    r = daemon.api("POST", f"{pt}/slot/create/f/ev/shop_db", json={"name": "tm_stale"})
+    assert r.status_code == 201, r.text
+    assert {"slot_name": "tm_stale", "active": False} in daemon.api(
+        "GET", f"{pt}/slot/list/f/ev/shop_db").json()
+    again = daemon.api("POST", f"{pt}/slot/create/f/ev/shop_db", json={"name": "tm_stale"})
+    assert again.status_code == 409 and "already exists" in again.text
+    no_wal = daemon.api("POST", f"{pt}/slot/create/f/ev/plain_db", json={"name": "tm_x"})
+    assert no_wal.status_code == 400 and "wal_level = logical" in no_wal.text, no_wal.text
+    bad = daemon.api("POST", f"{pt}/slot/create/f/ev/shop_db", json={"name": "Bad-Slot"})
+    assert bad.status_code == 400 and "'name' must be a slot name" in bad.text
+
+    # a trigger still reading the slot: deleting it is refused, naming the trigger
+    daemon.deploy("f/ev/changes", ECHO)
+    assert _create(daemon, "postgres", path="f/ev/stale", script_path="f/ev/changes",
+                   postgres_resource_path="$res:f/ev/shop_db", replication_slot_name="tm_stale",
+                   publication_name="tm_pub").status_code == 201
+    used = daemon.api("DELETE", f"{pt}/slot/delete/f/ev/shop_db", json={"name": "tm_stale"})
+    assert used.status_code == 409 and "f/ev/stale" in used.text, used.text
+    assert daemon.api("DELETE", "postgres_triggers/delete/f/ev/stale"
+                      ).status_code == 200
+    r = daemon.api("DELETE", f"{pt}/slot/delete/f/ev/shop_db", json={"name": "tm_stale"})
+    assert r.status_code == 200, r.text
+    with psycopg.connect(logical_pg, autocommit=True) as c:
+        assert c.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'tm_stale'"
+                         ).fetchone() is None  # WAL no longer held for it
+    assert "tm_stale" not in str(daemon.api("GET", f"{pt}/slot/list/f/ev/shop_db").json())
+    gone = daemon.api("DELETE", f"{pt}/slot/delete/f/ev/shop_db", json={"name": "tm_stale"})
+    assert gone.status_code == 404 and "no replication slot 'tm_stale'" in gone.text
+
+    # publications: create with columns and a row filter, read back, replace, delete
+    spec = {"transaction_to_track": ["Insert", "Update"],
+            "table_to_track": [{"schema_name": "public", "table_to_track": [
+                {"table_name": "orders", "columns_name": ["id", "item", "qty"],
+                 "where_clause": "qty > 1"}]}]}
+    r = daemon.api("POST", f"{pt}/publication/create/tm_pub/f/ev/shop_db", json=spec)
+    assert r.status_code == 201, r.text
+    assert "tm_pub" in daemon.api("GET", f"{pt}/publication/list/f/ev/shop_db").json()
+    got = daemon.api("GET", f"{pt}/publication/get/tm_pub/f/ev/shop_db").json()
+    assert got == {"transaction_to_track": ["Insert", "Update"], "table_to_track": [
+        {"schema_name": "public", "table_to_track": [
+            {"table_name": "orders", "columns_name": ["id", "item", "qty"],
+             "where_clause": "(qty > 1)"}]}]}, got
+    dup = daemon.api("POST", f"{pt}/publication/create/tm_pub/f/ev/shop_db", json=spec)
+    assert dup.status_code == 409
+    r = daemon.api("POST", f"{pt}/publication/update/tm_pub/f/ev/shop_db",
+                   json={"transaction_to_track": ["Delete"]})
+    assert r.status_code == 200, r.text
+    assert daemon.api("GET", f"{pt}/publication/get/tm_pub/f/ev/shop_db").json() == {
+        "transaction_to_track": ["Delete"], "table_to_track": None}  # all tables now
+    bad = daemon.api("POST", f"{pt}/publication/update/tm_pub/f/ev/shop_db",
+                     json={"transaction_to_track": ["Truncate"]})
+    assert bad.status_code == 400 and "Insert, Update and Delete" in bad.text
+    assert daemon.api("DELETE", f"{pt}/publication/delete/tm_pub/f/ev/shop_db"
+                      ).status_code == 200
+    missing = daemon.api("GET", f"{pt}/publication/get/tm_pub/f/ev/shop_db")
+    assert missing.status_code == 404 and "no publication 'tm_pub'" in missing.text
+    assert daemon.api("GET", f"{pt}/publication/get/1bad/f/ev/shop_db").status_code == 400
+
+    # acting on the database needs the resource's secret, and changing it a developer
+    assert daemon.api("POST", "users/add", json={"username": "olga", "role": "operator"}
+                      ).status_code == 201
+    with daemon.http() as c:
+        olga = c.post("/api/users/tokens/create", json={"username": "olga", "label": "o"}).text
+    with daemon.http(olga) as c:
+        assert c.get(f"/api/w/main/{pt}/slot/list/f/ev/shop_db").status_code == 403
+        assert c.post(f"/api/w/main/{pt}/slot/create/f/ev/shop_db",
+                      json={"name": "tm_olga"}).status_code == 403
+    unreachable = {**postgresql_resource(logical_pg), "host": "127.0.0.1", "port": 1}
+    _resource(daemon, "f/ev/down_db", unreachable)
+    down = daemon.api("GET", f"{pt}/slot/list/f/ev/down_db")
+    assert down.status_code == 400 and "the database of f/ev/down_db said" in down.text

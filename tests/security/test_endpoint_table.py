@@ -144,6 +144,17 @@ GET    /api/w/{workspace}/postgres_triggers/list                             401
 POST   /api/w/{workspace}/postgres_triggers/setenabled/{path}                401  403  400  400
 POST   /api/w/{workspace}/postgres_triggers/setmode/{path}                   401  403  400  400
 POST   /api/w/{workspace}/postgres_triggers/update/{path}                    401  403  403  403
+# slots and publications in a postgresql resource's database: the caller needs the
+# resource's secret (no grant here), and a developer's role to change them
+GET    /api/w/{workspace}/postgres_triggers/is_valid_postgres_configuration/{path} 401  403  403  403
+DELETE /api/w/{workspace}/postgres_triggers/publication/delete/{publication}/{path} 401  403  403  403
+GET    /api/w/{workspace}/postgres_triggers/publication/get/{publication}/{path} 401  403  403  403
+GET    /api/w/{workspace}/postgres_triggers/publication/list/{path}          401  403  403  403
+POST   /api/w/{workspace}/postgres_triggers/publication/create/{publication}/{path} 401  403  403  403
+POST   /api/w/{workspace}/postgres_triggers/publication/update/{publication}/{path} 401  403  403  403
+DELETE /api/w/{workspace}/postgres_triggers/slot/delete/{path}               401  403  403  403
+GET    /api/w/{workspace}/postgres_triggers/slot/list/{path}                 401  403  403  403
+POST   /api/w/{workspace}/postgres_triggers/slot/create/{path}               401  403  403  403
 POST   /api/w/{workspace}/resources/create                                   401  403  403  400
 DELETE /api/w/{workspace}/resources/delete/{path}                            401  403  403  403
 GET    /api/w/{workspace}/resources/exists/{path}                            401  403  403  403
@@ -254,7 +265,8 @@ def _seed(server: ApiServer) -> tuple[dict[str, str | None], dict[str, str]]:
     tokens["run"] = post("/api/users/tokens/create", {"label": "hook", "scope": "run:f/t/*"})
     values = {"workspace": "main", "path": "f/t/item", "job_id": job, "hash_": script_hash,
               "name": "t", "username": "admin", "id_": "1", "resume_id": "0",
-              "signature": "0" * 64, "step_key": "k", "step_id": "a", "route_path": "nothing"}
+              "signature": "0" * 64, "step_key": "k", "step_id": "a", "route_path": "nothing",
+              "publication": "p"}
     return tokens, values
 
 
