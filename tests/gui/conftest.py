@@ -10,7 +10,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 qasync = pytest.importorskip("qasync")
 
-from tests.e2e.conftest import _real_keyring, daemon, shared_cache  # noqa: E402, F401
+from tests.e2e.conftest import _real_keyring, daemon, module_daemon, shared_cache  # noqa: E402, F401
 
 
 @pytest.fixture

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from desktop_app.db.embedded import EmbeddedPostgres
-from tests.e2e.conftest import _real_keyring, daemon, shared_cache  # noqa: F401  (fixtures)
+from tests.e2e.conftest import (  # noqa: F401  (fixtures)
+    _real_keyring,
+    daemon,
+    module_daemon,
+    shared_cache,
+)
 from tests.e2e.daemon_harness import RunningDaemon, free_port
 from tests.support.pg import create_database, drop_database
 
