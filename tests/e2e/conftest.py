@@ -72,14 +72,13 @@ def module_daemon(pg_server: EmbeddedPostgres, template_database: str,
     d = RunningDaemon(home=home, port=free_port(), database_url=url, extra_env={
         "TIDEMILL_SANDBOX_SHARE": str(tmp_path_factory.getbasetemp())})
     try:
-        d.start(timeout=START_TIMEOUT_S)
-    except RuntimeError:
-        # A failed start here would fail every test of the module: once more, as a user
-        # would, on a fresh port.
-        d.stop()
-        d.port = free_port()
-        d.start(timeout=START_TIMEOUT_S)
-    try:
+        try:
+            d.start(timeout=START_TIMEOUT_S)
+        except RuntimeError:
+            # A failed start here would fail every test of the module: once more, as a
+            # user would, on a fresh port (the harness stopped the first one).
+            d.port = free_port()
+            d.start(timeout=START_TIMEOUT_S)
         yield d
     finally:
         d.stop()

@@ -75,7 +75,9 @@ class RunningDaemon:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"daemon did not answer in {timeout}s:\n{self.log()}")
+        log = self.log()
+        self.stop(timeout=10)  # a start given up on leaves no daemon behind
+        raise RuntimeError(f"daemon did not answer in {timeout}s:\n{log}")
 
     def log(self) -> str:
         path = self.home.parent / f"daemon-{self.home.name}.log"
