@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -179,7 +180,7 @@ class KeyringSecretStore:
 
         def run() -> None:
             try:
-                outcome.append(fn())
+                outcome.append(_through_a_restart(fn))
             except BaseException as exc:
                 failure.append(exc)
 
@@ -209,6 +210,35 @@ class KeyringSecretStore:
                     f"{type(exc).__name__}: {exc}") from exc
             raise exc
         return outcome[0]
+
+
+# gnome-keyring-daemon aborts now and then when a client's request and its disconnect cross
+# ("gkd_secret_service_get_pkcs11_session: assertion 'client' failed", an upstream bug);
+# desktops start it again at once (D-Bus activation, systemd). A call that met the crash
+# is tried again while the keyring comes back, instead of failing a job or a request.
+_GONE_AWAY = ("disconnected from message bus without replying",
+              "was not provided by any .service files", "NoReply", "ServiceUnknown")
+_RETRY_FOR_S = 5.0
+
+
+def _keyring_went_away(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if any(marker in f"{type(seen).__name__}: {seen}" for marker in _GONE_AWAY):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _through_a_restart(fn: Callable[[], T]) -> T:
+    deadline = time.monotonic() + _RETRY_FOR_S
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if not _keyring_went_away(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
 
 
 def _secret_service_provider() -> str | None:

@@ -224,3 +224,19 @@ def test_open_secret_store_encrypted_file_choice(tmp_path: Path,
     monkeypatch.setenv("TIDEMILL_SECRETS", "plaintext")
     with pytest.raises(DaemonError, match=r"'keyring'.*'encrypted-file'"):
         open_secret_store(tmp_path, "x")
+
+
+
+def test_a_keyring_that_crashes_comes_back_and_the_call_goes_through(
+        secret_service: SecretServiceSession) -> None:
+    """gnome-keyring-daemon aborts now and then (an upstream bug: a client's request and its
+    disconnect crossing); a desktop restarts it at once, as the test session's watcher does.
+    A read that meets the outage is tried again and answers, with what was stored before."""
+    store = KeyringSecretStore("restart-check")
+    store.set("main", "kept", "still here")
+    before = secret_service.restarts
+    assert secret_service.keyring_daemon is not None
+    secret_service.keyring_daemon.kill()  # what its abort looks like from outside
+    secret_service.keyring_daemon.wait()
+    assert store.get("main", "kept") == "still here"  # the daemon's store, opened before
+    assert secret_service.restarts == before + 1
