@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.client.http import ClientError, Connection, TidemillClient
+from desktop_app.gui.gc_guard import GuiThreadCollector
 from desktop_app.gui.resources_view import ResourcesView
 from desktop_app.gui.run_form_view import RunFormView
 from desktop_app.gui.runs_view import JobView, RunsView
@@ -365,10 +366,14 @@ class MainWindow(QMainWindow):
 
 
 def _application(theme: str) -> QApplication:
+    """The process's QApplication, themed, with cycle collection kept on the GUI thread
+    (gc_guard.py says why): every entry point that owns the process comes through here."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Tidemill")
     apply_theme(app, theme)
+    if app.findChild(GuiThreadCollector) is None:
+        GuiThreadCollector(app).start()
     return app
 
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from desktop_app.client.activity import ActivityWatch, failure_message
 from desktop_app.client.http import ClientError, TidemillClient, connection_from_env
+from desktop_app.gui.gc_guard import GuiThreadCollector
 from desktop_app.gui.tasks import spawn
 
 LEVEL_COLOURS = {"idle": "#2e9e4f", "busy": "#3b82f6", "failed": "#d9453b",
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no system tray on this desktop: the daemon runs without a tray icon", flush=True)
         return 0
     app.setQuitOnLastWindowClosed(False)
+    GuiThreadCollector(app).start()  # see gc_guard.py
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 

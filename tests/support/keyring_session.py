@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -61,36 +61,18 @@ class SecretServiceSession:
     password: str
     env: dict[str, str] = field(default_factory=dict)
     bus: subprocess.Popen[bytes] | None = None
-    keyring_daemon: subprocess.Popen[bytes] | None = None
-    daemon_env: dict[str, str] = field(default_factory=dict)  # gnome-keyring's own
-    restarts: int = 0
-    _restart_lock: threading.Lock = field(default_factory=threading.Lock)
-    _stopping: threading.Event = field(default_factory=threading.Event)
+    supervisor: subprocess.Popen[bytes] | None = None  # restarts gnome-keyring (below)
 
-    def restart_keyring_if_dead(self) -> bool:
-        """Start gnome-keyring-daemon again, on the same bus and files and unlocked with
-        the same password, if it has exited. True if it was restarted."""
-        with self._restart_lock:
-            if (self._stopping.is_set() or self.keyring_daemon is None
-                    or self.keyring_daemon.poll() is None):
-                return False
-            self.restarts += 1
-            _start_keyring_daemon(self, self.daemon_env)
-            return True
+    @property
+    def keyring_pid(self) -> int:
+        """The running gnome-keyring-daemon's pid (what a test kills to crash it)."""
+        return int((self.root / _PID_FILE).read_text())
 
-    def watch(self) -> None:
-        """Restart the keyring whenever it dies, as systemd or D-Bus activation does on a
-        desktop. gnome-keyring-daemon aborts now and then when a client's request and its
-        disconnect cross (an upstream bug, seen in CI: every later test then failed);
-        Tidemill's store retries a call that met the crash (secrets/store.py)."""
-        def loop() -> None:
-            while not self._stopping.wait(0.1):
-                try:
-                    self.restart_keyring_if_dead()
-                except Exception:  # the next round tries again; the tests see the outage
-                    pass
-
-        threading.Thread(target=loop, name="test-keyring-watch", daemon=True).start()
+    @property
+    def restarts(self) -> int:
+        """How many times the supervisor started the keyring again after it exited."""
+        path = self.root / _RESTARTS_FILE
+        return len(path.read_text().splitlines()) if path.exists() else 0
 
     def lock(self) -> None:
         """Lock the default collection (what a locked desktop keyring looks like)."""
@@ -100,15 +82,27 @@ class SecretServiceSession:
             secretstorage.get_default_collection(conn).lock()
 
     def stop(self) -> None:
-        self._stopping.set()
-        for proc in (self.keyring_daemon, self.bus):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        if self.supervisor is not None and self.supervisor.poll() is None:
+            # its own process group: the shell and the keyring it is waiting on
+            _stop_group(self.supervisor, signal.SIGTERM)
+        if self.bus is not None and self.bus.poll() is None:
+            self.bus.terminate()
+            try:
+                self.bus.wait(5)
+            except subprocess.TimeoutExpired:
+                self.bus.kill()
+                self.bus.wait()
+
+
+def _stop_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        proc.wait()
 
 
 def _wait_for_bus_name(address: str, name: str, proc: subprocess.Popen[bytes],
@@ -123,10 +117,12 @@ def _wait_for_bus_name(address: str, name: str, proc: subprocess.Popen[bytes],
                 return
             if proc.poll() is not None:
                 raise SecretServiceUnavailable(
-                    f"gnome-keyring-daemon exited with {proc.returncode}: "
-                    f"{log.read_text(errors='replace').strip()}")
+                    f"the keyring's supervisor exited with {proc.returncode}: "
+                    f"{log.read_text(errors='replace').strip()[-2000:]}")
             time.sleep(0.01)
-    raise SecretServiceUnavailable(f"{name} did not appear on the test bus in {timeout} s")
+    raise SecretServiceUnavailable(
+        f"{name} did not appear on the test bus in {timeout} s; gnome-keyring-daemon "
+        f"said: {log.read_text(errors='replace').strip()[-2000:] or '(nothing)'}")
 
 
 def start_secret_service(root: Path, password: str = "tidemill-test") -> SecretServiceSession:
@@ -158,7 +154,6 @@ def start_secret_service(root: Path, password: str = "tidemill-test") -> SecretS
         if not session.bus_address:
             raise SecretServiceUnavailable(f"dbus-daemon exited with {session.bus.wait()}")
         env["DBUS_SESSION_BUS_ADDRESS"] = session.bus_address
-        session.daemon_env = env
         _start_keyring_daemon(session, env)
     except BaseException:
         session.stop()
@@ -169,18 +164,41 @@ def start_secret_service(root: Path, password: str = "tidemill-test") -> SecretS
     return session
 
 
+# The keyring runs under a small shell supervisor that starts it again whenever it exits,
+# as systemd or D-Bus activation does on a desktop: gnome-keyring-daemon aborts now and
+# then when a client's request and its disconnect cross (an upstream bug; seen in CI,
+# every later test then failed). Tidemill's store retries a call that met the crash
+# (secrets/store.py). A separate process, not a thread here: a Python thread waking in
+# the test process can run the garbage collector, which then destroys Qt objects off the
+# GUI thread (CI: two segfaults in the GUI tests the day such a watcher thread was added).
+# --unlock reads the login keyring's password from stdin (creating the keyring with it
+# the first time), so no prompt is ever needed.
+_PID_FILE, _RESTARTS_FILE = "gnome-keyring.pid", "gnome-keyring.restarts"
+_SUPERVISOR = r"""
+started=0
+while :; do
+  [ $started = 1 ] && echo restarted >> "$2"
+  started=1
+  printf %s "$TIDEMILL_TEST_KEYRING_PASSWORD" |
+    env -u TIDEMILL_TEST_KEYRING_PASSWORD \
+      gnome-keyring-daemon --foreground --unlock --components=secrets &
+  echo $! > "$1.tmp" && mv "$1.tmp" "$1"
+  wait $!
+  sleep 0.05
+done
+"""
+
+
 def _start_keyring_daemon(session: SecretServiceSession, env: dict[str, str]) -> None:
-    # --unlock reads the login keyring's password from stdin (creating the keyring with
-    # it the first time), so no prompt is ever needed.
     log = session.root / "gnome-keyring.log"  # a file, not a pipe nobody drains
     with open(log, "ab") as log_file:
-        session.keyring_daemon = subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-            stdin=subprocess.PIPE, stdout=log_file, stderr=log_file, env=env)
-    assert session.keyring_daemon.stdin is not None
-    session.keyring_daemon.stdin.write(session.password.encode())
-    session.keyring_daemon.stdin.close()
-    _wait_for_bus_name(session.bus_address, SECRETS_BUS_NAME, session.keyring_daemon, log, 10)
+        session.supervisor = subprocess.Popen(
+            ["sh", "-c", _SUPERVISOR, "keyring-supervisor",
+             str(session.root / _PID_FILE), str(session.root / _RESTARTS_FILE)],
+            stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+            env={**env, "TIDEMILL_TEST_KEYRING_PASSWORD": session.password},
+            start_new_session=True)
+    _wait_for_bus_name(session.bus_address, SECRETS_BUS_NAME, session.supervisor, log, 10)
 
 
 @contextmanager
@@ -188,7 +206,6 @@ def secret_service_session(root: Path, password: str = "tidemill-test"
                            ) -> Iterator[SecretServiceSession]:
     """A private Secret Service, with os.environ pointing at it while the block runs."""
     session = start_secret_service(root, password)
-    session.watch()
     saved = {k: os.environ.get(k) for k in session.env}
     os.environ.update(session.env)
     try:
