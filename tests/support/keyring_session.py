@@ -82,26 +82,28 @@ class SecretServiceSession:
             secretstorage.get_default_collection(conn).lock()
 
     def stop(self) -> None:
-        if self.supervisor is not None and self.supervisor.poll() is None:
-            # its own process group: the shell and the keyring it is waiting on
-            _stop_group(self.supervisor, signal.SIGTERM)
-        if self.bus is not None and self.bus.poll() is None:
-            self.bus.terminate()
-            try:
-                self.bus.wait(5)
-            except subprocess.TimeoutExpired:
-                self.bus.kill()
-                self.bus.wait()
+        _stop(self.supervisor, group=True)  # the shell and the keyring it is waiting on
+        _stop(self.bus)
 
 
-def _stop_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+def _stop(proc: subprocess.Popen[bytes] | None, *, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL after 5 s; with `group`, to the process group `proc` leads."""
+    if proc is None or proc.poll() is not None:
+        return
+
+    def send(sig: signal.Signals) -> None:
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+
     try:
-        os.killpg(proc.pid, sig)
+        send(signal.SIGTERM)
         proc.wait(5)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        send(signal.SIGKILL)
         proc.wait()
-    except ProcessLookupError:
+    except ProcessLookupError:  # the group is already gone
         proc.wait()
 
 
