@@ -29,19 +29,31 @@ def _wait_running(daemon: RunningDaemon, job_id: str, timeout: float = 60) -> in
     raise AssertionError(f"job {job_id} never started")
 
 
-def _host_pid(pid: int) -> int:
+def _host_pid(pid: int, daemon: RunningDaemon) -> int:
     """The pid a job wrote of itself, as this test sees it. A sandboxed job has its own PID
-    namespace (bubblewrap), where its pids are small numbers: find the process whose last
-    namespace pid is that one (only this test's job runs), else it is not sandboxed."""
-    found = []
+    namespace (bubblewrap), where its pids are small numbers: find the process under this
+    test's daemon whose last namespace pid is that one (other tests' daemons may run jobs
+    with the same small pids at the same time), else it is not sandboxed."""
+    parents: dict[int, int] = {}
+    last_ns_pid: dict[int, int] = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            line = next(x for x in status.read_text().splitlines() if x.startswith("NSpid:"))
-        except (OSError, StopIteration):
+            fields = dict(x.split(":", 1) for x in status.read_text().splitlines() if ":" in x)
+        except OSError:
             continue
-        ids = [int(x) for x in line.split()[1:]]
-        if len(ids) > 1 and ids[-1] == pid:
-            found.append(ids[0])
+        host, ids = int(status.parent.name), [int(x) for x in fields.get("NSpid", "").split()]
+        parents[host] = int(fields.get("PPid", "0"))
+        if len(ids) > 1:
+            last_ns_pid[host] = ids[-1]
+
+    def under_daemon(host: int) -> bool:
+        while host > 1:
+            host = parents.get(host, 0)
+            if daemon.proc is not None and host == daemon.proc.pid:
+                return True
+        return False
+
+    found = [host for host, ns in last_ns_pid.items() if ns == pid and under_daemon(host)]
     return found[0] if len(found) == 1 else pid
 
 
@@ -66,7 +78,7 @@ def test_kill9_worker_mid_job_is_reaped_not_stuck(daemon: RunningDaemon, tmp_pat
     worker_pid = _wait_running(daemon, job_id)
     while not pidfile.exists():
         time.sleep(0.05)
-    script_pid = _host_pid(int(pidfile.read_text()))
+    script_pid = _host_pid(int(pidfile.read_text()), daemon)
     assert _pid_alive(script_pid)
     started = time.monotonic()
     os.kill(worker_pid, signal.SIGKILL)
@@ -135,7 +147,7 @@ def test_cancel_running_job_kills_its_process_tree(daemon: RunningDaemon, tmp_pa
     _wait_running(daemon, job_id)
     while not pidfile.exists() or not pidfile.read_text().strip():
         time.sleep(0.05)
-    child = _host_pid(int(pidfile.read_text()))
+    child = _host_pid(int(pidfile.read_text()), daemon)
     assert _pid_alive(child)
     res = daemon.cli("cancel", job_id, "--reason", "testing")
     assert res.returncode == 0, res.stderr

@@ -13,7 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # a minute: handed out first when the suite runs in parallel
 
 
 def _headless_env(**extra: str) -> dict[str, str]:
