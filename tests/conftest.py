@@ -154,7 +154,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = _tier(item)
         if not item.get_closest_marker(tier):
             item.add_marker(getattr(pytest.mark, tier))
-    if getattr(config.option, "numprocesses", None):
+    if hasattr(config, "workerinput"):  # an xdist worker: its order is the one handed out
         _longest_modules_first(items)
 
 

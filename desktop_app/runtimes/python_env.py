@@ -195,6 +195,10 @@ def _uv_env(cache_dir: Path) -> dict[str, str]:
     env["UV_CACHE_DIR"] = str(cache_dir / "uv")
     env["UV_NO_PROGRESS"] = "1"
     env["NO_COLOR"] = "1"
+    # uv wraps its messages at the terminal's COLUMNS (a daemon started from a narrow
+    # terminal inherits them): one line per message keeps them readable in a job's result
+    # and keeps the hints below matching uv's words.
+    env.pop("COLUMNS", None)
     # Interpreters come from this machine; uv must not go and download one from GitHub.
     env.setdefault("UV_PYTHON_DOWNLOADS", "never")
     # Tidemill's own venv (if any) must not become the interpreter uv discovers.

@@ -185,3 +185,15 @@ def test_empty_lock_venv_hides_tidemills_packages(tmp_path: Path, cache_dir: Pat
     assert done.returncode != 0
     assert "No module named 'sqlalchemy'" in done.stderr
     assert run(python, "import json", tmp_path).returncode == 0
+
+
+def test_uv_messages_stay_on_one_line_whatever_the_terminal_width(
+        cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uv wraps at COLUMNS; a daemon started from a narrow terminal inherits it, and the
+    hint would then miss uv's words (seen under pytest-xdist, whose workers set COLUMNS)."""
+    monkeypatch.setenv("COLUMNS", "40")
+    with pytest.raises(RuntimeSetupError) as caught:
+        resolve_lock(["tidemill-no-such-package-xyz"], cache_dir=cache_dir)
+    assert "was not found in the package registry and you require" in str(caught.value)
+    assert caught.value.hint == ("check the package name on PyPI (an import name can differ "
+                                 "from its package)")
