@@ -218,6 +218,8 @@ async def bench(url: str, history: int, rate: float, workers: int, slices: int,
 
     groups = {kind: summary([lat for at, lat in stream.samples if in_group(kind, at)])
               for kind in ("pruning", "idle")}
+    per_stretch = [summary([lat for at, lat in stream.samples if s.start <= at < s.end])
+                   for s in stretches]
     deleted = sum(s.report.get("deleted_jobs", 0) for s in stretches)
     prune_s = sum(s.end - s.start for s in stretches if s.kind == "pruning")
     return {
@@ -231,16 +233,31 @@ async def bench(url: str, history: int, rate: float, workers: int, slices: int,
         "queue_while_pruning": groups["pruning"], "queue_while_idle": groups["idle"],
         "p95_change_pct": round((groups["pruning"]["p95_ms"] / groups["idle"]["p95_ms"] - 1)
                                 * 100, 1),
+        # Each round against the idle stretches on either side of it, the median over rounds:
+        # a burst of machine noise in one stretch moves this less than the pooled p95.
+        "p95_change_paired_pct": _paired_change(stretches, per_stretch),
         "stretches": [{"kind": s.kind, "seconds": round(s.end - s.start, 1),
                        "wal_mb": round(s.wal_bytes / 2**20, 1),
                        "vacuuming": sorted({n for t, names in seen if s.start <= t < s.end
                                             for n in names.split(",")}),
-                       **{k: v for k, v in summary([lat for at, lat in stream.samples
-                                                    if s.start <= at < s.end]).items()
-                          if k in ("jobs", "p95_ms")}}
-                      for s in stretches],
+                       **{k: v for k, v in lat.items() if k in ("jobs", "p95_ms")}}
+                      for s, lat in zip(stretches, per_stretch, strict=True)],
         "load_average": round(os.getloadavg()[0], 1),
     }
+
+
+def _paired_change(stretches: list[Stretch], per_stretch: list[dict[str, float]]) -> float:
+    """Median over rounds of (the round's p95 / the mean p95 of the idle stretches before
+    and after it) - 1, in percent."""
+    ratios = []
+    for i, s in enumerate(stretches):
+        if s.kind != "pruning" or not per_stretch[i].get("jobs"):
+            continue
+        around = [per_stretch[j]["p95_ms"] for j in (i - 1, i + 1)
+                  if 0 <= j < len(stretches) and per_stretch[j].get("jobs")]
+        if around:
+            ratios.append(per_stretch[i]["p95_ms"] / statistics.mean(around))
+    return round((statistics.median(ratios) - 1) * 100, 1) if ratios else 0.0
 
 
 async def prune_only(url: str) -> None:

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from tests.e2e.daemon_harness import RunningDaemon, free_port
+from tests.support.pg import discard_server
 
 
 def _wait_running(daemon: RunningDaemon, job_id: str, timeout: float = 60) -> int:
@@ -212,4 +213,4 @@ def test_postgres_restart_under_running_daemon(tmp_path: Path, shared_cache: Pat
         finally:
             d.stop()
     finally:
-        pg.stop()
+        discard_server(pg)  # also its cluster under /var/lib/tidemill/clusters (as root)
