@@ -8,6 +8,7 @@ import signal
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 
@@ -35,26 +36,17 @@ def _host_pid(pid: int, daemon: RunningDaemon) -> int:
     namespace (bubblewrap), where its pids are small numbers: find the process under this
     test's daemon whose last namespace pid is that one (other tests' daemons may run jobs
     with the same small pids at the same time), else it is not sandboxed."""
-    parents: dict[int, int] = {}
-    last_ns_pid: dict[int, int] = {}
-    for status in Path("/proc").glob("[0-9]*/status"):
+    assert daemon.proc is not None
+    found = []
+    for child in psutil.Process(daemon.proc.pid).children(recursive=True):
         try:
-            fields = dict(x.split(":", 1) for x in status.read_text().splitlines() if ":" in x)
-        except OSError:
+            line = next(x for x in Path(f"/proc/{child.pid}/status").read_text().splitlines()
+                        if x.startswith("NSpid:"))
+        except (OSError, StopIteration):
             continue
-        host, ids = int(status.parent.name), [int(x) for x in fields.get("NSpid", "").split()]
-        parents[host] = int(fields.get("PPid", "0"))
-        if len(ids) > 1:
-            last_ns_pid[host] = ids[-1]
-
-    def under_daemon(host: int) -> bool:
-        while host > 1:
-            host = parents.get(host, 0)
-            if daemon.proc is not None and host == daemon.proc.pid:
-                return True
-        return False
-
-    found = [host for host, ns in last_ns_pid.items() if ns == pid and under_daemon(host)]
+        ids = [int(x) for x in line.split()[1:]]
+        if len(ids) > 1 and ids[-1] == pid:
+            found.append(child.pid)
     return found[0] if len(found) == 1 else pid
 
 
