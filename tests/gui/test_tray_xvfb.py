@@ -122,15 +122,17 @@ def test_tray_on_a_real_tray_host(daemon: RunningDaemon, display: dict[str, str]
         # in CI: no window after 120 s, nothing in the log): click again until the tray
         # says it heard it, then give the window's start the time a loaded machine needs.
         x, y, w, h = icon
-        for attempt in range(5):
+        # Beside another test worker the tray's start can take a minute (CI #3 of session 6:
+        # five clicks in 50 s unheard, the tray's log still empty): keep clicking for 3 min.
+        for attempt in range(12):
             _x(display, "mousemove", str(x + w // 2), str(y + h // 2))
             _x(display, "click", "1")
             try:
                 _wait("the tray to hear the click",
-                      lambda: "opening the main window" in log.read_text(), timeout=10)
+                      lambda: "opening the main window" in log.read_text(), timeout=15)
                 break
             except AssertionError:
-                assert attempt < 4, f"five clicks on the icon were not heard: {log.read_text()}"
+                assert attempt < 11, f"12 clicks on the icon were not heard: {log.read_text()}"
         window = _wait("the main window", lambda: _x(display, "search", "--name", "^Tidemill — "),
                        timeout=180)
         opened.append(int(_x(display, "getwindowpid", window.split()[0])))
