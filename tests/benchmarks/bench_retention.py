@@ -52,13 +52,22 @@ from tests.support.pg import bench_database
 #: millisecond apart, the round would chase a boundary moving as fast as it prunes.)
 AGE = timedelta(days=40)
 
+# The history's ids are what Tidemill writes (`core.ids.new_job_id`): UUIDv7, whose first
+# 48 bits are the creation time in ms, so they sort with `created_at`. `--random-ids`
+# fills with UUIDv4 instead (a history no Tidemill writes: each batch's deletes and the
+# vacuums after them touch index pages all over the job and log tables).
+V7_ID = """(lpad(to_hex(floor(extract(epoch FROM t.at) * 1000)::bigint), 12, '0') || '7'
+            || substr(md5(random()::text), 1, 3)
+            || substr('89ab', 1 + floor(random() * 4)::int, 1)
+            || substr(md5(random()::text), 1, 15))::uuid"""
 FILL = """
 INSERT INTO job_completed (id, workspace_id, kind, script_path, tag, created_by,
                            permissioned_as, created_at, completed_at, status, result, args)
-SELECT gen_random_uuid(), 'main', 'script', 'f/bench/old_' || (i %% 50), 'bash', 'bench',
-       'u/bench', %(base)s + i * interval '1 s', %(base)s + i * interval '1 s',
-       CASE WHEN i %% 10 = 0 THEN 'failure' ELSE 'success' END, '{"ok": true}', '{"i": 1}'
-  FROM generate_series(%(start)s, %(stop)s - 1) i
+SELECT {id}, 'main', 'script', 'f/bench/old_' || (i %% 50), 'bash', 'bench',
+       'u/bench', t.at, t.at,
+       CASE WHEN i %% 10 = 0 THEN 'failure' ELSE 'success' END, '{{"ok": true}}', '{{"i": 1}}'
+  FROM generate_series(%(start)s, %(stop)s - 1) i,
+       LATERAL (SELECT %(base)s + i * interval '1 s' AS at) t
 """
 FILL_LOGS = """
 INSERT INTO job_logs (job_id, seq, chunk, end_pos)
@@ -73,14 +82,15 @@ SELECT coalesce(string_agg(DISTINCT c.relname, ','), '')
 """
 
 
-async def fill(url: str, n: int) -> tuple[float, datetime]:
+async def fill(url: str, n: int, random_ids: bool = False) -> tuple[float, datetime]:
     """`n` old jobs and their logs; how long it took and the first job's creation time."""
     t0 = time.perf_counter()
     async with await AsyncConnection.connect(url, autocommit=True) as conn:
         (now,) = await (await conn.execute("SELECT now()")).fetchone()
         base = now - AGE
         for start in range(0, n, 100_000):
-            await conn.execute(FILL, {"base": base, "start": start, "stop": min(n, start + 100_000)})
+            await conn.execute(FILL.format(id="gen_random_uuid()" if random_ids else V7_ID),
+                               {"base": base, "start": start, "stop": min(n, start + 100_000)})
         await conn.execute(FILL_LOGS)
         await conn.execute("VACUUM ANALYZE job_completed")
         await conn.execute("VACUUM ANALYZE job_logs")
@@ -163,8 +173,8 @@ class Stretch:
 
 
 async def bench(url: str, history: int, rate: float, workers: int, slices: int,
-                idle_s: float, control: bool) -> dict[str, Any]:
-    fill_s, base = await fill(url, history)
+                idle_s: float, control: bool, random_ids: bool = False) -> dict[str, Any]:
+    fill_s, base = await fill(url, history, random_ids)
     async with await AsyncConnection.connect(url, autocommit=True) as conn:
         size_before = (await (await conn.execute(
             "SELECT pg_database_size(current_database())")).fetchone())[0]
@@ -225,7 +235,8 @@ async def bench(url: str, history: int, rate: float, workers: int, slices: int,
     return {
         "benchmark": "retention: pruning a job history while jobs run, pruning and idle"
                      " stretches interleaved" + (" (control: nothing pruned)" if control else ""),
-        "history_jobs": history, "fill_s": round(fill_s, 1),
+        "history_jobs": history, "history_ids": "uuid4 (random)" if random_ids else "uuid7",
+        "fill_s": round(fill_s, 1),
         "database_mb_before": round(size_before / 2**20),
         "rate_per_s": rate, "workers": workers, "slices": slices, "idle_s": idle_s,
         "prune": {"deleted_jobs": deleted, "seconds": round(prune_s, 1),
@@ -278,10 +289,12 @@ def main() -> None:
                    help="the idle stretch before and after every round (and a control's rounds)")
     p.add_argument("--control", action="store_true",
                    help="idle waits instead of pruning rounds: the method's own noise")
+    p.add_argument("--random-ids", action="store_true",
+                   help="fill the history with random (v4) ids instead of Tidemill's time-ordered v7")
     a = p.parse_args()
     with bench_database() as url:
         print(json.dumps(asyncio.run(bench(url, a.history, a.rate, a.workers, a.slices,
-                                           a.idle_s, a.control)), indent=2))
+                                           a.idle_s, a.control, a.random_ids)), indent=2))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -362,3 +364,29 @@ def test_same_worker_steps_share_a_folder(daemon: RunningDaemon) -> None:
     assert run_flow(daemon, "f/flows/same") == ("success", ["from step one", "iter 1", "iter 2"])
     # another run has its own folder
     assert run_flow(daemon, "f/flows/same") == ("success", ["from step one", "iter 1", "iter 2"])
+
+
+def test_every_job_a_flow_starts_has_a_time_ordered_id(daemon: RunningDaemon) -> None:
+    """Job ids are UUIDv7 whatever pushes the job (the API, the flow engine's steps, a
+    parallel loop's iterations pushed together): retention deletes a batch of jobs that sit
+    together in every index keyed by job id only because of it (docs: "Job history upkeep")."""
+    deploy_flow(daemon, "f/flows/ids", flow(
+        py("a", "def main():\n    return [1, 2, 3]\n"),
+        {"id": "loop", "value": {"type": "forloopflow", "iterator": js("results.a"),
+                                 "skip_failures": False, "parallel": True,
+                                 "parallelism": static(3),
+                                 "modules": [py("x", "def main(v):\n    return v\n",
+                                                v=js("flow_input.iter.value"))]}}))
+    assert run_flow(daemon, "f/flows/ids") == ("success", [1, 2, 3])
+    listed = daemon.api("GET", "jobs/list", params={"script_path_exact": "f/flows/ids",
+                                                    "job_kinds": "flow"}).json()
+    jobs = [j for j in listed if j["parent_job"] is None]  # the flow; then its descendants
+    for parent in jobs:  # breadth first: the list grows as it is walked
+        jobs += daemon.api("GET", "jobs/list", params={"parent_job": parent["id"]}).json()
+    # the flow, step a, three iterations (each a flow job, as in Windmill) and their steps x
+    assert len(jobs) == 8, [(j["id"], j["job_kind"], j["parent_job"]) for j in jobs]
+    for job in jobs:
+        uid = UUID(job["id"])
+        assert uid.version == 7, f"job {uid} ({job.get('script_path')}) is not a UUIDv7"
+        made = datetime.fromisoformat(job["created_at"].replace("Z", "+00:00"))
+        assert abs((uid.int >> 80) / 1000 - made.timestamp()) < 5, (uid, job["created_at"])
