@@ -20,6 +20,10 @@ import pytest
 from tests.e2e.daemon_harness import RunningDaemon
 from tests.e2e.flow_helpers import flow, js, py
 
+# Each test deploys and runs its own flows (distinct paths, its own users) and judges only
+# its own jobs: one daemon serves the module (tests/e2e/conftest.py `module_daemon`).
+pytestmark = pytest.mark.shared_daemon
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FORM = {"schema": {"type": "object", "order": ["note", "amount", "urgent", "level"],
                    "required": ["note"],

@@ -18,6 +18,11 @@ from desktop_app.db.embedded import EmbeddedPostgres
 from tests.e2e.daemon_harness import RunningDaemon
 from tests.support.pg import create_database, drop_database, postgresql_resource
 
+# Each test deploys and runs its own items (distinct paths, its own resource and database)
+# and judges only its own jobs: one daemon serves the module (tests/e2e/conftest.py
+# `module_daemon`).
+pytestmark = pytest.mark.shared_daemon
+
 SECRET = "sk-ts-4a5b6c7d8e9f"
 
 
@@ -150,9 +155,9 @@ def app_db(pg_server: EmbeddedPostgres) -> Iterator[dict[str, Any]]:
     drop_database(pg_server.url, name)
 
 
-def _make_pg_resource(daemon: RunningDaemon, value: dict[str, Any]) -> None:
+def _make_pg_resource(daemon: RunningDaemon, value: dict[str, Any], path: str) -> None:
     r = daemon.api("POST", "resources/create",
-                   json={"path": "f/demo/pg", "resource_type": "postgresql", "value": value})
+                   json={"path": path, "resource_type": "postgresql", "value": value})
     assert r.status_code == 201, r.text
 
 
@@ -167,21 +172,21 @@ ADD_ITEM_SQL = textwrap.dedent('''
 
 def test_postgresql_runs_through_cli_and_api(daemon: RunningDaemon, app_db: dict[str, Any],
                                              tmp_path: Path) -> None:
-    _make_pg_resource(daemon, app_db["value"])
+    _make_pg_resource(daemon, app_db["value"], "f/demo/pg_cli")
     script = tmp_path / "add_item.pg.sql"
     script.write_text(ADD_ITEM_SQL)
     daemon.cli("deploy", str(script), "--path", "f/demo/add_item", check=True)
-    res = daemon.cli("run", "f/demo/add_item", "-a", "database=$res:f/demo/pg", "-a", "name=apple",
+    res = daemon.cli("run", "f/demo/add_item", "-a", "database=$res:f/demo/pg_cli", "-a", "name=apple",
                      "-a", "qty=3", "-a", 'meta={"from": "cli"}', check=True)
     assert json.loads(res.stdout) == [{"id": 1, "name": "apple", "qty": 3, "meta": {"from": "cli"},
                                        "pct": "100%"}]
     status, result, _ = run_logged(daemon, "f/demo/add_item", {
-        "database": "$res:f/demo/pg", "name": "pear", "meta": {"ripe": True}})
+        "database": "$res:f/demo/pg_cli", "name": "pear", "meta": {"ripe": True}})
     assert status == "success", result
     assert result == [{"id": 2, "name": "pear", "qty": 1, "meta": {"ripe": True}, "pct": "100%"}]
 
     # several statements: one list of rows per statement; a pinned database needs no argument
-    daemon.deploy("f/demo/report", "-- database f/demo/pg\n"
+    daemon.deploy("f/demo/report", "-- database f/demo/pg_cli\n"
                   "SELECT count(*) AS n, sum(qty) AS total FROM items;\n"
                   "SELECT name FROM items ORDER BY id;\n", "postgresql")
     status, result, _ = run_logged(daemon, "f/demo/report")
@@ -191,14 +196,14 @@ def test_postgresql_runs_through_cli_and_api(daemon: RunningDaemon, app_db: dict
 
 def test_postgresql_failure_rolls_back_the_run(daemon: RunningDaemon,
                                                app_db: dict[str, Any]) -> None:
-    _make_pg_resource(daemon, app_db["value"])
+    _make_pg_resource(daemon, app_db["value"], "f/demo/pg_rollback")
     daemon.deploy("f/demo/half", "-- $1 name\n"
                   "INSERT INTO items (name) VALUES ($1);\n"
                   "INSERT INTO items (name) VALUES ('second');\n"
                   "\n"
                   "UPDATE items\n   SET qty = qty / 0;\n", "postgresql")
     status, result, logs = run_logged(daemon, "f/demo/half",
-                                      {"database": "$res:f/demo/pg", "name": "first"})
+                                      {"database": "$res:f/demo/pg_rollback", "name": "first"})
     assert status == "failure"
     err = result["error"]
     assert err["name"] == "PostgresError" and err["sqlstate"] == "22012"
@@ -210,7 +215,7 @@ def test_postgresql_failure_rolls_back_the_run(daemon: RunningDaemon,
         assert conn.execute("SELECT count(*) FROM items").fetchone() == (0,)
 
     daemon.deploy("f/demo/typo", "SELECT *\n  FROM itemz;\n", "postgresql")
-    status, result, _ = run_logged(daemon, "f/demo/typo", {"database": "$res:f/demo/pg"})
+    status, result, _ = run_logged(daemon, "f/demo/typo", {"database": "$res:f/demo/pg_rollback"})
     assert status == "failure" and 'relation "itemz" does not exist' in result["error"]["message"]
     assert result["error"]["line"] == 2
 
@@ -220,9 +225,9 @@ def test_postgresql_failure_rolls_back_the_run(daemon: RunningDaemon,
 
 
 def test_postgresql_cancel_stops_the_query(daemon: RunningDaemon, app_db: dict[str, Any]) -> None:
-    _make_pg_resource(daemon, app_db["value"])
+    _make_pg_resource(daemon, app_db["value"], "f/demo/pg_cancel")
     daemon.deploy("f/demo/slow", "SELECT pg_sleep(60);\n", "postgresql")
-    job_id = daemon.api("POST", "jobs/run/p/f/demo/slow", json={"database": "$res:f/demo/pg"}).text
+    job_id = daemon.api("POST", "jobs/run/p/f/demo/slow", json={"database": "$res:f/demo/pg_cancel"}).text
 
     def backends() -> int:
         with psycopg.connect(app_db["url"]) as conn:
