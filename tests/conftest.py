@@ -158,15 +158,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         _longest_modules_first(items)
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto`: one worker more than the cores. A third of the suite's wall time the
-    workers wait (on jobs' processes, schedules' seconds, fsyncs, a browser): with one worker
-    per core, CI used 146 % of two cores; a third worker fills the waits. xdist's
-    `--maxprocesses` still caps it."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) + 1
-
-
 # With pytest-xdist (the README's command runs the suite on `-n auto` workers, a module per
 # unit of work), the run ends when the last module does: hand out the modules that take
 # minutes first and the millisecond ones last, so the workers finish together instead of
