@@ -39,7 +39,8 @@ class HomeLayout:
 
     @property
     def jobs(self) -> Path:
-        """`jobs/<id>/`: each running job's scratch folder, removed however the job ends."""
+        """`jobs/<id>.<worker>/`: each running job's scratch folder, removed however the
+        job ends (`queue.model.run_folder`)."""
         return self.root / "jobs"
 
     @property

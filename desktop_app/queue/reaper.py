@@ -26,6 +26,7 @@ from psycopg.rows import dict_row
 
 from desktop_app.core.jobs import JobStatus, error_result
 from desktop_app.queue.logs import append_log, next_log_seq
+from desktop_app.queue.model import run_folder
 from desktop_app.queue.notify import QUEUE_CHANNEL
 from desktop_app.queue.queue import canceled_result, complete
 
@@ -84,7 +85,8 @@ async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float 
     A job is a candidate when it missed `stale_after_s` of pings, and at least five pings
     of the cadence its own worker declared (workers on other machines may ping more
     slowly). Each completion runs the queue's `on_complete` handlers (a flow step's flow
-    moves on). `jobs_dir`: the home's `jobs/`, whose folder of each job acted on goes."""
+    moves on). `jobs_dir`: the home's `jobs/`, where the lost run's folder of each job acted
+    on goes (before the commit that lets another worker claim the job)."""
     acted: list[uuid.UUID] = []
     async with conn.transaction():
         cur = conn.cursor(row_factory=dict_row)
@@ -94,9 +96,9 @@ async def reap(conn: AsyncConnection[Any], stale_after_s: float, grace_s: float 
             job_id = row["id"]
             if await _judge(conn, row):
                 acted.append(job_id)
-    for job_id in acted:
-        if jobs_dir is not None:
-            shutil.rmtree(jobs_dir / str(job_id), ignore_errors=True)
+                if jobs_dir is not None and row["worker"]:  # the lost run's own folder
+                    shutil.rmtree(run_folder(jobs_dir, job_id, row["worker"]),
+                                  ignore_errors=True)
     if acted:
         log.warning("reaper acted on %d job(s): %s", len(acted), ", ".join(map(str, acted)))
     return acted

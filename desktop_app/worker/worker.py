@@ -44,7 +44,7 @@ from desktop_app.queue.logs import (
     next_log_seq,
     truncation_note,
 )
-from desktop_app.queue.model import ClaimedJob
+from desktop_app.queue.model import ClaimedJob, run_folder
 from desktop_app.queue.notify import CANCEL_CHANNEL, QUEUE_CHANNEL
 from desktop_app.runtimes import sandbox
 from desktop_app.runtimes.base import JobContext, Outcome
@@ -306,7 +306,7 @@ class Worker:
     async def execute(self, job: ClaimedJob) -> None:
         cancel = asyncio.Event()
         self._cancel[job.id] = cancel
-        workdir = self.home / "jobs" / str(job.id)
+        workdir = run_folder(self.home / "jobs", job.id, self.name)
         try:
             assert self.conn is not None
             resumed = job.attempt or "wac" in job.extra  # a retry, or a workflow's next round

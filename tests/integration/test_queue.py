@@ -6,7 +6,10 @@ import asyncio
 import os
 import socket
 import subprocess
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,7 +18,7 @@ from psycopg import AsyncConnection
 from desktop_app.core.jobs import JobStatus
 from desktop_app.queue import queue
 from desktop_app.queue.logs import append_log, read_logs
-from desktop_app.queue.model import NewJob
+from desktop_app.queue.model import NewJob, run_folder
 from desktop_app.queue.reaper import reap
 
 
@@ -139,6 +142,51 @@ async def test_reaper_retries_or_fails_jobs_of_dead_workers(database_url: str) -
     # its worker process is alive and runs it: a late ping is not a lost job
     assert await (await conn.execute("SELECT running FROM job_queue WHERE id = %s",
                                      (alive,))).fetchone() == (True,)
+    await conn.close()
+
+
+async def test_reaper_clears_a_lost_runs_folder_before_the_job_can_be_claimed(
+        database_url: str, tmp_path: Path) -> None:
+    """A worker of the same home may claim a re-queued job the moment the reaper commits:
+    the lost run's folder is gone by then, and the reaper never touches another run's
+    folder (seen in CI: a Bun task re-queued after a daemon's kill -9 failed with
+    "args.json: No such file or directory" when both runs used `jobs/<id>`)."""
+    conn = await connect(database_url)
+    await _register(conn, "dead-worker", _dead_pid())
+    jid = await queue.push(conn, job(max_retries=1))
+    await _claim_and_start(conn, "dead-worker")
+    await conn.execute("UPDATE job_queue SET last_ping = now() - interval '1 minute'")
+    folder = run_folder(tmp_path / "jobs", jid, "dead-worker")
+    folder.mkdir(parents=True)
+    for i in range(3000):  # a lost run's files: deleting them takes tens of milliseconds
+        (folder / f"part-{i}").write_bytes(b"x")
+    # Another worker of the home already runs the job again (the reaper of another daemon
+    # on this database re-queued it): its folder is not the lost run's.
+    taken_over = run_folder(tmp_path / "jobs", jid, "next-worker")
+    taken_over.mkdir()
+    (taken_over / "args.json").write_text("{}")
+    seen: list[bool] = []
+
+    def next_worker() -> None:
+        # What a claiming worker sees: the moment the re-queue is visible, is the old
+        # folder still there?
+        with psycopg.connect(database_url, autocommit=True) as c:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                row = c.execute("SELECT running FROM job_queue WHERE id = %s", (jid,)).fetchone()
+                if row == (False,):
+                    seen.append(folder.exists())
+                    return
+
+    watcher = threading.Thread(target=next_worker)
+    watcher.start()
+    await asyncio.sleep(0.2)  # the watcher is polling
+    assert await reap(conn, stale_after_s=10, jobs_dir=tmp_path / "jobs") == [jid]
+    watcher.join()
+    assert seen == [False], "the lost run's folder was still there when the job could be claimed"
+    assert (taken_over / "args.json").read_text() == "{}"
+    assert await (await conn.execute("SELECT running, attempt FROM job_queue WHERE id = %s",
+                                     (jid,))).fetchone() == (False, 1)
     await conn.close()
 
 
