@@ -8,7 +8,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -46,6 +45,7 @@ from desktop_app.db.settings import (
 )
 from desktop_app.flows import secrets_access
 from desktop_app.gitsync.recorder import recorder_of
+from desktop_app.queue import run_folders
 from desktop_app.queue.reaper import reap
 from desktop_app.queue.retention import run_pruner
 from desktop_app.queue.waiter import CompletionWaiter
@@ -140,9 +140,9 @@ class Daemon:
         layout.ensure()
         lock = InstanceLock(layout.lock_file, layout.daemon_info)
         lock.acquire()
-        # No worker of this home runs now (they die with their daemon): a job folder left
-        # here belongs to a job killed with a previous daemon.
-        shutil.rmtree(layout.jobs, ignore_errors=True)
+        # Our workers died with the previous daemon: their job folders go. A worker started
+        # by hand on this home (`tidemill worker`) may still run a job: its folders stay.
+        run_folders.sweep(layout.jobs)
         try:
             await self._run_locked()
         finally:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from desktop_app.core.ids import new_job_id
@@ -76,10 +74,3 @@ class ClaimedJob:
         " attempt, max_retries, parent_job, root_job, schedule_path, trigger_kind, extra"
     )
 
-
-def run_folder(jobs_dir: Path, job_id: uuid.UUID, worker: str) -> Path:
-    """One worker's scratch folder for a run of a job: `jobs/<id>.<worker>`. A job can be
-    run again (a retry, a workflow's next round, a re-queue after its worker was lost) by
-    another worker of the same home while the last run's folder is still being cleared:
-    named per worker, no run ever clears or writes another's files."""
-    return jobs_dir / f"{job_id}.{worker.replace('/', '_').replace(os.sep, '_')}"

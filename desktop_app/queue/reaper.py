@@ -26,9 +26,9 @@ from psycopg.rows import dict_row
 
 from desktop_app.core.jobs import JobStatus, error_result
 from desktop_app.queue.logs import append_log, next_log_seq
-from desktop_app.queue.model import run_folder
 from desktop_app.queue.notify import QUEUE_CHANNEL
 from desktop_app.queue.queue import canceled_result, complete
+from desktop_app.queue.run_folders import run_folder
 
 log = logging.getLogger(__name__)
 

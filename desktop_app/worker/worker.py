@@ -44,8 +44,9 @@ from desktop_app.queue.logs import (
     next_log_seq,
     truncation_note,
 )
-from desktop_app.queue.model import ClaimedJob, run_folder
+from desktop_app.queue.model import ClaimedJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, QUEUE_CHANNEL
+from desktop_app.queue.run_folders import hold_alive, run_folder
 from desktop_app.runtimes import sandbox
 from desktop_app.runtimes.base import JobContext, Outcome
 from desktop_app.runtimes.registry import make_runtimes, runtime_for
@@ -200,6 +201,8 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; the job in progress is finished first (drain)."""
+        # While this lock is held, a daemon starting on this home leaves our folders alone.
+        alive = hold_alive(self.home / "jobs", self.name)
         listener = asyncio.create_task(self._listen(stop))
         backoff = 0.2
         try:
@@ -220,6 +223,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
             await self._close()
+            alive.release()
 
     async def _connect(self) -> None:
         if self.conn is not None and not self.conn.closed:

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -94,6 +95,46 @@ def test_extra_worker_from_another_machine(database_url: str, tmp_path: Path,
         job = d.wait_job(job_id, timeout=60)
         assert job["result"] == "remote-1" and job["worker"] == "remote-1", \
             (tmp_path / "remote-worker.log").read_text()
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        d.stop()
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_on_the_daemons_home_keeps_its_job_through_a_daemon_restart(
+        database_url: str, tmp_path: Path, shared_cache: Path) -> None:
+    """`tidemill worker` started by hand on the daemon's own home: a daemon that restarts
+    while it runs a job clears only what its own dead workers left, not that job's folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for sub in ("cache", "envs"):
+        (shared_cache / sub).mkdir(exist_ok=True)
+        (home / sub).symlink_to(shared_cache / sub)
+    d = RunningDaemon(home=home, port=free_port(), database_url=database_url, workers=0).start()
+    log = open(tmp_path / "extra-worker.log", "wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "desktop_app.cli.main", "worker", "--database-url", database_url,
+         "--home", str(home), "--name", "extra-1", "--base-url", d.url],
+        stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        d.deploy("f/extra/slow", "import pathlib, time\n\ndef main():\n"
+                 "    pathlib.Path('mark').write_text('kept')\n"
+                 "    pathlib.Path('started').write_text('')\n"
+                 "    time.sleep(8)\n"
+                 "    return pathlib.Path('mark').read_text()\n")
+        job_id = d.api("POST", "jobs/run/p/f/extra/slow", json={}).text
+        deadline = time.monotonic() + 120
+        while not list((home / "jobs").rglob("started")):  # the job is at work
+            assert time.monotonic() < deadline, (tmp_path / "extra-worker.log").read_text()
+            time.sleep(0.1)
+        d.stop()
+        d.port = free_port()
+        d.start()
+        job = d.wait_job(job_id, timeout=60)
+        assert (job["success"], job["result"], job["worker"]) == (True, "kept", "extra-1"), \
+            (job, (tmp_path / "extra-worker.log").read_text())
     finally:
         worker.terminate()
         worker.wait(30)

@@ -18,8 +18,9 @@ from psycopg import AsyncConnection
 from desktop_app.core.jobs import JobStatus
 from desktop_app.queue import queue
 from desktop_app.queue.logs import append_log, read_logs
-from desktop_app.queue.model import NewJob, run_folder
+from desktop_app.queue.model import NewJob
 from desktop_app.queue.reaper import reap
+from desktop_app.queue.run_folders import run_folder
 
 
 def job(tag: str = "python3", **kw: object) -> NewJob:

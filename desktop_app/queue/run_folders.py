@@ -1,0 +1,95 @@
+"""The home's `jobs/` folder: one scratch folder per worker run, and what a starting daemon
+may clear.
+
+A run's folder is `jobs/<id>.<worker>`: a job can be run again (a retry, a workflow's next
+round, a re-queue after its worker was lost) by another worker of the same home while the
+last run's folder is still being cleared, and per-worker names keep any run from clearing
+or writing another's files.
+
+Each worker process holds a lock on `jobs/.alive-<worker>` while it lives (the kernel drops
+it when the process dies, kill -9 included). A starting daemon clears only what no living
+worker holds: its own workers died with the previous daemon, but a `tidemill worker` started
+by hand on the same home may still be running a job.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+_ALIVE = ".alive-"
+_ZYGOTE = ".zygote-"  # worker/zygote.py: `.zygote-<worker pid>-<n>`, the sandbox's slot
+
+
+def _safe(worker: str) -> str:
+    return worker.replace("/", "_").replace(os.sep, "_")
+
+
+def run_folder(jobs_dir: Path, job_id: uuid.UUID, worker: str) -> Path:
+    """One worker's scratch folder for a run of a job."""
+    return jobs_dir / f"{job_id}.{_safe(worker)}"
+
+
+def hold_alive(jobs_dir: Path, worker: str) -> FileLock:
+    """Mark this worker alive for as long as the process holds the returned lock."""
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(jobs_dir / f"{_ALIVE}{_safe(worker)}", timeout=0, thread_local=False)
+    lock.acquire()
+    return lock
+
+
+def _alive(jobs_dir: Path, worker: str) -> bool:
+    marker = jobs_dir / f"{_ALIVE}{worker}"
+    if not marker.exists():
+        return False
+    probe = FileLock(marker, timeout=0, thread_local=False)
+    try:
+        probe.acquire()
+    except Timeout:
+        return True
+    probe.release()
+    return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def sweep(jobs_dir: Path) -> list[Path]:
+    """Remove what no living worker of this home holds: run folders, zygote slots and
+    alive markers of dead workers. Returns what was removed."""
+    if not jobs_dir.is_dir():
+        return []
+    removed: list[Path] = []
+    for entry in sorted(jobs_dir.iterdir()):
+        name = entry.name
+        if name.startswith(_ALIVE):
+            continue  # judged with their runs below, removed last
+        if name.startswith(_ZYGOTE):
+            pid = name[len(_ZYGOTE):].split("-", 1)[0]
+            if pid.isdigit() and _pid_alive(int(pid)):
+                continue
+        else:
+            worker = name.partition(".")[2]
+            if worker and _alive(jobs_dir, worker):
+                continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    for marker in sorted(jobs_dir.glob(f"{_ALIVE}*")):
+        if not _alive(jobs_dir, marker.name[len(_ALIVE):]):
+            marker.unlink(missing_ok=True)
+            removed.append(marker)
+    return removed

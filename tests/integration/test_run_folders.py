@@ -1,0 +1,64 @@
+"""The home's `jobs/` folder: a starting daemon clears what dead workers left and nothing
+a living worker holds (queue/run_folders.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from desktop_app.queue.run_folders import hold_alive, run_folder, sweep
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_sweep_keeps_a_living_workers_folders_and_clears_the_rest(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    # A worker in another process (a `tidemill worker` on this home) holds its marker.
+    ready = tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, pathlib\n"
+        "from desktop_app.queue.run_folders import hold_alive\n"
+        f"lock = hold_alive(pathlib.Path({str(jobs)!r}), 'host-live1')\n"
+        f"pathlib.Path({str(ready)!r}).touch()\n"
+        "time.sleep(60)\n")])
+    try:
+        while not ready.exists():
+            assert holder.poll() is None, "the worker stand-in died"
+            time.sleep(0.05)
+        live = run_folder(jobs, uuid.uuid4(), "host-live1")
+        (live / "args.json").parent.mkdir()
+        (live / "args.json").write_text("{}")
+        live_slot = jobs / f".zygote-{holder.pid}-7f"
+        live_slot.mkdir()
+        dead = run_folder(jobs, uuid.uuid4(), "host-dead1")  # no marker at all
+        dead.mkdir()
+        crashed = run_folder(jobs, uuid.uuid4(), "host-dead2")  # a marker nobody holds
+        crashed.mkdir()
+        hold_alive(jobs, "host-dead2").release()
+        dead_slot = jobs / f".zygote-{_dead_pid()}-1"
+        dead_slot.mkdir()
+
+        removed = sweep(jobs)
+
+        assert set(removed) == {dead, crashed, dead_slot, jobs / ".alive-host-dead2"}
+        assert (live / "args.json").read_text() == "{}" and live_slot.is_dir()
+        assert (jobs / ".alive-host-live1").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # Once that worker is gone too, nothing of it is left.
+    assert set(sweep(jobs)) == {live, live_slot, jobs / ".alive-host-live1"}
+    assert list(jobs.iterdir()) == []
+
+
+def test_a_worker_name_with_a_slash_stays_one_folder(tmp_path: Path) -> None:
+    folder = run_folder(tmp_path, uuid.UUID(int=1), "team/laptop")
+    assert folder.parent == tmp_path and folder.name.endswith(".team_laptop")
