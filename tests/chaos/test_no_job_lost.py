@@ -196,8 +196,10 @@ def test_no_job_lost_under_bursts_and_faults(tmp_path: Path, shared_cache: Path)
                 v["succeeded_without_running"]) == (0, 0, 0, 0, 0), (
             f"{v}\ntimings {timings}\n{d.log()[-3000:]}")
         assert v["worker_lost_started"] == 3, v  # the slow jobs of the two kills
-        # `.zygote-*` are the live workers' sandboxed zygotes' slots, not jobs' folders
-        left = [p for p in (home / "jobs").glob("*") if not p.name.startswith(".zygote-")]
+        # `.zygote-*` are the live workers' sandboxed zygotes' slots and `.alive-*` the
+        # workers' liveness markers (queue/run_folders.py), not jobs' folders
+        left = [p for p in (home / "jobs").glob("*")
+                if not p.name.startswith((".zygote-", ".alive-"))]
         assert not left, f"job folders left behind: {left}"
         print(json.dumps({"verdict": v, "timings_s": {k: round(x, 1)
                                                        for k, x in timings.items()}}))
