@@ -21,6 +21,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from desktop_app.core.errors import Conflict
+
 _ALIVE = ".alive-"
 _ZYGOTE = ".zygote-"  # worker/zygote.py: `.zygote-<worker pid>-<n>`, the sandbox's slot
 
@@ -38,7 +40,11 @@ def hold_alive(jobs_dir: Path, worker: str) -> FileLock:
     """Mark this worker alive for as long as the process holds the returned lock."""
     jobs_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(jobs_dir / f"{_ALIVE}{_safe(worker)}", timeout=0, thread_local=False)
-    lock.acquire()
+    try:
+        lock.acquire()
+    except Timeout:
+        raise Conflict(f"a worker named {worker!r} already runs on {jobs_dir.parent}",
+                       hint="give this one another --name") from None
     return lock
 
 

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from desktop_app.core.errors import TidemillError
 from desktop_app.worker import completion_handlers
 from desktop_app.worker.worker import DEFAULT_TAGS, Worker
 
@@ -36,8 +37,13 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(run_worker(a.database_url, a.home, name=a.name, base_url=a.base_url,
-                           tags=tuple(t for t in a.tags.split(",") if t), heartbeat_s=a.heartbeat))
+    try:
+        asyncio.run(run_worker(a.database_url, a.home, name=a.name, base_url=a.base_url,
+                               tags=tuple(t for t in a.tags.split(",") if t),
+                               heartbeat_s=a.heartbeat))
+    except TidemillError as exc:  # e.g. this name already runs on this home
+        print(f"tidemill worker: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
+from desktop_app.core.errors import Conflict
 from desktop_app.queue.run_folders import hold_alive, run_folder, sweep
 
 
@@ -62,3 +65,30 @@ def test_sweep_keeps_a_living_workers_folders_and_clears_the_rest(tmp_path: Path
 def test_a_worker_name_with_a_slash_stays_one_folder(tmp_path: Path) -> None:
     folder = run_folder(tmp_path, uuid.UUID(int=1), "team/laptop")
     assert folder.parent == tmp_path and folder.name.endswith(".team_laptop")
+
+
+def test_a_second_worker_of_the_same_name_is_refused_with_the_reason(tmp_path: Path) -> None:
+    first = hold_alive(tmp_path, "laptop-extra")
+    try:
+        with pytest.raises(Conflict) as refused:
+            hold_alive(tmp_path, "laptop-extra")
+        assert "a worker named 'laptop-extra' already runs" in refused.value.message
+        assert refused.value.hint == "give this one another --name"
+    finally:
+        first.release()
+    hold_alive(tmp_path, "laptop-extra").release()  # free again once the first one is gone
+
+
+def test_tidemill_worker_says_when_its_name_already_runs_on_the_home(tmp_path: Path) -> None:
+    first = hold_alive(tmp_path / "jobs", "laptop-extra")
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "desktop_app.cli.main", "worker", "--database-url",
+             "postgresql://nobody@/nowhere", "--home", str(tmp_path), "--name", "laptop-extra"],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        first.release()
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().splitlines() == [
+        f"tidemill worker: a worker named 'laptop-extra' already runs on {tmp_path}",
+        "  hint: give this one another --name"]
