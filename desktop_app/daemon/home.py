@@ -39,7 +39,7 @@ class HomeLayout:
 
     @property
     def jobs(self) -> Path:
-        """`jobs/<id>.<worker>/`: each running job's scratch folder, removed however the
+        """`jobs/<worker>/<id>/`: each running job's scratch folder, removed however the
         job ends (`queue/run_folders.py`)."""
         return self.root / "jobs"
 

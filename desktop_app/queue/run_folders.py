@@ -1,10 +1,11 @@
 """The home's `jobs/` folder: one scratch folder per worker run, and what a starting daemon
 may clear.
 
-A run's folder is `jobs/<id>.<worker>`: a job can be run again (a retry, a workflow's next
-round, a re-queue after its worker was lost) by another worker of the same home while the
-last run's folder is still being cleared, and per-worker names keep any run from clearing
-or writing another's files.
+A run's folder is `jobs/<worker>/<id>` (as Windmill's `<worker>/<job id>`: the job's
+folder is named by its id, which scripts may rely on). A job can be run again (a retry, a
+workflow's next round, a re-queue after its worker was lost) by another worker of the same
+home while the last run's folder is still being cleared: under per-worker folders no run
+ever clears or writes another's files.
 
 Each worker process holds a lock on `jobs/.alive-<worker>` while it lives (the kernel drops
 it when the process dies, kill -9 included). A starting daemon clears only what no living
@@ -14,6 +15,7 @@ by hand on the same home may still be running a job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -33,7 +35,15 @@ def _safe(worker: str) -> str:
 
 def run_folder(jobs_dir: Path, job_id: uuid.UUID, worker: str) -> Path:
     """One worker's scratch folder for a run of a job."""
-    return jobs_dir / f"{job_id}.{_safe(worker)}"
+    return jobs_dir / _safe(worker) / str(job_id)
+
+
+def let_go(jobs_dir: Path, worker: str, lock: FileLock) -> None:
+    """A worker's orderly end: its (empty) folder and its marker go with it."""
+    lock.release()
+    with contextlib.suppress(OSError):
+        (jobs_dir / _safe(worker)).rmdir()
+        (jobs_dir / f"{_ALIVE}{_safe(worker)}").unlink()
 
 
 def hold_alive(jobs_dir: Path, worker: str) -> FileLock:
@@ -85,10 +95,8 @@ def sweep(jobs_dir: Path) -> list[Path]:
             pid = name[len(_ZYGOTE):].split("-", 1)[0]
             if pid.isdigit() and _pid_alive(int(pid)):
                 continue
-        else:
-            worker = name.partition(".")[2]
-            if worker and _alive(jobs_dir, worker):
-                continue
+        elif _alive(jobs_dir, name):  # a worker's folder of runs: `<worker>/<id>`
+            continue
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
         else:

@@ -46,7 +46,7 @@ from desktop_app.queue.logs import (
 )
 from desktop_app.queue.model import ClaimedJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, QUEUE_CHANNEL
-from desktop_app.queue.run_folders import hold_alive, run_folder
+from desktop_app.queue.run_folders import hold_alive, let_go, run_folder
 from desktop_app.runtimes import sandbox
 from desktop_app.runtimes.base import JobContext, Outcome
 from desktop_app.runtimes.registry import make_runtimes, runtime_for
@@ -223,7 +223,7 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
             await self._close()
-            alive.release()
+            let_go(self.home / "jobs", self.name, alive)
 
     async def _connect(self) -> None:
         if self.conn is not None and not self.conn.closed:

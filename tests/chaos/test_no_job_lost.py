@@ -196,10 +196,10 @@ def test_no_job_lost_under_bursts_and_faults(tmp_path: Path, shared_cache: Path)
                 v["succeeded_without_running"]) == (0, 0, 0, 0, 0), (
             f"{v}\ntimings {timings}\n{d.log()[-3000:]}")
         assert v["worker_lost_started"] == 3, v  # the slow jobs of the two kills
-        # `.zygote-*` are the live workers' sandboxed zygotes' slots and `.alive-*` the
-        # workers' liveness markers (queue/run_folders.py), not jobs' folders
-        left = [p for p in (home / "jobs").glob("*")
-                if not p.name.startswith((".zygote-", ".alive-"))]
+        # A job's folder is `jobs/<worker>/<id>` (queue/run_folders.py); `.zygote-*` (the
+        # live workers' zygotes' slots) and `.alive-*` (their liveness markers) are not jobs'
+        left = [p for worker in (home / "jobs").iterdir()
+                if worker.is_dir() and not worker.name.startswith(".") for p in worker.iterdir()]
         assert not left, f"job folders left behind: {left}"
         print(json.dumps({"verdict": v, "timings_s": {k: round(x, 1)
                                                        for k, x in timings.items()}}))

@@ -164,7 +164,7 @@ async def test_reaper_clears_a_lost_runs_folder_before_the_job_can_be_claimed(
     # Another worker of the home already runs the job again (the reaper of another daemon
     # on this database re-queued it): its folder is not the lost run's.
     taken_over = run_folder(tmp_path / "jobs", jid, "next-worker")
-    taken_over.mkdir()
+    taken_over.mkdir(parents=True)
     (taken_over / "args.json").write_text("{}")
     seen: list[bool] = []
 

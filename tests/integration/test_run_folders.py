@@ -36,14 +36,15 @@ def test_sweep_keeps_a_living_workers_folders_and_clears_the_rest(tmp_path: Path
         while not ready.exists():
             assert holder.poll() is None, "the worker stand-in died"
             time.sleep(0.05)
-        live = run_folder(jobs, uuid.uuid4(), "host-live1")
-        (live / "args.json").parent.mkdir()
-        (live / "args.json").write_text("{}")
+        job = run_folder(jobs, uuid.uuid4(), "host-live1")
+        job.mkdir(parents=True)
+        (job / "args.json").write_text("{}")
+        live = job.parent
         live_slot = jobs / f".zygote-{holder.pid}-7f"
         live_slot.mkdir()
-        dead = run_folder(jobs, uuid.uuid4(), "host-dead1")  # no marker at all
-        dead.mkdir()
-        crashed = run_folder(jobs, uuid.uuid4(), "host-dead2")  # a marker nobody holds
+        dead = run_folder(jobs, uuid.uuid4(), "host-dead1").parent  # no marker at all
+        (dead / "0190a000-0000-7000-8000-000000000001").mkdir(parents=True)
+        crashed = run_folder(jobs, uuid.uuid4(), "host-dead2").parent  # nobody holds its marker
         crashed.mkdir()
         hold_alive(jobs, "host-dead2").release()
         dead_slot = jobs / f".zygote-{_dead_pid()}-1"
@@ -52,7 +53,7 @@ def test_sweep_keeps_a_living_workers_folders_and_clears_the_rest(tmp_path: Path
         removed = sweep(jobs)
 
         assert set(removed) == {dead, crashed, dead_slot, jobs / ".alive-host-dead2"}
-        assert (live / "args.json").read_text() == "{}" and live_slot.is_dir()
+        assert (job / "args.json").read_text() == "{}" and live_slot.is_dir()
         assert (jobs / ".alive-host-live1").exists()
     finally:
         holder.kill()
@@ -62,9 +63,11 @@ def test_sweep_keeps_a_living_workers_folders_and_clears_the_rest(tmp_path: Path
     assert list(jobs.iterdir()) == []
 
 
-def test_a_worker_name_with_a_slash_stays_one_folder(tmp_path: Path) -> None:
-    folder = run_folder(tmp_path, uuid.UUID(int=1), "team/laptop")
-    assert folder.parent == tmp_path and folder.name.endswith(".team_laptop")
+def test_a_runs_folder_is_named_by_its_job_under_its_worker(tmp_path: Path) -> None:
+    job_id = uuid.UUID(int=1)
+    assert run_folder(tmp_path, job_id, "laptop-w0") == tmp_path / "laptop-w0" / str(job_id)
+    # a slash in a worker's name stays one folder
+    assert run_folder(tmp_path, job_id, "team/laptop").parent == tmp_path / "team_laptop"
 
 
 def test_a_second_worker_of_the_same_name_is_refused_with_the_reason(tmp_path: Path) -> None:
