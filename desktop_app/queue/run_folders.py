@@ -26,7 +26,9 @@ from filelock import FileLock, Timeout
 from desktop_app.core.errors import Conflict
 
 _ALIVE = ".alive-"
-_ZYGOTE = ".zygote-"  # worker/zygote.py: `.zygote-<worker pid>-<n>`, the sandbox's slot
+# worker/zygote.py's slot, `.zygote-<worker pid>-<n>`: inside its worker's folder now; at the
+# top of `jobs/` as homes of earlier versions left it
+_ZYGOTE = ".zygote-"
 
 
 def _safe(worker: str) -> str:
