@@ -14,7 +14,6 @@ has passed are failed even if a worker still pings them, in case its timer is we
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import uuid
@@ -28,7 +27,7 @@ from desktop_app.core.jobs import JobStatus, error_result
 from desktop_app.queue.logs import append_log, next_log_seq
 from desktop_app.queue.notify import QUEUE_CHANNEL
 from desktop_app.queue.queue import canceled_result, complete
-from desktop_app.queue.run_folders import run_folder
+from desktop_app.queue.run_folders import pid_alive, run_folder
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +54,13 @@ SELECT q.id, q.worker, q.attempt, q.max_retries, q.canceled, q.canceled_by,
 """
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (a dead child its parent has not reaped yet) is gone
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def worker_gone(row: dict[str, Any], hostname: str | None = None) -> bool:
     """Whether the worker named on a running job is gone: no row, its process dead on this
     machine, or (on another machine) its row stopped pinging."""
     if not row["known_worker"]:
         return True
     if row["hostname"] == (hostname or socket.gethostname()):
-        return not _pid_alive(int(row["pid"]))
+        return not pid_alive(int(row["pid"]))
     return bool(row["worker_silent"])
 
 

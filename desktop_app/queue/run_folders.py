@@ -73,14 +73,19 @@ def _alive(jobs_dir: Path, worker: str) -> bool:
     return False
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine lives (a zombie, dead but not yet reaped by its
+    parent, does not). The reaper judges lost workers by it too."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
+    except PermissionError:
         return True
-    return True
+    try:  # a zombie (a dead child its parent has not reaped yet) is gone
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def sweep(jobs_dir: Path) -> list[Path]:
@@ -95,7 +100,7 @@ def sweep(jobs_dir: Path) -> list[Path]:
             continue  # judged with their runs below, removed last
         if name.startswith(_ZYGOTE):
             pid = name[len(_ZYGOTE):].split("-", 1)[0]
-            if pid.isdigit() and _pid_alive(int(pid)):
+            if pid.isdigit() and pid_alive(int(pid)):
                 continue
         elif _alive(jobs_dir, name):  # a worker's folder of runs: `<worker>/<id>`
             continue
