@@ -61,6 +61,8 @@ DEFAULT_TAGS = tuple(sorted(RUNNABLE_LANGUAGES))
 
 #: The most log text one heartbeat tick writes (the final flush writes everything).
 FLUSH_CHARS = 1024 * 1024
+#: How long a job's end waits for its heartbeat's write in flight (normally a millisecond).
+HEARTBEAT_STOP_S = 10.0
 
 
 class LogBuffer:
@@ -76,6 +78,11 @@ class LogBuffer:
     def __init__(self, seq: int = 0, limit: int = DEFAULT_LOG_MAX_BYTES) -> None:
         self.parts: list[str] = []
         self.seq = seq
+        # A write that failed or was cancelled may still have committed (autocommit: the
+        # server can finish it before the error or the cancel reaches us). Then `seq` is
+        # behind, and the next write would reuse a chunk number: the next flush reads
+        # the number from the database first.
+        self.seq_unsure = False
         self.masker: LogMasker | None = None
         self._longest = 0
         self._held = ""
@@ -133,7 +140,14 @@ class LogBuffer:
                 text, held = text[: len(text) - self._longest + 1], text[len(text) - self._longest + 1:]
         text += note
         if text:
-            self.seq = await append_log(conn, job_id, self.seq, text)
+            if self.seq_unsure:
+                self.seq = await next_log_seq(conn, job_id)
+                self.seq_unsure = False
+            try:
+                self.seq = await append_log(conn, job_id, self.seq, text)
+            except BaseException:
+                self.seq_unsure = True
+                raise
         del self.parts[:n]
         self._held = held
 
@@ -333,7 +347,8 @@ class Worker:
         self, job: ClaimedJob, workdir: Path, logs: LogBuffer, cancel: asyncio.Event
     ) -> tuple[Outcome, JobStatus, str | None]:
         # Pinged from the claim on: preparing a job (a venv to build) may take a while.
-        heartbeat = asyncio.create_task(self._heartbeat(job.id, logs, cancel))
+        job_ended = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(job.id, logs, cancel, job_ended))
         try:
             assert self.conn is not None
             cached = await limits.cached_result(self.conn, job.extra)
@@ -367,9 +382,11 @@ class Worker:
             timeout = job.timeout_s or self.default_timeout_s
             proc, reason = await run_and_stream(launch, logs.add, cancel, timeout)
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            # Let a flush or ping in flight finish rather than cancel it half-way (see
+            # LogBuffer.seq_unsure); one stuck on a hung connection is cancelled.
+            job_ended.set()
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(heartbeat, HEARTBEAT_STOP_S)
         fresh_lock = ctx.lock if ctx.lock != stored_lock else None
         if reason == "canceled":
             by, why = await self._cancel_info(job.id)
@@ -449,11 +466,17 @@ class Worker:
             self._scripts[key] = script
         return script
 
-    async def _heartbeat(self, job_id: uuid.UUID, logs: LogBuffer, cancel: asyncio.Event) -> None:
+    async def _heartbeat(self, job_id: uuid.UUID, logs: LogBuffer, cancel: asyncio.Event,
+                         job_ended: asyncio.Event) -> None:
+        """Write the job's output and ping its row each tick, until `job_ended` is set;
+        the final flush is `_complete`'s."""
         loop = asyncio.get_running_loop()
         next_ping = loop.time() + self.heartbeat_s
         while True:
-            await asyncio.sleep(self.log_flush_s)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(job_ended.wait(), self.log_flush_s)
+            if job_ended.is_set():
+                return
             try:
                 assert self.conn is not None
                 # Only output that arrived before the masks were refreshed may be written:

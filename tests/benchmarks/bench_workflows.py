@@ -50,8 +50,8 @@ def rss_mb(pid: int) -> float:
 
 def timed(d: RunningDaemon, path: str) -> float:
     t0 = time.perf_counter()
-    status, _ = d.run_wait(path)
-    assert status == "success"
+    status, result = d.run_wait(path)
+    assert status == "success", (path, result)
     return time.perf_counter() - t0
 
 

@@ -149,3 +149,27 @@ async def test_a_tick_writes_at_most_a_megabyte_and_the_end_writes_all(database_
     text = await read_logs(conn, job)
     assert len(text) == 80 * 65536 and text.endswith("00079" + "y" * 65530 + "\n")
     await conn.close()
+
+
+async def test_a_flush_cancelled_mid_write_never_makes_the_next_one_fail(database_url: str) -> None:
+    # Cancelled at any point of its INSERT, a flush may or may not have committed; the next
+    # flush must still write (a reused chunk number used to kill the worker).
+    import asyncio
+
+    conn = await connect(database_url)
+    for delay in range(20):
+        job = uuid.uuid4()
+        logs = LogBuffer()
+        logs.add("first\n")
+        first = asyncio.create_task(logs.flush(conn, job))
+        for _ in range(delay):  # cancel at a different point of the round trip each time
+            await asyncio.sleep(0)
+        first.cancel()
+        try:
+            await first
+        except asyncio.CancelledError:
+            pass
+        logs.add("last\n")
+        await logs.flush(conn, job, final=True)
+        text = await read_logs(conn, job)
+        assert text.endswith("first\nlast\n"), (delay, text)
