@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from desktop_app.core.jobs import JobStatus
 from desktop_app.core.result_columns import columns_of, columns_of_json
+from desktop_app.queue.logs import LOG_LIMIT_SQL, log_cap
 from desktop_app.queue.model import ClaimedJob, NewJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, DONE_CHANNEL, QUEUE_CHANNEL
 
@@ -205,18 +206,21 @@ async def give_back(conn: AsyncConnection[Any], worker: str, job_ids: Sequence[u
     return len(tags)
 
 
-async def mark_started(conn: AsyncConnection[Any], worker: str, job_id: uuid.UUID) -> bool:
+async def mark_started(conn: AsyncConnection[Any], worker: str, job_id: uuid.UUID,
+                       workspace: str = "main", script_hash: str | None = None) -> int | None:
     """Record, just before the job's process starts, that this worker runs it (its
     `workers.current_job`): the reaper fails a lost job as `WorkerLost` only when it really
-    started, and re-queues one that never did. False when the job is no longer this
+    started, and re-queues one that never did. Returns the job's log cap in bytes (read in
+    the same round trip; see `logs.LOG_LIMIT_SQL`), or None when the job is no longer this
     worker's (re-queued or completed meanwhile): it must then not be started."""
-    async with conn.cursor() as cur:
-        await cur.execute(
-            "WITH j AS (UPDATE job_queue SET last_ping = now()"
-            "            WHERE id = %(id)s AND worker = %(w)s AND running RETURNING id)"
-            " UPDATE workers SET current_job = j.id, last_ping = now() FROM j"
-            "  WHERE name = %(w)s RETURNING 1", {"id": job_id, "w": worker})
-        return await cur.fetchone() is not None
+    cur = await conn.execute(
+        "WITH j AS (UPDATE job_queue SET last_ping = now()"
+        "            WHERE id = %(id)s AND worker = %(w)s AND running RETURNING id)"
+        " UPDATE workers SET current_job = j.id, last_ping = now() FROM j"
+        f"  WHERE name = %(w)s RETURNING {LOG_LIMIT_SQL}",
+        {"id": job_id, "w": worker, "ws": workspace, "hash": script_hash})
+    row = await cur.fetchone()
+    return None if row is None else log_cap(row[0])
 
 
 async def worker_ping(conn: AsyncConnection[Any], worker: str, *, idle: bool = False) -> None:
@@ -245,18 +249,31 @@ async def heartbeat(conn: AsyncConnection[Any], job_id: uuid.UUID,
     return bool(row and row[0])
 
 
+# Completing is one statement (one round trip): move the row to history, clear the
+# worker's current job, drop the job's progress and secret-read rows, and wake the
+# waiters (the NOTIFY is delivered at commit). Data-modifying CTEs always run; `woken`
+# runs because the outer SELECT reads it.
 _COMPLETE = f"""
-WITH moved AS (DELETE FROM job_queue WHERE id = %(id)s RETURNING *)
-INSERT INTO job_completed ({_MOVE_COLUMNS}, completed_at, duration_ms, status, result,
-                           result_columns)
-SELECT {_MOVE_COLUMNS}, now(),
-       (extract(epoch FROM now() - COALESCE(started_at, now())) * 1000)::bigint,
-       %(status)s, %(result)s, %(columns)s
-  FROM moved
-RETURNING id, parent_job, extra
+WITH moved AS (DELETE FROM job_queue WHERE id = %(id)s AND (%(worker)s::text IS NULL
+                                                         OR worker = %(worker)s)
+               RETURNING *),
+done AS (
+    INSERT INTO job_completed ({_MOVE_COLUMNS}, completed_at, duration_ms, status, result,
+                               result_columns)
+    SELECT {_MOVE_COLUMNS}, now(),
+           (extract(epoch FROM now() - COALESCE(started_at, now())) * 1000)::bigint,
+           %(status)s, %(result)s, %(columns)s
+      FROM moved
+    RETURNING id, parent_job, extra),
+freed AS (UPDATE workers SET current_job = NULL, last_ping = now(),
+                             jobs_done = jobs_done + (SELECT count(*) FROM done)
+           WHERE %(worker)s::text IS NOT NULL AND name = %(worker)s
+             AND current_job = %(id)s),
+progress AS (DELETE FROM job_progress WHERE job_id IN (SELECT id FROM done)),
+secret_reads AS (DELETE FROM job_secret_reads WHERE job_id IN (SELECT id FROM done)),
+woken AS (SELECT pg_notify(%(channel)s, id::text) FROM done)
+SELECT id, parent_job, extra, (SELECT count(*) FROM woken) FROM done
 """
-
-_COMPLETE_OWN = _COMPLETE.replace("WHERE id = %(id)s", "WHERE id = %(id)s AND worker = %(worker)s")
 
 
 async def complete(
@@ -280,20 +297,10 @@ async def complete(
     payload = _jsonb(result, result_json)
     # jsonb sorts keys: the script's column order is kept beside the result
     columns = columns_of_json(result_json) if result_json is not None else columns_of(result)
-    async with conn.cursor() as cur:
-        await cur.execute(_COMPLETE_OWN if worker is not None else _COMPLETE,
-                          {"id": job_id, "status": str(status), "result": payload,
-                           "columns": columns, "worker": worker})
-        moved = await cur.fetchone()
-        if worker is not None:
-            await cur.execute(
-                "UPDATE workers SET current_job = NULL, last_ping = now(),"
-                " jobs_done = jobs_done + %s WHERE name = %s AND current_job = %s",
-                (1 if moved else 0, worker, job_id))
-        if moved:
-            await cur.execute("SELECT pg_notify(%s, %s)", (DONE_CHANNEL, str(job_id)))
-            await cur.execute("DELETE FROM job_progress WHERE job_id = %s", (job_id,))
-            await cur.execute("DELETE FROM job_secret_reads WHERE job_id = %s", (job_id,))
+    cur = await conn.execute(_COMPLETE, {"id": job_id, "status": str(status), "result": payload,
+                                         "columns": columns, "worker": worker,
+                                         "channel": DONE_CHANNEL})
+    moved = await cur.fetchone()
     if moved is None:
         return None
     fin = Finished(job_id, moved[1], status,
