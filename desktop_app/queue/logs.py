@@ -123,18 +123,27 @@ async def next_log_seq(conn: AsyncConnection[Any], job_id: uuid.UUID) -> int:
     return int(row[0]) if row else 0
 
 
+#: A job's log cap as an SQL expression of %(ws)s and %(hash)s, NULL for the default: the
+#: worker reads it in the statement that marks the job started (`queue.mark_started`).
+LOG_LIMIT_SQL = (
+    "COALESCE("
+    " (SELECT least((extra->>'log_max_bytes')::numeric, 9e18) FROM scripts"
+    "   WHERE workspace_id = %(ws)s AND hash = %(hash)s"
+    "     AND jsonb_typeof(extra->'log_max_bytes') = 'number'),"
+    " (SELECT log_max_bytes FROM workspace_settings WHERE workspace_id = %(ws)s))")
+
+
+def log_cap(value: Any) -> int:
+    """The cap in bytes from `LOG_LIMIT_SQL`'s value (none set, or not positive: the default)."""
+    return int(value) if value and value > 0 else DEFAULT_LOG_MAX_BYTES
+
+
 async def log_limit(conn: AsyncConnection[Any], workspace: str, script_hash: str | None) -> int:
     """A job's log cap in bytes: its script's `log_max_bytes`, else its workspace's, else
     `DEFAULT_LOG_MAX_BYTES`."""
-    cur = await conn.execute(
-        "SELECT COALESCE("
-        " (SELECT least((extra->>'log_max_bytes')::numeric, 9e18) FROM scripts"
-        "   WHERE workspace_id = %(ws)s AND hash = %(hash)s"
-        "     AND jsonb_typeof(extra->'log_max_bytes') = 'number'),"
-        " (SELECT log_max_bytes FROM workspace_settings WHERE workspace_id = %(ws)s))",
-        {"ws": workspace, "hash": script_hash})
+    cur = await conn.execute(f"SELECT {LOG_LIMIT_SQL}", {"ws": workspace, "hash": script_hash})
     row = await cur.fetchone()
-    return int(row[0]) if row and row[0] and row[0] > 0 else DEFAULT_LOG_MAX_BYTES
+    return log_cap(row[0] if row else None)
 
 
 def truncation_note(dropped_bytes: int, limit: int) -> str:

@@ -40,7 +40,6 @@ from desktop_app.queue import limits, queue
 from desktop_app.queue.logs import (
     DEFAULT_LOG_MAX_BYTES,
     append_log,
-    log_limit,
     next_log_seq,
     truncation_note,
 )
@@ -328,8 +327,9 @@ class Worker:
         try:
             assert self.conn is not None
             resumed = job.attempt or "wac" in job.extra  # a retry, or a workflow's next round
-            logs = LogBuffer(await next_log_seq(self.conn, job.id) if resumed else 0,
-                             await log_limit(self.conn, job.workspace_id, job.script_hash))
+            # The log cap is read when the job starts (queue.mark_started); the few lines
+            # before that count against the default.
+            logs = LogBuffer(await next_log_seq(self.conn, job.id) if resumed else 0)
             try:
                 outcome, status, fresh_lock = await self._run_job(job, workdir, logs, cancel)
             except _NotOurs:
@@ -376,8 +376,11 @@ class Worker:
             for line in ctx.log_lines:
                 logs.add(f"[tidemill] {line}\n")
             assert self.conn is not None
-            if not await queue.mark_started(self.conn, self.name, job.id):
+            cap = await queue.mark_started(self.conn, self.name, job.id, job.workspace_id,
+                                           job.script_hash)
+            if cap is None:
                 raise _NotOurs(job.id)
+            logs.limit = cap
             confine(launch, workdir, self.memory_bytes)
             timeout = job.timeout_s or self.default_timeout_s
             proc, reason = await run_and_stream(launch, logs.add, cancel, timeout)

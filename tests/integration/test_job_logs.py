@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from desktop_app.core.jobs import JobStatus
 from desktop_app.db import workspace_settings
 from desktop_app.queue.logs import (
     CHUNK_CHARS,
@@ -173,3 +174,26 @@ async def test_a_flush_cancelled_mid_write_never_makes_the_next_one_fail(databas
         await logs.flush(conn, job, final=True)
         text = await read_logs(conn, job)
         assert text.endswith("first\nlast\n"), (delay, text)
+
+
+async def test_a_job_started_by_its_worker_gets_its_scripts_cap(database_url: str) -> None:
+    # The worker learns the cap in the statement that marks the job started.
+    import socket
+
+    from desktop_app.queue import queue
+    from desktop_app.queue.model import NewJob
+
+    conn = await connect(database_url)
+    await workspace_settings.update(conn, "main", {"log_max_bytes": 5000})
+    await conn.execute(
+        "INSERT INTO scripts (workspace_id, hash, path, language, content, created_by, extra)"
+        " VALUES ('main', 'h1', 'f/x/y', 'bash', 'echo', 'test', '{\"log_max_bytes\": 123}')")
+    await conn.execute("INSERT INTO workers (name, hostname, pid, tags) VALUES ('w', %s, 1, '{}')",
+                       (socket.gethostname(),))
+    for hash_, cap in (("h1", 123), (None, 5000)):
+        await queue.push(conn, NewJob(kind="script", tag="bash", created_by="t", script_hash=hash_))
+        (job,) = await queue.claim(conn, "w", ["bash"])
+        assert await queue.mark_started(conn, "w", job.id, "main", job.script_hash) == cap
+        await queue.complete(conn, job.id, JobStatus.SUCCESS, None, worker="w")
+    assert await queue.mark_started(conn, "w", job.id, "main", None) is None  # no longer its
+    await conn.close()
