@@ -11,8 +11,10 @@ A venv is built once: the builder holds a file lock (``filelock``) on ``envs_dir
 builds into ``envs_dir/.<key>.tmp-<pid>``, writes a completion marker last and renames the
 directory into place. Venvs are created with ``uv venv --relocatable`` because a plain uv
 venv survives the rename except for console-script shebangs, which hold the absolute
-build path. A complete venv is never modified again, so looking one up is a single stat
-without any lock. A target directory without the marker (a copy, or an older in-place
+build path. Its packages are byte-compiled at install (jobs see the venv read-only, so
+nothing could cache a compiled module later). A complete venv is never modified again
+(but for adding the bytecode to one built by an earlier version), so looking one up is a
+single stat without any lock. A target directory without the marker (a copy, or an older in-place
 build that was killed) is removed and rebuilt.
 
 A venv's interpreter is ``bin/python`` (``Scripts/python.exe`` on Windows: see
@@ -43,6 +45,9 @@ from desktop_app.core.errors import RuntimeSetupError
 log = logging.getLogger(__name__)
 
 MARKER = ".tidemill-complete"
+#: Written once the venv's packages are byte-compiled. A venv built by an earlier version
+#: has MARKER without it: its packages are compiled in place on first use.
+BYTECODE_MARKER = ".tidemill-bytecode"
 LOCK_FILE = "tidemill.lock"
 
 _HEADER = re.compile(r"^# python (\d+\.\d+)\s*$")
@@ -104,14 +109,39 @@ def ensure_venv(lock: str, *, envs_dir: Path, cache_dir: Path) -> Path:
     target = Path(envs_dir).absolute() / key
     python = venv_python(target)
     # Fast path: complete venvs are immutable, so a stat of the marker is all it takes.
-    if (target / MARKER).exists():
+    if (target / BYTECODE_MARKER).exists():
         return python
     target.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(target.parent / f".{key}.lock"):
-        if (target / MARKER).exists():  # another process built it while we waited
+        if (target / BYTECODE_MARKER).exists():  # another process built it while we waited
+            return python
+        if (target / MARKER).exists():  # complete, from a version that did not compile
+            _compile_in_place(target)
             return python
         _build(lock, target, Path(cache_dir))
     return python
+
+
+def _compile_in_place(venv: Path) -> None:
+    """Byte-compile a complete venv's packages (adding .pyc files changes nothing a running
+    job sees: Python writes each one by rename). Files that do not compile (a package's
+    Python 2 leftovers) are skipped, as pip and uv skip them."""
+    started = time.monotonic()
+    code = ("import compileall, site\n"
+            "for d in site.getsitepackages():\n"
+            "    compileall.compile_dir(d, quiet=2, workers=0)\n")
+    try:
+        done = subprocess.run([str(venv_python(venv)), "-c", code], capture_output=True,
+                              text=True, timeout=_UV_TIMEOUT_S, check=False)
+        failure = done.stderr.strip()[-500:] if done.returncode != 0 else None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        failure = str(exc)
+    if failure is not None:  # tried again at the next lookup
+        log.warning("byte-compiling the Python env %s failed (its jobs still run, importing"
+                    " from source): %s", venv.name, failure)
+        return
+    (venv / BYTECODE_MARKER).write_text("")
+    log.info("byte-compiled the Python env %s in %.2fs", venv.name, time.monotonic() - started)
 
 
 def python_for_requirements(requirements: Sequence[str], *, envs_dir: Path,
@@ -149,6 +179,7 @@ def _build(lock: str, target: Path, cache_dir: Path) -> None:
         seconds = time.monotonic() - started
         (tmp / MARKER).write_text(json.dumps({"pid": os.getpid(), "seconds": round(seconds, 3),
                                               "packages": len(pins)}) + "\n")
+        (tmp / BYTECODE_MARKER).write_text("")  # _install compiled them
         os.rename(tmp, target)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -162,8 +193,10 @@ def _build(lock: str, target: Path, cache_dir: Path) -> None:
 
 def _install(venv: Path, cache_dir: Path) -> None:
     """Install the venv's pinned lock; the cache first, the index only if the cache lacks it."""
+    # Byte-compiled here, once: jobs see the venv read-only (sandbox), so a module without
+    # its .pyc would be compiled from source again in every job that imports it.
     args = ["pip", "install", "--python", str(venv_python(venv)), "--no-deps",
-            "-r", str(venv / LOCK_FILE), "--quiet"]
+            "-r", str(venv / LOCK_FILE), "--compile-bytecode", "--quiet"]
     done = _uv([*args, "--offline"], cache_dir)
     if done.returncode != 0:
         # Any offline failure is retried online: uv's wording for "not in the cache" is not

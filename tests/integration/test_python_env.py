@@ -13,6 +13,7 @@ import pytest
 
 from desktop_app.core.errors import RuntimeSetupError
 from desktop_app.runtimes.python_env import (
+    BYTECODE_MARKER,
     MARKER,
     ensure_venv,
     python_for_requirements,
@@ -197,3 +198,31 @@ def test_uv_messages_stay_on_one_line_whatever_the_terminal_width(
     assert "was not found in the package registry and you require" in str(caught.value)
     assert caught.value.hint == ("check the package name on PyPI (an import name can differ "
                                  "from its package)")
+
+
+def _pycs(venv: Path) -> list[Path]:
+    return [p for p in venv.rglob("six*.pyc")]
+
+
+def test_a_venvs_packages_are_byte_compiled_when_built(
+        tmp_path: Path, cache_dir: Path, six_lock: str) -> None:
+    # Jobs see the venv read-only: without .pyc files each job compiles what it imports.
+    python = ensure_venv(six_lock, envs_dir=tmp_path, cache_dir=cache_dir)
+    venv = python.parent.parent
+    assert (venv / BYTECODE_MARKER).exists()
+    assert _pycs(venv), "six was installed without its bytecode"
+    done = run(python, "import importlib.util as u, six; print(u.cache_from_source(six.__file__))",
+               tmp_path)
+    assert Path(done.stdout.strip()).exists()
+
+
+def test_a_venv_of_an_earlier_version_is_compiled_on_first_use(
+        tmp_path: Path, cache_dir: Path, six_lock: str) -> None:
+    python = ensure_venv(six_lock, envs_dir=tmp_path, cache_dir=cache_dir)
+    venv = python.parent.parent
+    for pyc in _pycs(venv):  # what an earlier version built: complete, no bytecode
+        pyc.unlink()
+    (venv / BYTECODE_MARKER).unlink()
+    assert ensure_venv(six_lock, envs_dir=tmp_path, cache_dir=cache_dir) == python
+    assert (venv / BYTECODE_MARKER).exists() and _pycs(venv)
+    assert run(python, "import six", tmp_path).returncode == 0
