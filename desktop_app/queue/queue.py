@@ -21,7 +21,7 @@ from desktop_app.core.jobs import JobStatus
 from desktop_app.core.result_columns import columns_of, columns_of_json
 from desktop_app.queue.logs import LOG_LIMIT_SQL, log_cap
 from desktop_app.queue.model import ClaimedJob, NewJob
-from desktop_app.queue.notify import CANCEL_CHANNEL, DONE_CHANNEL, QUEUE_CHANNEL
+from desktop_app.queue.notify import CANCEL_CHANNEL, DONE_CHANNEL, QUEUE_CHANNEL, done_payload_sql
 
 
 @dataclass
@@ -251,8 +251,9 @@ async def heartbeat(conn: AsyncConnection[Any], job_id: uuid.UUID,
 
 # Completing is one statement (one round trip): move the row to history, clear the
 # worker's current job, drop the job's progress and secret-read rows, and wake the
-# waiters (the NOTIFY is delivered at commit). Data-modifying CTEs always run; `woken`
-# runs because the outer SELECT reads it.
+# waiters (the NOTIFY is delivered at commit; a small result rides along, see
+# waiter.done_payload). Data-modifying CTEs always run; `woken` runs because the outer
+# SELECT reads it.
 _COMPLETE = f"""
 WITH moved AS (DELETE FROM job_queue WHERE id = %(id)s AND (%(worker)s::text IS NULL
                                                          OR worker = %(worker)s)
@@ -264,14 +265,15 @@ done AS (
            (extract(epoch FROM now() - COALESCE(started_at, now())) * 1000)::bigint,
            %(status)s, %(result)s, %(columns)s
       FROM moved
-    RETURNING id, parent_job, extra),
+    RETURNING id, parent_job, extra, workspace_id, status, result),
 freed AS (UPDATE workers SET current_job = NULL, last_ping = now(),
                              jobs_done = jobs_done + (SELECT count(*) FROM done)
            WHERE %(worker)s::text IS NOT NULL AND name = %(worker)s
              AND current_job = %(id)s),
 progress AS (DELETE FROM job_progress WHERE job_id IN (SELECT id FROM done)),
 secret_reads AS (DELETE FROM job_secret_reads WHERE job_id IN (SELECT id FROM done)),
-woken AS (SELECT pg_notify(%(channel)s, id::text) FROM done)
+woken AS (SELECT pg_notify(%(channel)s, {done_payload_sql("id", "workspace_id", "status",
+                                                          "result::text")}) FROM done)
 SELECT id, parent_job, extra, (SELECT count(*) FROM woken) FROM done
 """
 

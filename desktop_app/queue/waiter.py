@@ -22,7 +22,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from desktop_app.core.errors import WaitTimeout
-from desktop_app.queue.notify import DONE_CHANNEL
+from desktop_app.queue.notify import DONE_CHANNEL, Done, parse_done
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 class CompletionWaiter:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
-        self._waiting: dict[uuid.UUID, list[asyncio.Future[None]]] = {}
+        # A waiter's future gets the completion's NOTIFY (`Done`), or None when woken
+        # to look for itself (a reconnect, a batch completion).
+        self._waiting: dict[uuid.UUID, list[asyncio.Future[Done | None]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[str | None], None]] = {}
         self.connected = asyncio.Event()
@@ -49,24 +51,24 @@ class CompletionWaiter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def register(self, job_id: uuid.UUID) -> asyncio.Future[None]:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def register(self, job_id: uuid.UUID) -> asyncio.Future[Done | None]:
+        fut: asyncio.Future[Done | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(job_id, []).append(fut)
         return fut
 
-    def unregister(self, job_id: uuid.UUID, fut: asyncio.Future[None]) -> None:
+    def unregister(self, job_id: uuid.UUID, fut: asyncio.Future[Done | None]) -> None:
         futs = self._waiting.get(job_id)
         if futs and fut in futs:
             futs.remove(fut)
             if not futs:
                 del self._waiting[job_id]
 
-    def _wake(self, job_id: uuid.UUID | None) -> None:
+    def _wake(self, job_id: uuid.UUID | None, done: Done | None = None) -> None:
         targets = list(self._waiting.values()) if job_id is None else [self._waiting.get(job_id, [])]
         for futs in targets:
             for fut in futs:
                 if not fut.done():
-                    fut.set_result(None)
+                    fut.set_result(done)
 
     def wake_all(self) -> None:
         self._wake(None)
@@ -90,7 +92,8 @@ class CompletionWaiter:
                             self.wake_all()
                             continue
                         with contextlib.suppress(ValueError):
-                            self._wake(uuid.UUID(note.payload))
+                            done = parse_done(note.payload)
+                            self._wake(done.job_id, done)
             except psycopg.OperationalError as exc:
                 self.connected.clear()
                 log.warning("completion listener lost the database: %s", exc)
@@ -108,7 +111,7 @@ class CompletionWaiter:
 # -- waiting for one job -----------------------------------------------------------------
 
 async def wait_completed(state: Any, workspace: str, job_id: uuid.UUID,
-                         fut: asyncio.Future[None] | None = None) -> dict[str, Any]:
+                         fut: asyncio.Future[Done | None] | None = None) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + state.sync_timeout_s
     fut = fut or state.waiter.register(job_id)
@@ -116,6 +119,9 @@ async def wait_completed(state: Any, workspace: str, job_id: uuid.UUID,
         while True:
             # A 1 s poll backs up a NOTIFY lost while the listener reconnected.
             await state.waiter.wait(fut, min(1.0, max(deadline - loop.time(), 0.01)))
+            told = fut.result() if fut.done() else None
+            if told is not None and told.status is not None and told.workspace == workspace:
+                return {"status": told.status, "result": told.result}  # no query needed
             row = await _completed_row(state, workspace, job_id)
             if row is not None:
                 return row

@@ -50,7 +50,7 @@ async def burst(url: str, script_hash: str, n: int) -> float:
         await queue.push_many(conn, jobs)
     ids = {str(j.id) for j in jobs}
     async for note in listener.notifies():
-        ids.discard(note.payload)
+        ids.discard(note.payload.split(" ", 1)[0])  # "<id>" or "<id> <workspace> <status> <result>"
         if not ids:
             break
     elapsed = time.perf_counter() - t0

@@ -358,3 +358,29 @@ async def test_a_result_keeps_the_scripts_column_order_beside_the_jsonb(database
     assert list(stored[0][0]) == ["age", "name", "zeta"]  # what jsonb gives back
     assert got == {by_value: ["name", "age", "zeta"], by_text: ["when", "b", "a"], plain: None}
     await conn.close()
+
+
+async def test_a_completion_tells_its_waiters_a_small_result_and_only_the_id_of_a_long_one(
+        database_url: str) -> None:
+    # run_wait_result answers from the NOTIFY when the result fits in it (no query).
+    from desktop_app.queue.notify import DONE_CHANNEL, DONE_RESULT_MAX_BYTES, parse_done
+
+    conn = await connect(database_url)
+    listener = await connect(database_url)
+    await listener.execute(f"LISTEN {DONE_CHANNEL}")
+    small = {"b": [1, 2.5, None], "a": "é ✓ with spaces"}
+    long = "x" * (DONE_RESULT_MAX_BYTES + 1)
+    jobs = [NewJob(kind="script", tag="python3", created_by="t") for _ in range(3)]
+    for job in jobs:
+        await queue.push(conn, job)
+    await queue.complete(conn, jobs[0].id, JobStatus.SUCCESS, small)
+    await queue.complete(conn, jobs[1].id, JobStatus.FAILURE, long)
+    await queue.complete(conn, jobs[2].id, JobStatus.SUCCESS, None)
+    told = []
+    async for note in listener.notifies(stop_after=3, timeout=5):
+        told.append(parse_done(note.payload))
+    assert [t.job_id for t in told] == [j.id for j in jobs]
+    assert (told[0].workspace, told[0].status, told[0].result) == ("main", "success", small)
+    assert told[1].status is None and told[2].status == "success" and told[2].result is None
+    await listener.close()
+    await conn.close()
