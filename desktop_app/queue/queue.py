@@ -206,8 +206,8 @@ async def give_back(conn: AsyncConnection[Any], worker: str, job_ids: Sequence[u
     return len(tags)
 
 
-async def mark_started(conn: AsyncConnection[Any], worker: str, job_id: uuid.UUID,
-                       workspace: str = "main", script_hash: str | None = None) -> int | None:
+async def mark_started(conn: AsyncConnection[Any], worker: str, job_id: uuid.UUID, *,
+                       workspace: str, script_hash: str | None) -> int | None:
     """Record, just before the job's process starts, that this worker runs it (its
     `workers.current_job`): the reaper fails a lost job as `WorkerLost` only when it really
     started, and re-queues one that never did. Returns the job's log cap in bytes (read in
@@ -252,7 +252,7 @@ async def heartbeat(conn: AsyncConnection[Any], job_id: uuid.UUID,
 # Completing is one statement (one round trip): move the row to history, clear the
 # worker's current job, drop the job's progress and secret-read rows, and wake the
 # waiters (the NOTIFY is delivered at commit; a small result rides along, see
-# waiter.done_payload). Data-modifying CTEs always run; `woken` runs because the outer
+# notify.done_payload_sql). Data-modifying CTEs always run; `woken` runs because the outer
 # SELECT reads it.
 _COMPLETE = f"""
 WITH moved AS (DELETE FROM job_queue WHERE id = %(id)s AND (%(worker)s::text IS NULL

@@ -376,8 +376,8 @@ class Worker:
             for line in ctx.log_lines:
                 logs.add(f"[tidemill] {line}\n")
             assert self.conn is not None
-            cap = await queue.mark_started(self.conn, self.name, job.id, job.workspace_id,
-                                           job.script_hash)
+            cap = await queue.mark_started(self.conn, self.name, job.id,
+                                           workspace=job.workspace_id, script_hash=job.script_hash)
             if cap is None:
                 raise _NotOurs(job.id)
             logs.limit = cap

@@ -280,7 +280,8 @@ async def claim_complete(side: Side, n: int) -> tuple[list[float], list[float], 
         claimed = await queue.claim(conn, worker, [QUEUE_TAG], 1)
         t_claim = time.perf_counter()
         job = claimed[0]
-        await queue.mark_started(conn, worker, job.id)
+        await queue.mark_started(conn, worker, job.id, workspace=job.workspace_id,
+                                 script_hash=job.script_hash)
         t_done = time.perf_counter()
         async with conn.transaction():
             await append_log(conn, job.id, 0, f"processed item {job.args['i']}\n")

@@ -193,7 +193,9 @@ async def test_a_job_started_by_its_worker_gets_its_scripts_cap(database_url: st
     for hash_, cap in (("h1", 123), (None, 5000)):
         await queue.push(conn, NewJob(kind="script", tag="bash", created_by="t", script_hash=hash_))
         (job,) = await queue.claim(conn, "w", ["bash"])
-        assert await queue.mark_started(conn, "w", job.id, "main", job.script_hash) == cap
+        assert await queue.mark_started(conn, "w", job.id, workspace="main",
+                                        script_hash=job.script_hash) == cap
         await queue.complete(conn, job.id, JobStatus.SUCCESS, None, worker="w")
-    assert await queue.mark_started(conn, "w", job.id, "main", None) is None  # no longer its
+    assert await queue.mark_started(conn, "w", job.id, workspace="main",
+                                        script_hash=None) is None  # no longer its
     await conn.close()

@@ -116,7 +116,7 @@ def _dead_pid() -> int:
 
 async def _claim_and_start(conn: AsyncConnection, worker: str) -> None:
     (j,) = await queue.claim(conn, worker, ["python3"])
-    assert await queue.mark_started(conn, worker, j.id)
+    assert await queue.mark_started(conn, worker, j.id, workspace="main", script_hash=None)
 
 
 async def test_reaper_retries_or_fails_jobs_of_dead_workers(database_url: str) -> None:
@@ -238,9 +238,9 @@ async def test_worker_completes_only_its_own_job(database_url: str) -> None:
     await queue.claim(conn, "w1", ["python3"])
     assert await queue.give_back(conn, "w1", [job_id]) == 1
     await queue.claim(conn, "w2", ["python3"])
-    assert not await queue.mark_started(conn, "w1", job_id)
+    assert not await queue.mark_started(conn, "w1", job_id, workspace="main", script_hash=None)
     assert await queue.complete(conn, job_id, JobStatus.SUCCESS, 1, worker="w1") is None
-    assert await queue.mark_started(conn, "w2", job_id)
+    assert await queue.mark_started(conn, "w2", job_id, workspace="main", script_hash=None)
     assert await queue.complete(conn, job_id, JobStatus.SUCCESS, 2, worker="w2")
     row = await (await conn.execute("SELECT current_job, jobs_done FROM workers WHERE name = 'w2'"
                                     )).fetchone()
@@ -311,7 +311,7 @@ async def test_every_completion_runs_the_registered_handlers_in_its_transaction(
     try:
         ran = await queue.push(conn, job())
         await queue.claim(conn, "w1", ["python3"])
-        assert await queue.mark_started(conn, "w1", ran)
+        assert await queue.mark_started(conn, "w1", ran, workspace="main", script_hash=None)
         async with conn.transaction():
             await queue.complete(conn, ran, JobStatus.SUCCESS, 1, worker="w1")
         canceled = await queue.push(conn, job())
