@@ -23,6 +23,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from desktop_app.core.jobs import PLAIN_ARGS, JobStatus, error_result, has_plain_args
+from desktop_app.db.jsonb import storable
 from desktop_app.queue import queue
 from desktop_app.queue.model import ClaimedJob, NewJob
 from desktop_app.queue.notify import QUEUE_CHANNEL
@@ -46,7 +47,7 @@ async def record_step(conn: AsyncConnection[Any], workflow_id: uuid.UUID, key: s
     cur = await conn.execute(
         "INSERT INTO wac_checkpoints (workflow_id, step_key, result, child_job, started_at,"
         " duration_ms) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        (workflow_id, key, Jsonb(result), child_job, started_at, duration_ms))
+        (workflow_id, key, storable(result), child_job, started_at, duration_ms))
     return cur.rowcount > 0
 
 
@@ -64,7 +65,7 @@ async def record_inline_step(conn: AsyncConnection[Any], workspace: str, workflo
         "             FROM running"
         "           ON CONFLICT DO NOTHING)"
         " SELECT count(*) FROM running",
-        {"id": workflow_id, "ws": workspace, "key": key, "result": Jsonb(result),
+        {"id": workflow_id, "ws": workspace, "key": key, "result": storable(result),
          "started": started_at, "ms": duration_ms})
     row = await cur.fetchone()
     return bool(row and row[0])

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from desktop_app.core.jobs import JobStatus
 from desktop_app.core.result_columns import columns_of, columns_of_json
+from desktop_app.db.jsonb import storable, storable_json
 from desktop_app.queue.logs import LOG_LIMIT_SQL, log_cap
 from desktop_app.queue.model import ClaimedJob, NewJob
 from desktop_app.queue.notify import CANCEL_CHANNEL, DONE_CHANNEL, QUEUE_CHANNEL, done_payload_sql
@@ -337,7 +338,7 @@ async def complete_many(
             {
                 "ids": [i for i, _, _ in items],
                 "statuses": [str(s) for _, s, _ in items],
-                "results": [json.dumps(r) for _, _, r in items],
+                "results": [storable_json(json.dumps(r)) for _, _, r in items],
             },
         )
         count = cur.rowcount
@@ -374,8 +375,8 @@ def canceled_result(by: str, reason: str | None) -> dict[str, Any]:
 def _jsonb(result: Any, result_json: str | None) -> Any:
     if result_json is not None:
         # Already serialised (and size-checked) by the runtime: pass the text through.
-        return _RawJson(result_json)
-    return Jsonb(result)
+        return _RawJson(storable_json(result_json))
+    return storable(result)
 
 
 class _RawJson(Jsonb):

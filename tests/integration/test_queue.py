@@ -384,3 +384,22 @@ async def test_a_completion_tells_its_waiters_a_small_result_and_only_the_id_of_
     assert told[1].status is None and told[2].status == "success" and told[2].result is None
     await listener.close()
     await conn.close()
+
+
+async def test_a_result_with_a_nul_character_is_stored_with_the_nul_written_out(
+        database_url: str) -> None:
+    # jsonb cannot hold NUL; the completion used to fail (and kill the worker).
+    conn = await connect(database_url)
+    jobs = [NewJob(kind="script", tag="python3", created_by="t") for _ in range(2)]
+    for job in jobs:
+        await queue.push(conn, job)
+    await queue.complete(conn, jobs[0].id, JobStatus.SUCCESS, {"t": "a\x00b", "kept": "c\\u0000"})
+    await queue.complete(conn, jobs[1].id, JobStatus.SUCCESS, None,
+                         result_json='["\\u0000", "\\\\u0000", "\\\\\\u0000"]')
+    rows = dict(await (await conn.execute(
+        "SELECT id, result FROM job_completed WHERE id = ANY(%s)", ([j.id for j in jobs],))
+    ).fetchall())
+    assert rows[jobs[0].id] == {"t": "a\\u0000b", "kept": "c\\u0000"}
+    # a NUL; a backslash then "u0000" (kept as it was); an escaped backslash then a NUL
+    assert rows[jobs[1].id] == ["\\u0000", "\\u0000", "\\\\u0000"]
+    await conn.close()
