@@ -23,7 +23,7 @@ import psycopg
 from psycopg import AsyncConnection
 
 from desktop_app.core.errors import ResourceError, TidemillError
-from desktop_app.core.jobs import JobStatus, is_plain_arg
+from desktop_app.core.jobs import JobStatus, error_result, is_plain_arg
 from desktop_app.core.languages import RUNNABLE_LANGUAGES
 from desktop_app.db import references
 from desktop_app.db import scripts as script_store
@@ -585,3 +585,29 @@ class Worker:
                 await self._close()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+            except psycopg.Error as exc:
+                # Not an outage: a value or a rule the database refuses, which a retry would
+                # meet again. The job still ends, failed with that cause, and the worker lives
+                # on (it used to die, and the job to fail later as WorkerLost, cause unseen).
+                log.exception("recording the outcome of job %s failed", job.id)
+                logs.restore(saved)  # the output the rolled-back attempt did not write
+                await self._complete_failed(job, logs, exc)
+                return
+
+    async def _complete_failed(self, job: ClaimedJob, logs: LogBuffer, exc: psycopg.Error) -> None:
+        """End the job as failed because its outcome could not be recorded (one transaction:
+        its output, a line saying why, and the failure); an error here too ends the worker,
+        as before."""
+        assert self.conn is not None
+        message = (f"recording this job's outcome failed: {type(exc).__name__}: "
+                   f"{str(exc).strip()}")
+        logs.add(f"\n[tidemill] {message}\n")
+        async with self.conn.transaction():
+            await logs.flush(self.conn, job.id, final=True)
+            fin = await queue.complete(self.conn, job.id, JobStatus.FAILURE,
+                                       error_result("CompletionFailed", message), worker=self.name)
+            nxt = None
+            if fin is not None and fin.parent_job is not None:
+                nxt = await queue.claim_child(self.conn, self.name, self.tags, fin.parent_job,
+                                              self.heartbeat_s)
+        self._next = nxt
