@@ -572,12 +572,7 @@ class Worker:
                             return
                         status, result_json = rnd.status or status, json.dumps(rnd.result)
                     # (a flow step: its flow moves on, in this transaction)
-                    fin = await queue.complete(self.conn, job.id, status, None,
-                                               result_json=result_json, worker=self.name)
-                    nxt = None
-                    if fin is not None and fin.parent_job is not None:
-                        nxt = await queue.claim_child(self.conn, self.name, self.tags,
-                                                      fin.parent_job, self.heartbeat_s)
+                    nxt = await self._complete_and_claim_next(job, status, result_json)
                 self._next = nxt  # committed: it is ours
                 return
             except psycopg.OperationalError as exc:
@@ -604,10 +599,18 @@ class Worker:
         logs.add(f"\n[tidemill] {message}\n")
         async with self.conn.transaction():
             await logs.flush(self.conn, job.id, final=True)
-            fin = await queue.complete(self.conn, job.id, JobStatus.FAILURE,
-                                       error_result("CompletionFailed", message), worker=self.name)
-            nxt = None
-            if fin is not None and fin.parent_job is not None:
-                nxt = await queue.claim_child(self.conn, self.name, self.tags, fin.parent_job,
-                                              self.heartbeat_s)
+            nxt = await self._complete_and_claim_next(
+                job, JobStatus.FAILURE, json.dumps(error_result("CompletionFailed", message)))
         self._next = nxt
+
+    async def _complete_and_claim_next(self, job: ClaimedJob, status: JobStatus,
+                                       result_json: str) -> ClaimedJob | None:
+        """Complete the job in the caller's transaction; for a flow step, also claim the
+        flow's next step for this worker (the flow fast path), returned to run next."""
+        assert self.conn is not None
+        fin = await queue.complete(self.conn, job.id, status, None, result_json=result_json,
+                                   worker=self.name)
+        if fin is None or fin.parent_job is None:
+            return None
+        return await queue.claim_child(self.conn, self.name, self.tags, fin.parent_job,
+                                       self.heartbeat_s)
